@@ -1,0 +1,80 @@
+"""Decode an uploaded image safely into a NumPy array for `cnnviz.preprocess`.
+
+Uploads are untrusted bytes. `decode_upload` caps the byte count and the pixel count (read from the
+header, before any pixel is decoded), keeps Pillow's decompression-bomb guard on and makes its
+warning an error, accepts only common still-image formats, and turns every decoding failure into a
+`ValueError` with a message fit for the user. Photos are turned upright (EXIF orientation) and
+shrunk to at most `MAX_SIDE` px on the longer side. Polarity (dark ink on light paper) is handled
+later, by `cnnviz.preprocess.ink_image`.
+"""
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_BYTES = 10 * 1024 * 1024  # 10 MiB: a phone photo fits, an abuse does not
+MAX_PIXELS = 40_000_000  # 40 megapixels, checked from the header before decoding
+MAX_SIDE = 560  # longer side after decoding: twice the canvas, plenty for a 28x28 digit
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """pixels: (H, W) uint8 grayscale or (H, W, 4) uint8 RGBA (when the image has transparency);
+    notes: things the user should know about how the file was read (e.g. first frame of a GIF)."""
+
+    pixels: np.ndarray
+    notes: tuple[str, ...] = ()
+
+
+def decode_upload(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> DecodedImage:
+    """Decode image file bytes (PNG, JPEG, GIF, BMP, WebP) into uint8 pixels; see `DecodedImage`.
+
+    Animated images give their first frame (with a note). 16-bit grayscale PNGs are scaled to 8 bits.
+    Raises ValueError for an empty, too large, corrupt, truncated or non-image file.
+    """
+    if not data:
+        raise ValueError("The uploaded file is empty; choose a PNG or JPEG photo of a digit.")
+    if len(data) > max_bytes:
+        raise ValueError(
+            f"The uploaded file is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB. "
+            "Crop or shrink the photo first."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise ValueError(
+                        f"The image is {width}x{height} = {width * height / 1e6:.0f} megapixels; the "
+                        f"limit is {max_pixels / 1e6:.0f}. Shrink the photo first."
+                    )
+                notes = ("Animated image: using its first frame.",) if getattr(image, "n_frames", 1) > 1 else ()
+                image.seek(0)
+                image.load()
+                pixels = _to_uint8_array(ImageOps.exif_transpose(image))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"The image is too large to decode safely ({error}). Shrink the photo first.") from None
+    except UnidentifiedImageError:
+        raise ValueError(
+            f"The file is not an image this page can read; upload one of {', '.join(FORMATS)}."
+        ) from None
+    except (OSError, SyntaxError, EOFError) as error:
+        raise ValueError(f"The image file is corrupt or truncated ({error}); try exporting it again.") from None
+    return DecodedImage(pixels=pixels, notes=notes)
+
+
+def _to_uint8_array(image: Image.Image) -> np.ndarray:
+    """A decoded Pillow image -> (H, W) uint8 grayscale, or (H, W, 4) uint8 RGBA if it has transparency."""
+    if image.mode in SIXTEEN_BIT_MODES:
+        wide = np.clip(np.asarray(image, dtype=np.float64), 0, 65535)
+        image = Image.fromarray(np.round(wide * (255.0 / 65535.0)).astype(np.uint8))
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    image = image.convert("RGBA" if has_alpha else "L")
+    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    return np.asarray(image, dtype=np.uint8)

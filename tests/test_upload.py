@@ -1,0 +1,114 @@
+"""decode_upload: safe decoding of untrusted image bytes into uint8 arrays."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnviz import upload
+from cnnviz.preprocess import canvas_to_mnist
+from cnnviz.upload import decode_upload
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def digit_photo(height: int = 60, width: int = 40) -> np.ndarray:
+    """Dark ink (a thick bar) on light paper, uint8 grayscale."""
+    paper = np.full((height, width), 230, dtype=np.uint8)
+    paper[10:50, 15:25] = 30
+    return paper
+
+
+def test_decode_upload_png_grayscale_round_trips():
+    pixels = digit_photo()
+    decoded = decode_upload(encode(Image.fromarray(pixels)))
+    np.testing.assert_array_equal(decoded.pixels, pixels)
+    assert decoded.notes == ()
+
+
+def test_decode_upload_colour_jpeg_becomes_grayscale():
+    rgb = np.repeat(digit_photo()[..., None], 3, axis=2)
+    decoded = decode_upload(encode(Image.fromarray(rgb), "JPEG", quality=95))
+    assert decoded.pixels.shape == (60, 40) and decoded.pixels.dtype == np.uint8
+    np.testing.assert_allclose(decoded.pixels, digit_photo(), atol=12)
+
+
+def test_decode_upload_keeps_transparency_as_rgba():
+    rgba = np.zeros((30, 30, 4), dtype=np.uint8)
+    rgba[5:25, 12:18] = 255
+    decoded = decode_upload(encode(Image.fromarray(rgba)))
+    np.testing.assert_array_equal(decoded.pixels, rgba)
+
+
+def test_decode_upload_sixteen_bit_png_is_scaled_to_eight_bits():
+    wide = (digit_photo().astype(np.uint16) * 257)  # 0..255 -> 0..65535
+    image = Image.fromarray(wide)
+    assert image.mode.startswith("I;16")
+    np.testing.assert_array_equal(decode_upload(encode(image)).pixels, digit_photo())
+
+
+def test_decode_upload_animated_gif_gives_first_frame_with_note():
+    frames = [Image.fromarray(np.full((10, 10), value, dtype=np.uint8)) for value in (40, 200)]
+    decoded = decode_upload(encode(frames[0], "GIF", save_all=True, append_images=frames[1:]))
+    assert (decoded.pixels == 40).all()
+    assert "first frame" in decoded.notes[0]
+
+
+def test_decode_upload_large_photo_is_shrunk():
+    decoded = decode_upload(encode(Image.fromarray(np.zeros((1200, 900), dtype=np.uint8))))
+    assert decoded.pixels.shape == (upload.MAX_SIDE, 420)
+
+
+def test_decode_upload_follows_exif_orientation():
+    image = Image.fromarray(digit_photo(60, 40))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    decoded = decode_upload(encode(image, "JPEG", exif=exif, quality=95))
+    assert decoded.pixels.shape == (40, 60)
+
+
+def test_decode_upload_dark_on_light_photo_reads_like_light_on_dark():
+    photo = decode_upload(encode(Image.fromarray(digit_photo()))).pixels
+    np.testing.assert_allclose(canvas_to_mnist(photo), canvas_to_mnist(255 - digit_photo()), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"%PDF-1.4 definitely not a picture", "not an image"),
+        (encode(Image.fromarray(digit_photo()), "TIFF"), "not an image"),
+    ],
+)
+def test_decode_upload_rejects_non_images(data, message):
+    with pytest.raises(ValueError, match=message):
+        decode_upload(data)
+
+
+def test_decode_upload_rejects_truncated_png():
+    data = encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200), dtype=np.uint8)))
+    with pytest.raises(ValueError, match="corrupt or truncated"):
+        decode_upload(data[: len(data) // 2])
+
+
+def test_decode_upload_rejects_too_many_bytes():
+    with pytest.raises(ValueError, match="limit is 1 MiB"):
+        decode_upload(b"\0" * (2 * 2**20), max_bytes=2**20)
+
+
+def test_decode_upload_rejects_too_many_pixels_before_decoding():
+    data = encode(Image.new("L", (3000, 3000)))  # compresses to a few kB
+    with pytest.raises(ValueError, match="megapixels"):
+        decode_upload(data, max_pixels=1_000_000)
+
+
+def test_decode_upload_keeps_pillow_decompression_bomb_guard(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    data = encode(Image.new("L", (150, 150)))  # over Pillow's limit, under ours
+    with pytest.raises(ValueError, match="too large to decode safely"):
+        decode_upload(data, max_pixels=10**9)
