@@ -1,0 +1,119 @@
+"""LeNet-5 the course's two ways — TensorFlow-1 graph style and Keras — plus the Keras variants.
+
+Architecture: conv 6@5x5 same + ReLU -> max pool 2x2/2 -> conv 16@5x5 valid + ReLU -> max pool 2x2/2
+-> flatten -> dense 120 ReLU -> dense 84 ReLU -> dense 10 softmax, he_normal kernels, zero biases.
+TensorFlow is imported inside each function, so importing this module stays cheap.
+"""
+
+CONV_SPECS = (("conv1", 6, "SAME"), ("conv2", 16, "VALID"))  # (name, filters, padding)
+DENSE_SPECS = (("fc1", 120), ("fc2", 84))  # (name, units), ReLU; then "out" with 10 units
+
+
+def lenet5_tf1(x, y, learning_rate=0.001):
+    """LeNet-5 in TF1 graph style, built in x's graph from tf.nn ops and variables.
+
+    x: placeholder (m, 28, 28, 1) float32; y: one-hot placeholder (m, 10). Variables are named like
+    cnnviz.lenet's parameters (conv1_W (5, 5, 1, 6), conv1_b (1, 1, 1, 6), ...), initialised with
+    VarianceScaling(scale=2.0) (he_normal) and zeros. Returns (softmax output (m, 10), Adam train op,
+    mean cross-entropy loss, accuracy).
+    """
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    he_normal = tf.keras.initializers.VarianceScaling(scale=2.0)
+
+    def weights(name, shape):
+        return v1.get_variable(f"{name}_W", shape, tf.float32, initializer=he_normal)
+
+    def bias(name, shape):
+        return v1.get_variable(f"{name}_b", shape, tf.float32, initializer=v1.zeros_initializer())
+
+    with x.graph.as_default():
+        A, channels = x, 1
+        for name, filters, padding in CONV_SPECS:
+            W = weights(name, (5, 5, channels, filters))
+            Z = tf.nn.conv2d(A, W, strides=1, padding=padding) + bias(name, (1, 1, 1, filters))
+            A = tf.nn.max_pool2d(tf.nn.relu(Z), ksize=2, strides=2, padding="VALID")
+            channels = filters
+        units = 5 * 5 * channels
+        A = tf.reshape(A, (-1, units))  # (m, 400), row-major like Keras Flatten
+        for name, new_units in (*DENSE_SPECS, ("out", 10)):
+            Z = tf.matmul(A, weights(name, (units, new_units))) + bias(name, (new_units,))
+            A, units = (Z if name == "out" else tf.nn.relu(Z)), new_units
+        y_pred = tf.nn.softmax(A)
+        loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=A))
+        train_op = v1.train.AdamOptimizer(learning_rate).minimize(loss)
+        correct = tf.equal(tf.argmax(y_pred, axis=1), tf.argmax(y, axis=1))
+        accuracy = tf.reduce_mean(tf.cast(correct, tf.float32))
+    return y_pred, train_op, loss, accuracy
+
+
+def _keras_network(X, *, dropout: float = 0.0, batch_norm: bool = False, learning_rate=0.001):
+    """A compiled Keras LeNet-5 on X; optional dropout after the hidden dense layers and batch norm
+    between every conv/dense layer and its ReLU."""
+    import keras
+    from keras import layers
+
+    def hidden(A, layer_class, *args, **kwargs):
+        """layer_class(*args) + ReLU on A, with he_normal(seed=0) kernels and optional batch norm."""
+        kwargs["kernel_initializer"] = keras.initializers.HeNormal(seed=0)
+        if not batch_norm:
+            return layer_class(*args, activation="relu", **kwargs)(A)
+        return layers.ReLU()(layers.BatchNormalization()(layer_class(*args, **kwargs)(A)))
+
+    A = X
+    for _, filters, padding in CONV_SPECS:
+        A = hidden(A, layers.Conv2D, filters, 5, padding=padding.lower())
+        A = layers.MaxPooling2D(2, strides=2)(A)
+    A = layers.Flatten()(A)
+    for _, units in DENSE_SPECS:
+        A = hidden(A, layers.Dense, units)
+        if dropout:
+            A = layers.Dropout(dropout)(A)
+    Y = layers.Dense(10, activation="softmax", kernel_initializer=keras.initializers.HeNormal(seed=0))(A)
+    return _compiled(keras.Model(X, Y, name="lenet5"), learning_rate)
+
+
+def _compiled(model, learning_rate):
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def lenet5_keras(X, learning_rate=0.001):
+    """LeNet-5 as a Keras model on X = keras.Input((28, 28, 1)); compiled with Adam, categorical
+    cross-entropy and accuracy; he_normal(seed=0) kernels; 61,706 parameters."""
+    return _keras_network(X, learning_rate=learning_rate)
+
+
+def lenet5_dropout_keras(X, learning_rate=0.001):
+    """LeNet-5 with dropout 0.5 after each hidden dense layer (the course's regularised variant)."""
+    return _keras_network(X, dropout=0.5, learning_rate=learning_rate)
+
+
+def lenet5_batchnorm_keras(X, learning_rate=0.001):
+    """LeNet-5 with batch normalisation between every conv/dense layer and its ReLU."""
+    return _keras_network(X, batch_norm=True, learning_rate=learning_rate)
+
+
+def mlp_keras(X, learning_rate=0.001):
+    """Baseline without convolutions: flatten 784 -> dense 128 ReLU -> 64 ReLU -> 10 softmax."""
+    import keras
+    from keras import layers
+
+    A = layers.Flatten()(X)
+    for units, activation in ((128, "relu"), (64, "relu"), (10, "softmax")):
+        kernel_initializer = keras.initializers.HeNormal(seed=0)
+        A = layers.Dense(units, activation=activation, kernel_initializer=kernel_initializer)(A)
+    return _compiled(keras.Model(X, A, name="mlp"), learning_rate)
+
+
+KERAS_MODELS = {
+    "lenet5": lenet5_keras,
+    "lenet5-dropout": lenet5_dropout_keras,
+    "lenet5-batchnorm": lenet5_batchnorm_keras,
+    "mlp": mlp_keras,
+}
+"""Keras model builders by name: name -> function(X, learning_rate) -> compiled keras.Model."""
