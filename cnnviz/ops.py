@@ -1,0 +1,324 @@
+"""Convolution and pooling layers, forward and backward, in NumPy (NHWC, the course's signatures).
+
+Shapes: A_prev (m, h_prev, w_prev, c_prev), W (kh, kw, c_prev, c_new), b (1, 1, 1, c_new),
+Z and A (m, h_new, w_new, c_new) with, per axis,
+
+    h_new = 1 + (h_prev + pad_top + pad_bottom - ((kh - 1) * dh + 1)) // sh
+
+No Python loop runs over examples or output pixels. The batch is cut into blocks of examples whose
+temporaries fit a core's cache (about 1 MiB, so memory never grows with kh * kw * m), and within a
+block the only loops run over the kh * kw kernel taps, each one strided slice of the whole block.
+"""
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+Pads = tuple[tuple[int, int], tuple[int, int]]
+
+_BLOCK_BYTES = 1 << 20  # one block's temporaries: about the size of a core's L2 cache
+
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
+    "none": None,
+    "relu": lambda Z: np.maximum(Z, 0),
+    "sigmoid": lambda Z: 1 / (1 + np.exp(-Z)),
+    "tanh": np.tanh,
+}
+
+
+def activation_grad(name: str, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """dA/dZ of activation `name`, element-wise, from the pre-activation Z and the output A."""
+    derivatives = {
+        "none": lambda: np.ones_like(Z),
+        "relu": lambda: (Z > 0).astype(Z.dtype),
+        "sigmoid": lambda: A * (1 - A),
+        "tanh": lambda: 1 - A * A,
+    }
+    if name not in derivatives:
+        raise ValueError(f"activation must be one of {sorted(derivatives)}, got {name!r}")
+    return derivatives[name]()
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    """(a, b) of positive ints from an int or a pair; ValueError naming `name` otherwise."""
+    pair = (value, value) if np.isscalar(value) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
+        raise ValueError(f"{name} must be a positive int or a pair of positive ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_4d(array, name: str) -> np.ndarray:
+    array = np.asarray(array)
+    if array.ndim != 4:
+        raise ValueError(
+            f"{name} must be 4-D (m, height, width, channels), got shape {array.shape}; "
+            f"add the missing axes, e.g. x[None, ..., None] for one grayscale image"
+        )
+    return array
+
+
+def _float_dtype(*arrays: np.ndarray) -> np.dtype:
+    """The floating dtype results take: float32 stays float32, float64 stays float64."""
+    return np.result_type(*(a.dtype for a in arrays), np.float32)
+
+
+def resolve_padding(padding, input_hw, kernel_hw, stride, dilation=(1, 1)) -> Pads:
+    """Zeros to add ((top, bottom), (left, right)) for "valid", "same" or an explicit (ph, pw).
+
+    "same" is TensorFlow's rule: output ceil(h / s), the odd extra row/column at the bottom/right.
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            pads = []
+            for size, k, s, d in zip(input_hw, kernel_hw, stride, dilation):
+                total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+                pads.append((total // 2, total - total // 2))
+            return pads[0], pads[1]
+    elif np.ndim(padding) == 1 and len(padding) == 2 and all(
+        isinstance(p, (int, np.integer)) and p >= 0 for p in padding
+    ):
+        return (int(padding[0]),) * 2, (int(padding[1]),) * 2
+    raise ValueError(
+        f'padding must be "valid", "same" or a pair of non-negative ints (ph, pw), got {padding!r}'
+    )
+
+
+def conv_output_hw(input_hw, kernel_hw, padding, stride, dilation=(1, 1)) -> tuple[int, int]:
+    """(h_new, w_new) of a layer; ValueError when the kernel is larger than the padded input."""
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    pads = resolve_padding(padding, input_hw, kernel_hw, stride, dilation)
+    out = []
+    for size, k, s, d, (before, after), axis in zip(
+        input_hw, kernel_hw, stride, dilation, pads, ("height", "width")
+    ):
+        span, padded = (k - 1) * d + 1, size + before + after
+        if span > padded:
+            raise ValueError(
+                f"kernel {axis} {k} (span {span} with dilation {d}) is larger than the padded input "
+                f"{axis} {padded}; use a smaller kernel, more padding or 'same' padding"
+            )
+        out.append(1 + (padded - span) // s)
+    return out[0], out[1]
+
+
+def pad(A_prev: np.ndarray, pads: Pads) -> np.ndarray:
+    """A_prev (m, h, w, c) with zeros added around its two spatial axes."""
+    if pads == ((0, 0), (0, 0)):
+        return A_prev
+    return np.pad(A_prev, ((0, 0), pads[0], pads[1], (0, 0)))
+
+
+def window_view(A_padded: np.ndarray, kernel_hw, stride, dilation=(1, 1)) -> np.ndarray:
+    """Read-only strided view (m, h_new, w_new, kh, kw, c) of every window, without copying."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel_hw, _pair(stride, "stride"), _pair(dilation, "dilation")
+    m, h, w, c = A_padded.shape
+    h_new, w_new = 1 + (h - (kh - 1) * dh - 1) // sh, 1 + (w - (kw - 1) * dw - 1) // sw
+    s_m, s_h, s_w, s_c = A_padded.strides
+    return np.lib.stride_tricks.as_strided(
+        A_padded,
+        shape=(m, h_new, w_new, kh, kw, c),
+        strides=(s_m, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c),
+        writeable=False,
+    )
+
+
+def _taps(out_hw, kernel_hw, stride, dilation) -> Iterator[tuple[int, int, tuple[slice, slice]]]:
+    """(i, j, spatial slices) for every kernel tap: the input rows/columns that tap (i, j) meets."""
+    (h_new, w_new), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    for i in range(kernel_hw[0]):
+        for j in range(kernel_hw[1]):
+            rows = slice(i * dh, i * dh + (h_new - 1) * sh + 1, sh)
+            cols = slice(j * dw, j * dw + (w_new - 1) * sw + 1, sw)
+            yield i, j, (rows, cols)
+
+
+def _conv_geometry(A_prev, W, padding, stride, dilation):
+    """Validated (A_prev, W, pads, stride, dilation, (h_new, w_new)) of a convolution."""
+    A_prev, W = _check_4d(A_prev, "A_prev"), _check_4d(W, "W")
+    if W.shape[2] != A_prev.shape[3]:
+        raise ValueError(
+            f"W has {W.shape[2]} input channels but A_prev has {A_prev.shape[3]}; "
+            f"W must be (kh, kw, {A_prev.shape[3]}, c_new)"
+        )
+    if min(W.shape) < 1:
+        raise ValueError(f"W must have every dimension >= 1, got shape {W.shape}")
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    kernel_hw, input_hw = W.shape[:2], A_prev.shape[1:3]
+    out_hw = conv_output_hw(input_hw, kernel_hw, padding, stride, dilation)
+    pads = resolve_padding(padding, input_hw, kernel_hw, stride, dilation)
+    return A_prev, W, pads, stride, dilation, out_hw
+
+
+def _check_bias(b, c_new: int) -> np.ndarray:
+    b = np.asarray(b)
+    if b.shape != (1, 1, 1, c_new):
+        raise ValueError(f"b must have shape (1, 1, 1, {c_new}) (one bias per filter), got {b.shape}")
+    return b
+
+
+def _blocks(m: int, bytes_per_example: int) -> tuple[int, list[slice]]:
+    """Block size and slices of the batch axis such that one block's temporaries take about
+    _BLOCK_BYTES and stay in the CPU cache; each block is processed by whole-array operations."""
+    size = min(m, max(1, _BLOCK_BYTES // max(bytes_per_example, 1)))
+    return size, [slice(start, min(start + size, m)) for start in range(0, m, size)]
+
+
+def _columns(A_padded, kernel_hw, out_hw, stride, dilation, workspace) -> np.ndarray:
+    """Every window as a column: (kh * kw * c_prev, n * h_new * w_new), rows ordered like W.
+
+    Written into the front of the flat `workspace`, reused from block to block.
+    """
+    n, c = A_padded.shape[0], A_padded.shape[3]
+    shape = (*kernel_hw, c, n, *out_hw)
+    columns = workspace[: np.prod(shape)].reshape(shape)
+    for i, j, (rows, cols) in _taps(out_hw, kernel_hw, stride, dilation):
+        columns[i, j] = A_padded[:, rows, cols, :].transpose(3, 0, 1, 2)  # (c, n, h_new, w_new)
+    return columns.reshape(-1, n * out_hw[0] * out_hw[1])
+
+
+def conv_forward(A_prev, W, b, activation, padding="same", stride=(1, 1), *, dilation=(1, 1)):
+    """Forward pass of a convolutional layer: activation(A_prev * W + b).
+
+    A_prev (m, h_prev, w_prev, c_prev), W (kh, kw, c_prev, c_new), b (1, 1, 1, c_new);
+    activation: a callable, None, or a name in ACTIVATIONS; padding "same", "valid" or (ph, pw);
+    stride and dilation (sh, sw), (dh, dw). Returns A (m, h_new, w_new, c_new).
+    """
+    A_prev, W, pads, stride, dilation, out_hw = _conv_geometry(A_prev, W, padding, stride, dilation)
+    b = _check_bias(b, W.shape[3])
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        activation = ACTIVATIONS[activation]
+    elif activation is not None and not callable(activation):
+        raise ValueError(f"activation must be a function, None or a name, got {activation!r}")
+    dtype = _float_dtype(A_prev, W, b)
+    A_padded = pad(A_prev.astype(dtype, copy=False), pads)
+    c_new = W.shape[3]
+    W_columns = W.astype(dtype, copy=False).reshape(-1, c_new)  # (kh * kw * c_prev, c_new)
+    Z = np.empty((A_prev.shape[0], *out_hw, c_new), dtype=dtype)
+    window_size = out_hw[0] * out_hw[1]
+    size, blocks = _blocks(len(Z), W_columns.shape[0] * window_size * dtype.itemsize)
+    workspace = np.empty(W_columns.shape[0] * size * window_size, dtype=dtype)
+    for block in blocks:
+        columns = _columns(A_padded[block], W.shape[:2], out_hw, stride, dilation, workspace)
+        np.matmul(columns.T, W_columns, out=Z[block].reshape(-1, c_new))  # (n * h_new * w_new, c_new)
+    Z += b.astype(dtype, copy=False)
+    return Z if activation is None else activation(Z).astype(dtype, copy=False)
+
+
+def _check_upstream(grad, name: str, expected: tuple) -> np.ndarray:
+    grad = _check_4d(grad, name)
+    if grad.shape != expected:
+        raise ValueError(
+            f"{name} has shape {grad.shape} but the forward output of this layer is {expected}; "
+            f"pass the gradient of the layer's output"
+        )
+    return grad
+
+
+def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1), *, dilation=(1, 1)):
+    """Backward pass of a convolutional layer, from dZ (the gradient before the activation).
+
+    dZ (m, h_new, w_new, c_new), A_prev (m, h_prev, w_prev, c_prev), W (kh, kw, c_prev, c_new),
+    b (1, 1, 1, c_new). Returns dA_prev (shape of A_prev), dW (shape of W), db (1, 1, 1, c_new).
+    """
+    A_prev, W, pads, stride, dilation, out_hw = _conv_geometry(A_prev, W, padding, stride, dilation)
+    b = _check_bias(b, W.shape[3])
+    dZ = _check_upstream(dZ, "dZ", (A_prev.shape[0], *out_hw, W.shape[3]))
+    dtype = _float_dtype(dZ, A_prev, W, b)
+    dZ, A_padded = dZ.astype(dtype, copy=False), pad(A_prev.astype(dtype, copy=False), pads)
+    kernel_hw, c_new = W.shape[:2], W.shape[3]
+    W_columns = W.astype(dtype, copy=False).reshape(-1, c_new)  # (kh * kw * c_prev, c_new)
+    dA_padded = np.zeros(A_padded.shape, dtype=dtype)
+    dW_columns = np.zeros(W_columns.shape, dtype=dtype)
+    size, blocks = _blocks(len(dZ), W_columns.shape[0] * out_hw[0] * out_hw[1] * dtype.itemsize)
+    workspace = np.empty(W_columns.shape[0] * size * out_hw[0] * out_hw[1], dtype=dtype)
+    for block in blocks:
+        columns = _columns(A_padded[block], kernel_hw, out_hw, stride, dilation, workspace)
+        dZ_block = dZ[block].reshape(-1, c_new)  # (n * h_new * w_new, c_new)
+        dW_columns += columns @ dZ_block
+        # (kh, kw, c_prev, n, h_new, w_new): each window's share of dA_prev, added back per tap
+        d_columns = (W_columns @ dZ_block.T).reshape(*kernel_hw, A_prev.shape[3], -1, *out_hw)
+        dA_block = dA_padded[block]
+        for i, j, (rows, cols) in _taps(out_hw, kernel_hw, stride, dilation):
+            dA_block[:, rows, cols, :] += d_columns[i, j].transpose(1, 2, 3, 0)
+    dW = dW_columns.reshape(W.shape)
+    (top, bottom), (left, right) = pads
+    h, w = A_padded.shape[1:3]
+    dA_prev = dA_padded[:, top : h - bottom, left : w - right, :]
+    db = dZ.sum(axis=(0, 1, 2), dtype=dtype).reshape(b.shape)
+    return dA_prev, dW, db
+
+
+def _pool_geometry(A_prev, kernel_shape, stride, mode):
+    A_prev = _check_4d(A_prev, "A_prev")
+    kernel_hw, stride = _pair(kernel_shape, "kernel_shape"), _pair(stride, "stride")
+    if mode not in ("max", "avg"):
+        raise ValueError(f'mode must be "max" or "avg", got {mode!r}')
+    out_hw = conv_output_hw(A_prev.shape[1:3], kernel_hw, "valid", stride)
+    return A_prev, kernel_hw, stride, out_hw
+
+
+def _pool_block(A_prev, kernel_hw, stride, out_hw, mode) -> np.ndarray:
+    """Max or sum of every window of A_prev (n, h, w, c): rows first, then columns (separable)."""
+    combine = np.maximum if mode == "max" else np.add
+    (kh, kw), (sh, sw), (h_new, w_new) = kernel_hw, stride, out_hw
+    row_span, col_span = (h_new - 1) * sh + 1, (w_new - 1) * sw + 1
+    by_rows = A_prev[:, 0:row_span:sh].copy()  # (n, h_new, w, c)
+    for i in range(1, kh):
+        combine(by_rows, A_prev[:, i : i + row_span : sh], out=by_rows)
+    pooled = by_rows[:, :, 0:col_span:sw].copy()  # (n, h_new, w_new, c)
+    for j in range(1, kw):
+        combine(pooled, by_rows[:, :, j : j + col_span : sw], out=pooled)
+    return pooled
+
+
+def pool_forward(A_prev, kernel_shape, stride=(1, 1), mode="max"):
+    """Forward pass of a pooling layer over "valid" windows.
+
+    A_prev (m, h_prev, w_prev, c); kernel_shape (kh, kw); stride (sh, sw); mode "max" or "avg".
+    Returns A (m, h_new, w_new, c).
+    """
+    A_prev, kernel_hw, stride, out_hw = _pool_geometry(A_prev, kernel_shape, stride, mode)
+    dtype = _float_dtype(A_prev)
+    A_prev = A_prev.astype(dtype, copy=False)
+    A = np.empty((A_prev.shape[0], *out_hw, A_prev.shape[3]), dtype=dtype)
+    for block in _blocks(len(A), A_prev[:1].nbytes)[1]:
+        A[block] = _pool_block(A_prev[block], kernel_hw, stride, out_hw, mode)
+    if mode == "avg":
+        A /= kernel_hw[0] * kernel_hw[1]
+    return A
+
+
+def pool_backward(dA, A_prev, kernel_shape, stride=(1, 1), mode="max", *, tie_break="all"):
+    """Backward pass of a pooling layer: dA (m, h_new, w_new, c) routed back to A_prev's shape.
+
+    Max mode sends each window's gradient to its maximum: with tie_break="all" (the course's
+    convention) every position equal to the maximum receives it; with "first" (TensorFlow's rule)
+    only the first in row-major order. Avg mode spreads it evenly. Overlapping windows add up.
+    """
+    A_prev, kernel_hw, stride, out_hw = _pool_geometry(A_prev, kernel_shape, stride, mode)
+    if tie_break not in ("all", "first"):
+        raise ValueError(f'tie_break must be "all" or "first", got {tie_break!r}')
+    dA = _check_upstream(dA, "dA", (A_prev.shape[0], *out_hw, A_prev.shape[3]))
+    dtype = _float_dtype(dA, A_prev)
+    dA, A_prev = dA.astype(dtype, copy=False), A_prev.astype(dtype, copy=False)
+    dA_prev = np.zeros(A_prev.shape, dtype=dtype)
+    for block in _blocks(len(dA), 2 * A_prev[:1].nbytes)[1]:
+        x, upstream, grad = A_prev[block], dA[block], dA_prev[block]
+        if mode == "avg":
+            share = upstream / (kernel_hw[0] * kernel_hw[1])
+            for _, _, (rows, cols) in _taps(out_hw, kernel_hw, stride, (1, 1)):
+                grad[:, rows, cols, :] += share
+            continue
+        window_max = _pool_block(x, kernel_hw, stride, out_hw, "max")
+        unclaimed = np.ones(upstream.shape, dtype=bool)  # windows whose maximum is not routed yet
+        for _, _, (rows, cols) in _taps(out_hw, kernel_hw, stride, (1, 1)):
+            is_max = x[:, rows, cols, :] == window_max
+            if tie_break == "first":
+                is_max &= unclaimed
+                unclaimed &= ~is_max
+            grad[:, rows, cols, :] += np.where(is_max, upstream, 0)
+    return dA_prev
