@@ -2,4 +2,4 @@
 
 from cnnviz.ops import conv_backward, conv_forward, pool_backward, pool_forward
 
-__all__ = ["conv_forward", "conv_backward", "pool_forward", "pool_backward"]
+__all__ = ["conv_backward", "conv_forward", "pool_backward", "pool_forward"]

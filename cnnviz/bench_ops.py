@@ -12,6 +12,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -163,7 +164,7 @@ def main(argv: list[str]) -> int:
         theirs = best_time(case.tensorflow, args.repeats)
         two_loops = best_time(case.loop, 1)
         sample = min(args.pixel_sample, case.m)
-        per_pixel = best_time(lambda: case.per_pixel(sample), 1) * case.m / sample
+        per_pixel = best_time(partial(case.per_pixel, sample), 1) * case.m / sample
         print(f"| {case.name} | {ours * 1e3:.1f} | {theirs * 1e3:.1f} | {ours / theirs:.2f} "
               f"| {two_loops * 1e3:.0f} | {two_loops / ours:.1f} "
               f"| {per_pixel * 1e3:.0f} | {per_pixel / ours:.0f} |", flush=True)
