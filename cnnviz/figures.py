@@ -1,0 +1,154 @@
+"""Plotly figures of the explorer: pure functions, arrays in, `go.Figure` out.
+
+Images are heatmaps drawn row 0 at the top, one square per pixel, values on hover. Coordinates are
+the input's own: padding rows/columns have indices -1, -2, ... and h, h + 1, ...
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+GRAY = "gray"
+DIVERGING = "RdBu_r"  # negative blue, zero white, positive red
+HOVER = "row %{y}, col %{x}<br>%{z:.4g}<extra></extra>"
+WINDOW_COLOR = "#ff7f0e"
+WINNER_COLOR = "#2ca02c"
+LEFTOVER_COLOR = "rgba(214, 39, 40, 0.35)"
+MAX_TEXT_CELLS = 64  # print values inside cells up to 8x8
+
+
+def _heatmap(z, *, x=None, y=None, diverging=False, showscale=True, text=False, zrange=None) -> go.Heatmap:
+    z = np.asarray(z, dtype=np.float64)
+    limits = {}
+    if zrange is not None:
+        limits = {"zmin": zrange[0], "zmax": zrange[1]}
+    elif diverging:
+        bound = float(np.abs(z).max()) or 1.0
+        limits = {"zmin": -bound, "zmax": bound}
+    cells = {"text": np.vectorize(lambda v: f"{v:.3g}")(z), "texttemplate": "%{text}"} if text else {}
+    return go.Heatmap(
+        z=z, x=x, y=y, colorscale=DIVERGING if diverging else GRAY, hovertemplate=HOVER,
+        showscale=showscale, xgap=1 if text else 0, ygap=1 if text else 0, **limits, **cells,
+    )
+
+
+def _square_axes(fig: go.Figure) -> go.Figure:
+    """Every subplot: row 0 at the top, square pixels, no grid."""
+    fig.for_each_yaxis(lambda axis: axis.update(autorange="reversed", scaleanchor=axis.anchor or "x",
+                                                constrain="domain", showgrid=False))
+    fig.for_each_yaxis(lambda axis: axis.update(showticklabels=False), selector=lambda axis: axis.anchor not in (None, "x"))
+    fig.update_xaxes(constrain="domain", showgrid=False)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white")
+    return fig
+
+
+def _box(top: float, left: float, height: float, width: float, color: str, *, dash=None,
+         fill=None, xref="x", yref="y") -> dict:
+    """A rectangle around cells [top, top + height) x [left, left + width)."""
+    return {"type": "rect", "x0": left - 0.5, "x1": left + width - 0.5, "y0": top - 0.5,
+            "y1": top + height - 0.5, "line": {"color": color, "width": 3 if fill is None else 0, "dash": dash},
+            "fillcolor": fill, "xref": xref, "yref": yref}
+
+
+def input_figure(plane, pads=((0, 0), (0, 0)), *, title: str = "input", window=None, winners=None,
+                 leftover=(0, 0)) -> go.Figure:
+    """One input channel (h, w) with its zero padding around it (dashed line = the image's border).
+
+    window: (top, left, kh, kw) in input coordinates, outlined; winners: (kh, kw) bool marked with a
+    dot each; leftover: (rows, cols) at the bottom/right that no window visits, shaded red.
+    """
+    plane = np.asarray(plane, dtype=np.float64)
+    (top, bottom), (left, right) = pads
+    h, w = plane.shape
+    padded = np.pad(plane, ((top, bottom), (left, right)))
+    fig = go.Figure(_heatmap(padded, x=np.arange(-left, w + right), y=np.arange(-top, h + bottom),
+                             zrange=(min(0.0, plane.min()), max(1.0, plane.max())), showscale=False))
+    shapes = []
+    if top or bottom or left or right:
+        shapes.append(_box(0, 0, h, w, "#1f77b4", dash="dash"))
+    if leftover[0]:
+        shapes.append(_box(h - leftover[0], -left, leftover[0], w + left + right, LEFTOVER_COLOR, fill=LEFTOVER_COLOR))
+    if leftover[1]:
+        shapes.append(_box(-top, w - leftover[1], h + top + bottom, leftover[1], LEFTOVER_COLOR, fill=LEFTOVER_COLOR))
+    if window is not None:
+        shapes.append(_box(*window, WINDOW_COLOR))
+    fig.update_layout(title=title, shapes=shapes)
+    if winners is not None and window is not None:
+        rows, cols = np.nonzero(winners)
+        fig.add_trace(go.Scatter(x=cols + window[1], y=rows + window[0], mode="markers", name="maximum",
+                                 marker={"color": WINNER_COLOR, "size": 10, "symbol": "circle"},
+                                 hoverinfo="skip", showlegend=False))
+    return _square_axes(fig)
+
+
+def maps_figure(maps, titles, *, diverging: bool = True, highlight=None, text: bool | None = None) -> go.Figure:
+    """Side-by-side maps (h, w, n), one heatmap per map; highlight (i, j) outlines that cell in each."""
+    maps = np.asarray(maps, dtype=np.float64)
+    n = maps.shape[2]
+    if len(titles) != n:
+        raise ValueError(f"titles must have one entry per map ({n}), got {len(titles)}")
+    show_text = maps.shape[0] * maps.shape[1] <= MAX_TEXT_CELLS if text is None else text
+    fig = make_subplots(rows=1, cols=n, subplot_titles=list(titles), horizontal_spacing=0.04)
+    for k in range(n):
+        fig.add_trace(_heatmap(maps[:, :, k], diverging=diverging, showscale=False, text=show_text),
+                      row=1, col=k + 1)
+        if highlight is not None:
+            axis = "" if k == 0 else str(k + 1)
+            fig.add_shape(_box(highlight[0], highlight[1], 1, 1, WINDOW_COLOR, xref=f"x{axis}", yref=f"y{axis}"))
+    return _square_axes(fig)
+
+
+def kernels_figure(kernels, titles) -> go.Figure:
+    """2-D kernels (kh, kw) side by side with their values printed in the cells."""
+    return maps_figure(np.stack(kernels, axis=-1), titles, diverging=True, text=True)
+
+
+def step_figure(window, kernel, product) -> go.Figure:
+    """The step-through's three grids (kh, kw): input window, kernel, and their element-wise product."""
+    return maps_figure(np.stack([window, kernel, product], axis=-1),
+                       ["input window", "kernel", "window ⊙ kernel"], diverging=True, text=True)
+
+
+def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figure:
+    """Play control: the window walks the padded input (left) while its output cell lights up (right).
+
+    plane (h, w), out_map (h_new, w_new), positions [(i, j), ...] in play order; one frame each.
+    """
+    (top, bottom), (left, right) = pads
+    h, w = np.shape(plane)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["input (padded)", "output"], horizontal_spacing=0.06)
+    fig.add_trace(_heatmap(np.pad(plane, pads), x=np.arange(-left, w + right),
+                           y=np.arange(-top, h + bottom), showscale=False), row=1, col=1)
+    fig.add_trace(_heatmap(out_map, diverging=True, showscale=False), row=1, col=2)
+
+    def boxes(i: int, j: int) -> list[dict]:
+        return [_box(i * stride[0] - top, j * stride[1] - left, *kernel_hw, WINDOW_COLOR),
+                _box(i, j, 1, 1, WINDOW_COLOR, xref="x2", yref="y2")]
+
+    names = [f"{i},{j}" for i, j in positions]
+    animate = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}
+    controls = {
+        "shapes": boxes(*positions[0]),
+        "updatemenus": [{"type": "buttons", "showactive": False, "x": 0, "y": -0.02, "xanchor": "left",
+                         "yanchor": "top", "direction": "left", "buttons": [
+                             {"label": "▶ play", "method": "animate",
+                              "args": [None, {"frame": {"duration": 120, "redraw": True}, "fromcurrent": True}]},
+                             {"label": "❚❚ pause", "method": "animate", "args": [[None], animate]}]}],
+        "sliders": [{"active": 0, "y": -0.02, "x": 0.25, "len": 0.75,
+                     "currentvalue": {"prefix": "output (i, j) = "},
+                     "steps": [{"label": name, "method": "animate", "args": [[name], animate]} for name in names]}],
+    }
+    figure = _square_axes(fig).to_dict()
+    figure["layout"].update(controls)
+    figure["frames"] = [{"layout": {"shapes": boxes(i, j)}, "name": name} for (i, j), name in zip(positions, names)]
+    return go.Figure(figure, _validate=False)  # hundreds of frames: skip Plotly's per-property checks
+
+
+def loss_figure(losses) -> go.Figure:
+    """Loss per gradient-descent step, log scale."""
+    losses = np.asarray(losses, dtype=np.float64)
+    fig = go.Figure(go.Scatter(x=np.arange(len(losses)), y=losses, mode="lines", name="loss",
+                               hovertemplate="step %{x}<br>loss %{y:.3g}<extra></extra>"))
+    fig.update_layout(title="loss ½·mean (Z − T)²", xaxis_title="step", yaxis_type="log",
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=320)
+    return fig
