@@ -31,7 +31,8 @@ class PreprocessSteps:
     """Every stage of `canvas_to_mnist`, as float32 ink images in [0, 1] (1 = ink, 0 = background).
 
     raw (H, W): the whole input, light ink on dark; cropped (h, w): the ink's bounding box;
-    scaled (h20, w20): the crop with its longer side at 20 px; centred (28, 28): the network's input.
+    scaled (h20, w20): the crop with its longer side at 20 px; centred (28, 28): the network's
+    input.
     """
 
     raw: np.ndarray
@@ -60,23 +61,27 @@ def ink_image(image: np.ndarray) -> np.ndarray:
     background = float(np.median(_border(gray)))
     contrast = float(gray.max()) - background
     if contrast < MIN_CONTRAST:
-        raise NothingDrawn("Nothing drawn: the image has no ink that stands out from its background.")
+        raise NothingDrawn(
+            "Nothing drawn: the image has no ink that stands out from its background."
+        )
     ink = np.clip((gray - background) / contrast, 0.0, 1.0)
     ink[ink < INK_FLOOR] = 0.0
     return ink.astype(np.float32)
 
 
 def preprocess_steps(image: np.ndarray) -> PreprocessSteps:
-    """Run MNIST's preprocessing on `image` (see `ink_image` for what it accepts), keeping every stage.
+    """Run MNIST's preprocessing on `image` (see `ink_image` for inputs), keeping every stage.
 
     Raises NothingDrawn for an image without ink, ValueError for an unsupported array.
     """
     raw = ink_image(image)
     rows = np.flatnonzero(raw.any(axis=1))
     cols = np.flatnonzero(raw.any(axis=0))
-    cropped = raw[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    cropped = raw[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     scaled = _scale_longer_side(cropped, DIGIT_BOX)
-    return PreprocessSteps(raw=raw, cropped=cropped, scaled=scaled, centred=_centre_of_mass_place(scaled))
+    return PreprocessSteps(
+        raw=raw, cropped=cropped, scaled=scaled, centred=_centre_of_mass_place(scaled)
+    )
 
 
 def canvas_to_mnist(image: np.ndarray) -> np.ndarray:
@@ -129,7 +134,7 @@ def _scale_longer_side(ink: np.ndarray, size: int) -> np.ndarray:
 
 
 def _centre_of_mass_place(digit: np.ndarray) -> np.ndarray:
-    """Place (h, w) digit (h, w <= 20) in a 28x28 field, its centre of mass as near (14, 14) as fits."""
+    """Place digit (h, w <= 20) in a 28x28 field, its centre of mass as near (14, 14) as fits."""
     h, w = digit.shape
     mass = digit.sum()
     com_row = (digit.sum(axis=1) @ np.arange(h)) / mass
@@ -137,5 +142,5 @@ def _centre_of_mass_place(digit: np.ndarray) -> np.ndarray:
     top = int(np.clip(round(MNIST_CENTRE[0] - com_row), 0, MNIST_SIZE - h))
     left = int(np.clip(round(MNIST_CENTRE[1] - com_col), 0, MNIST_SIZE - w))
     field = np.zeros((MNIST_SIZE, MNIST_SIZE), dtype=np.float32)
-    field[top:top + h, left:left + w] = digit
+    field[top : top + h, left : left + w] = digit
     return field

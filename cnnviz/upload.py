@@ -31,17 +31,21 @@ class DecodedImage:
     notes: tuple[str, ...] = ()
 
 
-def decode_upload(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> DecodedImage:
+def decode_upload(
+    data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+) -> DecodedImage:
     """Decode image file bytes (PNG, JPEG, GIF, BMP, WebP) into uint8 pixels; see `DecodedImage`.
 
-    Animated images give their first frame (with a note). 16-bit grayscale PNGs are scaled to 8 bits.
+    Animated images give their first frame (with a note). 16-bit grayscale PNGs are scaled to
+    8 bits.
     Raises ValueError for an empty, too large, corrupt, truncated or non-image file.
     """
     if not data:
         raise ValueError("The uploaded file is empty; choose a PNG or JPEG photo of a digit.")
     if len(data) > max_bytes:
         raise ValueError(
-            f"The uploaded file is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB. "
+            f"The uploaded file is {len(data) / 2**20:.1f} MiB; "
+            f"the limit is {max_bytes / 2**20:.0f} MiB. "
             "Crop or shrink the photo first."
         )
     try:
@@ -51,26 +55,35 @@ def decode_upload(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = 
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ValueError(
-                        f"The image is {width}x{height} = {width * height / 1e6:.0f} megapixels; the "
+                        f"The image is {width}x{height} = {width * height / 1e6:.0f} "
+                        "megapixels; the "
                         f"limit is {max_pixels / 1e6:.0f}. Shrink the photo first."
                     )
-                notes = ("Animated image: using its first frame.",) if getattr(image, "n_frames", 1) > 1 else ()
+                notes = (
+                    ("Animated image: using its first frame.",)
+                    if getattr(image, "n_frames", 1) > 1
+                    else ()
+                )
                 image.seek(0)
                 image.load()
                 pixels = _to_uint8_array(ImageOps.exif_transpose(image))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ValueError(f"The image is too large to decode safely ({error}). Shrink the photo first.") from None
+        raise ValueError(
+            f"The image is too large to decode safely ({error}). Shrink the photo first."
+        ) from None
     except UnidentifiedImageError:
         raise ValueError(
             f"The file is not an image this page can read; upload one of {', '.join(FORMATS)}."
         ) from None
     except (OSError, SyntaxError, EOFError) as error:
-        raise ValueError(f"The image file is corrupt or truncated ({error}); try exporting it again.") from None
+        raise ValueError(
+            f"The image file is corrupt or truncated ({error}); try exporting it again."
+        ) from None
     return DecodedImage(pixels=pixels, notes=notes)
 
 
 def _to_uint8_array(image: Image.Image) -> np.ndarray:
-    """A decoded Pillow image -> (H, W) uint8 grayscale, or (H, W, 4) uint8 RGBA if it has transparency."""
+    """A decoded Pillow image -> (H, W) uint8 grayscale, or (H, W, 4) uint8 RGBA if transparent."""
     if image.mode in SIXTEEN_BIT_MODES:
         wide = np.clip(np.asarray(image, dtype=np.float64), 0, 65535)
         image = Image.fromarray(np.round(wide * (255.0 / 65535.0)).astype(np.uint8))

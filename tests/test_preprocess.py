@@ -1,4 +1,4 @@
-"""canvas_to_mnist: MNIST's crop / scale to 20 px / centre-of-mass placement, on canvas-like inputs."""
+"""canvas_to_mnist: MNIST's crop, scaling to 20 px and centre-of-mass placement, on canvases."""
 
 import numpy as np
 import pytest
@@ -92,19 +92,25 @@ def test_canvas_to_mnist_transparent_background_equals_opaque():
 def test_canvas_to_mnist_dark_ink_on_transparent_background_is_ink():
     light = canvas_to_mnist(seven(canvas(opaque=False), 40, 40, 120))
     dark = np.zeros((280, 280, 4), dtype=np.uint8)
-    dark[..., 3] = seven(canvas(opaque=False), 40, 40, 120)[..., 3]  # black strokes, see-through paper
+    dark[..., 3] = seven(canvas(opaque=False), 40, 40, 120)[
+        ..., 3
+    ]  # black strokes, see-through paper
     np.testing.assert_allclose(canvas_to_mnist(dark), light, atol=1e-5)
 
 
 def test_canvas_to_mnist_dark_on_light_grayscale_is_inverted():
     light_on_dark = seven(canvas(), 40, 40, 120)[..., 0]
-    paper = (235 - light_on_dark.astype(np.int32) * 200 // 255).astype(np.uint8)  # ink 35, paper 235
+    paper = (235 - light_on_dark.astype(np.int32) * 200 // 255).astype(
+        np.uint8
+    )  # ink 35, paper 235
     np.testing.assert_allclose(canvas_to_mnist(paper), canvas_to_mnist(light_on_dark), atol=1e-5)
 
 
 def test_canvas_to_mnist_rgb_and_grayscale_agree():
     rgba = seven(canvas(), 40, 40, 120)
-    np.testing.assert_allclose(canvas_to_mnist(rgba[..., :3]), canvas_to_mnist(rgba[..., 0]), atol=1e-5)
+    np.testing.assert_allclose(
+        canvas_to_mnist(rgba[..., :3]), canvas_to_mnist(rgba[..., 0]), atol=1e-5
+    )
 
 
 def test_canvas_to_mnist_non_square_canvas():

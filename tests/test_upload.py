@@ -46,7 +46,7 @@ def test_decode_upload_keeps_transparency_as_rgba():
 
 
 def test_decode_upload_sixteen_bit_png_is_scaled_to_eight_bits():
-    wide = (digit_photo().astype(np.uint16) * 257)  # 0..255 -> 0..65535
+    wide = digit_photo().astype(np.uint16) * 257  # 0..255 -> 0..65535
     image = Image.fromarray(wide)
     assert image.mode.startswith("I;16")
     np.testing.assert_array_equal(decode_upload(encode(image)).pixels, digit_photo())
@@ -74,7 +74,9 @@ def test_decode_upload_follows_exif_orientation():
 
 def test_decode_upload_dark_on_light_photo_reads_like_light_on_dark():
     photo = decode_upload(encode(Image.fromarray(digit_photo()))).pixels
-    np.testing.assert_allclose(canvas_to_mnist(photo), canvas_to_mnist(255 - digit_photo()), atol=1e-5)
+    np.testing.assert_allclose(
+        canvas_to_mnist(photo), canvas_to_mnist(255 - digit_photo()), atol=1e-5
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,7 +93,9 @@ def test_decode_upload_rejects_non_images(data, message):
 
 
 def test_decode_upload_rejects_truncated_png():
-    data = encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200), dtype=np.uint8)))
+    data = encode(
+        Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200), dtype=np.uint8))
+    )
     with pytest.raises(ValueError, match="corrupt or truncated"):
         decode_upload(data[: len(data) // 2])
 

@@ -1,0 +1,201 @@
+"""Draw: draw a digit (or pick an MNIST sample, or upload a photo) and watch LeNet-5 read it."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from cnnviz import draw_figures, lenet
+from cnnviz.preprocess import NothingDrawn, preprocess_steps
+from cnnviz.upload import FORMATS, MAX_BYTES, decode_upload
+
+# The pretrained model shipped in data/; CNNVIZ_DRAW_MODEL points the page at another file.
+PRETRAINED_MODEL = Path(
+    os.environ.get("CNNVIZ_DRAW_MODEL", Path(__file__).parents[1] / "data/lenet5_mnist.keras")
+)
+CANVAS_SIZE = 280
+SOURCES = ("Draw", "MNIST sample", "Upload a photo")
+CLASS_NAMES = [str(digit) for digit in range(10)]
+NOTHING_DRAWN = {
+    "Draw": "Nothing drawn yet: draw a digit on the canvas.",
+    "Upload a photo": "Upload a photo of one digit; dark ink on light paper is fine.",
+}
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def load_model(path: str, modified_ns: int) -> tuple[dict, dict]:
+    """(params, meta) of a LeNet-5 file; modified_ns makes a rewritten file load afresh."""
+    return lenet.load_params(path)
+
+
+@st.cache_resource(show_spinner="Loading MNIST…")
+def load_mnist():
+    from cnnviz.data import load_dataset
+
+    return load_dataset("mnist")
+
+
+def model_ui() -> dict | None:
+    """Pick the pretrained or this session's model and load it; None (reason shown) on failure."""
+    options = {"Pretrained LeNet-5": PRETRAINED_MODEL}
+    if st.session_state.get("trained_model_path"):
+        options["Trained in this session"] = Path(st.session_state["trained_model_path"])
+    choice = st.radio("Model", list(options), horizontal=True, key="draw_model")
+    path = options[choice]
+    try:
+        params, meta = load_model(str(path), path.stat().st_mtime_ns if path.is_file() else 0)
+    except (lenet.ModelFileError, ImportError) as error:
+        st.error(
+            f"No prediction: the model could not be loaded. {error}. "
+            "The preprocessing below still works; train a model on the Training page "
+            "or restore the file."
+        )
+        return None
+    described = ", ".join(
+        f"{key} {value}" for key, value in meta.items() if key in ("backend", "accuracy")
+    )
+    st.caption(f"Model: `{path.name}`{f' ({described})' if described else ''}")
+    return params
+
+
+def canvas_ui() -> np.ndarray | None:
+    """The canvas (light strokes on black) with its stroke-width slider; its RGBA pixels or None."""
+    stroke = st.slider("Stroke width", 6, 40, 20, key="draw_stroke")
+    result = st_canvas(
+        stroke_width=stroke,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        width=CANVAS_SIZE,
+        height=CANVAS_SIZE,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key="draw_canvas",
+    )
+    st.caption("Toolbar under the canvas: undo, redo, and the bin clears it.")
+    return result.image_data
+
+
+def mnist_sample_ui() -> tuple[np.ndarray, str] | None:
+    """A test digit chosen by index (or at random): (28, 28) float32 in [0, 1] and its label."""
+    try:
+        dataset = load_mnist()
+    except (ValueError, ImportError) as error:
+        st.error(f"MNIST could not be loaded: {error}")
+        return None
+    last = len(dataset.x_test) - 1
+    if st.button("Random digit", key="draw_random"):
+        st.session_state["draw_sample_index"] = int(np.random.default_rng().integers(0, last + 1))
+    index = st.number_input(
+        f"Test digit (0 to {last})", min_value=0, max_value=last, key="draw_sample_index"
+    )
+    label = dataset.class_names[int(dataset.y_test[index])]
+    st.caption(f"From {dataset.source}. True label: **{label}**")
+    return dataset.x_test[index].astype(np.float32) / 255.0, label
+
+
+def upload_ui() -> np.ndarray | None:
+    """A photo of a handwritten digit, decoded safely; its pixels or None (reason shown)."""
+    uploaded = st.file_uploader(
+        f"Photo of one handwritten digit (up to {MAX_BYTES // 2**20} MiB)",
+        type=[fmt.lower() for fmt in FORMATS] + ["jpg"],
+        key="draw_upload",
+    )
+    if uploaded is None:
+        return None
+    try:
+        decoded = decode_upload(uploaded.getvalue())
+    except ValueError as error:
+        st.error(str(error))
+        return None
+    for note in decoded.notes:
+        st.info(note)
+    st.image(decoded.pixels, caption=uploaded.name, width=CANVAS_SIZE)
+    return decoded.pixels
+
+
+def prediction_ui(probs: np.ndarray, class_names: list[str], true_label: str | None) -> int:
+    """The network's reading, the runner-up when unsure, the probability bars; returns the top."""
+    top, runner_up = draw_figures.top_two(probs)
+    st.subheader(f"The network reads: {class_names[top]} ({probs[top]:.0%})")
+    if runner_up is not None:
+        st.warning(f"Unsure: the runner-up is {class_names[runner_up]} ({probs[runner_up]:.0%}).")
+    if true_label is not None:
+        verdict = "right" if class_names[top] == true_label else "wrong"
+        st.caption(f"True label {true_label}: the network is {verdict}.")
+    st.plotly_chart(draw_figures.probability_figure(probs, class_names), key="draw_probs")
+    return top
+
+
+def layers_ui(params: dict, cache: dict, x: np.ndarray, top: int, class_names: list[str]) -> None:
+    """Tabs with every layer's activations for the digit, kernels beside maps, and saliency."""
+    tabs = st.tabs(["conv1", "pool1", "conv2", "pool2", "dense", "saliency"])
+    views = [
+        ("conv1", params["conv1_W"], 3),
+        ("pool1", None, 6),
+        ("conv2", params["conv2_W"], 4),
+        ("pool2", None, 8),
+    ]
+    for tab, (layer, kernels, columns) in zip(tabs, views):
+        with tab:
+            maps = cache[layer][0]
+            st.caption(f"{layer}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}")
+            figure = draw_figures.feature_maps_figure(maps, kernels, layer=layer, columns=columns)
+            st.plotly_chart(figure, key=f"draw_{layer}")
+    with tabs[4]:
+        dense = {"fc1 (120 ReLU units)": cache["fc1"][0], "fc2 (84 ReLU units)": cache["fc2"][0]}
+        st.plotly_chart(draw_figures.dense_layers_figure(dense), key="draw_dense")
+    with tabs[5]:
+        saliency = lenet.input_gradient(params, x, top, of="logit")[0, ..., 0]
+        st.caption(
+            "Gradient of the top class's score (its logit, before softmax) with respect to each "
+            "input pixel: more ink on a red pixel would raise the score, on a blue one lower it."
+        )
+        figure = draw_figures.saliency_figure(x[0, ..., 0], saliency, class_names[top])
+        st.plotly_chart(figure, key="draw_saliency")
+
+
+def network_input_ui(source: str) -> tuple[np.ndarray | None, str | None]:
+    """Input on the left, preprocessing steps on the right: (digit (28, 28) or None, true label)."""
+    input_col, steps_col = st.columns([1, 2], gap="large")
+    with input_col:
+        if source == "MNIST sample":
+            sample = mnist_sample_ui()
+            with steps_col:
+                st.caption(
+                    "MNIST digits are already cropped, scaled to 20 px and centred: "
+                    "they go straight in."
+                )
+            return sample if sample is not None else (None, None)
+        raw = canvas_ui() if source == "Draw" else upload_ui()
+    with steps_col:
+        if raw is None:
+            st.info(NOTHING_DRAWN[source])
+            return None, None
+        try:
+            steps = preprocess_steps(raw)
+        except NothingDrawn as error:
+            st.info(NOTHING_DRAWN[source] if source == "Draw" else str(error))
+            return None, None
+        except ValueError as error:
+            st.error(str(error))
+            return None, None
+        st.plotly_chart(draw_figures.preprocess_steps_figure(steps), key="draw_steps")
+    return steps.centred, None
+
+
+st.title("Draw a digit")
+st.write(
+    "Draw a digit, pick one from MNIST or upload a photo, and watch LeNet-5 read it, "
+    "layer by layer."
+)
+params = model_ui()
+source = st.radio("Input", SOURCES, horizontal=True, key="draw_source")
+digit, true_label = network_input_ui(source)
+if digit is not None and params is not None:
+    x = digit[None, :, :, None]  # (1, 28, 28, 1)
+    probs, cache = lenet.forward(params, x)
+    top = prediction_ui(probs[0], CLASS_NAMES, true_label)
+    st.header("Layer by layer")
+    layers_ui(params, cache, x, top, CLASS_NAMES)
