@@ -528,8 +528,8 @@ def list_runs(root=None) -> list[SavedRun]:
 class ProgressBar(Callback):
     """Terminal progress: bar, percent, images/s, ETA, last loss; redrawn at most 10 times a second."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream, self.width, self.last_draw = stream, width, 0.0
+    def __init__(self, stream=None, width: int = 30):
+        self.stream, self.width, self.last_draw = stream or sys.stderr, width, 0.0
 
     def on_batch_end(self, batch: int, logs: dict) -> None:
         now = time.perf_counter()
