@@ -1,0 +1,144 @@
+"""The Draw page under AppTest: a sample drawing stands in for the browser canvas."""
+
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnnviz import lenet
+from cnnviz.preprocess import canvas_to_mnist
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "draw.py")
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "lenet.npz"
+    lenet.save_params(path, lenet.init_params(seed=3), {"backend": "numpy"})
+    return path
+
+
+@pytest.fixture
+def pretrained(monkeypatch, model_path):
+    monkeypatch.setenv("CNNVIZ_DRAW_MODEL", str(model_path))
+    return model_path
+
+
+def drawing() -> np.ndarray:
+    """A canvas-like RGBA (280, 280, 4) uint8: an MNIST-style '1' drawn large and off-centre."""
+    stroke = np.zeros((28, 28), dtype=np.uint8)
+    stroke[4:24, 12:16] = 255
+    big = np.asarray(Image.fromarray(stroke).resize((150, 150), Image.Resampling.BILINEAR))
+    rgba = np.zeros((280, 280, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    rgba[20:170, 110:260, :3] = big[..., None]
+    return rgba
+
+
+def fake_canvas(monkeypatch, image: np.ndarray | None) -> None:
+    """Replace the browser canvas component by one whose result holds `image` as RGBA pixels.
+
+    The real component only registers inside a running Streamlit server, so the whole module is
+    swapped in sys.modules (the page imports it on every run).
+    """
+    result = types.SimpleNamespace(image_data=image, json_data=None)
+    module = types.ModuleType("streamlit_drawable_canvas")
+    module.st_canvas = lambda **kwargs: result
+    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
+
+
+def run_page(**session) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    for key, value in session.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def texts(at: AppTest, element: str) -> list[str]:
+    return [item.value for item in getattr(at, element)]
+
+
+def test_draw_page_reads_a_drawing_like_the_library(monkeypatch, pretrained):
+    fake_canvas(monkeypatch, drawing())
+    at = run_page()
+    assert not at.exception
+    params, _ = lenet.load_params(pretrained)
+    probs, _ = lenet.forward(params, canvas_to_mnist(drawing())[None, :, :, None])
+    top = int(probs[0].argmax())
+    assert any(f"reads: {top} ({probs[0, top]:.0%})" in text for text in texts(at, "subheader"))
+    charts = at.get("plotly_chart")
+    assert len(charts) == 8  # steps, probabilities, conv1, pool1, conv2, pool2, dense, saliency
+    assert [tab.label for tab in at.tabs] == [
+        "conv1",
+        "pool1",
+        "conv2",
+        "pool2",
+        "dense",
+        "saliency",
+    ]
+
+
+def test_draw_page_empty_canvas_says_nothing_drawn(monkeypatch, pretrained):
+    fake_canvas(monkeypatch, np.zeros((280, 280, 4), dtype=np.uint8))
+    at = run_page()
+    assert not at.exception
+    assert any("Nothing drawn" in text for text in texts(at, "info"))
+    assert not at.subheader and not at.get("plotly_chart")
+
+
+def test_draw_page_before_any_stroke_says_nothing_drawn(monkeypatch, pretrained):
+    fake_canvas(monkeypatch, None)  # the canvas sends no image until the first stroke
+    at = run_page()
+    assert not at.exception
+    assert any("Nothing drawn" in text for text in texts(at, "info"))
+
+
+def test_draw_page_mnist_sample_goes_through_the_same_views(monkeypatch, pretrained):
+    fake_canvas(monkeypatch, None)
+    at = run_page()
+    at.radio(key="draw_source").set_value("MNIST sample").run()
+    assert not at.exception
+    assert any("True label" in text for text in texts(at, "caption"))
+    assert any(text.startswith("The network reads") for text in texts(at, "subheader"))
+    assert len(at.get("plotly_chart")) == 7  # no preprocessing figure: MNIST is preprocessed
+    at.number_input(key="draw_sample_index").set_value(5).run()
+    assert not at.exception
+
+
+@pytest.mark.parametrize(
+    "content, message", [(None, "does not exist"), (b"not a zip file", "not a readable")]
+)
+def test_draw_page_bad_model_file_shows_error_and_stays_usable(
+    monkeypatch, tmp_path, content, message
+):
+    path = tmp_path / "lenet.npz"
+    if content is not None:
+        path.write_bytes(content)
+    monkeypatch.setenv("CNNVIZ_DRAW_MODEL", str(path))
+    fake_canvas(monkeypatch, drawing())
+    at = run_page()
+    assert not at.exception
+    errors = texts(at, "error")
+    assert len(errors) == 1 and message in errors[0] and "could not be loaded" in errors[0]
+    assert len(at.get("plotly_chart")) == 1  # the preprocessing steps still show
+    assert not at.subheader
+
+
+def test_draw_page_offers_the_model_trained_in_this_session(monkeypatch, tmp_path, pretrained):
+    session_model = tmp_path / "session.npz"
+    lenet.save_params(session_model, lenet.init_params(seed=4), {"backend": "tf1"})
+    fake_canvas(monkeypatch, drawing())
+    at = run_page(trained_model_path=str(session_model))
+    model_radio = at.radio(key="draw_model")
+    assert model_radio.options == ["Pretrained LeNet-5", "Trained in this session"]
+    model_radio.set_value("Trained in this session").run()
+    assert not at.exception
+    assert any("session.npz" in text and "tf1" in text for text in texts(at, "caption"))
+    params, _ = lenet.load_params(session_model)
+    top = int(lenet.forward(params, canvas_to_mnist(drawing())[None, :, :, None])[0].argmax())
+    assert any(f"reads: {top} " in text for text in texts(at, "subheader"))
