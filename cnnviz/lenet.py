@@ -189,6 +189,7 @@ def save_params(path, params: dict, meta: dict) -> None:
     try:
         with os.fdopen(fd, "wb") as file:
             np.savez(file, meta=np.array(header), **arrays)
+        os.chmod(temp, 0o644)  # mkstemp makes 0600 files; a model is meant to be shared
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -443,6 +443,7 @@ def _replace_atomically(path: Path, write) -> None:
     os.close(fd)
     try:
         write(temp)
+        os.chmod(temp, 0o644)  # mkstemp makes 0600 files; a model is meant to be shared
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
