@@ -1,0 +1,163 @@
+"""Figures of the training page: learning curves, first-layer filters, confusion matrix, test images.
+
+Pure functions: lists of metric rows (as in cnnviz.train.History) or arrays in, Plotly figures out.
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+METRICS = (("loss", "loss"), ("accuracy", "accuracy"))  # (row key, axis title)
+MISTAKE_COLOUR, TRAIN_COLOUR, VALIDATION_COLOUR = "#d62728", "#1f77b4", "#ff7f0e"
+
+
+def smooth(values, weight: float = 0.9) -> np.ndarray:
+    """Exponential moving average with bias correction (TensorBoard's smoothing); weight in [0, 1)."""
+    if not 0 <= weight < 1:
+        raise ValueError(f"weight must be in [0, 1), got {weight}")
+    values = np.asarray(values, dtype=np.float64)
+    smoothed, average = np.empty_like(values), 0.0
+    for index, value in enumerate(values):
+        average = weight * average + (1 - weight) * value
+        smoothed[index] = average / (1 - weight ** (index + 1))
+    return smoothed
+
+
+def _two_panels(titles=("loss", "accuracy")) -> go.Figure:
+    figure = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.1)
+    figure.update_layout(height=320, margin={"l": 40, "r": 20, "t": 40, "b": 40},
+                         legend={"orientation": "h", "y": -0.2})
+    return figure
+
+
+def batch_curves_figure(batches: list[dict], smoothing: float = 0.9) -> go.Figure:
+    """Per-batch training loss and accuracy: raw (faint) and smoothed, x = batches seen."""
+    figure = _two_panels()
+    steps = np.arange(1, len(batches) + 1)
+    for col, (key, title) in enumerate(METRICS, start=1):
+        values = [row[key] for row in batches]
+        figure.add_trace(go.Scatter(x=steps, y=values, mode="lines", name=f"{title} (batch)",
+                                    line={"color": TRAIN_COLOUR, "width": 1}, opacity=0.3,
+                                    showlegend=False), row=1, col=col)
+        figure.add_trace(go.Scatter(x=steps, y=smooth(values, smoothing) if values else [],
+                                    mode="lines", name=f"{title} (smoothed)",
+                                    line={"color": TRAIN_COLOUR, "width": 2}, showlegend=False),
+                         row=1, col=col)
+        figure.update_xaxes(title_text="batch", row=1, col=col)
+    return figure
+
+
+def epoch_curves_figure(epochs: list[dict]) -> go.Figure:
+    """Per-epoch loss and accuracy, training vs validation, x = epoch number from 1."""
+    figure = _two_panels()
+    x = [row["epoch"] + 1 for row in epochs]
+    for col, (key, title) in enumerate(METRICS, start=1):
+        for prefix, name, colour in (("", "train", TRAIN_COLOUR), ("val_", "validation",
+                                                                    VALIDATION_COLOUR)):
+            figure.add_trace(go.Scatter(x=x, y=[row[prefix + key] for row in epochs],
+                                        mode="lines+markers", name=name, legendgroup=name,
+                                        showlegend=col == 1, line={"color": colour}),
+                             row=1, col=col)
+        figure.update_xaxes(title_text="epoch", dtick=1, row=1, col=col)
+    return figure
+
+
+def runs_overlay_figure(runs: dict[str, list[dict]]) -> go.Figure:
+    """Validation loss and accuracy per epoch of several runs, one line per run label."""
+    figure = _two_panels(("validation loss", "validation accuracy"))
+    for label, epochs in runs.items():
+        x = [row["epoch"] + 1 for row in epochs]
+        for col, (key, _) in enumerate(METRICS, start=1):
+            figure.add_trace(go.Scatter(x=x, y=[row["val_" + key] for row in epochs],
+                                        mode="lines+markers", name=label, legendgroup=label,
+                                        showlegend=col == 1), row=1, col=col)
+            figure.update_xaxes(title_text="epoch", dtick=1, row=1, col=col)
+    return figure
+
+
+def filters_figure(first_layer: np.ndarray, max_filters: int = 16) -> go.Figure:
+    """First-layer filters W (kh, kw, 1, n) as grey heatmaps, one per filter (at most max_filters),
+    each on a symmetric colour scale so that zero is mid-grey."""
+    first_layer = np.asarray(first_layer)
+    if first_layer.ndim != 4 or first_layer.shape[2] != 1:
+        raise ValueError(f"first_layer must have shape (kh, kw, 1, n), got {first_layer.shape}")
+    n = min(first_layer.shape[3], max_filters)
+    cols = min(n, 8)
+    rows = -(-n // cols)
+    figure = make_subplots(rows=rows, cols=cols, subplot_titles=[f"filter {i + 1}" for i in range(n)],
+                           horizontal_spacing=0.02, vertical_spacing=0.08)
+    for index in range(n):
+        kernel = first_layer[:, :, 0, index]
+        limit = float(np.abs(kernel).max()) or 1.0
+        figure.add_trace(go.Heatmap(z=kernel, zmin=-limit, zmax=limit, colorscale="gray",
+                                    showscale=False, hovertemplate="w=%{z:.3f}<extra></extra>"),
+                         row=index // cols + 1, col=index % cols + 1)
+    figure.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor=None)
+    figure.update_xaxes(showticklabels=False)
+    figure.update_layout(height=130 * rows + 40, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return figure
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int = 10) -> np.ndarray:
+    """Counts (n_classes, n_classes): row = true class, column = predicted class."""
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true and y_pred must have the same shape, got {y_true.shape} and "
+                         f"{y_pred.shape}")
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes**2).reshape(n_classes, -1)
+
+
+def confusion_figure(matrix: np.ndarray, class_names: list[str]) -> go.Figure:
+    """Heatmap of a confusion matrix with the count in every cell; y = true, x = predicted."""
+    labels = [f"{i} {name}" if name != str(i) else name for i, name in enumerate(class_names)]
+    figure = go.Figure(go.Heatmap(
+        z=matrix, x=labels, y=labels, colorscale="Blues", text=matrix, texttemplate="%{text}",
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>",
+    ))
+    figure.update_yaxes(title_text="true class", autorange="reversed", type="category")
+    figure.update_xaxes(title_text="predicted class", type="category")
+    figure.update_layout(height=460, margin={"l": 40, "r": 20, "t": 20, "b": 40})
+    return figure
+
+
+def select_examples(y_true, y_pred, true_class=None, predicted_class=None,
+                    mistakes_only: bool = False) -> np.ndarray:
+    """Indices of the test images in one confusion-matrix cell, row or column (None = any)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    keep = np.ones(len(y_true), dtype=bool)
+    if true_class is not None:
+        keep &= y_true == true_class
+    if predicted_class is not None:
+        keep &= y_pred == predicted_class
+    if mistakes_only:
+        keep &= y_true != y_pred
+    return np.flatnonzero(keep)
+
+
+def image_grid_figure(images: np.ndarray, y_true, y_pred, class_names: list[str],
+                      cols: int = 8) -> go.Figure:
+    """Images (n, 28, 28) tiled in one heatmap, each titled "GT a / P b"; mistakes framed in red."""
+    images = np.asarray(images)
+    n, gap = len(images), 8
+    rows = max(1, -(-n // cols))
+    tile = 28 + gap
+    canvas = np.full((rows * tile, cols * tile), np.nan)
+    figure = go.Figure()
+    for index in range(n):
+        top, left = (index // cols) * tile, (index % cols) * tile
+        canvas[top : top + 28, left : left + 28] = images[index]
+        wrong = y_true[index] != y_pred[index]
+        colour = MISTAKE_COLOUR if wrong else "#2ca02c"
+        figure.add_annotation(x=left + 13.5, y=top - 0.5, yanchor="bottom", showarrow=False,
+                              text=f"GT {class_names[y_true[index]]} / P {class_names[y_pred[index]]}",
+                              font={"size": 10, "color": colour})
+        if wrong:
+            figure.add_shape(type="rect", x0=left - 1, x1=left + 28, y0=top - 1, y1=top + 28,
+                             line={"color": MISTAKE_COLOUR, "width": 2})
+    figure.add_trace(go.Heatmap(z=canvas, colorscale="gray_r", showscale=False, zmin=0, zmax=255,
+                                hoverinfo="skip"))
+    figure.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
+    figure.update_xaxes(visible=False)
+    figure.update_layout(height=100 * rows + 40, margin={"l": 10, "r": 10, "t": 20, "b": 10},
+                         plot_bgcolor="white")
+    return figure
