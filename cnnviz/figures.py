@@ -38,6 +38,10 @@ def _square_axes(fig: go.Figure) -> go.Figure:
                                                 constrain="domain", showgrid=False))
     fig.for_each_yaxis(lambda axis: axis.update(showticklabels=False), selector=lambda axis: axis.anchor not in (None, "x"))
     fig.update_xaxes(constrain="domain", showgrid=False)
+    small = all(len(trace.z) <= MAX_TEXT_CELLS ** 0.5 for trace in fig.data if isinstance(trace, go.Heatmap))
+    if small:  # kernels and windows: one tick per cell
+        fig.update_xaxes(dtick=1)
+        fig.update_yaxes(dtick=1)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white")
     return fig
 
@@ -81,8 +85,12 @@ def input_figure(plane, pads=((0, 0), (0, 0)), *, title: str = "input", window=N
     return _square_axes(fig)
 
 
-def maps_figure(maps, titles, *, diverging: bool = True, highlight=None, text: bool | None = None) -> go.Figure:
-    """Side-by-side maps (h, w, n), one heatmap per map; highlight (i, j) outlines that cell in each."""
+def maps_figure(maps, titles, *, diverging: bool = True, highlight=None, text: bool | None = None,
+                zrange=None) -> go.Figure:
+    """Side-by-side maps (h, w, n), one heatmap per map; highlight (i, j) outlines that cell in each.
+
+    Colours: diverging around 0 (gradients, kernels) or gray over zrange (default (0, 1): images).
+    """
     maps = np.asarray(maps, dtype=np.float64)
     n = maps.shape[2]
     if len(titles) != n:
@@ -90,7 +98,8 @@ def maps_figure(maps, titles, *, diverging: bool = True, highlight=None, text: b
     show_text = maps.shape[0] * maps.shape[1] <= MAX_TEXT_CELLS if text is None else text
     fig = make_subplots(rows=1, cols=n, subplot_titles=list(titles), horizontal_spacing=0.04)
     for k in range(n):
-        fig.add_trace(_heatmap(maps[:, :, k], diverging=diverging, showscale=False, text=show_text),
+        fig.add_trace(_heatmap(maps[:, :, k], diverging=diverging, showscale=False, text=show_text,
+                               zrange=None if diverging else zrange or (0.0, 1.0)),
                       row=1, col=k + 1)
         if highlight is not None:
             axis = "" if k == 0 else str(k + 1)

@@ -1,9 +1,35 @@
-"""Home: what cnnviz is and what each page is for."""
+"""Home: what cnnviz is, what each page is for, and which dataset is loaded."""
 
 import streamlit as st
 
+from cnnviz import data, ui
+
+ui.require_app_frame()
 st.title("cnnviz")
 st.write(
     "An interactive explorer of convolutional neural networks: see what a convolution and a "
     "pooling layer compute, forward and backward, on real MNIST digits."
 )
+st.markdown(
+    """
+- **Convolution**: pick kernels (blur, sharpen, Sobel, … or your own numbers), padding and stride;
+  see the output maps, the output-size formula, and step through one output value.
+- **Pooling**: max or average pooling; the window behind each output cell and its maximum.
+- **Backpropagation**: choose the upstream gradient and see dA_prev, dW and db; the full-convolution
+  view of dA_prev; pooling's gradient and its ties; a numerical gradient check; learn a kernel by
+  gradient descent.
+- **Training** and **Draw a digit** (when installed): train LeNet-5 live, then let it read your digit.
+
+The input (sidebar) is shared by the pages: a dataset image, an uploaded picture, or the course's
+5x5 grid. The main settings are kept in the page's address, so a view can be shared as a link.
+"""
+)
+st.subheader("Datasets")
+for name in data.available_datasets():
+    try:
+        loaded = ui.dataset(name)
+    except data.DatasetError as error:
+        st.warning(f"{name}: {error}")
+        continue
+    st.write(f"**{name}**: {len(loaded.x_train):,} training and {len(loaded.x_test):,} test images, "
+             f"from {loaded.source}.")

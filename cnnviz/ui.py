@@ -1,0 +1,321 @@
+"""Streamlit widgets shared by the explorer's pages (the only cnnviz module that imports streamlit).
+
+Settings live in st.session_state under plain names ("padding", "stride_h", ...) so they survive
+page switches, and the main ones are mirrored in st.query_params so a view can be shared as a link.
+Each widget has its own key "_w_<name>"; Streamlit drops a widget's key when its page is left, and
+`_synced` restores it from the plain name on return.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cnnviz import data, explain, kernels, ops
+
+COURSE_GRID = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]],
+                       dtype=np.float64)[:, :, None]  # the course's hand-checkable 5x5 image (h, w, 1)
+SOURCES = ("dataset", "upload", "5x5 course grid")
+PADDINGS = ("valid", "same", "explicit")
+ACTIVATIONS = tuple(ops.ACTIVATIONS)
+DEFAULT_PRESETS = ("Sobel left", "Sobel top", "Gaussian blur", "outline (Laplacian)", "sharpen", "emboss")
+
+
+def require_app_frame() -> None:
+    """Rerun through app.py when Streamlit ran this page on its own.
+
+    Streamlit treats a folder named pages/ next to the main script as an old-style multipage app
+    until the first st.navigation call on the server: a shared link to a page, opened first on a
+    fresh server, would run the page file alone (no page config, a menu of file names). Clearing
+    that flag and rerunning sends the request through app.py's st.navigation to the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def _from_url(name: str, default):
+    """The query-string value of `name` parsed like `default`, or `default` when absent or bad."""
+    raw = st.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        return type(default)(raw) if not isinstance(default, bool) else raw == "True"
+    except ValueError:
+        return default
+
+
+def _synced(widget: Callable, label: str, name: str, default, *, url: bool = True, options=None,
+            bounds=None, **kwargs):
+    """Render `widget` bound to the persistent setting `name` (restored from the URL on first use)."""
+    state = st.session_state
+    if name not in state:
+        state[name] = _from_url(name, default) if url else default
+    value = state[name]
+    if (options is not None and value not in options) or (
+        bounds is not None and not bounds[0] <= value <= bounds[1]
+    ):
+        value = state[name] = default if options is None or default in options else options[0]
+        state.pop(f"_w_{name}", None)
+    if f"_w_{name}" not in state:
+        state[f"_w_{name}"] = value
+    if options is not None:
+        kwargs["options"] = options
+    if bounds is not None:
+        kwargs["min_value"], kwargs["max_value"] = bounds
+    state[name] = widget(label, key=f"_w_{name}", **kwargs)
+    if url:
+        st.query_params[name] = str(state[name])
+    return state[name]
+
+
+def set_setting(name: str, value) -> None:
+    """Change a persistent setting and its widget (call from a button's on_click)."""
+    st.session_state[name] = st.session_state[f"_w_{name}"] = value
+
+
+# --- input -------------------------------------------------------------------------------------
+
+@st.cache_resource(show_spinner="Loading the dataset…")
+def dataset(name: str) -> data.Dataset:
+    """The dataset, loaded once per server (read-only arrays shared by every session)."""
+    return data.load_dataset(name)
+
+
+@st.cache_data(show_spinner=False)
+def _class_indices(name: str) -> list[np.ndarray]:
+    """Indices into x_train of each class, in the file's order."""
+    labels = np.asarray(dataset(name).y_train)
+    return [np.flatnonzero(labels == k) for k in range(len(dataset(name).class_names))]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _decoded(data_bytes: bytes, channels: str) -> np.ndarray:
+    return explain.decode_image(data_bytes, channels)
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """pixels (h, w, c) float64 in [0, 1]; caption for the figures; one name per channel."""
+
+    pixels: np.ndarray
+    caption: str
+    channel_names: tuple[str, ...]
+
+
+def input_picker() -> InputImage:
+    """Sidebar: pick the input image (dataset digit, upload, or the course's 5x5 grid)."""
+    with st.sidebar:
+        st.header("Input")
+        source = _synced(st.radio, "Source", "source", SOURCES[0], options=SOURCES, horizontal=True)
+        if source == "5x5 course grid":
+            return InputImage(COURSE_GRID, "the course's 5x5 grid", ("grid",))
+        if source == "upload":
+            return _upload_ui()
+        return _dataset_ui()
+
+
+def _dataset_ui() -> InputImage:
+    names = data.available_datasets()
+    name = _synced(st.selectbox, "Dataset", "dataset", names[0], options=names)
+    try:
+        ds = dataset(name)
+    except data.DatasetError as error:
+        st.error(str(error))
+        st.stop()
+    classes = list(range(len(ds.class_names)))
+    label = _synced(st.selectbox, "Class", "class", 0, options=classes, format_func=lambda k: ds.class_names[k])
+    members = _class_indices(name)[label]
+    index = _synced(st.number_input, f"Index within the class (0 to {len(members) - 1})", "index", 0,
+                    bounds=(0, len(members) - 1), step=1)
+    st.button("🎲 random", on_click=lambda: set_setting("index", int(np.random.default_rng().integers(len(members)))))
+    pixels = ds.x_train[members[index]].astype(np.float64)[:, :, None] / 255.0
+    return InputImage(pixels, f"{name} {ds.class_names[label]} #{index}", ("gray",))
+
+
+def _upload_ui() -> InputImage:
+    channels = _synced(st.radio, "Show as", "channels", "grayscale", options=("grayscale", "RGB"), horizontal=True)
+    upload = st.file_uploader("Image (PNG, JPEG, BMP, GIF)", type=["png", "jpg", "jpeg", "bmp", "gif"])
+    state = st.session_state
+    if upload is not None and upload.file_id != state.get("upload_id"):
+        try:
+            _decoded(upload.getvalue(), channels)
+            state["upload_bytes"], state["upload_id"], state["upload_name"] = upload.getvalue(), upload.file_id, upload.name
+        except ValueError as error:
+            st.error(f"{upload.name}: {error}")
+    if "upload_bytes" not in state:
+        st.info(f"Upload an image; it is shrunk to at most {explain.UPLOAD_SIDE} px on its longer side.")
+        st.stop()
+    pixels = _decoded(state["upload_bytes"], channels)
+    names = ("gray",) if channels == "grayscale" else ("R", "G", "B")
+    return InputImage(pixels, state["upload_name"], names)
+
+
+# --- layer settings ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """W (kh, kw, c_prev, c_new), b (1, 1, 1, c_new), the ops padding argument and its pads."""
+
+    W: np.ndarray
+    b: np.ndarray
+    padding: str | tuple[int, int]
+    pads: ops.Pads
+    stride: tuple[int, int]
+    activation: str
+    presets: tuple[str, ...]
+
+
+def kernel_size_ui() -> int:
+    return _synced(st.select_slider, "Kernel size", "ksize", 3, options=kernels.ALL_SIZES)
+
+
+def available_presets(size: int) -> list[str]:
+    return [name for name in kernels.PRESETS if size in kernels.PRESET_SIZES[name]]
+
+
+def stride_ui(prefix: str = "") -> tuple[int, int]:
+    left, right = st.columns(2)
+    with left:
+        sh = _synced(st.number_input, "Stride sh", f"{prefix}stride_h", 1, bounds=(1, 7), step=1)
+    with right:
+        sw = _synced(st.number_input, "Stride sw", f"{prefix}stride_w", 1, bounds=(1, 7), step=1)
+    return sh, sw
+
+
+def padding_ui():
+    """The padding argument of the ops: "valid", "same" or explicit (ph, pw)."""
+    kind = _synced(st.radio, "Padding", "padding", "valid", options=PADDINGS, horizontal=True)
+    if kind != "explicit":
+        return kind
+    left, right = st.columns(2)
+    with left:
+        ph = _synced(st.number_input, "ph (rows each side)", "pad_h", 1, bounds=(0, 10), step=1)
+    with right:
+        pw = _synced(st.number_input, "pw (columns each side)", "pad_w", 1, bounds=(0, 10), step=1)
+    return ph, pw
+
+
+def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
+    """Sidebar layer settings, and (editable) one tab per filter with its preset and kernel editor."""
+    c_prev = input_image.pixels.shape[2]
+    with st.sidebar:
+        st.header("Convolution layer")
+        n_filters = _synced(st.slider, "Filters", "filters", 1, bounds=(1, kernels.MAX_FILTERS))
+        size = kernel_size_ui()
+        padding = padding_ui()
+        stride = stride_ui()
+        bias = _synced(st.number_input, "Bias b (every filter)", "bias", 0.0, step=0.1, format="%.2f")
+        activation = _synced(st.selectbox, "Activation", "activation", "none", options=ACTIVATIONS)
+        seed = _synced(st.number_input, "Seed (random kernels)", "seed", 0, bounds=(0, 10**6), step=1)
+    presets = available_presets(size)
+    defaults = list(dict.fromkeys([p for p in DEFAULT_PRESETS if p in presets] + presets))
+    grids = []
+    tabs = st.tabs([f"filter {f + 1}" for f in range(n_filters)]) if editable else [None] * n_filters
+    for f, tab in enumerate(tabs):
+        default = defaults[f % len(defaults)]
+        if tab is None:
+            preset = st.session_state.get(f"preset_{f}", default)
+            preset = preset if preset in presets else presets[0]
+            grids.append(_kernel(f, preset, size, seed + f, c_prev))
+            continue
+        with tab:
+            preset = _synced(st.selectbox, "Preset", f"preset_{f}", default, options=presets)
+            grids.append(_kernel_editor(f, preset, size, seed + f, c_prev))
+    W = kernels.layer_weights(grids, c_prev)
+    b = np.full((1, 1, 1, n_filters), float(bias))
+    pads = ops.resolve_padding(padding, input_image.pixels.shape[:2], W.shape[:2], stride)
+    chosen = tuple(st.session_state.get(f"preset_{f}", "") for f in range(n_filters))
+    return ConvLayer(W, b, padding, pads, stride, activation, chosen)
+
+
+def _kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:
+    """Filter f's current 2-D kernel: its last good edit, or the preset when the preset changed."""
+    state, source = st.session_state, (preset, size, seed, c_prev)
+    if state.get(f"kernel_source_{f}") != source:
+        state[f"kernel_{f}"] = kernels.preset_kernel(preset, size, seed=seed, fan_in_channels=c_prev)
+        state[f"kernel_source_{f}"] = source
+    return state[f"kernel_{f}"]
+
+
+def _kernel_editor(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:
+    """An editable grid for filter f; bad cells are refused with a message and the last good kernel stays."""
+    state = st.session_state
+    kernel = _kernel(f, preset, size, seed, c_prev)
+    key = f"_w_editor_{f}_{preset}_{size}_{seed}_{c_prev}"
+    if key not in state:
+        state[f"kernel_base_{f}"] = kernel
+    base = state[f"kernel_base_{f}"]
+    columns = [str(c + 1) for c in range(base.shape[1])]
+    table = pd.DataFrame([[f"{v:.4g}" for v in row] for row in base], columns=columns)
+    st.caption("Edit the cells (numbers only); the kernel is applied as a cross-correlation, like the course.")
+    st.data_editor(table, key=key, hide_index=True, width="content")
+    cells: list[list] = base.tolist()
+    for row, edits in state[key]["edited_rows"].items():
+        for column, value in edits.items():
+            cells[int(row)][columns.index(column)] = value
+    try:
+        state[f"kernel_{f}"] = kernels.parse_kernel_grid(cells)
+    except ValueError as error:
+        st.error(f"{error}. The last good kernel stays in use.")
+    return state[f"kernel_{f}"]
+
+
+def pool_ui() -> tuple[tuple[int, int], tuple[int, int], str]:
+    """Sidebar pooling settings: (kernel (kh, kw), stride (sh, sw), mode)."""
+    with st.sidebar:
+        st.header("Pooling layer")
+        mode = _synced(st.radio, "Mode", "pool_mode", "max", options=("max", "avg"), horizontal=True)
+        left, right = st.columns(2)
+        with left:
+            kh = _synced(st.number_input, "Window kh", "pool_kh", 2, bounds=(1, 7), step=1)
+        with right:
+            kw = _synced(st.number_input, "Window kw", "pool_kw", 2, bounds=(1, 7), step=1)
+        left, right = st.columns(2)
+        with left:
+            sh = _synced(st.number_input, "Stride sh", "pool_stride_h", 2, bounds=(1, 7), step=1)
+        with right:
+            sw = _synced(st.number_input, "Stride sw", "pool_stride_w", 2, bounds=(1, 7), step=1)
+    return (kh, kw), (sh, sw), mode
+
+
+def position_ui(label: str, name: str, out_hw, n_channels: int = 1, channel_label: str = "filter"):
+    """Sliders for an output position (i, j) and a filter/channel; kept per page in session state."""
+    i = _synced(st.slider, f"{label} row i", f"{name}_i", out_hw[0] // 2, bounds=(0, max(out_hw[0] - 1, 1)),
+                url=False)
+    j = _synced(st.slider, f"{label} column j", f"{name}_j", out_hw[1] // 2, bounds=(0, max(out_hw[1] - 1, 1)),
+                url=False)
+    f = 0
+    if n_channels > 1:
+        f = _synced(st.slider, channel_label, f"{name}_f", 0, bounds=(0, n_channels - 1), url=False)
+    return min(i, out_hw[0] - 1), min(j, out_hw[1] - 1), f
+
+
+def synced_choice(label: str, name: str, options, default=None, *, url: bool = True, widget=st.radio, **kwargs):
+    """A radio/selectbox whose value persists across pages (and in the URL)."""
+    options = list(options)
+    return _synced(widget, label, name, options[0] if default is None else default, options=options, url=url, **kwargs)
+
+
+def synced_number(label: str, name: str, default, bounds, *, url: bool = False, widget=st.number_input, **kwargs):
+    """A number input or slider whose value persists across pages."""
+    return _synced(widget, label, name, default, bounds=bounds, url=url, **kwargs)
+
+
+def guarded(compute: Callable, *args, name: str):
+    """compute(*args); on ValueError show it with st.error and fall back to the last good args."""
+    state = st.session_state
+    try:
+        result = compute(*args)
+    except ValueError as error:
+        st.error(f"{error}.")
+        if f"last_good_{name}" not in state:
+            st.stop()
+        st.caption("Showing the last settings that worked.")
+        return compute(*state[f"last_good_{name}"])
+    state[f"last_good_{name}"] = args
+    return result

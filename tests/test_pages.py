@@ -1,0 +1,217 @@
+"""The explorer's pages run headless (streamlit.testing AppTest) through their main controls."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnviz import explain, kernels
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    return at.run()
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_home_lists_pages_and_the_loaded_dataset():
+    at = ok(page("home"))
+    text = " ".join(m.value for m in at.markdown)
+    assert "Convolution" in text and "Backpropagation" in text
+    assert "mnist" in text and "training" in text
+
+
+def test_app_lists_pages_in_order_and_runs_home():
+    at = ok(AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run())
+    assert at.title[0].value == "cnnviz"
+    source = (ROOT / "app.py").read_text()
+    order = ["home", "convolution", "pooling", "backprop", "training", "draw"]
+    assert [source.index(f"pages/{name}.py") for name in order] == sorted(source.index(f"pages/{name}.py")
+                                                                         for name in order)
+
+
+def test_convolution_runs_every_preset():
+    at = ok(page("convolution"))
+    for preset in kernels.PRESETS:
+        at.selectbox(key="_w_preset_0").set_value(preset).run()
+        ok(at)
+        assert not errors(at)
+        assert at.session_state["kernel_0"].shape == (3, 3)
+        if preset != "random He-normal":
+            assert np.array_equal(at.session_state["kernel_0"], kernels.preset_kernel(preset))
+
+
+@pytest.mark.parametrize("padding, expected_hw", [("valid", (26, 26)), ("same", (28, 28)), ("explicit", (30, 30))])
+def test_convolution_every_padding_kind_sets_the_output_size(padding, expected_hw):
+    at = ok(page("convolution"))
+    at.radio(key="_w_padding").set_value(padding).run()
+    if padding == "explicit":
+        at.number_input(key="_w_pad_h").set_value(2).run()
+    ok(at)
+    formula = at.code[0].value
+    assert formula.splitlines()[0].endswith(f"= {expected_hw[0]}")
+    assert at.query_params["padding"] == [padding] or at.query_params["padding"] == padding
+
+
+def test_convolution_stride_floor_warning_counts_unvisited_rows():
+    at = ok(page("convolution"))
+    at.number_input(key="_w_stride_h").set_value(3).run()
+    at.number_input(key="_w_stride_w").set_value(2).run()
+    ok(at)
+    warning = at.warning[0].value
+    assert "1 row(s)" in warning and "1 column(s)" in warning  # (28 - 3) // 3 * 3 + 3 = 27 rows reached
+
+
+def test_convolution_six_filters_kernel_sizes_and_activations():
+    at = ok(page("convolution"))
+    at.slider(key="_w_filters").set_value(6).run()
+    for size in (1, 5, 7, 2):
+        at.select_slider(key="_w_ksize").set_value(size).run()
+        ok(at)
+        assert all(at.session_state[f"kernel_{f}"].shape == (size, size) for f in range(6))
+    for activation in ("relu", "sigmoid", "tanh", "none"):
+        at.selectbox(key="_w_activation").set_value(activation).run()
+        ok(at)
+
+
+def test_convolution_step_through_matches_a_position():
+    at = ok(page("convolution"))
+    at.slider(key="_w_conv_step_i").set_value(10).run()
+    at.slider(key="_w_conv_step_j").set_value(12).run()
+    ok(at)
+    assert any("output (10, 12)" in str(m.value) or "z =" in m.value for m in at.markdown)
+    at.toggle(key="conv_sweep").set_value(True).run()
+    ok(at)
+
+
+def editor_key(at: AppTest, preset: str = "Sobel left") -> str:
+    return f"_w_editor_0_{preset}_3_0_1"
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "nan", "inf"])
+def test_convolution_kernel_editor_refuses_bad_cells_and_keeps_the_last_good_kernel(bad):
+    at = ok(page("convolution"))
+    key = editor_key(at)
+    at.session_state[key] = {"edited_rows": {0: {"1": "7"}}, "added_rows": [], "deleted_rows": []}
+    ok(at.run())
+    good = at.session_state["kernel_0"]
+    assert good[0, 0] == 7 and not errors(at)
+    at.session_state[key] = {"edited_rows": {0: {"1": "7"}, 2: {"3": bad}}, "added_rows": [], "deleted_rows": []}
+    ok(at.run())
+    assert any("row 3, column 3" in e and "last good kernel" in e for e in errors(at))
+    assert np.array_equal(at.session_state["kernel_0"], good)
+
+
+def test_convolution_kernel_too_large_for_the_grid_shows_an_error_and_keeps_last_good_state():
+    at = ok(page("convolution"))
+    at.radio(key="_w_source").set_value("5x5 course grid").run()
+    ok(at)
+    at.select_slider(key="_w_ksize").set_value(7).run()
+    ok(at)
+    assert any("larger than the padded input" in e for e in errors(at))
+    assert at.code  # the page still shows the last good layer
+
+
+def test_convolution_course_grid_gives_four_at_the_top_left():
+    at = ok(page("convolution"))
+    at.radio(key="_w_source").set_value("5x5 course grid").run()
+    key = editor_key(at)
+    cross = {r: {str(c + 1): str(v) for c, v in enumerate(row)} for r, row in enumerate([[1, 0, 1], [0, 1, 0], [1, 0, 1]])}
+    at.session_state[key] = {"edited_rows": cross, "added_rows": [], "deleted_rows": []}
+    at.slider(key="_w_conv_step_i").set_value(0).run()
+    at.slider(key="_w_conv_step_j").set_value(0)
+    ok(at.run())
+    assert any("**4**" in m.value for m in at.markdown)
+
+
+def test_convolution_reads_settings_from_the_url():
+    at = AppTest.from_file(str(ROOT / "pages" / "convolution.py"), default_timeout=TIMEOUT)
+    at.query_params.update({"padding": "same", "stride_h": "2", "filters": "3", "ksize": "bogus"})
+    ok(at.run())
+    assert at.radio(key="_w_padding").value == "same" and at.number_input(key="_w_stride_h").value == 2
+    assert at.slider(key="_w_filters").value == 3 and at.select_slider(key="_w_ksize").value == 3
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pooling_both_modes(mode):
+    at = ok(page("pooling"))
+    at.radio(key="_w_pool_mode").set_value(mode).run()
+    at.number_input(key="_w_pool_kh").set_value(3).run()
+    at.number_input(key="_w_pool_stride_h").set_value(3).run()
+    ok(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert ("max of the window" in text) if mode == "max" else ("mean of the 3x2 window" in text)
+    assert "1 row(s)" in at.warning[0].value  # (28 - 3) // 3 * 3 + 3 = 27
+
+
+def test_pooling_window_larger_than_input_shows_error():
+    at = ok(page("pooling"))
+    at.radio(key="_w_source").set_value("5x5 course grid").run()
+    at.number_input(key="_w_pool_kh").set_value(6).run()
+    ok(at)
+    assert any("larger than the padded input" in e for e in errors(at))
+
+
+@pytest.mark.parametrize("kind", explain.DZ_KINDS)
+def test_backprop_each_dZ_choice(kind):
+    at = ok(page("backprop"))
+    at.radio(key="_w_dz").set_value(kind).run()
+    ok(at)
+    assert not errors(at)
+    assert any("max |conv_backward − full convolution|" in m.label for m in at.metric)
+
+
+def test_backprop_stride_two_full_convolution_agrees_and_pool_dA_random():
+    at = ok(page("backprop"))
+    at.number_input(key="_w_stride_h").set_value(2).run()
+    at.radio(key="_w_pool_dA").set_value("random").run()
+    ok(at)
+    assert float(at.metric[0].value) < 1e-9
+    assert any("tied maximum" in m.value for m in at.markdown)
+
+
+def test_backprop_learn_the_kernel_runs():
+    at = ok(page("backprop"))
+    at.slider(key="_w_learn_steps").set_value(10).run()
+    at.button(key="learn").click().run()
+    ok(at)
+
+
+def test_settings_survive_page_switches():
+    at = ok(AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run())
+    at.switch_page("pages/convolution.py").run()
+    at.radio(key="_w_padding").set_value("same").run()
+    at.switch_page("pages/pooling.py").run()
+    ok(at)
+    at.switch_page("pages/convolution.py").run()
+    ok(at)
+    assert at.radio(key="_w_padding").value == "same"
+
+
+def test_explorer_pages_do_not_import_tensorflow():
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "for name in ('home', 'convolution', 'pooling', 'backprop'):\n"
+        f"    at = AppTest.from_file('{ROOT}/pages/' + name + '.py', default_timeout={TIMEOUT}).run()\n"
+        "    assert not at.exception, name\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "False"
