@@ -21,6 +21,7 @@ import os
 import secrets
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -521,6 +522,63 @@ def list_runs(root=None) -> list[SavedRun]:
         except ValueError:
             continue  # a half-written or foreign folder is not a run
     return runs
+
+
+# ------------------------------------------------------------------------------- background runs
+
+
+class BackgroundRun(Callback):
+    """train() on its own worker thread; a page polls snapshot() and may call stop().
+
+    One object per browser session: nothing is shared between two runs but the (read-only) dataset.
+    """
+
+    def __init__(self, config: TrainConfig, dataset, run_dir=None):
+        self.config = config.validate()
+        self.result: TrainResult | None = None
+        self.error: str | None = None
+        self._lock, self._stop = threading.Lock(), threading.Event()
+        self._batches, self._epochs, self._first_layer, self._progress = [], [], None, {}
+        self._thread = threading.Thread(target=self._work, args=(dataset, run_dir), daemon=True,
+                                        name=f"cnnviz-train-{config.backend}")
+        self._thread.start()
+
+    def _work(self, dataset, run_dir) -> None:
+        try:
+            self.result = train(self.config, dataset, [self], stop=self._stop, run_dir=run_dir)
+        except Exception as error:  # noqa: BLE001 - the worker must not die silently; the page shows it
+            self.error = f"{type(error).__name__}: {error}"
+
+    def on_batch_end(self, batch: int, logs: dict) -> None:
+        with self._lock:
+            self._batches.append({"loss": logs["loss"], "accuracy": logs["accuracy"]})
+            self._progress = logs
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        with self._lock:
+            self._epochs.append({k: v for k, v in logs.items() if k != "first_layer"})
+            self._first_layer = logs["first_layer"]
+
+    def stop(self) -> None:
+        """Ask the worker to stop after the current batch."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def snapshot(self) -> dict:
+        """Copies of the live state: batches and epochs rows, first_layer, last batch logs."""
+        with self._lock:
+            return {"batches": list(self._batches), "epochs": list(self._epochs),
+                    "first_layer": self._first_layer, "progress": dict(self._progress)}
 
 
 # -------------------------------------------------------------------------------------------- CLI

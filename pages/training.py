@@ -1,0 +1,224 @@
+"""Training: LeNet-5 (Keras, TF1 or NumPy) learning live, then what it got right and wrong.
+
+The run trains on a worker thread owned by this browser session (st.session_state["training_job"]);
+a fragment polls it twice a second, so the page stays responsive and survives page switches.
+Finished runs, and runs reopened from the runs/ folder, go to this session's runs list.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from cnnviz import data, train, ui
+from cnnviz import train_figures as figures
+
+JOB, RUNS, MODEL_PATH = "training_job", "training_runs", "trained_model_path"
+SELECTED, PENDING_SELECTION = "training_selected", "training_pending_selection"
+RUNS_DIR = Path(os.environ.get("CNNVIZ_RUNS_DIR", train.DEFAULT_RUNS_DIR))
+MODEL_LABELS = {"lenet5": "LeNet-5", "lenet5-dropout": "LeNet-5 + dropout 0.5",
+                "lenet5-batchnorm": "LeNet-5 + batch norm", "mlp": "MLP 784-128-64-10 (baseline)"}
+BACKEND_LABELS = {"keras": "Keras", "tf1": "TensorFlow 1 graph", "numpy": "NumPy (cnnviz.ops)"}
+GRID_IMAGES = 48
+
+ui.require_app_frame()
+state = st.session_state
+state.setdefault(RUNS, [])
+st.title("Training")
+st.caption("Train LeNet-5 three ways on the same data, watch the curves grow, then inspect the mistakes. "
+           "NumPy and TF1 start from the same weights and see the same batches: one seed, same curves.")
+
+
+def run_label(run: train.SavedRun) -> str:
+    config, history = run.config, run.history
+    accuracy = "" if history.test_accuracy is None else f" · test {history.test_accuracy:.1%}"
+    started, token = run.run_dir.name[9:15], run.run_dir.name[-6:]  # <date>-<HHMMSS>-...-<token>
+    return (f"{started[:2]}:{started[2:4]}:{started[4:]} {BACKEND_LABELS[config.backend]} · "
+            f"{MODEL_LABELS[config.model]} · {config.dataset} · {len(history.epochs)} ep{accuracy} "
+            f"({run.status}, {token})")
+
+
+def add_run(run: train.SavedRun) -> None:
+    """Put run in this session's list (once), select it, and offer its model to the draw page."""
+    if all(kept.run_dir != run.run_dir for kept in state[RUNS]):
+        state[RUNS].append(run)
+    state[PENDING_SELECTION] = run_label(run)  # applied before the run selector is drawn
+    if run.model_path is not None and run.config.model in train.LENET_WEIGHT_LAYOUT:
+        state[MODEL_PATH] = str(run.model_path)
+
+
+def collect_finished_job() -> None:
+    """A finished worker's run joins the runs list; its error, if any, is shown once."""
+    job = state.get(JOB)
+    if job is None or not job.done:
+        return
+    del state[JOB]
+    if job.error:
+        st.error(f"Training failed: {job.error}")
+    if job.result is not None and job.result.run_dir is not None:
+        add_run(train.load_run(job.result.run_dir))
+
+
+def controls_ui(running: bool) -> train.TrainConfig:
+    """The run's settings, read from widgets (disabled while a run is going)."""
+    left, middle, right = st.columns(3)
+    with left:
+        backend = st.radio("Backend", train.BACKENDS, format_func=BACKEND_LABELS.get, key="train_backend",
+                           disabled=running, horizontal=True)
+        models = train.KERAS_MODEL_NAMES if backend == "keras" else ("lenet5",)
+        model = st.selectbox("Model", models, format_func=MODEL_LABELS.get, key="train_model",
+                             disabled=running or backend != "keras",
+                             help="The variants and the MLP baseline are Keras only.")
+    with middle:
+        dataset = st.selectbox("Dataset", data.available_datasets(), key="train_dataset", disabled=running)
+        n_train = len(ui.dataset(dataset).x_train)
+        limit = st.slider("Training images (10% of them held out for validation)", 200, n_train,
+                          min(n_train, 8000), step=100, key="train_limit", disabled=running)
+        augment = st.checkbox("Augment: random shifts of up to 2 pixels", key="train_augment",
+                              disabled=running)
+    with right:
+        epochs = st.number_input("Epochs", 1, 100, 3, key="train_epochs", disabled=running)
+        batch_size = st.select_slider("Batch size", [8, 16, 32, 64, 128, 256], 64, key="train_batch",
+                                      disabled=running)
+        learning_rate = st.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3,
+                                         format_func=lambda v: f"{v:g}", key="train_lr", disabled=running)
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=running)
+    return train.TrainConfig(backend=backend, model=model, dataset=dataset, epochs=int(epochs),
+                             batch_size=int(batch_size), learning_rate=float(learning_rate),
+                             limit=None if limit >= n_train else int(limit), seed=int(seed),
+                             augment=augment)
+
+
+def start(config: train.TrainConfig) -> None:
+    try:
+        dataset = ui.dataset(config.dataset)
+        state[JOB] = train.BackgroundRun(config, dataset, train.new_run_dir(config, RUNS_DIR))
+    except (ValueError, OSError) as error:
+        st.error(f"Could not start training: {error}")
+
+
+def live_ui() -> None:
+    """Progress, curves and filters of the running job; reruns the page when it finishes."""
+    job = state.get(JOB)
+    if job is None:
+        return
+    if job.done:
+        st.rerun()
+    live = job.snapshot()
+    progress = live["progress"]
+    if progress:
+        done = progress["seen"] / progress["total"]
+        eta = (progress["total"] - progress["seen"]) / max(progress["images_per_second"], 1e-9)
+        st.progress(done, text=f"epoch {progress['epoch'] + 1}/{job.config.epochs} · {done:.0%} · "
+                               f"{progress['images_per_second']:.0f} images/s · ETA "
+                               f"{train.format_seconds(eta)}" + (" · stopping…" if job.stopping else ""))
+    else:
+        st.progress(0.0, text="Starting (building the model)…")
+    st.plotly_chart(figures.batch_curves_figure(live["batches"]), key="live_batches")
+    if live["epochs"]:
+        st.plotly_chart(figures.epoch_curves_figure(live["epochs"]), key="live_epochs")
+        st.caption(f"First-layer filters after epoch {len(live['epochs'])}")
+        st.plotly_chart(figures.filters_figure(live["first_layer"]), key="live_filters")
+
+
+def results_ui(run: train.SavedRun) -> None:
+    """Curves, test accuracy, confusion matrix, filtered test images and downloads of one run."""
+    history, dataset = run.history, ui.dataset(run.config.dataset)
+    if run.error:
+        st.error(f"This run failed: {run.error}")
+    if history.epochs:
+        last = history.epochs[-1]
+        columns = st.columns(4)
+        columns[0].metric("Test accuracy", "–" if history.test_accuracy is None
+                          else f"{history.test_accuracy:.2%}")
+        columns[1].metric("Validation accuracy", f"{last['val_accuracy']:.2%}")
+        columns[2].metric("Images / second", f"{history.images_per_second:,.0f}")
+        columns[3].metric("Wall time", train.format_seconds(history.wall_time))
+        st.plotly_chart(figures.epoch_curves_figure(history.epochs), key="result_epochs")
+    if history.batches:
+        st.plotly_chart(figures.batch_curves_figure(history.batches), key="result_batches")
+    if history.test_predictions is None:
+        st.info("This run ended before testing (killed or failed); its curves are all that was saved.")
+        return
+    y_true, y_pred = np.asarray(dataset.y_test), np.asarray(history.test_predictions)
+    if len(y_true) != len(y_pred):
+        st.warning("The dataset on this machine differs from the one this run was tested on.")
+        return
+    names = dataset.class_names
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("Confusion matrix (test set)")
+        st.plotly_chart(figures.confusion_figure(figures.confusion_matrix(y_true, y_pred), names),
+                        key="result_confusion")
+    with right:
+        st.subheader("Test images")
+        choices = [None, *range(len(names))]
+
+        def class_label(choice):
+            return "any" if choice is None else f"{choice} {names[choice]}"
+
+        true_class = st.selectbox("True class (row)", choices, format_func=class_label, key="grid_true")
+        predicted = st.selectbox("Predicted class (column)", choices, format_func=class_label,
+                                 key="grid_pred")
+        mistakes_only = st.checkbox("Mistakes only", value=True, key="grid_mistakes")
+        picked = figures.select_examples(y_true, y_pred, true_class, predicted, mistakes_only)
+        st.caption(f"{len(picked)} images in this cell; showing the first {min(len(picked), GRID_IMAGES)}.")
+    if len(picked):
+        shown = picked[:GRID_IMAGES]
+        st.plotly_chart(figures.image_grid_figure(dataset.x_test[shown], y_true[shown], y_pred[shown],
+                                                  names), key="result_grid")
+    downloads = st.columns(3)
+    if run.model_path is not None and run.model_path.is_file():
+        downloads[0].download_button("Download the model", run.model_path.read_bytes(),
+                                     file_name=f"{run.run_dir.name}{run.model_path.suffix}",
+                                     key="download_model")
+    downloads[1].download_button("Download history (per epoch, CSV)", history.to_csv("epoch"),
+                                 file_name=f"{run.run_dir.name}-epochs.csv", mime="text/csv",
+                                 key="download_epochs")
+    downloads[2].download_button("Download history (per batch, CSV)", history.to_csv("batch"),
+                                 file_name=f"{run.run_dir.name}-batches.csv", mime="text/csv",
+                                 key="download_batches")
+
+
+def saved_runs_ui() -> None:
+    """Reopen a run saved in the runs folder (by any session, or before a restart)."""
+    saved = train.list_runs(RUNS_DIR)
+    with st.expander(f"Saved runs in {RUNS_DIR.name}/ ({len(saved)})"):
+        if not saved:
+            st.write("No saved runs yet.")
+            return
+        chosen = st.selectbox("Run", saved, format_func=run_label, key="saved_run")
+        if st.button("Reopen", key="reopen_run"):
+            add_run(chosen)
+            st.rerun()
+
+
+collect_finished_job()
+running = JOB in state
+config = controls_ui(running)
+buttons = st.columns([1, 1, 4])
+if buttons[0].button("Start training", type="primary", disabled=running, key="train_start"):
+    start(config)
+    st.rerun()
+if buttons[1].button("Stop", disabled=not running, key="train_stop"):
+    state[JOB].stop()
+
+st.fragment(live_ui, run_every=0.5 if JOB in state else None)()
+
+if state[RUNS]:
+    st.header("Results")
+    labels = [run_label(run) for run in state[RUNS]]
+    if PENDING_SELECTION in state:
+        state[SELECTED] = state.pop(PENDING_SELECTION)
+    if state.get(SELECTED) not in labels:
+        state[SELECTED] = labels[-1]
+    selected = st.selectbox("Run", labels, key=SELECTED)
+    results_ui(state[RUNS][labels.index(selected)])
+    if len(state[RUNS]) > 1:
+        st.subheader("Compare runs")
+        compared = st.multiselect("Runs overlaid", labels, default=labels[-2:], key="compare_runs")
+        st.plotly_chart(figures.runs_overlay_figure(
+            {label: state[RUNS][labels.index(label)].history.epochs for label in compared}),
+            key="compare_figure")
+saved_runs_ui()

@@ -1,0 +1,78 @@
+"""The training page runs headless (streamlit.testing AppTest): a tiny run, Stop, results, reopening."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnviz import lenet, train
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
+TIMEOUT = 60
+
+
+@pytest.fixture
+def page(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path))
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def start_numpy_run(at: AppTest, epochs: int) -> AppTest:
+    at.radio(key="train_backend").set_value("numpy")
+    at.slider(key="train_limit").set_value(300)
+    at.number_input(key="train_epochs").set_value(epochs)
+    return ok(at.button(key="train_start").click().run())
+
+
+def finish(at: AppTest) -> AppTest:
+    at.session_state["training_job"].join(TIMEOUT)
+    return ok(at.run())
+
+
+def test_training_page_trains_shows_results_and_offers_the_model(page, tmp_path):
+    at = start_numpy_run(page, epochs=1)
+    assert "training_job" in at.session_state
+    assert at.button(key="train_start").disabled and not at.button(key="train_stop").disabled
+    at = finish(at)
+    assert "training_job" not in at.session_state
+    model_path = Path(at.session_state["trained_model_path"])
+    assert model_path.parent.parent == tmp_path and lenet.load_params(model_path)[1]["epochs_done"] == 1
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test accuracy"].endswith("%")
+    assert len(at.get("plotly_chart")) >= 4  # epoch and batch curves, confusion matrix, image grid
+    assert len(at.get("download_button")) == 3
+    at.selectbox(key="grid_true").set_value(None)
+    at.checkbox(key="grid_mistakes").set_value(False)
+    at = ok(at.run())
+    assert "2000 images in this cell" in " ".join(c.value for c in at.caption)
+
+
+def test_training_page_stop_halts_the_run(page):
+    at = start_numpy_run(page, epochs=50)
+    at = ok(at.button(key="train_stop").click().run())
+    at = finish(at)
+    run = at.session_state["training_runs"][-1]
+    assert run.status == "stopped" and len(run.history.epochs) < 50
+    assert "(stopped" in at.selectbox(key="training_selected").value
+
+
+def test_training_page_reopens_a_saved_run_and_compares_runs(page, tmp_path):
+    with_numpy = train.TrainConfig(backend="numpy", epochs=1, limit=200)
+    from cnnviz.data import load_dataset
+
+    train.train(with_numpy, load_dataset("mnist"), run_dir=train.new_run_dir(with_numpy, tmp_path))
+    at = ok(page.run())
+    at.button(key="reopen_run").click()
+    at = ok(at.run())
+    assert len(at.session_state["training_runs"]) == 1
+    at = finish(start_numpy_run(at, epochs=1))
+    assert len(at.session_state["training_runs"]) == 2
+    assert at.multiselect(key="compare_runs").value == at.selectbox(key="training_selected").options
