@@ -256,7 +256,7 @@ def _keras_batch_adapter_class():
     return KerasBatchAdapter
 
 
-def _make_backend(config: TrainConfig):
+def make_backend(config: TrainConfig):
     return {"keras": KerasBackend, "tf1": TF1Backend, "numpy": NumpyBackend}[config.backend](config)
 
 
@@ -309,10 +309,10 @@ def train(config: TrainConfig, dataset, callbacks=(), *, stop=None, run_dir=None
     if out is not None and Path(out).suffix != config.model_suffix:
         raise ValueError(f"out must end with {config.model_suffix} for the {config.backend} backend, "
                          f"got {out}")
-    return _Trainer(config, dataset, list(callbacks), stop, run_dir).run(out)
+    return Trainer(config, dataset, list(callbacks), stop, run_dir).run(out)
 
 
-class _Trainer:
+class Trainer:
     """One run's state: data split, backend, history, progress counters."""
 
     def __init__(self, config, dataset, callbacks, stop, run_dir):
@@ -346,7 +346,7 @@ class _Trainer:
 
     def run(self, out) -> TrainResult:
         history = self.history
-        backend = _make_backend(self.config)
+        backend = make_backend(self.config)
         begin_logs = {"train_images": len(self.X_train), "validation_images": len(self.X_val),
                       "total": self.total}
         for callback in self.callbacks:
@@ -390,7 +390,7 @@ class _Trainer:
         if self.config.augment:
             X_epoch = shift_images(X_epoch, self.rng)
         self.epoch_start, self.epoch_rows = time.perf_counter(), []
-        _run_epoch(backend, X_epoch, self.y_train[order], self.config.batch_size, self.on_batch)
+        run_epoch_batches(backend, X_epoch, self.y_train[order], self.config.batch_size, self.on_batch)
         seconds = time.perf_counter() - self.epoch_start
         self.training_seconds += seconds
         rows, history = self.epoch_rows, self.history
@@ -416,7 +416,7 @@ class _Trainer:
         return True
 
 
-def _run_epoch(backend, X, labels, batch_size, on_batch) -> None:
+def run_epoch_batches(backend, X, labels, batch_size, on_batch) -> None:
     """One pass over X in order, batch by batch, until on_batch(loss, accuracy, size) says stop."""
     if isinstance(backend, KerasBackend):
         backend.train_epoch(X, labels, batch_size, on_batch)
@@ -527,27 +527,12 @@ def list_runs(root=None) -> list[SavedRun]:
 # ------------------------------------------------------------------------------- background runs
 
 
-class BackgroundRun(Callback):
-    """train() on its own worker thread; a page polls snapshot() and may call stop().
+class LiveState(Callback):
+    """Collects a run's progress for another thread to read: the training page's callback."""
 
-    One object per browser session: nothing is shared between two runs but the (read-only) dataset.
-    """
-
-    def __init__(self, config: TrainConfig, dataset, run_dir=None):
-        self.config = config.validate()
-        self.result: TrainResult | None = None
-        self.error: str | None = None
-        self._lock, self._stop = threading.Lock(), threading.Event()
+    def __init__(self):
+        self._lock = threading.Lock()
         self._batches, self._epochs, self._first_layer, self._progress = [], [], None, {}
-        self._thread = threading.Thread(target=self._work, args=(dataset, run_dir), daemon=True,
-                                        name=f"cnnviz-train-{config.backend}")
-        self._thread.start()
-
-    def _work(self, dataset, run_dir) -> None:
-        try:
-            self.result = train(self.config, dataset, [self], stop=self._stop, run_dir=run_dir)
-        except Exception as error:  # noqa: BLE001 - the worker must not die silently; the page shows it
-            self.error = f"{type(error).__name__}: {error}"
 
     def on_batch_end(self, batch: int, logs: dict) -> None:
         with self._lock:
@@ -558,6 +543,35 @@ class BackgroundRun(Callback):
         with self._lock:
             self._epochs.append({k: v for k, v in logs.items() if k != "first_layer"})
             self._first_layer = logs["first_layer"]
+
+    def snapshot(self) -> dict:
+        """Copies of the live state: batches and epochs rows, first_layer, last batch logs."""
+        with self._lock:
+            return {"batches": list(self._batches), "epochs": list(self._epochs),
+                    "first_layer": self._first_layer, "progress": dict(self._progress)}
+
+
+class BackgroundRun(LiveState):
+    """train() on its own worker thread; a page polls snapshot() and may call stop().
+
+    One object per browser session: nothing is shared between two runs but the (read-only) dataset.
+    """
+
+    def __init__(self, config: TrainConfig, dataset, run_dir=None):
+        super().__init__()
+        self.config = config.validate()
+        self.result: TrainResult | None = None
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(dataset, run_dir), daemon=True,
+                                        name=f"cnnviz-train-{config.backend}")
+        self._thread.start()
+
+    def _work(self, dataset, run_dir) -> None:
+        try:
+            self.result = train(self.config, dataset, [self], stop=self._stop, run_dir=run_dir)
+        except Exception as error:  # noqa: BLE001 - the worker must not die silently; the page shows it
+            self.error = f"{type(error).__name__}: {error}"
 
     def stop(self) -> None:
         """Ask the worker to stop after the current batch."""
@@ -573,12 +587,6 @@ class BackgroundRun(Callback):
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
-
-    def snapshot(self) -> dict:
-        """Copies of the live state: batches and epochs rows, first_layer, last batch logs."""
-        with self._lock:
-            return {"batches": list(self._batches), "epochs": list(self._epochs),
-                    "first_layer": self._first_layer, "progress": dict(self._progress)}
 
 
 # -------------------------------------------------------------------------------------------- CLI

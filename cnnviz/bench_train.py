@@ -1,0 +1,132 @@
+"""`python -m cnnviz bench train`: training speed and accuracy of the three backends.
+
+- overhead: Keras LeNet-5 epochs through bare `model.fit` against the same fit with the training
+  page's callbacks (cnnviz.train's per-batch adapter feeding a LiveState), alternated in one process;
+  throughput = best of the rounds.
+- throughput: one epoch of training steps per backend (Keras fit, TF1 session, NumPy), same images
+  and batch size, after a warm-up epoch; ratio to Keras.
+- accuracy: Keras LeNet-5 on the embedded MNIST with the pretrained model's recipe (test accuracy,
+  training seconds), the NumPy backend for 3 epochs, and Keras on full Fashion-MNIST (if installed).
+
+Prints Markdown tables for BENCHMARKS.md.
+"""
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+
+from cnnviz import train
+from cnnviz.data import DatasetUnavailable, load_dataset
+
+PARTS = ("overhead", "throughput", "mnist", "numpy", "fashion")
+
+
+def _epoch_data(dataset, config):
+    """Training images (m, 28, 28, 1) float32 and labels (m,) of config's split, in seed order."""
+    train_idx, _ = train.split_indices(len(dataset.x_train), config, np.random.default_rng(config.seed))
+    return train.as_inputs(dataset.x_train[train_idx]), np.asarray(dataset.y_train[train_idx], np.int64)
+
+
+def _never_stop(*_) -> bool:
+    return False
+
+
+def overhead(dataset, batch_size: int, rounds: int) -> dict:
+    """Images/s of bare model.fit and of model.fit with the page's callbacks, alternated."""
+    config = train.TrainConfig(backend="keras", batch_size=batch_size)
+    X, y = _epoch_data(dataset, config)
+    backend = train.KerasBackend(config)
+    Y = np.eye(10, dtype=np.float32)[y]
+    trainer = train.Trainer(config, dataset, [train.LiveState()], stop=None, run_dir=None)
+
+    def with_callbacks():  # the path of a page run: adapter -> Trainer.on_batch -> LiveState
+        trainer.epoch_start, trainer.epoch_rows = time.perf_counter(), []
+        backend.train_epoch(X, y, batch_size, trainer.on_batch)
+
+    def bare():
+        backend.model.fit(X, Y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+
+    bare(), with_callbacks()  # warm-up: tracing, first allocations
+    times = {"bare": [], "callbacks": []}
+    for _ in range(rounds):
+        for name, fn in (("bare", bare), ("callbacks", with_callbacks)):
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    speeds = {name: len(X) / min(t) for name, t in times.items()}
+    speeds["cost"] = 1 - speeds["callbacks"] / speeds["bare"]
+    return speeds
+
+
+def throughput(dataset, batch_size: int) -> dict:
+    """Training images per second of one epoch per backend, same images and batch size."""
+    speeds = {}
+    for name in train.BACKENDS:
+        config = train.TrainConfig(backend=name, batch_size=batch_size)
+        X, y = _epoch_data(dataset, config)
+        backend = train.make_backend(config)
+        try:
+            train.run_epoch_batches(backend, X[: 4 * batch_size], y[: 4 * batch_size], batch_size, _never_stop)
+            start = time.perf_counter()
+            train.run_epoch_batches(backend, X, y, batch_size, _never_stop)
+            speeds[name] = len(X) / (time.perf_counter() - start)
+        finally:
+            backend.close()
+    return speeds
+
+
+def accuracy_run(dataset, **settings) -> dict:
+    """test accuracy, training seconds (sum of epochs) and wall time of one train() run."""
+    history = train.train(train.TrainConfig(**settings), dataset).history
+    return {"test_accuracy": history.test_accuracy, "train_seconds": sum(e["seconds"] for e in history.epochs),
+            "wall_time": history.wall_time, "epochs": len(history.epochs),
+            "images_per_second": history.images_per_second}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cnnviz bench train", description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="parts to run")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=7, help="alternated epochs for the overhead")
+    parser.add_argument("--fashion-epochs", type=int, default=12)
+    args = parser.parse_args(argv)
+    mnist = load_dataset("mnist")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}; "
+          f"dataset: {mnist.source}; batch size {args.batch_size}\n")
+    if "overhead" in args.only:
+        result = overhead(mnist, args.batch_size, args.rounds)
+        print(f"| Keras LeNet-5, one epoch | images/s (best of {args.rounds}) |\n|---|---:|")
+        print(f"| bare model.fit | {result['bare']:,.0f} |")
+        print(f"| model.fit + page callbacks | {result['callbacks']:,.0f} |")
+        print(f"| callbacks' cost | {result['cost']:.1%} (bar: <= 5%) |\n")
+    if "throughput" in args.only:
+        speeds = throughput(mnist, args.batch_size)
+        print("| backend | images/s | x Keras | bar |\n|---|---:|---:|---|")
+        bars = {"keras": "", "tf1": ">= 0.8x", "numpy": ">= 0.25x"}
+        for name, speed in speeds.items():
+            print(f"| {name} | {speed:,.0f} | {speed / speeds['keras']:.2f} | {bars[name]} |")
+        print()
+    runs = []
+    if "mnist" in args.only:
+        runs.append(("Keras LeNet-5, embedded MNIST, 30 epochs, augment", ">= 98.0% within 60 s",
+                     accuracy_run(mnist, backend="keras", epochs=30, batch_size=64, augment=True)))
+    if "numpy" in args.only:
+        runs.append(("NumPy LeNet-5, embedded MNIST, 3 epochs, batch 32", ">= 95%",
+                     accuracy_run(mnist, backend="numpy", epochs=3, batch_size=32)))
+    if "fashion" in args.only:
+        try:
+            fashion = load_dataset("fashion-mnist")
+            runs.append((f"Keras LeNet-5, Fashion-MNIST (60k), {args.fashion_epochs} epochs", ">= 89%",
+                         accuracy_run(fashion, backend="keras", dataset="fashion-mnist",
+                                      epochs=args.fashion_epochs, batch_size=64)))
+        except DatasetUnavailable as error:
+            print(f"fashion-mnist skipped: {error}\n")
+    if runs:
+        print("| run | test accuracy | training s | wall s | images/s | bar |\n|---|---:|---:|---:|---:|---|")
+        for label, bar, result in runs:
+            print(f"| {label} | {result['test_accuracy']:.2%} | {result['train_seconds']:.1f} | "
+                  f"{result['wall_time']:.1f} | {result['images_per_second']:,.0f} | {bar} |")
+    return 0
