@@ -190,3 +190,17 @@ def test_cli_rejects_a_wrong_model_suffix(tmp_path, capsys):
                        "--runs-dir", str(tmp_path)])
     assert code == 2
     assert "out must end with .npz" in capsys.readouterr().err
+
+
+def test_background_run_trains_off_thread_and_reports_errors(small_mnist):
+    job = train.BackgroundRun(_config("numpy", epochs=1), small_mnist)
+    job.join(60)
+    assert job.done and job.error is None and job.result.history.test_accuracy is not None
+    live = job.snapshot()
+    assert len(live["batches"]) == 12 and len(live["epochs"]) == 1
+    assert live["first_layer"].shape == (5, 5, 1, 6) and live["progress"]["seen"] == 360
+    tiny = types.SimpleNamespace(x_train=small_mnist.x_train[:1], y_train=small_mnist.y_train[:1],
+                                 x_test=small_mnist.x_test, y_test=small_mnist.y_test)
+    failed = train.BackgroundRun(_config("numpy", limit=None), tiny)
+    failed.join(60)
+    assert failed.result is None and "leaves no training images" in failed.error
