@@ -174,6 +174,7 @@ def gradient_check(A_prev, W, b, dZ, padding, stride, *, samples: int = 6, seed:
                    epsilon: float = 1e-6) -> list[GradientCheckRow]:
     """Centred finite differences of L = Σ dZ ⊙ Z on sampled entries of A_prev, W and b, float64.
 
+    Entries with a non-zero analytic gradient are sampled first.
     Compared with `conv_backward`; error |a − n| / max(|a|, |n|, 1): relative for gradients above
     1, absolute below (a zero gradient is not divided by rounding noise).
     """
@@ -188,7 +189,7 @@ def gradient_check(A_prev, W, b, dZ, padding, stride, *, samples: int = 6, seed:
     rng = np.random.default_rng(seed)
     rows = []
     for name, array in params.items():
-        for flat in rng.choice(array.size, size=min(samples, array.size), replace=False):
+        for flat in _sample_entries(analytic[name], samples, rng):
             index = np.unravel_index(flat, array.shape)
             saved = array[index]
             array[index] = saved + epsilon
@@ -201,6 +202,13 @@ def gradient_check(A_prev, W, b, dZ, padding, stride, *, samples: int = 6, seed:
             error = abs(exact - numeric) / max(abs(exact), abs(numeric), 1.0)
             rows.append(GradientCheckRow(name, tuple(int(k) for k in index), exact, numeric, error))
     return rows
+
+
+def _sample_entries(gradient: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """Flat indices of `samples` entries, those with a non-zero gradient first (they test the most)."""
+    nonzero = gradient.ravel() != 0
+    order = np.concatenate([rng.permutation(np.flatnonzero(nonzero)), rng.permutation(np.flatnonzero(~nonzero))])
+    return order[:samples]
 
 
 def learn_kernel(A_prev, W_target, padding, stride, *, steps: int = 100, seed: int = 0,

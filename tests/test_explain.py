@@ -114,6 +114,14 @@ def test_gradient_check_agrees_on_every_sampled_entry():
     assert max(r.error for r in rows) < 1e-6
 
 
+def test_gradient_check_samples_non_zero_gradients_first():
+    A_prev, W, b = layer(seed=8, c_prev=1, c_new=1)
+    Z = ops.conv_forward(A_prev, W, b, None, "valid", (1, 1))
+    rows = explain.gradient_check(A_prev, W, b, explain.upstream_dZ("impulse", Z, position=(3, 3, 0)),
+                                  "valid", (1, 1), samples=5)
+    assert all(r.analytic != 0 for r in rows if r.parameter in ("A_prev", "W"))
+
+
 def test_gradient_check_reports_a_wrong_gradient():
     A_prev, W, b = layer(seed=4)
     dZ = np.ones(ops.conv_forward(A_prev, W, b, None, "valid", (1, 1)).shape)

@@ -215,3 +215,44 @@ def test_explorer_pages_do_not_import_tensorflow():
                             timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def colour_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    pixels = np.zeros((40, 30, 3), np.uint8)
+    pixels[10:30, 5:25, 0] = 255  # a red square
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", ["convolution", "pooling", "backprop"])
+def test_uploaded_image_as_rgb_channels(name):
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    for key, value in {"upload_bytes": colour_png(), "upload_id": "test", "upload_name": "red.png",
+                       "source": "upload", "channels": "RGB"}.items():
+        at.session_state[key] = value
+    ok(at.run())
+    assert not errors(at)
+    if name == "convolution":
+        assert at.session_state["last_good_conv"][1].W.shape[2] == 3  # W reads the R, G and B channels
+        assert any("Σ over 3 channels" in m.value for m in at.markdown)
+
+
+def test_upload_without_a_file_asks_for_one():
+    at = ok(page("pooling"))
+    at.radio(key="_w_source").set_value("upload").run()
+    ok(at)
+    assert any("Upload an image" in i.value for i in at.info)
+
+
+@pytest.mark.tf
+def test_convolution_check_against_tensorflow():
+    at = ok(page("convolution"))
+    at.radio(key="_w_padding").set_value("same").run()
+    at.button(key="tf_check").click().run()
+    ok(at)
+    assert float(at.metric[0].value) < 1e-9
