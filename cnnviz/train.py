@@ -34,6 +34,7 @@ BACKENDS = ("keras", "tf1", "numpy")
 KERAS_MODEL_NAMES = ("lenet5", "lenet5-dropout", "lenet5-batchnorm", "mlp")  # models.KERAS_MODELS
 LENET_WEIGHT_LAYOUT = ("lenet5", "lenet5-dropout")  # Keras models whose weights match init_params
 DEFAULT_RUNS_DIR = Path(__file__).resolve().parents[1] / "runs"
+_ACTIVE_RUN_DIRS: set = set()  # run folders this process is training right now
 
 
 @dataclass
@@ -345,43 +346,55 @@ class Trainer:
         return self.stopped()
 
     def run(self, out) -> TrainResult:
-        history = self.history
-        backend = make_backend(self.config)
-        begin_logs = {"train_images": len(self.X_train), "validation_images": len(self.X_val),
-                      "total": self.total}
-        for callback in self.callbacks:
-            callback.on_train_begin(begin_logs)
+        """Train, test, save; on any error the run's record says "failed" and the error goes on."""
+        run_dir = self.recorder.run_dir if self.recorder else None
+        active_key = run_dir.resolve() if run_dir else None
+        _ACTIVE_RUN_DIRS.add(active_key)
         try:
-            for epoch in range(self.config.epochs):
-                self.epoch = epoch
-                if not self.run_epoch(backend) or self.stopped():
-                    break
-            history.stopped = self.stopped()
-            probs = backend.predict(as_inputs(self.dataset.x_test))
-            y_test = np.asarray(self.dataset.y_test, dtype=np.int64)
-            history.test_loss, history.test_accuracy = _loss_and_accuracy(probs, y_test)
-            history.test_predictions = probs.argmax(axis=1).tolist()
-            history.images_per_second = self.seen / max(self.training_seconds, 1e-9)
-            history.wall_time = time.perf_counter() - self.started
-            model_path = None
-            if self.recorder:
-                status = "stopped" if history.stopped else "finished"
-                model_path = self.recorder.checkpoint(backend, history, status)
-            if out is not None:
-                backend.save(Path(out), _meta(self.config, history))
-                model_path = Path(out)
+            backend = make_backend(self.config)
+            try:
+                model_path = self.train_and_test(backend, out)
+            finally:
+                backend.close()
         except BaseException as error:
             if self.recorder:
-                self.recorder.write_status("failed", history, error=str(error))
+                self.recorder.write_status("failed", self.history, error=str(error))
             raise
         finally:
-            backend.close()
+            _ACTIVE_RUN_DIRS.discard(active_key)
+        history = self.history
         end_logs = {"test_accuracy": history.test_accuracy, "test_loss": history.test_loss,
                     "stopped": history.stopped, "wall_time": history.wall_time}
         for callback in self.callbacks:
             callback.on_train_end(end_logs)
-        run_dir = self.recorder.run_dir if self.recorder else None
         return TrainResult(self.config, history, model_path, run_dir)
+
+    def train_and_test(self, backend, out) -> Path | None:
+        """Epochs until done or stopped, then the test set; returns the saved model's path."""
+        history = self.history
+        begin_logs = {"train_images": len(self.X_train), "validation_images": len(self.X_val),
+                      "total": self.total}
+        for callback in self.callbacks:
+            callback.on_train_begin(begin_logs)
+        for epoch in range(self.config.epochs):
+            self.epoch = epoch
+            if not self.run_epoch(backend) or self.stopped():
+                break
+        history.stopped = self.stopped()
+        probs = backend.predict(as_inputs(self.dataset.x_test))
+        y_test = np.asarray(self.dataset.y_test, dtype=np.int64)
+        history.test_loss, history.test_accuracy = _loss_and_accuracy(probs, y_test)
+        history.test_predictions = probs.argmax(axis=1).tolist()
+        history.images_per_second = self.seen / max(self.training_seconds, 1e-9)
+        history.wall_time = time.perf_counter() - self.started
+        model_path = None
+        if self.recorder:
+            status = "stopped" if history.stopped else "finished"
+            model_path = self.recorder.checkpoint(backend, history, status)
+        if out is not None:
+            backend.save(Path(out), _meta(self.config, history))
+            model_path = Path(out)
+        return model_path
 
     def run_epoch(self, backend) -> bool:
         """Train one epoch, validate, checkpoint; False when stopped before its last batch."""
@@ -493,7 +506,7 @@ class SavedRun:
 
     run_dir: Path
     config: TrainConfig
-    status: str  # "running", "finished", "stopped" or "failed" (a killed run stays "running")
+    status: str  # "running" (in this process), "finished", "stopped", "failed" or "interrupted"
     history: History
     model_path: Path | None
     error: str | None = None
@@ -509,7 +522,10 @@ def load_run(run_dir) -> SavedRun:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"run_dir {run_dir} holds no readable run.json ({error})") from error
     model_path = run_dir / record["model_file"] if record.get("model_file") else None
-    return SavedRun(run_dir, config, record["status"], history, model_path, record.get("error"))
+    status = record["status"]
+    if status == "running" and run_dir.resolve() not in _ACTIVE_RUN_DIRS:
+        status = "interrupted"  # killed, or its server stopped: the last epoch's checkpoint remains
+    return SavedRun(run_dir, config, status, history, model_path, record.get("error"))
 
 
 def list_runs(root=None) -> list[SavedRun]:

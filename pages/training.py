@@ -182,8 +182,9 @@ def results_ui(run: train.SavedRun) -> None:
 
 
 def saved_runs_ui() -> None:
-    """Reopen a run saved in the runs folder (by any session, or before a restart)."""
-    saved = train.list_runs(RUNS_DIR)
+    """Reopen a run saved in the runs folder (earlier, or before a restart); live runs of other
+    sessions stay private until they end."""
+    saved = [run for run in train.list_runs(RUNS_DIR) if run.status != "running"]
     with st.expander(f"Saved runs in {RUNS_DIR.name}/ ({len(saved)})"):
         if not saved:
             st.write("No saved runs yet.")

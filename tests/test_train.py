@@ -126,6 +126,23 @@ def test_run_dir_keeps_history_and_a_loadable_checkpoint(small_mnist, tmp_path):
     assert [run.run_dir for run in train.list_runs(tmp_path)] == [run_dir]
 
 
+def test_load_run_marks_a_killed_run_interrupted(small_mnist, tmp_path):
+    stop, seen_while_running = threading.Event(), []
+
+    class Peek(train.Callback):
+        def on_epoch_end(self, epoch, logs):
+            seen_while_running.append(train.load_run(tmp_path / "run").status)
+            stop.set()
+
+    train.train(_config("numpy"), small_mnist, [Peek()], stop=stop, run_dir=tmp_path / "run")
+    assert seen_while_running == ["running"]
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    record["status"] = "running"  # what a killed process leaves behind
+    (tmp_path / "run" / "run.json").write_text(json.dumps(record))
+    killed = train.load_run(tmp_path / "run")
+    assert killed.status == "interrupted" and killed.model_path.is_file()
+
+
 def test_list_runs_skips_unreadable_folders(tmp_path):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "run.json").write_text("{not json")
