@@ -6,7 +6,6 @@ the input's own: padding rows/columns have indices -1, -2, ... and h, h + 1, ...
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 GRAY = "gray"
 DIVERGING = "RdBu_r"  # negative blue, zero white, positive red
@@ -15,35 +14,54 @@ WINDOW_COLOR = "#ff7f0e"
 WINNER_COLOR = "#2ca02c"
 LEFTOVER_COLOR = "rgba(214, 39, 40, 0.35)"
 MAX_TEXT_CELLS = 64  # print values inside cells up to 8x8
+PANEL_GAP = 0.04  # between side-by-side panels, as a fraction of the width
 
 
-def _heatmap(z, *, x=None, y=None, diverging=False, showscale=True, text=False, zrange=None) -> go.Heatmap:
+def _heatmap(z, *, x=None, y=None, diverging=False, text=False, zrange=None) -> dict:
+    """A heatmap trace as a dict (validated once, with its figure)."""
     z = np.asarray(z, dtype=np.float64)
-    limits = {}
-    if zrange is not None:
-        limits = {"zmin": zrange[0], "zmax": zrange[1]}
-    elif diverging:
+    if zrange is None and diverging:
         bound = float(np.abs(z).max()) or 1.0
-        limits = {"zmin": -bound, "zmax": bound}
-    cells = {"text": np.vectorize(lambda v: f"{v:.3g}")(z), "texttemplate": "%{text}"} if text else {}
-    return go.Heatmap(
-        z=z, x=x, y=y, colorscale=DIVERGING if diverging else GRAY, hovertemplate=HOVER,
-        showscale=showscale, xgap=1 if text else 0, ygap=1 if text else 0, **limits, **cells,
-    )
+        zrange = (-bound, bound)
+    trace = {"type": "heatmap", "z": z, "x": x, "y": y, "colorscale": DIVERGING if diverging else GRAY,
+             "hovertemplate": HOVER, "showscale": False}
+    if zrange is not None:
+        trace.update(zmin=zrange[0], zmax=zrange[1])
+    if text:
+        trace.update(text=np.vectorize(lambda v: f"{v + 0.0:.3g}")(z), texttemplate="%{text}", xgap=1, ygap=1)
+    return trace
 
 
-def _square_axes(fig: go.Figure) -> go.Figure:
-    """Every subplot: row 0 at the top, square pixels, no grid."""
-    fig.for_each_yaxis(lambda axis: axis.update(autorange="reversed", scaleanchor=axis.anchor or "x",
-                                                constrain="domain", showgrid=False))
-    fig.for_each_yaxis(lambda axis: axis.update(showticklabels=False), selector=lambda axis: axis.anchor not in (None, "x"))
-    fig.update_xaxes(constrain="domain", showgrid=False)
-    small = all(len(trace.z) <= MAX_TEXT_CELLS ** 0.5 for trace in fig.data if isinstance(trace, go.Heatmap))
-    if small:  # kernels and windows: one tick per cell
-        fig.update_xaxes(dtick=1)
-        fig.update_yaxes(dtick=1)
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white")
-    return fig
+def _axis(k: int) -> str:
+    """Axis suffix of panel k: "", "2", "3", ..."""
+    return "" if k == 0 else str(k + 1)
+
+
+def _panels(panels: list[list[dict]], titles, *, title=None, shapes=()) -> go.Figure:
+    """Side-by-side panels of traces, each with row 0 at the top, square cells and its title above.
+
+    Built as one dict (Plotly's make_subplots validates every update and costs ~10x more).
+    """
+    n = len(panels)
+    width = (1 - PANEL_GAP * (n - 1)) / n
+    small = all(np.shape(t["z"])[0] * np.shape(t["z"])[1] <= MAX_TEXT_CELLS
+                for traces in panels for t in traces if t["type"] == "heatmap")
+    ticks = {"dtick": 1} if small else {}  # kernels and windows: one tick per cell
+    layout = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "plot_bgcolor": "white", "showlegend": False,
+              "title": title, "shapes": list(shapes), "annotations": []}
+    data = []
+    for k, traces in enumerate(panels):
+        suffix, left = _axis(k), k * (width + PANEL_GAP)
+        layout[f"xaxis{suffix}"] = {"domain": [left, left + width], "anchor": f"y{suffix}",
+                                    "constrain": "domain", "showgrid": False, **ticks}
+        layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "scaleanchor": f"x{suffix}", "autorange": "reversed",
+                                    "constrain": "domain", "showgrid": False, "showticklabels": k == 0, **ticks}
+        if n > 1:
+            layout["annotations"].append({"text": titles[k], "x": left + width / 2, "y": 1, "xref": "paper",
+                                          "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+                                          "showarrow": False})
+        data += [{**trace, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"} for trace in traces]
+    return go.Figure(data=data, layout=layout)
 
 
 def _box(top: float, left: float, height: float, width: float, color: str, *, dash=None,
@@ -64,9 +82,8 @@ def input_figure(plane, pads=((0, 0), (0, 0)), *, title: str = "input", window=N
     plane = np.asarray(plane, dtype=np.float64)
     (top, bottom), (left, right) = pads
     h, w = plane.shape
-    padded = np.pad(plane, ((top, bottom), (left, right)))
-    fig = go.Figure(_heatmap(padded, x=np.arange(-left, w + right), y=np.arange(-top, h + bottom),
-                             zrange=(min(0.0, plane.min()), max(1.0, plane.max())), showscale=False))
+    traces = [_heatmap(np.pad(plane, pads), x=np.arange(-left, w + right), y=np.arange(-top, h + bottom),
+                       zrange=(min(0.0, plane.min()), max(1.0, plane.max())))]
     shapes = []
     if top or bottom or left or right:
         shapes.append(_box(0, 0, h, w, "#1f77b4", dash="dash"))
@@ -76,13 +93,11 @@ def input_figure(plane, pads=((0, 0), (0, 0)), *, title: str = "input", window=N
         shapes.append(_box(-top, w - leftover[1], h + top + bottom, leftover[1], LEFTOVER_COLOR, fill=LEFTOVER_COLOR))
     if window is not None:
         shapes.append(_box(*window, WINDOW_COLOR))
-    fig.update_layout(title=title, shapes=shapes)
-    if winners is not None and window is not None:
-        rows, cols = np.nonzero(winners)
-        fig.add_trace(go.Scatter(x=cols + window[1], y=rows + window[0], mode="markers", name="maximum",
-                                 marker={"color": WINNER_COLOR, "size": 10, "symbol": "circle"},
-                                 hoverinfo="skip", showlegend=False))
-    return _square_axes(fig)
+        if winners is not None:
+            rows, cols = np.nonzero(winners)
+            traces.append({"type": "scatter", "x": cols + window[1], "y": rows + window[0], "mode": "markers",
+                           "marker": {"color": WINNER_COLOR, "size": 10}, "hoverinfo": "skip"})
+    return _panels([traces], [title], title=title, shapes=shapes)
 
 
 def maps_figure(maps, titles, *, diverging: bool = True, highlight=None, text: bool | None = None,
@@ -96,15 +111,12 @@ def maps_figure(maps, titles, *, diverging: bool = True, highlight=None, text: b
     if len(titles) != n:
         raise ValueError(f"titles must have one entry per map ({n}), got {len(titles)}")
     show_text = maps.shape[0] * maps.shape[1] <= MAX_TEXT_CELLS if text is None else text
-    fig = make_subplots(rows=1, cols=n, subplot_titles=list(titles), horizontal_spacing=0.04)
-    for k in range(n):
-        fig.add_trace(_heatmap(maps[:, :, k], diverging=diverging, showscale=False, text=show_text,
-                               zrange=None if diverging else zrange or (0.0, 1.0)),
-                      row=1, col=k + 1)
-        if highlight is not None:
-            axis = "" if k == 0 else str(k + 1)
-            fig.add_shape(_box(highlight[0], highlight[1], 1, 1, WINDOW_COLOR, xref=f"x{axis}", yref=f"y{axis}"))
-    return _square_axes(fig)
+    zrange = None if diverging else zrange or (0.0, 1.0)
+    panels = [[_heatmap(maps[:, :, k], diverging=diverging, text=show_text, zrange=zrange)] for k in range(n)]
+    shapes = [] if highlight is None else [
+        _box(highlight[0], highlight[1], 1, 1, WINDOW_COLOR, xref=f"x{_axis(k)}", yref=f"y{_axis(k)}")
+        for k in range(n)]
+    return _panels(panels, titles, shapes=shapes)
 
 
 def kernels_figure(kernels, titles) -> go.Figure:
@@ -125,10 +137,9 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
     """
     (top, bottom), (left, right) = pads
     h, w = np.shape(plane)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["input (padded)", "output"], horizontal_spacing=0.06)
-    fig.add_trace(_heatmap(np.pad(plane, pads), x=np.arange(-left, w + right),
-                           y=np.arange(-top, h + bottom), showscale=False), row=1, col=1)
-    fig.add_trace(_heatmap(out_map, diverging=True, showscale=False), row=1, col=2)
+    panels = [[_heatmap(np.pad(plane, pads), x=np.arange(-left, w + right), y=np.arange(-top, h + bottom))],
+              [_heatmap(out_map, diverging=True)]]
+    figure = _panels(panels, ["input (padded)", "output"]).to_dict()
 
     def boxes(i: int, j: int) -> list[dict]:
         return [_box(i * stride[0] - top, j * stride[1] - left, *kernel_hw, WINDOW_COLOR),
@@ -147,7 +158,6 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
                      "currentvalue": {"prefix": "output (i, j) = "},
                      "steps": [{"label": name, "method": "animate", "args": [[name], animate]} for name in names]}],
     }
-    figure = _square_axes(fig).to_dict()
     figure["layout"].update(controls)
     figure["frames"] = [{"layout": {"shapes": boxes(i, j)}, "name": name} for (i, j), name in zip(positions, names)]
     return go.Figure(figure, _validate=False)  # hundreds of frames: skip Plotly's per-property checks

@@ -283,16 +283,27 @@ def pool_ui() -> tuple[tuple[int, int], tuple[int, int], str]:
     return (kh, kw), (sh, sw), mode
 
 
-def position_ui(label: str, name: str, out_hw, n_channels: int = 1, channel_label: str = "filter"):
-    """Sliders for an output position (i, j) and a filter/channel; kept per page in session state."""
-    i = _synced(st.slider, f"{label} row i", f"{name}_i", out_hw[0] // 2, bounds=(0, max(out_hw[0] - 1, 1)),
+def position_ui(label: str, name: str, out_hw, n_channels: int = 1, channel_label: str = "filter",
+                default=None):
+    """Sliders for an output position (i, j) and a filter/channel; kept per page in session state.
+
+    default: the (i, j) shown first (the centre if None).
+    """
+    first_i, first_j = default if default is not None else (out_hw[0] // 2, out_hw[1] // 2)
+    i = _synced(st.slider, f"{label} row i", f"{name}_i", int(first_i), bounds=(0, max(out_hw[0] - 1, 1)),
                 url=False)
-    j = _synced(st.slider, f"{label} column j", f"{name}_j", out_hw[1] // 2, bounds=(0, max(out_hw[1] - 1, 1)),
+    j = _synced(st.slider, f"{label} column j", f"{name}_j", int(first_j), bounds=(0, max(out_hw[1] - 1, 1)),
                 url=False)
     f = 0
     if n_channels > 1:
         f = _synced(st.slider, channel_label, f"{name}_f", 0, bounds=(0, n_channels - 1), url=False)
     return min(i, out_hw[0] - 1), min(j, out_hw[1] - 1), f
+
+
+def strongest(map_2d: np.ndarray) -> tuple[int, int]:
+    """(i, j) of the largest |value| of a map: a step-through position worth looking at first."""
+    i, j = np.unravel_index(int(np.argmax(np.abs(map_2d))), map_2d.shape)
+    return int(i), int(j)
 
 
 def synced_choice(label: str, name: str, options, default=None, *, url: bool = True, widget=st.radio, **kwargs):

@@ -53,7 +53,7 @@ with right:
                     key="outputs")
 
 st.subheader("Step through one output value")
-i, j, f = ui.position_ui("Output", "conv_step", A.shape[:2], c_new)
+i, j, f = ui.position_ui("Output", "conv_step", A.shape[:2], c_new, default=ui.strongest(A[:, :, 0]))
 step = explain.conv_step(image.pixels, layer.W, layer.b, layer.pads, layer.stride, layer.activation, i, j, f)
 (top, _), (left_pad, _) = layer.pads
 left, right = st.columns([2, 3])

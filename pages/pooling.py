@@ -28,7 +28,8 @@ if any(leftover):
                "right of the input that no window visits (shaded red).")
 
 n_channels = A.shape[2]
-i, j, c = ui.position_ui("Output", "pool_step", A.shape[:2], n_channels, "channel")
+i, j, c = ui.position_ui("Output", "pool_step", A.shape[:2], n_channels, "channel",
+                         default=ui.strongest(A[:, :, 0]))
 step = explain.pool_step(image.pixels, kernel_hw, stride, mode, i, j, c)
 left, right = st.columns([2, 3])
 with left:

@@ -55,7 +55,7 @@ def test_maps_figure_refuses_wrong_number_of_titles():
 
 def test_kernels_and_step_figures_show_values():
     fig = figures.kernels_figure([np.eye(3), -np.eye(3)], ["a", "b"])
-    assert len(fig.data) == 2 and list(fig.data[1].text[0]) == ["-1", "-0", "-0"]
+    assert len(fig.data) == 2 and list(fig.data[1].text[0]) == ["-1", "0", "0"]
     step = figures.step_figure(np.ones((2, 2)), np.full((2, 2), 2.0), np.full((2, 2), 2.0))
     assert [a.text for a in step.layout.annotations] == ["input window", "kernel", "window ⊙ kernel"]
 
