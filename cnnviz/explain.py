@@ -129,6 +129,14 @@ def upstream_dZ(kind: str, Z: np.ndarray, *, seed: int = 0, position=(0, 0, 0), 
     raise ValueError(f"kind must be one of {list(DZ_KINDS)}, got {kind!r}")
 
 
+def dilate(dZ: np.ndarray, stride) -> np.ndarray:
+    """dZ (m, h_new, w_new, c) with stride − 1 zeros between entries: (m, (h_new−1)·sh+1, (w_new−1)·sw+1, c)."""
+    m, h_new, w_new, c_new = dZ.shape
+    dilated = np.zeros((m, (h_new - 1) * stride[0] + 1, (w_new - 1) * stride[1] + 1, c_new), dZ.dtype)
+    dilated[:, :: stride[0], :: stride[1], :] = dZ
+    return dilated
+
+
 def dA_prev_by_full_convolution(dZ, W, pads, stride, input_hw) -> np.ndarray:
     """dA_prev as a full convolution of the zero-dilated dZ with the 180°-rotated kernel.
 
@@ -136,10 +144,9 @@ def dA_prev_by_full_convolution(dZ, W, pads, stride, input_hw) -> np.ndarray:
     around, and is cross-correlated with W rotated 180° (channels swapped: (kh, kw, c_new, c_prev)).
     Rows the floor left unvisited get zero; the padding is cut off. Returns (m, h, w, c_prev).
     """
-    m, h_new, w_new, c_new = dZ.shape
     kh, kw = W.shape[:2]
-    dilated = np.zeros((m, (h_new - 1) * stride[0] + 1, (w_new - 1) * stride[1] + 1, c_new), dZ.dtype)
-    dilated[:, :: stride[0], :: stride[1], :] = dZ
+    dilated = dilate(dZ, stride)
+    m = dZ.shape[0]
     W_rotated = W[::-1, ::-1].transpose(0, 1, 3, 2)
     no_bias = np.zeros((1, 1, 1, W.shape[2]), dZ.dtype)
     dA_reached = ops.conv_forward(dilated, W_rotated, no_bias, None, padding=(kh - 1, kw - 1))

@@ -38,7 +38,8 @@ def _axis(k: int) -> str:
 
 
 def _panels(panels: list[list[dict]], titles, *, title=None, shapes=()) -> go.Figure:
-    """Side-by-side panels of traces, each with row 0 at the top, square cells and its title above.
+    """Side-by-side panels of traces, each with row 0 at the top, square cells and its title above
+    (a single panel's title is the figure's).
 
     Built as one dict (Plotly's make_subplots validates every update and costs ~10x more).
     """
@@ -48,7 +49,8 @@ def _panels(panels: list[list[dict]], titles, *, title=None, shapes=()) -> go.Fi
                 for traces in panels for t in traces if t["type"] == "heatmap")
     ticks = {"dtick": 1} if small else {}  # kernels and windows: one tick per cell
     layout = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "plot_bgcolor": "white", "showlegend": False,
-              "title": title, "shapes": list(shapes), "annotations": []}
+              "title": title if title is not None or n > 1 else titles[0], "shapes": list(shapes),
+              "annotations": []}
     data = []
     for k, traces in enumerate(panels):
         suffix, left = _axis(k), k * (width + PANEL_GAP)
@@ -97,7 +99,7 @@ def input_figure(plane, pads=((0, 0), (0, 0)), *, title: str = "input", window=N
             rows, cols = np.nonzero(winners)
             traces.append({"type": "scatter", "x": cols + window[1], "y": rows + window[0], "mode": "markers",
                            "marker": {"color": WINNER_COLOR, "size": 10}, "hoverinfo": "skip"})
-    return _panels([traces], [title], title=title, shapes=shapes)
+    return _panels([traces], [title], shapes=shapes)
 
 
 def maps_figure(maps, titles, *, diverging: bool = True, highlight=None, text: bool | None = None,

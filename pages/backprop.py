@@ -58,7 +58,19 @@ st.subheader("dA_prev as a full convolution")
 st.write(f"Insert stride − 1 = {layer.stride[0] - 1}, {layer.stride[1] - 1} zeros between the entries of dZ, "
          "pad it with kernel − 1 zeros, and cross-correlate with the kernel rotated by 180°: that is dA_prev.")
 dA_full = explain.dA_prev_by_full_convolution(dZ, layer.W, layer.pads, layer.stride, image.pixels.shape[:2])
-st.metric("max |conv_backward − full convolution|", f"{float(np.abs(dA_full - dA_prev).max()):.3g}")
+columns = st.columns([2, 1, 2])
+with columns[0]:
+    st.plotly_chart(figures.maps_figure(explain.dilate(dZ, layer.stride)[0, :, :, :1], ["dZ of filter 1, dilated"])
+                    .update_layout(height=330), key="dilated")
+with columns[1]:
+    st.plotly_chart(figures.kernels_figure([layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"])
+                    .update_layout(height=250), key="rotated")
+    st.metric("max |conv_backward − full convolution|", f"{float(np.abs(dA_full - dA_prev).max()):.3g}")
+with columns[2]:
+    st.plotly_chart(figures.maps_figure(dA_full[0, :, :, :1], ["full convolution = dA_prev"])
+                    .update_layout(height=330), key="full")
+if c_new > 1:
+    st.caption("The right map sums every filter's contribution; the left one shows filter 1's dZ.")
 
 st.subheader("Pool backward")
 kernel_hw, pool_stride, _ = ui.pool_ui()

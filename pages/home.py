@@ -24,12 +24,15 @@ The input (sidebar) is shared by the pages: a dataset image, an uploaded picture
 5x5 grid. The main settings are kept in the page's address, so a view can be shared as a link.
 """
 )
-st.subheader("Datasets")
-for name in data.available_datasets():
-    try:
-        loaded = ui.dataset(name)
-    except data.DatasetError as error:
-        st.warning(f"{name}: {error}")
-        continue
-    st.write(f"**{name}**: {len(loaded.x_train):,} training and {len(loaded.x_test):,} test images, "
-             f"from {loaded.source}.")
+st.subheader("Dataset")
+name = st.session_state.get("dataset", "mnist")
+try:
+    loaded = ui.dataset(name)
+except data.DatasetError as error:
+    st.error(str(error))
+else:
+    st.write(f"**{name}** is loaded: {len(loaded.x_train):,} training and {len(loaded.x_test):,} test "
+             f"images, from {loaded.source}.")
+others = [other for other in data.available_datasets() if other != name]
+if others:
+    st.write("Also available (pick it in the sidebar of the explorer pages): " + ", ".join(others) + ".")

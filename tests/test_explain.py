@@ -77,6 +77,14 @@ def test_dA_prev_by_full_convolution_equals_conv_backward(padding, stride):
     assert np.allclose(full, dA_prev, atol=1e-12)
 
 
+def test_dilate_puts_stride_minus_one_zeros_between_entries():
+    dZ = np.arange(1.0, 7.0).reshape(1, 2, 3, 1)
+    dilated = explain.dilate(dZ, (3, 2))[0, :, :, 0]
+    assert dilated.shape == (4, 5)
+    assert np.array_equal(dilated[::3, ::2], dZ[0, :, :, 0]) and dilated.sum() == dZ.sum()
+    assert np.array_equal(explain.dilate(dZ, (1, 1)), dZ)
+
+
 def test_upstream_dZ_kinds():
     Z = np.arange(24.0).reshape(1, 3, 4, 2)
     assert np.array_equal(explain.upstream_dZ("all ones", Z), np.ones_like(Z))

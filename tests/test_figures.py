@@ -23,6 +23,7 @@ def test_input_figure_draws_padding_window_and_leftover():
     assert leftover.fillcolor == figures.LEFTOVER_COLOR and (leftover.y0, leftover.y1) == (2.5, 3.5)
     assert (window.x0, window.y0, window.x1, window.y1) == (-3.5, -1.5, -0.5, 1.5)
     assert fig.layout.yaxis.autorange == "reversed" and fig.layout.yaxis.scaleanchor == "x"
+    assert fig.layout.title.text == "input"
 
 
 def test_input_figure_without_padding_has_no_border_and_marks_winners():
@@ -41,6 +42,11 @@ def test_maps_figure_one_heatmap_per_map_with_symmetric_colours():
         assert np.allclose(trace.z, maps[:, :, k]) and trace.zmin == -trace.zmax
     assert [a.text for a in fig.layout.annotations] == ["a", "b", "c"]
     assert [(s.xref, s.x0) for s in rects(fig)] == [("x", 3.5), ("x2", 3.5), ("x3", 3.5)]
+
+
+def test_maps_figure_single_map_title_is_the_figure_title():
+    fig = figures.maps_figure(np.ones((3, 3, 1)), ["only map"])
+    assert fig.layout.title.text == "only map" and not fig.layout.annotations
 
 
 def test_maps_figure_prints_values_only_on_small_maps():
