@@ -72,9 +72,13 @@ def controls_ui(running: bool) -> train.TrainConfig:
                              help="The variants and the MLP baseline are Keras only.")
     with middle:
         dataset = st.selectbox("Dataset", data.available_datasets(), key="train_dataset", disabled=running)
-        n_train = len(ui.dataset(dataset).x_train)
+        try:
+            n_train = len(ui.dataset(dataset).x_train)
+        except data.DatasetError as error:
+            st.error(f"Cannot read {dataset}: {error}")
+            st.stop()
         limit = st.slider("Training images (10% of them held out for validation)", 200, n_train,
-                          min(n_train, 8000), step=100, key="train_limit", disabled=running)
+                          min(n_train, 8000), step=100, key=f"train_limit_{dataset}", disabled=running)
         augment = st.checkbox("Augment: random shifts of up to 2 pixels", key="train_augment",
                               disabled=running)
     with right:

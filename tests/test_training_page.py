@@ -27,7 +27,7 @@ def ok(at: AppTest) -> AppTest:
 
 def start_numpy_run(at: AppTest, epochs: int) -> AppTest:
     at.radio(key="train_backend").set_value("numpy")
-    at.slider(key="train_limit").set_value(300)
+    at.slider(key="train_limit_mnist").set_value(300)
     at.number_input(key="train_epochs").set_value(epochs)
     return ok(at.button(key="train_start").click().run())
 
