@@ -15,8 +15,10 @@ PAGES = [  # (file, title, icon) in menu order; training and draw appear once th
 ]
 
 st.set_page_config(page_title="cnnviz", page_icon="🧠", layout="wide")
-st.navigation([
-    st.Page(path, title=title, icon=icon, default=path == "pages/home.py")
-    for path, title, icon in PAGES
-    if (HERE / path).exists()
-]).run()
+st.navigation(
+    [
+        st.Page(path, title=title, icon=icon, default=path == "pages/home.py")
+        for path, title, icon in PAGES
+        if (HERE / path).exists()
+    ]
+).run()

@@ -23,10 +23,18 @@ Change = tuple[str, Callable[[AppTest], object]]
 
 CHANGES: dict[str, list[Change]] = {
     "convolution": [
-        ("preset Gaussian blur", lambda at: at.selectbox(key="_w_preset_0").set_value("Gaussian blur")),
+        (
+            "preset Gaussian blur",
+            lambda at: at.selectbox(key="_w_preset_0").set_value("Gaussian blur"),
+        ),
         ("padding same", lambda at: at.radio(key="_w_padding").set_value("same")),
-        ("stride (2, 2)", lambda at: (at.number_input(key="_w_stride_h").set_value(2),
-                                      at.number_input(key="_w_stride_w").set_value(2))),
+        (
+            "stride (2, 2)",
+            lambda at: (
+                at.number_input(key="_w_stride_h").set_value(2),
+                at.number_input(key="_w_stride_w").set_value(2),
+            ),
+        ),
         ("kernel size 5", lambda at: at.select_slider(key="_w_ksize").set_value(5)),
         ("6 filters", lambda at: at.slider(key="_w_filters").set_value(6)),
         ("activation relu", lambda at: at.selectbox(key="_w_activation").set_value("relu")),
@@ -36,8 +44,13 @@ CHANGES: dict[str, list[Change]] = {
     ],
     "pooling": [
         ("mode avg", lambda at: at.radio(key="_w_pool_mode").set_value("avg")),
-        ("window 3x3", lambda at: (at.number_input(key="_w_pool_kh").set_value(3),
-                                   at.number_input(key="_w_pool_kw").set_value(3))),
+        (
+            "window 3x3",
+            lambda at: (
+                at.number_input(key="_w_pool_kh").set_value(3),
+                at.number_input(key="_w_pool_kw").set_value(3),
+            ),
+        ),
         ("stride 1", lambda at: at.number_input(key="_w_pool_stride_h").set_value(1)),
         ("step position", lambda at: at.slider(key="_w_pool_step_j").set_value(2)),
         ("next digit", lambda at: at.number_input(key="_w_index").set_value(1)),
@@ -46,8 +59,13 @@ CHANGES: dict[str, list[Change]] = {
         ("dZ random", lambda at: at.radio(key="_w_dz").set_value("random")),
         ("dZ impulse", lambda at: at.radio(key="_w_dz").set_value("impulse")),
         ("dZ target kernel", lambda at: at.radio(key="_w_dz").set_value("target kernel")),
-        ("stride (2, 2)", lambda at: (at.number_input(key="_w_stride_h").set_value(2),
-                                      at.number_input(key="_w_stride_w").set_value(2))),
+        (
+            "stride (2, 2)",
+            lambda at: (
+                at.number_input(key="_w_stride_h").set_value(2),
+                at.number_input(key="_w_stride_w").set_value(2),
+            ),
+        ),
         ("pool dA random", lambda at: at.radio(key="_w_pool_dA").set_value("random")),
         ("next digit", lambda at: at.number_input(key="_w_index").set_value(1)),
     ],
@@ -58,11 +76,15 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+            cpu = next(
+                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__}, "
-            f"Streamlit {streamlit.__version__}, Plotly {plotly.__version__}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"Streamlit {streamlit.__version__}, Plotly {plotly.__version__}"
+    )
 
 
 def time_page(name: str, repeats: int) -> list[tuple[str, float]]:
@@ -83,7 +105,9 @@ def time_page(name: str, repeats: int) -> list[tuple[str, float]]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnviz bench explorer", description=__doc__)
-    parser.add_argument("--repeats", type=int, default=3, help="fresh sessions per page (best is kept)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="fresh sessions per page (best is kept)"
+    )
     args = parser.parse_args(argv)
     print(f"Machine: {machine()}\n")
     print("| page | control change | server time (ms) |")
@@ -94,7 +118,9 @@ def main(argv: list[str]) -> int:
         for label, seconds in timings:
             print(f"| {name} | {label} | {seconds * 1e3:.0f} |", flush=True)
         seconds = [s for _, s in timings]
-        summary.append(f"{name}: median {statistics.median(seconds) * 1e3:.0f} ms, "
-                       f"slowest {max(seconds) * 1e3:.0f} ms")
+        summary.append(
+            f"{name}: median {statistics.median(seconds) * 1e3:.0f} ms, "
+            f"slowest {max(seconds) * 1e3:.0f} ms"
+        )
     print("\n" + "\n".join(summary))
     return 0

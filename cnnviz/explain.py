@@ -24,6 +24,7 @@ DZ_KINDS = ("all ones", "random", "impulse", "target kernel")
 
 # --- output size -------------------------------------------------------------------------------
 
+
 def size_formula(input_hw, kernel_hw, pads, stride) -> list[str]:
     """One line per axis: h_new = ⌊(h + top + bottom − kh) / sh⌋ + 1 with the numbers filled in."""
     lines = []
@@ -48,6 +49,7 @@ def unvisited(input_hw, kernel_hw, pads, stride) -> tuple[int, int]:
 
 
 # --- step-through ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ConvStep:
@@ -108,7 +110,10 @@ def sweep_positions(out_hw, limit: int = 400) -> list[tuple[int, int]]:
 
 # --- backward ----------------------------------------------------------------------------------
 
-def upstream_dZ(kind: str, Z: np.ndarray, *, seed: int = 0, position=(0, 0, 0), T=None) -> np.ndarray:
+
+def upstream_dZ(
+    kind: str, Z: np.ndarray, *, seed: int = 0, position=(0, 0, 0), T=None
+) -> np.ndarray:
     """The upstream gradient dZ (shape of Z) chosen on the backpropagation page.
 
     "all ones"; "random" N(0, 1) seeded; "impulse" 1 at position (i, j, f) of every example;
@@ -124,7 +129,9 @@ def upstream_dZ(kind: str, Z: np.ndarray, *, seed: int = 0, position=(0, 0, 0), 
         return dZ
     if kind == "target kernel":
         if T is None or np.shape(T) != Z.shape:
-            raise ValueError(f"T must be the target layer's output, shape {Z.shape}; got {np.shape(T)}")
+            raise ValueError(
+                f"T must be the target layer's output, shape {Z.shape}; got {np.shape(T)}"
+            )
         return Z - T
     raise ValueError(f"kind must be one of {list(DZ_KINDS)}, got {kind!r}")
 
@@ -132,7 +139,9 @@ def upstream_dZ(kind: str, Z: np.ndarray, *, seed: int = 0, position=(0, 0, 0), 
 def dilate(dZ: np.ndarray, stride) -> np.ndarray:
     """dZ (m, h_new, w_new, c) with stride − 1 zeros between entries: (m, (h_new−1)·sh+1, (w_new−1)·sw+1, c)."""
     m, h_new, w_new, c_new = dZ.shape
-    dilated = np.zeros((m, (h_new - 1) * stride[0] + 1, (w_new - 1) * stride[1] + 1, c_new), dZ.dtype)
+    dilated = np.zeros(
+        (m, (h_new - 1) * stride[0] + 1, (w_new - 1) * stride[1] + 1, c_new), dZ.dtype
+    )
     dilated[:, :: stride[0], :: stride[1], :] = dZ
     return dilated
 
@@ -177,16 +186,20 @@ class GradientCheckRow:
     error: float
 
 
-def gradient_check(A_prev, W, b, dZ, padding, stride, *, samples: int = 6, seed: int = 0,
-                   epsilon: float = 1e-6) -> list[GradientCheckRow]:
+def gradient_check(
+    A_prev, W, b, dZ, padding, stride, *, samples: int = 6, seed: int = 0, epsilon: float = 1e-6
+) -> list[GradientCheckRow]:
     """Centred finite differences of L = Σ dZ ⊙ Z on sampled entries of A_prev, W and b, float64.
 
     Entries with a non-zero analytic gradient are sampled first.
     Compared with `conv_backward`; error |a − n| / max(|a|, |n|, 1): relative for gradients above
     1, absolute below (a zero gradient is not divided by rounding noise).
     """
-    params = {"A_prev": np.array(A_prev, np.float64), "W": np.array(W, np.float64),
-              "b": np.array(b, np.float64)}
+    params = {
+        "A_prev": np.array(A_prev, np.float64),
+        "W": np.array(W, np.float64),
+        "b": np.array(b, np.float64),
+    }
     dZ = np.asarray(dZ, np.float64)
     analytic = dict(zip(params, ops.conv_backward(dZ, *params.values(), padding, stride)))
 
@@ -214,12 +227,23 @@ def gradient_check(A_prev, W, b, dZ, padding, stride, *, samples: int = 6, seed:
 def _sample_entries(gradient: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
     """Flat indices of `samples` entries, those with a non-zero gradient first (they test the most)."""
     nonzero = gradient.ravel() != 0
-    order = np.concatenate([rng.permutation(np.flatnonzero(nonzero)), rng.permutation(np.flatnonzero(~nonzero))])
+    order = np.concatenate(
+        [rng.permutation(np.flatnonzero(nonzero)), rng.permutation(np.flatnonzero(~nonzero))]
+    )
     return order[:samples]
 
 
-def learn_kernel(A_prev, W_target, padding, stride, *, steps: int = 100, seed: int = 0,
-                 momentum: float = 0.9, step_scale: float = 1.0) -> Iterator[tuple[int, float, np.ndarray]]:
+def learn_kernel(
+    A_prev,
+    W_target,
+    padding,
+    stride,
+    *,
+    steps: int = 100,
+    seed: int = 0,
+    momentum: float = 0.9,
+    step_scale: float = 1.0,
+) -> Iterator[tuple[int, float, np.ndarray]]:
     """Gradient descent on W from a He-normal start so that conv(A_prev, W) matches conv(A_prev, W_target).
 
     A_prev (m, h, w, c), W_target (kh, kw, c, c_new); no bias, no activation; loss ½ mean (Z − T)².
@@ -230,9 +254,13 @@ def learn_kernel(A_prev, W_target, padding, stride, *, steps: int = 100, seed: i
     A_prev = np.asarray(A_prev, np.float64)
     no_bias = np.zeros((1, 1, 1, W_target.shape[3]))
     T = ops.conv_forward(A_prev, W_target, no_bias, None, padding, stride)
-    windows = ops.window_view(ops.pad(A_prev, ops.resolve_padding(padding, A_prev.shape[1:3],
-                                                                   W_target.shape[:2], stride)),
-                              W_target.shape[:2], stride)
+    windows = ops.window_view(
+        ops.pad(
+            A_prev, ops.resolve_padding(padding, A_prev.shape[1:3], W_target.shape[:2], stride)
+        ),
+        W_target.shape[:2],
+        stride,
+    )
     patches = windows.reshape(-1, int(np.prod(W_target.shape[:3])))
     curvature = np.linalg.eigvalsh(patches.T @ patches)[-1] / T.size  # of the loss, per filter
     learning_rate = step_scale / max(curvature, 1e-12)
@@ -249,7 +277,10 @@ def learn_kernel(A_prev, W_target, padding, stride, *, steps: int = 100, seed: i
 
 # --- input and the TensorFlow cross-check -------------------------------------------------------
 
-def decode_image(data: bytes, channels: str = "grayscale", *, side: int = UPLOAD_SIDE) -> np.ndarray:
+
+def decode_image(
+    data: bytes, channels: str = "grayscale", *, side: int = UPLOAD_SIDE
+) -> np.ndarray:
     """Uploaded image bytes -> (h, w, 1) grayscale or (h, w, 3) R/G/B float64 in [0, 1].
 
     Shrunk so the longer side is at most `side`. Raises ValueError for an empty, too large,
@@ -260,23 +291,39 @@ def decode_image(data: bytes, channels: str = "grayscale", *, side: int = UPLOAD
     if not data:
         raise ValueError("the uploaded file is empty; choose a PNG, JPEG, BMP or GIF image")
     if len(data) > UPLOAD_MAX_BYTES:
-        raise ValueError(f"the uploaded file is {len(data) / 2**20:.1f} MiB; the limit is "
-                         f"{UPLOAD_MAX_BYTES / 2**20:.0f} MiB: shrink the image first")
+        raise ValueError(
+            f"the uploaded file is {len(data) / 2**20:.1f} MiB; the limit is "
+            f"{UPLOAD_MAX_BYTES / 2**20:.0f} MiB: shrink the image first"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS) as image:
                 if image.size[0] * image.size[1] > UPLOAD_MAX_PIXELS:
-                    raise ValueError(f"the image is {image.size[0]}x{image.size[1]} pixels; the limit is "
-                                     f"{UPLOAD_MAX_PIXELS / 1e6:.0f} megapixels: shrink it first")
+                    raise ValueError(
+                        f"the image is {image.size[0]}x{image.size[1]} pixels; the limit is "
+                        f"{UPLOAD_MAX_PIXELS / 1e6:.0f} megapixels: shrink it first"
+                    )
                 image.seek(0)
-                image = ImageOps.exif_transpose(image).convert("L" if channels == "grayscale" else "RGB")
+                image = ImageOps.exif_transpose(image).convert(
+                    "L" if channels == "grayscale" else "RGB"
+                )
                 image.thumbnail((side, side), Image.Resampling.LANCZOS)
                 pixels = np.asarray(image, dtype=np.float64) / 255.0
     except UnidentifiedImageError:
-        raise ValueError(f"the file is not an image this page reads; upload one of {', '.join(UPLOAD_FORMATS)}") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning, OSError, SyntaxError, EOFError) as error:
-        raise ValueError(f"the image could not be decoded ({error}); export it again as PNG") from None
+        raise ValueError(
+            f"the file is not an image this page reads; upload one of {', '.join(UPLOAD_FORMATS)}"
+        ) from None
+    except (
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        SyntaxError,
+        EOFError,
+    ) as error:
+        raise ValueError(
+            f"the image could not be decoded ({error}); export it again as PNG"
+        ) from None
     return pixels.reshape(*pixels.shape[:2], -1)
 
 

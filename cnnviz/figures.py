@@ -23,12 +23,21 @@ def _heatmap(z, *, x=None, y=None, diverging=False, text=False, zrange=None) -> 
     if zrange is None and diverging:
         bound = float(np.abs(z).max()) or 1.0
         zrange = (-bound, bound)
-    trace = {"type": "heatmap", "z": z, "x": x, "y": y, "colorscale": DIVERGING if diverging else GRAY,
-             "hovertemplate": HOVER, "showscale": False}
+    trace = {
+        "type": "heatmap",
+        "z": z,
+        "x": x,
+        "y": y,
+        "colorscale": DIVERGING if diverging else GRAY,
+        "hovertemplate": HOVER,
+        "showscale": False,
+    }
     if zrange is not None:
         trace.update(zmin=zrange[0], zmax=zrange[1])
     if text:
-        trace.update(text=np.vectorize(lambda v: f"{v + 0.0:.3g}")(z), texttemplate="%{text}", xgap=1, ygap=1)
+        trace.update(
+            text=np.vectorize(lambda v: f"{v + 0.0:.3g}")(z), texttemplate="%{text}", xgap=1, ygap=1
+        )
     return trace
 
 
@@ -45,37 +54,92 @@ def _panels(panels: list[list[dict]], titles, *, title=None, shapes=()) -> go.Fi
     """
     n = len(panels)
     width = (1 - PANEL_GAP * (n - 1)) / n
-    small = all(np.shape(t["z"])[0] * np.shape(t["z"])[1] <= MAX_TEXT_CELLS
-                for traces in panels for t in traces if t["type"] == "heatmap")
+    small = all(
+        np.shape(t["z"])[0] * np.shape(t["z"])[1] <= MAX_TEXT_CELLS
+        for traces in panels
+        for t in traces
+        if t["type"] == "heatmap"
+    )
     ticks = {"dtick": 1} if small else {}  # kernels and windows: one tick per cell
-    layout = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "plot_bgcolor": "white", "showlegend": False,
-              "title": title if title is not None or n > 1 else titles[0], "shapes": list(shapes),
-              "annotations": []}
+    layout = {
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "plot_bgcolor": "white",
+        "showlegend": False,
+        "title": title if title is not None or n > 1 else titles[0],
+        "shapes": list(shapes),
+        "annotations": [],
+    }
     data = []
     for k, traces in enumerate(panels):
         suffix, left = _axis(k), k * (width + PANEL_GAP)
-        layout[f"xaxis{suffix}"] = {"domain": [left, left + width], "anchor": f"y{suffix}",
-                                    "constrain": "domain", "showgrid": False, **ticks}
-        layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "scaleanchor": f"x{suffix}", "autorange": "reversed",
-                                    "constrain": "domain", "showgrid": False, "showticklabels": k == 0, **ticks}
+        layout[f"xaxis{suffix}"] = {
+            "domain": [left, left + width],
+            "anchor": f"y{suffix}",
+            "constrain": "domain",
+            "showgrid": False,
+            **ticks,
+        }
+        layout[f"yaxis{suffix}"] = {
+            "anchor": f"x{suffix}",
+            "scaleanchor": f"x{suffix}",
+            "autorange": "reversed",
+            "constrain": "domain",
+            "showgrid": False,
+            "showticklabels": k == 0,
+            **ticks,
+        }
         if n > 1:
-            layout["annotations"].append({"text": titles[k], "x": left + width / 2, "y": 1, "xref": "paper",
-                                          "yref": "paper", "xanchor": "center", "yanchor": "bottom",
-                                          "showarrow": False})
+            layout["annotations"].append(
+                {
+                    "text": titles[k],
+                    "x": left + width / 2,
+                    "y": 1,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "xanchor": "center",
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                }
+            )
         data += [{**trace, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"} for trace in traces]
     return go.Figure(data=data, layout=layout)
 
 
-def _box(top: float, left: float, height: float, width: float, color: str, *, dash=None,
-         fill=None, xref="x", yref="y") -> dict:
+def _box(
+    top: float,
+    left: float,
+    height: float,
+    width: float,
+    color: str,
+    *,
+    dash=None,
+    fill=None,
+    xref="x",
+    yref="y",
+) -> dict:
     """A rectangle around cells [top, top + height) x [left, left + width)."""
-    return {"type": "rect", "x0": left - 0.5, "x1": left + width - 0.5, "y0": top - 0.5,
-            "y1": top + height - 0.5, "line": {"color": color, "width": 3 if fill is None else 0, "dash": dash},
-            "fillcolor": fill, "xref": xref, "yref": yref}
+    return {
+        "type": "rect",
+        "x0": left - 0.5,
+        "x1": left + width - 0.5,
+        "y0": top - 0.5,
+        "y1": top + height - 0.5,
+        "line": {"color": color, "width": 3 if fill is None else 0, "dash": dash},
+        "fillcolor": fill,
+        "xref": xref,
+        "yref": yref,
+    }
 
 
-def input_figure(plane, pads=((0, 0), (0, 0)), *, title: str = "input", window=None, winners=None,
-                 leftover=(0, 0)) -> go.Figure:
+def input_figure(
+    plane,
+    pads=((0, 0), (0, 0)),
+    *,
+    title: str = "input",
+    window=None,
+    winners=None,
+    leftover=(0, 0),
+) -> go.Figure:
     """One input channel (h, w) with its zero padding around it (dashed line = the image's border).
 
     window: (top, left, kh, kw) in input coordinates, outlined; winners: (kh, kw) bool marked with a
@@ -84,26 +148,59 @@ def input_figure(plane, pads=((0, 0), (0, 0)), *, title: str = "input", window=N
     plane = np.asarray(plane, dtype=np.float64)
     (top, bottom), (left, right) = pads
     h, w = plane.shape
-    traces = [_heatmap(np.pad(plane, pads), x=np.arange(-left, w + right), y=np.arange(-top, h + bottom),
-                       zrange=(min(0.0, plane.min()), max(1.0, plane.max())))]
+    traces = [
+        _heatmap(
+            np.pad(plane, pads),
+            x=np.arange(-left, w + right),
+            y=np.arange(-top, h + bottom),
+            zrange=(min(0.0, plane.min()), max(1.0, plane.max())),
+        )
+    ]
     shapes = []
     if top or bottom or left or right:
         shapes.append(_box(0, 0, h, w, "#1f77b4", dash="dash"))
     if leftover[0]:
-        shapes.append(_box(h - leftover[0], -left, leftover[0], w + left + right, LEFTOVER_COLOR, fill=LEFTOVER_COLOR))
+        shapes.append(
+            _box(
+                h - leftover[0],
+                -left,
+                leftover[0],
+                w + left + right,
+                LEFTOVER_COLOR,
+                fill=LEFTOVER_COLOR,
+            )
+        )
     if leftover[1]:
-        shapes.append(_box(-top, w - leftover[1], h + top + bottom, leftover[1], LEFTOVER_COLOR, fill=LEFTOVER_COLOR))
+        shapes.append(
+            _box(
+                -top,
+                w - leftover[1],
+                h + top + bottom,
+                leftover[1],
+                LEFTOVER_COLOR,
+                fill=LEFTOVER_COLOR,
+            )
+        )
     if window is not None:
         shapes.append(_box(*window, WINDOW_COLOR))
         if winners is not None:
             rows, cols = np.nonzero(winners)
-            traces.append({"type": "scatter", "x": cols + window[1], "y": rows + window[0], "mode": "markers",
-                           "marker": {"color": WINNER_COLOR, "size": 10}, "hoverinfo": "skip"})
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": cols + window[1],
+                    "y": rows + window[0],
+                    "mode": "markers",
+                    "marker": {"color": WINNER_COLOR, "size": 10},
+                    "hoverinfo": "skip",
+                }
+            )
     return _panels([traces], [title], shapes=shapes)
 
 
-def maps_figure(maps, titles, *, diverging: bool = True, highlight=None, text: bool | None = None,
-                zrange=None) -> go.Figure:
+def maps_figure(
+    maps, titles, *, diverging: bool = True, highlight=None, text: bool | None = None, zrange=None
+) -> go.Figure:
     """Side-by-side maps (h, w, n), one heatmap per map; highlight (i, j) outlines that cell in each.
 
     Colours: diverging around 0 (gradients, kernels) or gray over zrange (default (0, 1): images).
@@ -114,10 +211,26 @@ def maps_figure(maps, titles, *, diverging: bool = True, highlight=None, text: b
         raise ValueError(f"titles must have one entry per map ({n}), got {len(titles)}")
     show_text = maps.shape[0] * maps.shape[1] <= MAX_TEXT_CELLS if text is None else text
     zrange = None if diverging else zrange or (0.0, 1.0)
-    panels = [[_heatmap(maps[:, :, k], diverging=diverging, text=show_text, zrange=zrange)] for k in range(n)]
-    shapes = [] if highlight is None else [
-        _box(highlight[0], highlight[1], 1, 1, WINDOW_COLOR, xref=f"x{_axis(k)}", yref=f"y{_axis(k)}")
-        for k in range(n)]
+    panels = [
+        [_heatmap(maps[:, :, k], diverging=diverging, text=show_text, zrange=zrange)]
+        for k in range(n)
+    ]
+    shapes = (
+        []
+        if highlight is None
+        else [
+            _box(
+                highlight[0],
+                highlight[1],
+                1,
+                1,
+                WINDOW_COLOR,
+                xref=f"x{_axis(k)}",
+                yref=f"y{_axis(k)}",
+            )
+            for k in range(n)
+        ]
+    )
     return _panels(panels, titles, shapes=shapes)
 
 
@@ -128,8 +241,12 @@ def kernels_figure(kernels, titles) -> go.Figure:
 
 def step_figure(window, kernel, product) -> go.Figure:
     """The step-through's three grids (kh, kw): input window, kernel, and their element-wise product."""
-    return maps_figure(np.stack([window, kernel, product], axis=-1),
-                       ["input window", "kernel", "window ⊙ kernel"], diverging=True, text=True)
+    return maps_figure(
+        np.stack([window, kernel, product], axis=-1),
+        ["input window", "kernel", "window ⊙ kernel"],
+        diverging=True,
+        text=True,
+    )
 
 
 def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figure:
@@ -139,37 +256,88 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
     """
     (top, bottom), (left, right) = pads
     h, w = np.shape(plane)
-    panels = [[_heatmap(np.pad(plane, pads), x=np.arange(-left, w + right), y=np.arange(-top, h + bottom))],
-              [_heatmap(out_map, diverging=True)]]
+    panels = [
+        [
+            _heatmap(
+                np.pad(plane, pads), x=np.arange(-left, w + right), y=np.arange(-top, h + bottom)
+            )
+        ],
+        [_heatmap(out_map, diverging=True)],
+    ]
     figure = _panels(panels, ["input (padded)", "output"]).to_dict()
 
     def boxes(i: int, j: int) -> list[dict]:
-        return [_box(i * stride[0] - top, j * stride[1] - left, *kernel_hw, WINDOW_COLOR),
-                _box(i, j, 1, 1, WINDOW_COLOR, xref="x2", yref="y2")]
+        return [
+            _box(i * stride[0] - top, j * stride[1] - left, *kernel_hw, WINDOW_COLOR),
+            _box(i, j, 1, 1, WINDOW_COLOR, xref="x2", yref="y2"),
+        ]
 
     names = [f"{i},{j}" for i, j in positions]
     animate = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}
     controls = {
         "shapes": boxes(*positions[0]),
-        "updatemenus": [{"type": "buttons", "showactive": False, "x": 0, "y": -0.02, "xanchor": "left",
-                         "yanchor": "top", "direction": "left", "buttons": [
-                             {"label": "▶ play", "method": "animate",
-                              "args": [None, {"frame": {"duration": 120, "redraw": True}, "fromcurrent": True}]},
-                             {"label": "❚❚ pause", "method": "animate", "args": [[None], animate]}]}],
-        "sliders": [{"active": 0, "y": -0.02, "x": 0.25, "len": 0.75,
-                     "currentvalue": {"prefix": "output (i, j) = "},
-                     "steps": [{"label": name, "method": "animate", "args": [[name], animate]} for name in names]}],
+        "updatemenus": [
+            {
+                "type": "buttons",
+                "showactive": False,
+                "x": 0,
+                "y": -0.02,
+                "xanchor": "left",
+                "yanchor": "top",
+                "direction": "left",
+                "buttons": [
+                    {
+                        "label": "▶ play",
+                        "method": "animate",
+                        "args": [
+                            None,
+                            {"frame": {"duration": 120, "redraw": True}, "fromcurrent": True},
+                        ],
+                    },
+                    {"label": "❚❚ pause", "method": "animate", "args": [[None], animate]},
+                ],
+            }
+        ],
+        "sliders": [
+            {
+                "active": 0,
+                "y": -0.02,
+                "x": 0.25,
+                "len": 0.75,
+                "currentvalue": {"prefix": "output (i, j) = "},
+                "steps": [
+                    {"label": name, "method": "animate", "args": [[name], animate]}
+                    for name in names
+                ],
+            }
+        ],
     }
     figure["layout"].update(controls)
-    figure["frames"] = [{"layout": {"shapes": boxes(i, j)}, "name": name} for (i, j), name in zip(positions, names)]
-    return go.Figure(figure, _validate=False)  # hundreds of frames: skip Plotly's per-property checks
+    figure["frames"] = [
+        {"layout": {"shapes": boxes(i, j)}, "name": name} for (i, j), name in zip(positions, names)
+    ]
+    return go.Figure(
+        figure, _validate=False
+    )  # hundreds of frames: skip Plotly's per-property checks
 
 
 def loss_figure(losses) -> go.Figure:
     """Loss per gradient-descent step, log scale."""
     losses = np.asarray(losses, dtype=np.float64)
-    fig = go.Figure(go.Scatter(x=np.arange(len(losses)), y=losses, mode="lines", name="loss",
-                               hovertemplate="step %{x}<br>loss %{y:.3g}<extra></extra>"))
-    fig.update_layout(title="loss ½·mean (Z − T)²", xaxis_title="step", yaxis_type="log",
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10}, height=320)
+    fig = go.Figure(
+        go.Scatter(
+            x=np.arange(len(losses)),
+            y=losses,
+            mode="lines",
+            name="loss",
+            hovertemplate="step %{x}<br>loss %{y:.3g}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="loss ½·mean (Z − T)²",
+        xaxis_title="step",
+        yaxis_type="log",
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        height=320,
+    )
     return fig

@@ -55,7 +55,9 @@ PRESET_SIZES: dict[str, tuple[int, ...]] = {
 PRESETS = tuple(PRESET_SIZES)
 
 
-def preset_kernel(name: str, size: int = 3, *, seed: int = 0, fan_in_channels: int = 1) -> np.ndarray:
+def preset_kernel(
+    name: str, size: int = 3, *, seed: int = 0, fan_in_channels: int = 1
+) -> np.ndarray:
     """The (size, size) float64 kernel of preset `name`.
 
     "random He-normal" draws N(0, 2 / fan_in) with fan_in = size * size * fan_in_channels, seeded.
@@ -63,7 +65,9 @@ def preset_kernel(name: str, size: int = 3, *, seed: int = 0, fan_in_channels: i
     if name not in PRESET_SIZES:
         raise ValueError(f"preset must be one of {list(PRESETS)}, got {name!r}")
     if size not in PRESET_SIZES[name]:
-        raise ValueError(f"size {size!r} is not available for {name!r}; choose one of {PRESET_SIZES[name]}")
+        raise ValueError(
+            f"size {size!r} is not available for {name!r}; choose one of {PRESET_SIZES[name]}"
+        )
     if name == "identity":
         return _identity(size)
     if name == "box blur":
@@ -87,9 +91,13 @@ def parse_kernel_grid(cells) -> np.ndarray:
     if not rows or not rows[0]:
         raise ValueError("kernel grid is empty; give it at least one row and one column")
     if len({len(row) for row in rows}) != 1:
-        raise ValueError("kernel grid rows have different lengths; give every row the same number of cells")
+        raise ValueError(
+            "kernel grid rows have different lengths; give every row the same number of cells"
+        )
     if len(rows) > MAX_SIZE or len(rows[0]) > MAX_SIZE:
-        raise ValueError(f"kernel grid is {len(rows)}x{len(rows[0])}; the largest kernel is {MAX_SIZE}x{MAX_SIZE}")
+        raise ValueError(
+            f"kernel grid is {len(rows)}x{len(rows[0])}; the largest kernel is {MAX_SIZE}x{MAX_SIZE}"
+        )
     kernel = np.empty((len(rows), len(rows[0])))
     for r, row in enumerate(rows):
         for c, cell in enumerate(row):
@@ -105,7 +113,9 @@ def _cell_value(cell, r: int, c: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{where} is {text!r}, not a number; type a number such as 0.5 or -1") from None
+        raise ValueError(
+            f"{where} is {text!r}, not a number; type a number such as 0.5 or -1"
+        ) from None
     if not np.isfinite(value):
         raise ValueError(f"{where} is {text!r}; type a finite number")
     return value

@@ -15,12 +15,21 @@ import streamlit as st
 
 from cnnviz import data, explain, kernels, ops
 
-COURSE_GRID = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]],
-                       dtype=np.float64)[:, :, None]  # the course's hand-checkable 5x5 image (h, w, 1)
+COURSE_GRID = np.array(
+    [[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]],
+    dtype=np.float64,
+)[:, :, None]  # the course's hand-checkable 5x5 image (h, w, 1)
 SOURCES = ("dataset", "upload", "5x5 course grid")
 PADDINGS = ("valid", "same", "explicit")
 ACTIVATIONS = tuple(ops.ACTIVATIONS)
-DEFAULT_PRESETS = ("Sobel left", "Sobel top", "Gaussian blur", "outline (Laplacian)", "sharpen", "emboss")
+DEFAULT_PRESETS = (
+    "Sobel left",
+    "Sobel top",
+    "Gaussian blur",
+    "outline (Laplacian)",
+    "sharpen",
+    "emboss",
+)
 
 
 def require_app_frame() -> None:
@@ -49,8 +58,17 @@ def _from_url(name: str, default):
         return default
 
 
-def _synced(widget: Callable, label: str, name: str, default, *, url: bool = True, options=None,
-            bounds=None, **kwargs):
+def _synced(
+    widget: Callable,
+    label: str,
+    name: str,
+    default,
+    *,
+    url: bool = True,
+    options=None,
+    bounds=None,
+    **kwargs,
+):
     """Render `widget` bound to the persistent setting `name` (restored from the URL on first use)."""
     state = st.session_state
     if name not in state:
@@ -79,6 +97,7 @@ def set_setting(name: str, value) -> None:
 
 
 # --- input -------------------------------------------------------------------------------------
+
 
 @st.cache_resource(show_spinner="Loading the dataset…")
 def dataset(name: str) -> data.Dataset:
@@ -128,27 +147,48 @@ def _dataset_ui() -> InputImage:
         st.error(str(error))
         st.stop()
     classes = list(range(len(ds.class_names)))
-    label = _synced(st.selectbox, "Class", "class", 0, options=classes, format_func=lambda k: ds.class_names[k])
+    label = _synced(
+        st.selectbox, "Class", "class", 0, options=classes, format_func=lambda k: ds.class_names[k]
+    )
     members = _class_indices(name)[label]
-    index = _synced(st.number_input, f"Index within the class (0 to {len(members) - 1})", "index", 0,
-                    bounds=(0, len(members) - 1), step=1)
-    st.button("🎲 random", on_click=lambda: set_setting("index", int(np.random.default_rng().integers(len(members)))))
+    index = _synced(
+        st.number_input,
+        f"Index within the class (0 to {len(members) - 1})",
+        "index",
+        0,
+        bounds=(0, len(members) - 1),
+        step=1,
+    )
+    st.button(
+        "🎲 random",
+        on_click=lambda: set_setting("index", int(np.random.default_rng().integers(len(members)))),
+    )
     pixels = ds.x_train[members[index]].astype(np.float64)[:, :, None] / 255.0
     return InputImage(pixels, f"{name} {ds.class_names[label]} #{index}", ("gray",))
 
 
 def _upload_ui() -> InputImage:
-    channels = _synced(st.radio, "Show as", "channels", "grayscale", options=("grayscale", "RGB"), horizontal=True)
-    upload = st.file_uploader("Image (PNG, JPEG, BMP, GIF)", type=["png", "jpg", "jpeg", "bmp", "gif"])
+    channels = _synced(
+        st.radio, "Show as", "channels", "grayscale", options=("grayscale", "RGB"), horizontal=True
+    )
+    upload = st.file_uploader(
+        "Image (PNG, JPEG, BMP, GIF)", type=["png", "jpg", "jpeg", "bmp", "gif"]
+    )
     state = st.session_state
     if upload is not None and upload.file_id != state.get("upload_id"):
         try:
             _decoded(upload.getvalue(), channels)
-            state["upload_bytes"], state["upload_id"], state["upload_name"] = upload.getvalue(), upload.file_id, upload.name
+            state["upload_bytes"], state["upload_id"], state["upload_name"] = (
+                upload.getvalue(),
+                upload.file_id,
+                upload.name,
+            )
         except ValueError as error:
             st.error(f"{upload.name}: {error}")
     if "upload_bytes" not in state:
-        st.info(f"Upload an image; it is shrunk to at most {explain.UPLOAD_SIDE} px on its longer side.")
+        st.info(
+            f"Upload an image; it is shrunk to at most {explain.UPLOAD_SIDE} px on its longer side."
+        )
         st.stop()
     pixels = _decoded(state["upload_bytes"], channels)
     names = ("gray",) if channels == "grayscale" else ("R", "G", "B")
@@ -156,6 +196,7 @@ def _upload_ui() -> InputImage:
 
 
 # --- layer settings ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ConvLayer:
@@ -209,13 +250,19 @@ def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
         size = kernel_size_ui()
         padding = padding_ui()
         stride = stride_ui()
-        bias = _synced(st.number_input, "Bias b (every filter)", "bias", 0.0, step=0.1, format="%.2f")
+        bias = _synced(
+            st.number_input, "Bias b (every filter)", "bias", 0.0, step=0.1, format="%.2f"
+        )
         activation = _synced(st.selectbox, "Activation", "activation", "none", options=ACTIVATIONS)
-        seed = _synced(st.number_input, "Seed (random kernels)", "seed", 0, bounds=(0, 10**6), step=1)
+        seed = _synced(
+            st.number_input, "Seed (random kernels)", "seed", 0, bounds=(0, 10**6), step=1
+        )
     presets = available_presets(size)
     defaults = list(dict.fromkeys([p for p in DEFAULT_PRESETS if p in presets] + presets))
     grids = []
-    tabs = st.tabs([f"filter {f + 1}" for f in range(n_filters)]) if editable else [None] * n_filters
+    tabs = (
+        st.tabs([f"filter {f + 1}" for f in range(n_filters)]) if editable else [None] * n_filters
+    )
     for f, tab in enumerate(tabs):
         default = defaults[f % len(defaults)]
         if tab is None:
@@ -237,7 +284,9 @@ def _kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarra
     """Filter f's current 2-D kernel: its last good edit, or the preset when the preset changed."""
     state, source = st.session_state, (preset, size, seed, c_prev)
     if state.get(f"kernel_source_{f}") != source:
-        state[f"kernel_{f}"] = kernels.preset_kernel(preset, size, seed=seed, fan_in_channels=c_prev)
+        state[f"kernel_{f}"] = kernels.preset_kernel(
+            preset, size, seed=seed, fan_in_channels=c_prev
+        )
         state[f"kernel_source_{f}"] = source
     return state[f"kernel_{f}"]
 
@@ -252,7 +301,9 @@ def _kernel_editor(f: int, preset: str, size: int, seed: int, c_prev: int) -> np
     base = state[f"kernel_base_{f}"]
     columns = [str(c + 1) for c in range(base.shape[1])]
     table = pd.DataFrame([[f"{v:.4g}" for v in row] for row in base], columns=columns)
-    st.caption("Edit the cells (numbers only); the kernel is applied as a cross-correlation, like the course.")
+    st.caption(
+        "Edit the cells (numbers only); the kernel is applied as a cross-correlation, like the course."
+    )
     st.data_editor(table, key=key, hide_index=True, width="content")
     cells: list[list] = base.tolist()
     for row, edits in state[key]["edited_rows"].items():
@@ -269,7 +320,9 @@ def pool_ui() -> tuple[tuple[int, int], tuple[int, int], str]:
     """Sidebar pooling settings: (kernel (kh, kw), stride (sh, sw), mode)."""
     with st.sidebar:
         st.header("Pooling layer")
-        mode = _synced(st.radio, "Mode", "pool_mode", "max", options=("max", "avg"), horizontal=True)
+        mode = _synced(
+            st.radio, "Mode", "pool_mode", "max", options=("max", "avg"), horizontal=True
+        )
         left, right = st.columns(2)
         with left:
             kh = _synced(st.number_input, "Window kh", "pool_kh", 2, bounds=(1, 7), step=1)
@@ -283,17 +336,30 @@ def pool_ui() -> tuple[tuple[int, int], tuple[int, int], str]:
     return (kh, kw), (sh, sw), mode
 
 
-def position_ui(label: str, name: str, out_hw, n_channels: int = 1, channel_label: str = "filter",
-                default=None):
+def position_ui(
+    label: str, name: str, out_hw, n_channels: int = 1, channel_label: str = "filter", default=None
+):
     """Sliders for an output position (i, j) and a filter/channel; kept per page in session state.
 
     default: the (i, j) shown first (the centre if None).
     """
     first_i, first_j = default if default is not None else (out_hw[0] // 2, out_hw[1] // 2)
-    i = _synced(st.slider, f"{label} row i", f"{name}_i", int(first_i), bounds=(0, max(out_hw[0] - 1, 1)),
-                url=False)
-    j = _synced(st.slider, f"{label} column j", f"{name}_j", int(first_j), bounds=(0, max(out_hw[1] - 1, 1)),
-                url=False)
+    i = _synced(
+        st.slider,
+        f"{label} row i",
+        f"{name}_i",
+        int(first_i),
+        bounds=(0, max(out_hw[0] - 1, 1)),
+        url=False,
+    )
+    j = _synced(
+        st.slider,
+        f"{label} column j",
+        f"{name}_j",
+        int(first_j),
+        bounds=(0, max(out_hw[1] - 1, 1)),
+        url=False,
+    )
     f = 0
     if n_channels > 1:
         f = _synced(st.slider, channel_label, f"{name}_f", 0, bounds=(0, n_channels - 1), url=False)
@@ -306,13 +372,25 @@ def strongest(map_2d: np.ndarray) -> tuple[int, int]:
     return int(i), int(j)
 
 
-def synced_choice(label: str, name: str, options, default=None, *, url: bool = True, widget=st.radio, **kwargs):
+def synced_choice(
+    label: str, name: str, options, default=None, *, url: bool = True, widget=st.radio, **kwargs
+):
     """A radio/selectbox whose value persists across pages (and in the URL)."""
     options = list(options)
-    return _synced(widget, label, name, options[0] if default is None else default, options=options, url=url, **kwargs)
+    return _synced(
+        widget,
+        label,
+        name,
+        options[0] if default is None else default,
+        options=options,
+        url=url,
+        **kwargs,
+    )
 
 
-def synced_number(label: str, name: str, default, bounds, *, url: bool = False, widget=st.number_input, **kwargs):
+def synced_number(
+    label: str, name: str, default, bounds, *, url: bool = False, widget=st.number_input, **kwargs
+):
     """A number input or slider whose value persists across pages."""
     return _synced(widget, label, name, default, bounds=bounds, url=url, **kwargs)
 

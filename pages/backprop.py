@@ -7,13 +7,19 @@ from cnnviz import explain, figures, kernels, ops, ui
 
 ui.require_app_frame()
 st.title("Backpropagation")
-st.caption("The layer is the one set on the Convolution page (sidebar). Choose the upstream gradient "
-           "dZ and see dA_prev, dW and db that `conv_backward` returns.")
+st.caption(
+    "The layer is the one set on the Convolution page (sidebar). Choose the upstream gradient "
+    "dZ and see dA_prev, dW and db that `conv_backward` returns."
+)
 
 
 def pre_activation(image: ui.InputImage, layer: ui.ConvLayer):
     """Z (1, h_new, w_new, c_new): the layer before its activation (dZ is the gradient of Z)."""
-    return image, layer, ops.conv_forward(image.pixels[None], layer.W, layer.b, None, layer.padding, layer.stride)
+    return (
+        image,
+        layer,
+        ops.conv_forward(image.pixels[None], layer.W, layer.b, None, layer.padding, layer.stride),
+    )
 
 
 image = ui.input_picker()
@@ -30,13 +36,21 @@ seed, position, T = 0, (0, 0, 0), None
 if kind == "random":
     seed = ui.synced_number("Seed", "dz_seed", 0, (0, 10**6))
 elif kind == "impulse":
-    st.caption("A 1 at one output position: it reaches the inputs of that window (through the kernel) "
-               "and the weights (through that window of the input).")
+    st.caption(
+        "A 1 at one output position: it reaches the inputs of that window (through the kernel) "
+        "and the weights (through that window of the input)."
+    )
     position = ui.position_ui("Impulse at", "impulse", Z.shape[1:3], c_new)
 elif kind == "target kernel":
-    target = ui.synced_choice("Target kernel (T = conv with it)", "target", ui.available_presets(size),
-                              widget=st.selectbox)
-    W_target = kernels.layer_weights([kernels.preset_kernel(target, size, fan_in_channels=c_prev)] * c_new, c_prev)
+    target = ui.synced_choice(
+        "Target kernel (T = conv with it)",
+        "target",
+        ui.available_presets(size),
+        widget=st.selectbox,
+    )
+    W_target = kernels.layer_weights(
+        [kernels.preset_kernel(target, size, fan_in_channels=c_prev)] * c_new, c_prev
+    )
     T = ops.conv_forward(A_prev, W_target, layer.b, None, layer.padding, layer.stride)
     st.caption(f"L = ½‖Z − T‖² = {0.5 * float(((Z - T) ** 2).sum()):.4g}; dL/dZ = Z − T.")
 dZ = explain.upstream_dZ(kind, Z, seed=seed, position=position, T=T)
@@ -46,50 +60,95 @@ left, right = st.columns(2)
 with left:
     st.plotly_chart(figures.maps_figure(dZ[0], [f"dZ, {t}" for t in filter_titles]), key="dZ")
 with right:
-    st.plotly_chart(figures.maps_figure(dA_prev[0], ["dA_prev" + (f", {name}" if c_prev > 1 else "")
-                                                     for name in image.channel_names]),
-                    key="dA_prev")
-st.plotly_chart(figures.kernels_figure([dW[:, :, 0, f] for f in range(c_new)],
-                                       [f"dW, {t}" + (" (channel 1)" if c_prev > 1 else "") for t in filter_titles])
-                .update_layout(height=260), key="dW")
+    st.plotly_chart(
+        figures.maps_figure(
+            dA_prev[0],
+            ["dA_prev" + (f", {name}" if c_prev > 1 else "") for name in image.channel_names],
+        ),
+        key="dA_prev",
+    )
+st.plotly_chart(
+    figures.kernels_figure(
+        [dW[:, :, 0, f] for f in range(c_new)],
+        [f"dW, {t}" + (" (channel 1)" if c_prev > 1 else "") for t in filter_titles],
+    ).update_layout(height=260),
+    key="dW",
+)
 st.markdown("db = Σ dZ per filter: " + ", ".join(f"**{v:.4g}**" for v in db.ravel()))
 
 st.subheader("dA_prev as a full convolution")
-st.write(f"Insert stride − 1 = {layer.stride[0] - 1}, {layer.stride[1] - 1} zeros between the entries of dZ, "
-         "pad it with kernel − 1 zeros, and cross-correlate with the kernel rotated by 180°: that is dA_prev.")
-dA_full = explain.dA_prev_by_full_convolution(dZ, layer.W, layer.pads, layer.stride, image.pixels.shape[:2])
+st.write(
+    f"Insert stride − 1 = {layer.stride[0] - 1}, {layer.stride[1] - 1} zeros between the entries of dZ, "
+    "pad it with kernel − 1 zeros, and cross-correlate with the kernel rotated by 180°: that is dA_prev."
+)
+dA_full = explain.dA_prev_by_full_convolution(
+    dZ, layer.W, layer.pads, layer.stride, image.pixels.shape[:2]
+)
 columns = st.columns([2, 1, 2])
 with columns[0]:
-    st.plotly_chart(figures.maps_figure(explain.dilate(dZ, layer.stride)[0, :, :, :1], ["dZ of filter 1, dilated"])
-                    .update_layout(height=330), key="dilated")
+    st.plotly_chart(
+        figures.maps_figure(
+            explain.dilate(dZ, layer.stride)[0, :, :, :1], ["dZ of filter 1, dilated"]
+        ).update_layout(height=330),
+        key="dilated",
+    )
 with columns[1]:
-    st.plotly_chart(figures.kernels_figure([layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"])
-                    .update_layout(height=250), key="rotated")
-    st.metric("max |conv_backward − full convolution|", f"{float(np.abs(dA_full - dA_prev).max()):.3g}")
+    st.plotly_chart(
+        figures.kernels_figure([layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"]).update_layout(
+            height=250
+        ),
+        key="rotated",
+    )
+    st.metric(
+        "max |conv_backward − full convolution|", f"{float(np.abs(dA_full - dA_prev).max()):.3g}"
+    )
 with columns[2]:
-    st.plotly_chart(figures.maps_figure(dA_full[0, :, :, :1], ["full convolution = dA_prev"])
-                    .update_layout(height=330), key="full")
+    st.plotly_chart(
+        figures.maps_figure(dA_full[0, :, :, :1], ["full convolution = dA_prev"]).update_layout(
+            height=330
+        ),
+        key="full",
+    )
 if c_new > 1:
     st.caption("The right map sums every filter's contribution; the left one shows filter 1's dZ.")
 
 st.subheader("Pool backward")
 kernel_hw, pool_stride, _ = ui.pool_ui()
-dA_kind = ui.synced_choice("Upstream gradient dA", "pool_dA", ("all ones", "random"), horizontal=True)
+dA_kind = ui.synced_choice(
+    "Upstream gradient dA", "pool_dA", ("all ones", "random"), horizontal=True
+)
 
 
 def pool_routes(kernel_hw, pool_stride):
     """dA_prev of max pooling under both tie rules, and of avg pooling, for the same dA."""
-    dA = explain.upstream_dZ(dA_kind, ops.pool_forward(A_prev, kernel_hw, pool_stride, "max"), seed=1)
-    return kernel_hw, pool_stride, dA, {
-        "max (all maxima, course)": ops.pool_backward(dA, A_prev, kernel_hw, pool_stride, tie_break="all"),
-        "max (first maximum, TensorFlow)": ops.pool_backward(dA, A_prev, kernel_hw, pool_stride, tie_break="first"),
-        "avg": ops.pool_backward(dA, A_prev, kernel_hw, pool_stride, "avg"),
-    }
+    dA = explain.upstream_dZ(
+        dA_kind, ops.pool_forward(A_prev, kernel_hw, pool_stride, "max"), seed=1
+    )
+    return (
+        kernel_hw,
+        pool_stride,
+        dA,
+        {
+            "max (all maxima, course)": ops.pool_backward(
+                dA, A_prev, kernel_hw, pool_stride, tie_break="all"
+            ),
+            "max (first maximum, TensorFlow)": ops.pool_backward(
+                dA, A_prev, kernel_hw, pool_stride, tie_break="first"
+            ),
+            "avg": ops.pool_backward(dA, A_prev, kernel_hw, pool_stride, "avg"),
+        },
+    )
 
 
-kernel_hw, pool_stride, dA, routes = ui.guarded(pool_routes, kernel_hw, pool_stride, name="backprop_pool")
-st.plotly_chart(figures.maps_figure(np.concatenate([g[0, :, :, :1] for g in routes.values()], axis=2),
-                                    list(routes)), key="pool_grads")
+kernel_hw, pool_stride, dA, routes = ui.guarded(
+    pool_routes, kernel_hw, pool_stride, name="backprop_pool"
+)
+st.plotly_chart(
+    figures.maps_figure(
+        np.concatenate([g[0, :, :, :1] for g in routes.values()], axis=2), list(routes)
+    ),
+    key="pool_grads",
+)
 tied, windows = explain.max_pool_ties(A_prev, kernel_hw, pool_stride)
 sums = {name: float(g.sum()) for name, g in routes.items()}
 st.markdown(
@@ -101,32 +160,60 @@ st.markdown(
 
 st.subheader("Numerical gradient check")
 rows = explain.gradient_check(A_prev, layer.W, layer.b, dZ, layer.padding, layer.stride)
-st.caption("L = Σ dZ ⊙ Z; centred differences (ε = 1e-6, float64) on sampled entries against conv_backward; "
-           "error = |analytic − numeric| / max(|analytic|, |numeric|, 1).")
-st.dataframe([{"parameter": r.parameter, "index": str(r.index), "analytic": r.analytic, "numeric": r.numeric,
-               "error": f"{r.error:.1e}"} for r in rows], hide_index=True)
+st.caption(
+    "L = Σ dZ ⊙ Z; centred differences (ε = 1e-6, float64) on sampled entries against conv_backward; "
+    "error = |analytic − numeric| / max(|analytic|, |numeric|, 1)."
+)
+st.dataframe(
+    [
+        {
+            "parameter": r.parameter,
+            "index": str(r.index),
+            "analytic": r.analytic,
+            "numeric": r.numeric,
+            "error": f"{r.error:.1e}",
+        }
+        for r in rows
+    ],
+    hide_index=True,
+)
 
 st.subheader("Learn the kernel")
-st.write("Gradient descent on W, from a random start, so that conv(X, W) matches conv(X, target): "
-         "each step's gradient comes from `conv_backward`.")
+st.write(
+    "Gradient descent on W, from a random start, so that conv(X, W) matches conv(X, target): "
+    "each step's gradient comes from `conv_backward`."
+)
 columns = st.columns(3)
 with columns[0]:
     targets = ui.available_presets(size)
-    goal = ui.synced_choice("Target", "learn_target", targets, widget=st.selectbox, url=False,
-                            default="Sobel left" if "Sobel left" in targets else None)
+    goal = ui.synced_choice(
+        "Target",
+        "learn_target",
+        targets,
+        widget=st.selectbox,
+        url=False,
+        default="Sobel left" if "Sobel left" in targets else None,
+    )
 with columns[1]:
     steps = ui.synced_number("Steps", "learn_steps", 60, (5, 500), widget=st.slider)
 with columns[2]:
     momentum = ui.synced_number("Momentum", "learn_momentum", 0.9, (0.0, 0.95), widget=st.slider)
 if st.button("Run gradient descent", key="learn"):
-    W_goal = kernels.preset_kernel(goal, size, fan_in_channels=c_prev)[:, :, None, None].repeat(c_prev, axis=2)
+    W_goal = kernels.preset_kernel(goal, size, fan_in_channels=c_prev)[:, :, None, None].repeat(
+        c_prev, axis=2
+    )
     chart, kernel_view = st.empty(), st.empty()
     losses = []
-    for step, loss, W in explain.learn_kernel(A_prev, W_goal, layer.padding, layer.stride, steps=steps,
-                                              momentum=momentum):
+    for step, loss, W in explain.learn_kernel(
+        A_prev, W_goal, layer.padding, layer.stride, steps=steps, momentum=momentum
+    ):
         losses.append(loss)
         if step % 5 == 0 or step == steps:
             chart.plotly_chart(figures.loss_figure(losses), key=f"loss_{step}")
-            kernel_view.plotly_chart(figures.kernels_figure([W[:, :, 0, 0], W_goal[:, :, 0, 0]],
-                                                            [f"W after {step} steps", f"target: {goal}"])
-                                     .update_layout(height=260), key=f"learned_{step}")
+            kernel_view.plotly_chart(
+                figures.kernels_figure(
+                    [W[:, :, 0, 0], W_goal[:, :, 0, 0]],
+                    [f"W after {step} steps", f"target: {goal}"],
+                ).update_layout(height=260),
+                key=f"learned_{step}",
+            )

@@ -31,8 +31,12 @@ try:
 except data.DatasetError as error:
     st.error(str(error))
 else:
-    st.write(f"**{name}** is loaded: {len(loaded.x_train):,} training and {len(loaded.x_test):,} test "
-             f"images, from {loaded.source}.")
+    st.write(
+        f"**{name}** is loaded: {len(loaded.x_train):,} training and {len(loaded.x_test):,} test "
+        f"images, from {loaded.source}."
+    )
 others = [other for other in data.available_datasets() if other != name]
 if others:
-    st.write("Also available (pick it in the sidebar of the explorer pages): " + ", ".join(others) + ".")
+    st.write(
+        "Also available (pick it in the sidebar of the explorer pages): " + ", ".join(others) + "."
+    )

@@ -15,8 +15,11 @@ STRIDES = [(1, 1), (2, 2), (3, 2)]
 
 def layer(seed=0, c_prev=2, c_new=3, k=(3, 3)):
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal((2, 11, 10, c_prev)), rng.standard_normal((*k, c_prev, c_new)),
-            rng.standard_normal((1, 1, 1, c_new)))
+    return (
+        rng.standard_normal((2, 11, 10, c_prev)),
+        rng.standard_normal((*k, c_prev, c_new)),
+        rng.standard_normal((1, 1, 1, c_new)),
+    )
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
@@ -38,18 +41,34 @@ def test_size_formula_fills_in_the_numbers():
     assert lines[1].endswith("⌊(28 + 1 + 1 − 3) / 3⌋ + 1 = 10")
 
 
-@pytest.mark.parametrize("size, k, pads, stride, expected", [
-    (28, 3, (0, 0), 1, 0), (28, 3, (0, 0), 2, 1), (28, 3, (0, 0), 3, 1), (28, 3, (1, 1), 3, 0),
-    (28, 5, (0, 0), 4, 3), (5, 3, (0, 0), 2, 0),
-])
+@pytest.mark.parametrize(
+    "size, k, pads, stride, expected",
+    [
+        (28, 3, (0, 0), 1, 0),
+        (28, 3, (0, 0), 2, 1),
+        (28, 3, (0, 0), 3, 1),
+        (28, 3, (1, 1), 3, 0),
+        (28, 5, (0, 0), 4, 3),
+        (5, 3, (0, 0), 2, 0),
+    ],
+)
 def test_unvisited_counts_input_rows_no_window_reaches(size, k, pads, stride, expected):
     rows, cols = explain.unvisited((size, size), (k, k), (pads, pads), (stride, stride))
     assert rows == cols == expected
     # cross-check: a gradient of ones reaches exactly the visited rows
     A_prev = np.ones((1, size, size, 1))
-    dA, _, _ = ops.conv_backward(np.ones(ops.conv_forward(A_prev, np.ones((k, k, 1, 1)), np.zeros((1, 1, 1, 1)),
-                                                          None, pads, (stride, stride)).shape),
-                                 A_prev, np.ones((k, k, 1, 1)), np.zeros((1, 1, 1, 1)), pads, (stride, stride))
+    dA, _, _ = ops.conv_backward(
+        np.ones(
+            ops.conv_forward(
+                A_prev, np.ones((k, k, 1, 1)), np.zeros((1, 1, 1, 1)), None, pads, (stride, stride)
+            ).shape
+        ),
+        A_prev,
+        np.ones((k, k, 1, 1)),
+        np.zeros((1, 1, 1, 1)),
+        pads,
+        (stride, stride),
+    )
     assert int((dA[0, :, 0, 0] == 0).sum()) == expected
 
 
@@ -71,7 +90,9 @@ def test_sweep_positions_thins_rows_and_columns_evenly():
 def test_dA_prev_by_full_convolution_equals_conv_backward(padding, stride):
     A_prev, W, b = layer(seed=1)
     pads = ops.resolve_padding(padding, A_prev.shape[1:3], W.shape[:2], stride)
-    dZ = np.random.default_rng(2).standard_normal(ops.conv_forward(A_prev, W, b, None, padding, stride).shape)
+    dZ = np.random.default_rng(2).standard_normal(
+        ops.conv_forward(A_prev, W, b, None, padding, stride).shape
+    )
     dA_prev, _, _ = ops.conv_backward(dZ, A_prev, W, b, padding, stride)
     full = explain.dA_prev_by_full_convolution(dZ, W, pads, stride, A_prev.shape[1:3])
     assert np.allclose(full, dA_prev, atol=1e-12)
@@ -88,7 +109,9 @@ def test_dilate_puts_stride_minus_one_zeros_between_entries():
 def test_upstream_dZ_kinds():
     Z = np.arange(24.0).reshape(1, 3, 4, 2)
     assert np.array_equal(explain.upstream_dZ("all ones", Z), np.ones_like(Z))
-    assert np.array_equal(explain.upstream_dZ("random", Z, seed=5), explain.upstream_dZ("random", Z, seed=5))
+    assert np.array_equal(
+        explain.upstream_dZ("random", Z, seed=5), explain.upstream_dZ("random", Z, seed=5)
+    )
     impulse = explain.upstream_dZ("impulse", Z, position=(2, 1, 1))
     assert impulse.sum() == 1 and impulse[0, 2, 1, 1] == 1
     assert np.array_equal(explain.upstream_dZ("target kernel", Z, T=Z - 1), np.ones_like(Z))
@@ -101,8 +124,9 @@ def test_upstream_dZ_kinds():
 def test_impulse_reaches_only_its_receptive_field():
     A_prev, W, b = layer(seed=3, c_prev=1, c_new=1)
     Z = ops.conv_forward(A_prev, W, b, None, "valid", (2, 2))
-    dA_prev, dW, _ = ops.conv_backward(explain.upstream_dZ("impulse", Z, position=(1, 2, 0)), A_prev, W, b,
-                                       "valid", (2, 2))
+    dA_prev, dW, _ = ops.conv_backward(
+        explain.upstream_dZ("impulse", Z, position=(1, 2, 0)), A_prev, W, b, "valid", (2, 2)
+    )
     reached = np.argwhere(dA_prev[0, :, :, 0] != 0)
     assert reached.min(axis=0).tolist() == [2, 4] and reached.max(axis=0).tolist() == [4, 6]
     assert np.allclose(dW[:, :, 0, 0], A_prev[:, 2:5, 4:7, 0].sum(axis=0))
@@ -116,7 +140,9 @@ def test_max_pool_ties_counts_windows_with_repeated_maximum():
 
 def test_gradient_check_agrees_on_every_sampled_entry():
     A_prev, W, b = layer(seed=4)
-    dZ = np.random.default_rng(5).standard_normal(ops.conv_forward(A_prev, W, b, None, "same", (2, 1)).shape)
+    dZ = np.random.default_rng(5).standard_normal(
+        ops.conv_forward(A_prev, W, b, None, "same", (2, 1)).shape
+    )
     rows = explain.gradient_check(A_prev, W, b, dZ, "same", (2, 1), samples=4)
     assert {r.parameter for r in rows} == {"A_prev", "W", "b"} and len(rows) == 4 + 4 + 3
     assert max(r.error for r in rows) < 1e-6
@@ -125,8 +151,15 @@ def test_gradient_check_agrees_on_every_sampled_entry():
 def test_gradient_check_samples_non_zero_gradients_first():
     A_prev, W, b = layer(seed=8, c_prev=1, c_new=1)
     Z = ops.conv_forward(A_prev, W, b, None, "valid", (1, 1))
-    rows = explain.gradient_check(A_prev, W, b, explain.upstream_dZ("impulse", Z, position=(3, 3, 0)),
-                                  "valid", (1, 1), samples=5)
+    rows = explain.gradient_check(
+        A_prev,
+        W,
+        b,
+        explain.upstream_dZ("impulse", Z, position=(3, 3, 0)),
+        "valid",
+        (1, 1),
+        samples=5,
+    )
     assert all(r.analytic != 0 for r in rows if r.parameter in ("A_prev", "W"))
 
 
@@ -139,7 +172,9 @@ def test_gradient_check_reports_a_wrong_gradient():
     assert np.allclose([r.analytic for r in wrong], [2 * r.analytic for r in right])
 
 
-@pytest.mark.parametrize("target, padding, stride", [("Sobel left", "same", (1, 1)), ("Gaussian blur", "valid", (2, 2))])
+@pytest.mark.parametrize(
+    "target, padding, stride", [("Sobel left", "same", (1, 1)), ("Gaussian blur", "valid", (2, 2))]
+)
 def test_learn_kernel_converges_to_the_target(target, padding, stride):
     rng = np.random.default_rng(6)
     A_prev = rng.random((1, 20, 20, 1))
@@ -173,11 +208,15 @@ def test_decode_image_shrinks_large_images():
     assert big.shape == (explain.UPLOAD_SIDE, explain.UPLOAD_SIDE // 2, 1)
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty"), (b"not an image at all", "not an image"), (png_bytes(np.eye(64, dtype=np.uint8), "L")[:-30],
-                                                              "could not be decoded"),
-    (b"x" * (explain.UPLOAD_MAX_BYTES + 1), "limit"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"not an image at all", "not an image"),
+        (png_bytes(np.eye(64, dtype=np.uint8), "L")[:-30], "could not be decoded"),
+        (b"x" * (explain.UPLOAD_MAX_BYTES + 1), "limit"),
+    ],
+)
 def test_decode_image_refuses_bad_files_with_a_message(data, message):
     with pytest.raises(ValueError, match=message):
         explain.decode_image(data)
@@ -189,4 +228,6 @@ def test_tensorflow_conv_matches_conv_forward():
     for padding, stride in [("same", (2, 2)), ((2, 1), (1, 3))]:
         pads = ops.resolve_padding(padding, A_prev.shape[1:3], W.shape[:2], stride)
         expected = ops.conv_forward(A_prev, W, b, "relu", padding, stride)
-        assert np.allclose(explain.tensorflow_conv(A_prev, W, b, pads, stride, "relu"), expected, atol=1e-12)
+        assert np.allclose(
+            explain.tensorflow_conv(A_prev, W, b, pads, stride, "relu"), expected, atol=1e-12
+        )

@@ -63,12 +63,18 @@ def test_kernels_and_step_figures_show_values():
     fig = figures.kernels_figure([np.eye(3), -np.eye(3)], ["a", "b"])
     assert len(fig.data) == 2 and list(fig.data[1].text[0]) == ["-1", "0", "0"]
     step = figures.step_figure(np.ones((2, 2)), np.full((2, 2), 2.0), np.full((2, 2), 2.0))
-    assert [a.text for a in step.layout.annotations] == ["input window", "kernel", "window ⊙ kernel"]
+    assert [a.text for a in step.layout.annotations] == [
+        "input window",
+        "kernel",
+        "window ⊙ kernel",
+    ]
 
 
 def test_sweep_figure_has_one_frame_per_position():
     positions = explain.sweep_positions((3, 4))
-    fig = figures.sweep_figure(np.ones((5, 6)), ((1, 1), (1, 1)), np.zeros((3, 4)), (3, 3), (2, 2), positions)
+    fig = figures.sweep_figure(
+        np.ones((5, 6)), ((1, 1), (1, 1)), np.zeros((3, 4)), (3, 3), (2, 2), positions
+    )
     assert len(fig.frames) == 12 and len(fig.layout.sliders[0].steps) == 12
     last = fig.frames[-1].layout.shapes
     assert (last[0].x0, last[0].y0) == (2 * 3 - 1 - 0.5, 2 * 2 - 1 - 0.5)  # window at input coords

@@ -20,9 +20,13 @@ def test_preset_kernel_sizes_stay_within_one_to_seven():
 
 def test_preset_kernel_classic_three_by_three_values():
     assert np.array_equal(kernels.preset_kernel("Sobel left"), [[1, 0, -1], [2, 0, -2], [1, 0, -1]])
-    assert np.array_equal(kernels.preset_kernel("Sobel right"), [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    assert np.array_equal(
+        kernels.preset_kernel("Sobel right"), [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+    )
     assert np.array_equal(kernels.preset_kernel("Sobel top"), [[1, 2, 1], [0, 0, 0], [-1, -2, -1]])
-    assert np.array_equal(kernels.preset_kernel("Sobel bottom"), [[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
+    assert np.array_equal(
+        kernels.preset_kernel("Sobel bottom"), [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]
+    )
     assert np.array_equal(kernels.preset_kernel("sharpen"), [[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
     assert kernels.preset_kernel("outline (Laplacian)").sum() == 0
     assert np.allclose(kernels.preset_kernel("Gaussian blur"), np.outer([1, 2, 1], [1, 2, 1]) / 16)
@@ -44,8 +48,12 @@ def test_preset_kernel_larger_sobel_differentiates_across_columns():
 
 def test_preset_kernel_random_is_seeded_he_normal():
     a = kernels.preset_kernel("random He-normal", 7, seed=3, fan_in_channels=3)
-    assert np.array_equal(a, kernels.preset_kernel("random He-normal", 7, seed=3, fan_in_channels=3))
-    assert not np.array_equal(a, kernels.preset_kernel("random He-normal", 7, seed=4, fan_in_channels=3))
+    assert np.array_equal(
+        a, kernels.preset_kernel("random He-normal", 7, seed=3, fan_in_channels=3)
+    )
+    assert not np.array_equal(
+        a, kernels.preset_kernel("random He-normal", 7, seed=4, fan_in_channels=3)
+    )
     draws = kernels.preset_kernel("random He-normal", 7, seed=0, fan_in_channels=1)
     assert 0.5 * np.sqrt(2 / 49) < draws.std() < 1.5 * np.sqrt(2 / 49)
 
@@ -62,10 +70,17 @@ def test_parse_kernel_grid_accepts_numbers_and_numeric_text():
     assert grid.dtype == np.float64 and np.array_equal(grid, [[1, 2.5], [-3, 4]])
 
 
-@pytest.mark.parametrize("bad, message", [
-    (None, "is empty"), ("", "is empty"), ("abc", "not a number"), ("nan", "finite"),
-    (float("inf"), "finite"), ("-inf", "finite"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (None, "is empty"),
+        ("", "is empty"),
+        ("abc", "not a number"),
+        ("nan", "finite"),
+        (float("inf"), "finite"),
+        ("-inf", "finite"),
+    ],
+)
 def test_parse_kernel_grid_names_the_bad_cell(bad, message):
     with pytest.raises(ValueError, match=rf"row 2, column 1\).*{message}"):
         kernels.parse_kernel_grid([[1, 2], [bad, 3]])
@@ -84,7 +99,9 @@ def test_layer_weights_stacks_kernels_for_every_input_channel():
     a, b = np.arange(9.0).reshape(3, 3), np.ones((3, 3))
     W = kernels.layer_weights([a, b], c_prev=3)
     assert W.shape == (3, 3, 3, 2)
-    assert all(np.array_equal(W[:, :, c, 0], a) and np.array_equal(W[:, :, c, 1], b) for c in range(3))
+    assert all(
+        np.array_equal(W[:, :, c, 0], a) and np.array_equal(W[:, :, c, 1], b) for c in range(3)
+    )
 
 
 def test_layer_weights_refuses_mixed_shapes_and_too_many_filters():

@@ -40,8 +40,9 @@ def test_app_lists_pages_in_order_and_runs_home():
     assert at.title[0].value == "cnnviz"
     source = (ROOT / "app.py").read_text()
     order = ["home", "convolution", "pooling", "backprop", "training", "draw"]
-    assert [source.index(f"pages/{name}.py") for name in order] == sorted(source.index(f"pages/{name}.py")
-                                                                         for name in order)
+    assert [source.index(f"pages/{name}.py") for name in order] == sorted(
+        source.index(f"pages/{name}.py") for name in order
+    )
 
 
 def test_convolution_runs_every_preset():
@@ -55,7 +56,9 @@ def test_convolution_runs_every_preset():
             assert np.array_equal(at.session_state["kernel_0"], kernels.preset_kernel(preset))
 
 
-@pytest.mark.parametrize("padding, expected_hw", [("valid", (26, 26)), ("same", (28, 28)), ("explicit", (30, 30))])
+@pytest.mark.parametrize(
+    "padding, expected_hw", [("valid", (26, 26)), ("same", (28, 28)), ("explicit", (30, 30))]
+)
 def test_convolution_every_padding_kind_sets_the_output_size(padding, expected_hw):
     at = ok(page("convolution"))
     at.radio(key="_w_padding").set_value(padding).run()
@@ -73,7 +76,9 @@ def test_convolution_stride_floor_warning_counts_unvisited_rows():
     at.number_input(key="_w_stride_w").set_value(2).run()
     ok(at)
     warning = at.warning[0].value
-    assert "1 row(s)" in warning and "1 column(s)" in warning  # (28 - 3) // 3 * 3 + 3 = 27 rows reached
+    assert (
+        "1 row(s)" in warning and "1 column(s)" in warning
+    )  # (28 - 3) // 3 * 3 + 3 = 27 rows reached
 
 
 def test_convolution_six_filters_kernel_sizes_and_activations():
@@ -110,7 +115,11 @@ def test_convolution_kernel_editor_refuses_bad_cells_and_keeps_the_last_good_ker
     ok(at.run())
     good = at.session_state["kernel_0"]
     assert good[0, 0] == 7 and not errors(at)
-    at.session_state[key] = {"edited_rows": {0: {"1": "7"}, 2: {"3": bad}}, "added_rows": [], "deleted_rows": []}
+    at.session_state[key] = {
+        "edited_rows": {0: {"1": "7"}, 2: {"3": bad}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     ok(at.run())
     assert any("row 3, column 3" in e and "last good kernel" in e for e in errors(at))
     assert np.array_equal(at.session_state["kernel_0"], good)
@@ -130,7 +139,10 @@ def test_convolution_course_grid_gives_four_at_the_top_left():
     at = ok(page("convolution"))
     at.radio(key="_w_source").set_value("5x5 course grid").run()
     key = editor_key(at)
-    cross = {r: {str(c + 1): str(v) for c, v in enumerate(row)} for r, row in enumerate([[1, 0, 1], [0, 1, 0], [1, 0, 1]])}
+    cross = {
+        r: {str(c + 1): str(v) for c, v in enumerate(row)}
+        for r, row in enumerate([[1, 0, 1], [0, 1, 0], [1, 0, 1]])
+    }
     at.session_state[key] = {"edited_rows": cross, "added_rows": [], "deleted_rows": []}
     at.slider(key="_w_conv_step_i").set_value(0).run()
     at.slider(key="_w_conv_step_j").set_value(0)
@@ -142,7 +154,9 @@ def test_convolution_reads_settings_from_the_url():
     at = AppTest.from_file(str(ROOT / "pages" / "convolution.py"), default_timeout=TIMEOUT)
     at.query_params.update({"padding": "same", "stride_h": "2", "filters": "3", "ksize": "bogus"})
     ok(at.run())
-    assert at.radio(key="_w_padding").value == "same" and at.number_input(key="_w_stride_h").value == 2
+    assert (
+        at.radio(key="_w_padding").value == "same" and at.number_input(key="_w_stride_h").value == 2
+    )
     assert at.slider(key="_w_filters").value == 3 and at.select_slider(key="_w_ksize").value == 3
 
 
@@ -211,8 +225,14 @@ def test_explorer_pages_do_not_import_tensorflow():
         "    assert not at.exception, name\n"
         "print('tensorflow' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "False"
 
@@ -232,13 +252,20 @@ def colour_png() -> bytes:
 @pytest.mark.parametrize("name", ["convolution", "pooling", "backprop"])
 def test_uploaded_image_as_rgb_channels(name):
     at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
-    for key, value in {"upload_bytes": colour_png(), "upload_id": "test", "upload_name": "red.png",
-                       "source": "upload", "channels": "RGB"}.items():
+    for key, value in {
+        "upload_bytes": colour_png(),
+        "upload_id": "test",
+        "upload_name": "red.png",
+        "source": "upload",
+        "channels": "RGB",
+    }.items():
         at.session_state[key] = value
     ok(at.run())
     assert not errors(at)
     if name == "convolution":
-        assert at.session_state["last_good_conv"][1].W.shape[2] == 3  # W reads the R, G and B channels
+        assert (
+            at.session_state["last_good_conv"][1].W.shape[2] == 3
+        )  # W reads the R, G and B channels
         assert any("Σ over 3 channels" in m.value for m in at.markdown)
 
 
@@ -256,3 +283,17 @@ def test_convolution_check_against_tensorflow():
     at.button(key="tf_check").click().run()
     ok(at)
     assert float(at.metric[0].value) < 1e-9
+
+
+def test_upload_bad_file_shows_error_and_keeps_the_last_good_image():
+    at = ok(page("convolution"))
+    at.radio(key="_w_source").set_value("upload").run()
+    at.file_uploader[0].set_value(("red.png", colour_png(), "image/png")).run()
+    ok(at)
+    assert at.session_state["upload_name"] == "red.png" and not errors(at)
+    assert at.session_state["last_good_conv"][0].pixels.shape == (40, 30, 1)
+    at.file_uploader[0].set_value(("broken.png", b"\x89PNG but not really", "image/png")).run()
+    ok(at)
+    assert any("broken.png" in e and "not an image" in e for e in errors(at))
+    assert at.session_state["upload_name"] == "red.png"
+    assert at.session_state["last_good_conv"][0].caption == "red.png"
