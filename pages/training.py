@@ -128,7 +128,7 @@ def live_ui() -> None:
 
 def results_ui(run: train.SavedRun) -> None:
     """Curves, test accuracy, confusion matrix, filtered test images and downloads of one run."""
-    history, dataset = run.history, ui.dataset(run.config.dataset)
+    history = run.history
     if run.error:
         st.error(f"This run failed: {run.error}")
     if history.epochs:
@@ -142,8 +142,14 @@ def results_ui(run: train.SavedRun) -> None:
         st.plotly_chart(figures.epoch_curves_figure(history.epochs), key="result_epochs")
     if history.batches:
         st.plotly_chart(figures.batch_curves_figure(history.batches), key="result_batches")
+    downloads_ui(run)
     if history.test_predictions is None:
         st.info("This run ended before testing (killed or failed); its curves are all that was saved.")
+        return
+    try:
+        dataset = ui.dataset(run.config.dataset)
+    except data.DatasetError as error:
+        st.warning(f"The test images of this run cannot be shown: {error}")
         return
     y_true, y_pred = np.asarray(dataset.y_test), np.asarray(history.test_predictions)
     if len(y_true) != len(y_pred):
@@ -172,6 +178,11 @@ def results_ui(run: train.SavedRun) -> None:
         shown = picked[:GRID_IMAGES]
         st.plotly_chart(figures.image_grid_figure(dataset.x_test[shown], y_true[shown], y_pred[shown],
                                                   names), key="result_grid")
+
+
+def downloads_ui(run: train.SavedRun) -> None:
+    """The run's model file and its history (per epoch and per batch) as CSV."""
+    history = run.history
     downloads = st.columns(3)
     if run.model_path is not None and run.model_path.is_file():
         downloads[0].download_button("Download the model", run.model_path.read_bytes(),
