@@ -119,29 +119,25 @@ dA_kind = ui.synced_choice(
 )
 
 
-def pool_routes(kernel_hw, pool_stride):
+def pool_routes(A_prev, kernel_hw, pool_stride):
     """dA_prev of max pooling under both tie rules, and of avg pooling, for the same dA."""
     dA = explain.upstream_dZ(
         dA_kind, ops.pool_forward(A_prev, kernel_hw, pool_stride, "max"), seed=1
     )
-    return (
-        kernel_hw,
-        pool_stride,
-        dA,
-        {
-            "max (all maxima, course)": ops.pool_backward(
-                dA, A_prev, kernel_hw, pool_stride, tie_break="all"
-            ),
-            "max (first maximum, TensorFlow)": ops.pool_backward(
-                dA, A_prev, kernel_hw, pool_stride, tie_break="first"
-            ),
-            "avg": ops.pool_backward(dA, A_prev, kernel_hw, pool_stride, "avg"),
-        },
-    )
+    routes = {
+        "max (all maxima, course)": ops.pool_backward(
+            dA, A_prev, kernel_hw, pool_stride, tie_break="all"
+        ),
+        "max (first maximum, TensorFlow)": ops.pool_backward(
+            dA, A_prev, kernel_hw, pool_stride, tie_break="first"
+        ),
+        "avg": ops.pool_backward(dA, A_prev, kernel_hw, pool_stride, "avg"),
+    }
+    return A_prev, kernel_hw, pool_stride, dA, routes
 
 
-kernel_hw, pool_stride, dA, routes = ui.guarded(
-    pool_routes, kernel_hw, pool_stride, name="backprop_pool"
+pooled_input, kernel_hw, pool_stride, dA, routes = ui.guarded(
+    pool_routes, A_prev, kernel_hw, pool_stride, name="backprop_pool"
 )
 st.plotly_chart(
     figures.maps_figure(
@@ -149,7 +145,7 @@ st.plotly_chart(
     ),
     key="pool_grads",
 )
-tied, windows = explain.max_pool_ties(A_prev, kernel_hw, pool_stride)
+tied, windows = explain.max_pool_ties(pooled_input, kernel_hw, pool_stride)
 sums = {name: float(g.sum()) for name, g in routes.items()}
 st.markdown(
     f"**{tied} of {windows}** max-pool windows on this image have a tied maximum (often all-zero "

@@ -297,3 +297,13 @@ def test_upload_bad_file_shows_error_and_keeps_the_last_good_image():
     assert any("broken.png" in e and "not an image" in e for e in errors(at))
     assert at.session_state["upload_name"] == "red.png"
     assert at.session_state["last_good_conv"][0].caption == "red.png"
+
+
+def test_backprop_pool_window_too_large_after_switching_to_the_grid_keeps_the_page():
+    at = ok(page("backprop"))
+    at.number_input(key="_w_pool_kh").set_value(7).run()
+    ok(at)
+    at.radio(key="_w_source").set_value("5x5 course grid").run()
+    ok(at)
+    assert any("larger than the padded input" in e for e in errors(at))
+    assert any(s.value == "Learn the kernel" for s in at.subheader)  # the rest of the page still runs
