@@ -32,14 +32,20 @@ def top_two(probs: np.ndarray) -> tuple[int, int | None]:
 
 
 def preprocess_steps_figure(steps: PreprocessSteps) -> go.Figure:
-    """One row of four images: raw input, cropped to the ink, scaled to 20 px, centred in 28x28."""
-    images = [steps.raw, steps.cropped, steps.scaled, steps.centred]
-    names = ["raw", "cropped", "scaled", "centred (network input)"]
-    titles = [f"{name}<br>{image.shape[0]}×{image.shape[1]}" for name, image in zip(names, images)]
-    fig = make_subplots(rows=1, cols=4, subplot_titles=titles, horizontal_spacing=0.04)
-    for col, image in enumerate(images, start=1):
+    """A row of images: raw input, cropped to the ink, strokes thinned, 20 px, centred in 28x28."""
+    thinned = f"thinned {steps.thinned_by} px" if steps.thinned_by else "stroke width kept"
+    stages = {
+        "raw": steps.raw,
+        "cropped": steps.cropped,
+        thinned: steps.thinned,
+        "scaled": steps.scaled,
+        "centred (input)": steps.centred,
+    }
+    titles = [f"{name}<br>{image.shape[0]}×{image.shape[1]}" for name, image in stages.items()]
+    fig = make_subplots(rows=1, cols=len(stages), subplot_titles=titles, horizontal_spacing=0.03)
+    for col, image in enumerate(stages.values(), start=1):
         fig.add_trace(_image_trace(image, "gray", 0.0, 1.0), row=1, col=col)
-    return _image_layout(fig, height=260)
+    return _image_layout(fig, height=240)
 
 
 def probability_figure(probs: np.ndarray, class_names: Sequence[str] | None = None) -> go.Figure:

@@ -30,17 +30,18 @@ def test_top_two_gives_runner_up_only_when_unsure():
     assert top_two(sure) == (4, None)
 
 
-def test_preprocess_steps_figure_shows_the_four_stages():
+def test_preprocess_steps_figure_shows_every_stage():
     canvas = np.zeros((280, 280), dtype=np.uint8)
-    canvas[40:200, 100:140] = 255
+    canvas[40:200, 100:140] = 255  # a bar 40 px wide: its stroke is thinned
     steps = preprocess_steps(canvas)
     fig = preprocess_steps_figure(steps)
-    stages = [steps.raw, steps.cropped, steps.scaled, steps.centred]
-    assert [trace.type for trace in fig.data] == ["heatmap"] * 4
+    stages = [steps.raw, steps.cropped, steps.thinned, steps.scaled, steps.centred]
+    assert [trace.type for trace in fig.data] == ["heatmap"] * 5
     for trace, stage in zip(fig.data, stages):
         np.testing.assert_allclose(trace.z, stage)
     titles = [annotation.text for annotation in fig.layout.annotations]
-    assert "280×280" in titles[0] and "160×40" in titles[1] and "20×5" in titles[2]
+    assert "280×280" in titles[0] and "160×40" in titles[1] and "20×" in titles[3]
+    assert f"thinned {steps.thinned_by} px" in titles[2] and steps.thinned_by > 0
     assert fig.layout.yaxis.autorange == "reversed"
 
 

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from cnnviz.preprocess import NothingDrawn, canvas_to_mnist, ink_image, preprocess_steps
+from cnnviz.preprocess import (
+    MAX_STROKE,
+    NothingDrawn,
+    canvas_to_mnist,
+    ink_image,
+    preprocess_steps,
+    stroke_width,
+)
 
 MNIST_CENTRE = np.array([14.0, 14.0])
 
@@ -70,10 +77,10 @@ def test_canvas_to_mnist_dot_becomes_centred_blob():
 
 
 def test_canvas_to_mnist_longer_side_is_20_pixels_keeping_aspect_ratio():
-    steps = preprocess_steps(paint(canvas(), slice(20, 220), slice(100, 150)))  # 200 x 50 bar
-    assert steps.cropped.shape == (200, 50)
-    assert steps.scaled.shape == (20, 5)
-    assert ink_box(steps.centred, 0.5) == (20, 5)
+    steps = preprocess_steps(paint(canvas(), slice(20, 220), slice(100, 120)))  # 200 x 20 bar
+    assert steps.cropped.shape == (200, 20) and steps.thinned_by == 0
+    assert steps.scaled.shape == (20, 2)
+    assert ink_box(steps.centred, 0.5) == (20, 2)
 
 
 def test_canvas_to_mnist_off_centre_drawing_matches_centred_one():
@@ -123,8 +130,33 @@ def test_canvas_to_mnist_non_square_canvas():
 
 def test_canvas_to_mnist_keeps_an_mnist_digit_nearly_unchanged():
     digit = np.zeros((28, 28), dtype=np.float32)
-    digit[4:24, 12:17] = 1.0  # a "1" already in MNIST's frame: 20 px tall, column mass at 14
+    digit[4:24, 13:16] = 1.0  # a "1" already in MNIST's frame: 20 px tall, column mass at 14
     np.testing.assert_allclose(canvas_to_mnist(digit), digit, atol=1e-5)
+
+
+@pytest.mark.parametrize("width", [3, 8, 20])
+def test_stroke_width_of_a_bar_is_its_width(width):
+    bar = np.zeros((240, 60), dtype=np.float32)
+    bar[20:220, 10 : 10 + width] = 1.0
+    assert stroke_width(bar) == pytest.approx(width, rel=0.05)
+
+
+def test_canvas_to_mnist_thins_strokes_too_wide_for_the_digit():
+    fat = np.zeros((280, 280), dtype=np.uint8)
+    fat[40:140, 100:130] = 255  # a 100 px tall "1" drawn 30 px wide
+    steps = preprocess_steps(fat)
+    assert steps.thinned_by == 9  # 30 px -> 12 px, about MNIST's median: 0.11 of the longer side
+    assert stroke_width(steps.thinned) == pytest.approx(12, abs=0.5)
+    assert steps.thinned.shape == (82, 12)
+    assert max(steps.scaled.shape) == 20
+
+
+def test_canvas_to_mnist_keeps_strokes_of_mnist_width():
+    drawing = seven(canvas(), 40, 60, 150)
+    steps = preprocess_steps(drawing)
+    assert stroke_width(steps.cropped) < MAX_STROKE * max(steps.cropped.shape)
+    assert steps.thinned_by == 0
+    np.testing.assert_array_equal(steps.thinned, steps.cropped)
 
 
 def test_preprocess_steps_exposes_each_stage():
