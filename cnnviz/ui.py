@@ -160,7 +160,8 @@ def _dataset_ui() -> InputImage:
         step=1,
     )
     st.button(
-        "🎲 random",
+        ":material/casino: random",
+        key="random_index",
         on_click=lambda: set_setting("index", int(np.random.default_rng().integers(len(members)))),
     )
     pixels = ds.x_train[members[index]].astype(np.float64)[:, :, None] / 255.0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import explain, kernels
+from cnnviz import data, explain, kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -306,4 +306,24 @@ def test_backprop_pool_window_too_large_after_switching_to_the_grid_keeps_the_pa
     at.radio(key="_w_source").set_value("5x5 course grid").run()
     ok(at)
     assert any("larger than the padded input" in e for e in errors(at))
-    assert any(s.value == "Learn the kernel" for s in at.subheader)  # the rest of the page still runs
+    assert any(
+        s.value == "Learn the kernel" for s in at.subheader
+    )  # the rest of the page still runs
+
+
+@pytest.mark.parametrize("name", data.available_datasets())
+def test_pooling_on_every_available_dataset_with_class_and_index(name):
+    at = ok(page("pooling"))
+    at.selectbox(key="_w_dataset").set_value(name).run()
+    at.selectbox(key="_w_class").set_value(3).run()
+    at.number_input(key="_w_index").set_value(5).run()
+    ok(at)
+    caption = at.session_state["last_good_pool"][0].caption
+    assert caption.startswith(name) and caption.endswith("#5")
+    at.button(key="random_index").click().run()
+    ok(at)
+    members = int((data.load_dataset(name).y_train == 3).sum())
+    assert 0 <= at.number_input(key="_w_index").value < members
+    assert at.session_state["last_good_pool"][0].caption.endswith(
+        f"#{at.number_input(key='_w_index').value}"
+    )
