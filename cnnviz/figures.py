@@ -13,6 +13,7 @@ HOVER = "row %{y}, col %{x}<br>%{z:.4g}<extra></extra>"
 WINDOW_COLOR = "#ff7f0e"
 WINNER_COLOR = "#2ca02c"
 LEFTOVER_COLOR = "rgba(214, 39, 40, 0.35)"
+PADDING_COLOR = "#1f77b4"  # dashed line: the image's border, zero padding outside
 MAX_TEXT_CELLS = 64  # print values inside cells up to 8x8
 PANEL_GAP = 0.04  # between side-by-side panels, as a fraction of the width
 
@@ -158,7 +159,7 @@ def input_figure(
     ]
     shapes = []
     if top or bottom or left or right:
-        shapes.append(_box(0, 0, h, w, "#1f77b4", dash="dash"))
+        shapes.append(_box(0, 0, h, w, PADDING_COLOR, dash="dash"))
     if leftover[0]:
         shapes.append(
             _box(
@@ -266,8 +267,13 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
     ]
     figure = _panels(panels, ["input (padded)", "output"]).to_dict()
 
+    border = (
+        [_box(0, 0, h, w, PADDING_COLOR, dash="dash")] if top or bottom or left or right else []
+    )
+
     def boxes(i: int, j: int) -> list[dict]:
         return [
+            *border,
             _box(i * stride[0] - top, j * stride[1] - left, *kernel_hw, WINDOW_COLOR),
             _box(i, j, 1, 1, WINDOW_COLOR, xref="x2", yref="y2"),
         ]
@@ -281,7 +287,7 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
                 "type": "buttons",
                 "showactive": False,
                 "x": 0,
-                "y": -0.02,
+                "y": -0.12,
                 "xanchor": "left",
                 "yanchor": "top",
                 "direction": "left",
@@ -301,10 +307,14 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
         "sliders": [
             {
                 "active": 0,
-                "y": -0.02,
+                "y": -0.12,
                 "x": 0.25,
                 "len": 0.75,
-                "currentvalue": {"prefix": "output (i, j) = "},
+                "ticklen": 0,
+                "font": {
+                    "color": "rgba(0, 0, 0, 0)"
+                },  # one tick per frame: hide the crowded labels
+                "currentvalue": {"prefix": "output (i, j) = ", "font": {"color": "#31333f"}},
                 "steps": [
                     {"label": name, "method": "animate", "args": [[name], animate]}
                     for name in names
@@ -312,7 +322,7 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
             }
         ],
     }
-    figure["layout"].update(controls)
+    figure["layout"].update(controls, margin={"l": 10, "r": 10, "t": 40, "b": 90})
     figure["frames"] = [
         {"layout": {"shapes": boxes(i, j)}, "name": name} for (i, j), name in zip(positions, names)
     ]

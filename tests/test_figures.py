@@ -76,9 +76,10 @@ def test_sweep_figure_has_one_frame_per_position():
         np.ones((5, 6)), ((1, 1), (1, 1)), np.zeros((3, 4)), (3, 3), (2, 2), positions
     )
     assert len(fig.frames) == 12 and len(fig.layout.sliders[0].steps) == 12
-    last = fig.frames[-1].layout.shapes
-    assert (last[0].x0, last[0].y0) == (2 * 3 - 1 - 0.5, 2 * 2 - 1 - 0.5)  # window at input coords
-    assert (last[1].x0, last[1].xref) == (3 - 0.5, "x2")
+    border, window, cell = fig.frames[-1].layout.shapes
+    assert border.line.dash == "dash" and (border.x0, border.y1) == (-0.5, 4.5)
+    assert (window.x0, window.y0) == (2 * 3 - 1 - 0.5, 2 * 2 - 1 - 0.5)  # window at input coords
+    assert (cell.x0, cell.xref) == (3 - 0.5, "x2")
     assert fig.layout.updatemenus[0].buttons[0].method == "animate"
 
 
