@@ -342,29 +342,23 @@ def position_ui(
 ):
     """Sliders for an output position (i, j) and a filter/channel; kept per page in session state.
 
-    default: the (i, j) shown first (the centre if None).
+    default: the (i, j) shown first (the centre if None). An axis of length 1 needs no slider.
     """
-    first_i, first_j = default if default is not None else (out_hw[0] // 2, out_hw[1] // 2)
-    i = _synced(
-        st.slider,
-        f"{label} row i",
-        f"{name}_i",
-        int(first_i),
-        bounds=(0, max(out_hw[0] - 1, 1)),
-        url=False,
-    )
-    j = _synced(
-        st.slider,
-        f"{label} column j",
-        f"{name}_j",
-        int(first_j),
-        bounds=(0, max(out_hw[1] - 1, 1)),
-        url=False,
-    )
+    first = default if default is not None else (out_hw[0] // 2, out_hw[1] // 2)
+    position = []
+    for axis, size, start in zip(("row i", "column j"), out_hw, first):
+        key = f"{name}_{axis[-1]}"
+        if size == 1:
+            position.append(0)
+            continue
+        value = _synced(
+            st.slider, f"{label} {axis}", key, int(start), bounds=(0, size - 1), url=False
+        )
+        position.append(value)
     f = 0
     if n_channels > 1:
         f = _synced(st.slider, channel_label, f"{name}_f", 0, bounds=(0, n_channels - 1), url=False)
-    return min(i, out_hw[0] - 1), min(j, out_hw[1] - 1), f
+    return position[0], position[1], f
 
 
 def strongest(map_2d: np.ndarray) -> tuple[int, int]:
