@@ -217,7 +217,7 @@ buttons = st.columns([1, 1, 4])
 if buttons[0].button("Start training", type="primary", disabled=running, key="train_start"):
     start(config)
     st.rerun()
-if buttons[1].button("Stop", disabled=not running, key="train_stop"):
+if buttons[1].button("Stop training", disabled=not running, key="train_stop"):
     state[JOB].stop()
 
 st.fragment(live_ui, run_every=0.5 if JOB in state else None)()
