@@ -33,13 +33,13 @@ def top_two(probs: np.ndarray) -> tuple[int, int | None]:
 
 def preprocess_steps_figure(steps: PreprocessSteps) -> go.Figure:
     """A row of images: raw input, cropped to the ink, strokes thinned, 20 px, centred in 28x28."""
-    thinned = f"thinned {steps.thinned_by} px" if steps.thinned_by else "stroke width kept"
+    thinned = f"strokes −{steps.thinned_by} px" if steps.thinned_by else "strokes kept"
     stages = {
         "raw": steps.raw,
         "cropped": steps.cropped,
         thinned: steps.thinned,
         "scaled": steps.scaled,
-        "centred (input)": steps.centred,
+        "centred": steps.centred,
     }
     titles = [f"{name}<br>{image.shape[0]}×{image.shape[1]}" for name, image in stages.items()]
     fig = make_subplots(rows=1, cols=len(stages), subplot_titles=titles, horizontal_spacing=0.03)

@@ -4,8 +4,11 @@ Uploads are untrusted bytes. `decode_upload` caps the byte count and the pixel c
 header, before any pixel is decoded), keeps Pillow's decompression-bomb guard on and makes its
 warning an error, accepts only common still-image formats, and turns every decoding failure into a
 `ValueError` with a message fit for the user. Photos are turned upright (EXIF orientation) and
-shrunk to at most `MAX_SIDE` px on the longer side. Polarity (dark ink on light paper) is handled
-later, by `cnnviz.preprocess.ink_image`.
+shrunk to at most `MAX_SIDE` px on the longer side.
+
+`photo_ink` then cleans a photo of a handwritten digit for `cnnviz.preprocess`: dark ink on light
+paper is inverted (as in `ink_image`), and paper grain, uneven light and specks are removed by a
+3x3 median filter and Otsu's threshold between paper and ink.
 """
 
 import io
@@ -13,7 +16,9 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+from cnnviz.preprocess import ink_image
 
 MAX_BYTES = 10 * 1024 * 1024  # 10 MiB: a phone photo fits, an abuse does not
 MAX_PIXELS = 40_000_000  # 40 megapixels, checked from the header before decoding
@@ -91,3 +96,28 @@ def _to_uint8_array(image: Image.Image) -> np.ndarray:
     image = image.convert("RGBA" if has_alpha else "L")
     image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     return np.asarray(image, dtype=np.uint8)
+
+
+def photo_ink(pixels: np.ndarray) -> np.ndarray:
+    """Light-on-dark ink (H, W) float32 in [0, 1] of a photo's pixels (as from `decode_upload`).
+
+    Ink below Otsu's threshold (paper) becomes 0, the rest is stretched to [0, 1]. Raises
+    cnnviz.preprocess.NothingDrawn when nothing stands out from the paper.
+    """
+    ink = ink_image(pixels)
+    smooth = np.asarray(Image.fromarray(ink).filter(ImageFilter.MedianFilter(3)), dtype=np.float32)
+    threshold = otsu_threshold(smooth)
+    return np.clip((smooth - threshold) / max(float(smooth.max()) - threshold, 1e-6), 0.0, 1.0)
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold of values in [0, 1]: the split maximising the between-class variance."""
+    counts, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight_low = np.cumsum(counts)  # pixels at or below each bin
+    weight_high = weight_low[-1] - weight_low
+    sum_low = np.cumsum(counts * centres)
+    mean_low = sum_low / np.maximum(weight_low, 1)
+    mean_high = (sum_low[-1] - sum_low) / np.maximum(weight_high, 1)
+    between = weight_low * weight_high * (mean_low - mean_high) ** 2
+    return float(edges[int(np.argmax(between)) + 1])

@@ -9,7 +9,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from cnnviz import draw_figures, lenet
 from cnnviz.preprocess import NothingDrawn, preprocess_steps
-from cnnviz.upload import FORMATS, MAX_BYTES, decode_upload
+from cnnviz.upload import FORMATS, MAX_BYTES, decode_upload, photo_ink
 
 # The pretrained model shipped in data/; CNNVIZ_DRAW_MODEL points the page at another file.
 PRETRAINED_MODEL = Path(
@@ -91,12 +91,14 @@ def mnist_sample_ui() -> tuple[np.ndarray, str] | None:
         f"Test digit (0 to {last})", min_value=0, max_value=last, key="draw_sample_index"
     )
     label = dataset.class_names[int(dataset.y_test[index])]
+    digit = dataset.x_test[index]
+    st.image(np.kron(digit, np.ones((10, 10), dtype=np.uint8)), width=CANVAS_SIZE)  # crisp pixels
     st.caption(f"From {dataset.source}. True label: **{label}**")
-    return dataset.x_test[index].astype(np.float32) / 255.0, label
+    return digit.astype(np.float32) / 255.0, label
 
 
 def upload_ui() -> np.ndarray | None:
-    """A photo of a handwritten digit, decoded safely; its pixels or None (reason shown)."""
+    """A photo of a handwritten digit, decoded and cleaned: its ink, or None (reason shown)."""
     uploaded = st.file_uploader(
         f"Photo of one handwritten digit (up to {MAX_BYTES // 2**20} MiB)",
         type=[fmt.lower() for fmt in FORMATS] + ["jpg"],
@@ -112,7 +114,11 @@ def upload_ui() -> np.ndarray | None:
     for note in decoded.notes:
         st.info(note)
     st.image(decoded.pixels, caption=uploaded.name, width=CANVAS_SIZE)
-    return decoded.pixels
+    try:
+        return photo_ink(decoded.pixels)
+    except NothingDrawn as error:
+        st.info(f"No digit found in this photo. {error}")
+        return None
 
 
 def prediction_ui(probs: np.ndarray, class_names: list[str], true_label: str | None) -> int:
@@ -182,6 +188,12 @@ def network_input_ui(source: str) -> tuple[np.ndarray | None, str | None]:
             st.error(str(error))
             return None, None
         st.plotly_chart(draw_figures.preprocess_steps_figure(steps), key="draw_steps")
+        st.caption(
+            "What MNIST did to its digits: crop to the ink, scale the longer side to 20 px, "
+            "put the centre of mass at the centre of 28×28. One step more for the canvas: "
+            "strokes too wide for the digit's size are thinned (the brush does not shrink with "
+            "the digit)."
+        )
     return steps.centred, None
 
 

@@ -41,7 +41,7 @@ def test_preprocess_steps_figure_shows_every_stage():
         np.testing.assert_allclose(trace.z, stage)
     titles = [annotation.text for annotation in fig.layout.annotations]
     assert "280×280" in titles[0] and "160×40" in titles[1] and "20×" in titles[3]
-    assert f"thinned {steps.thinned_by} px" in titles[2] and steps.thinned_by > 0
+    assert f"strokes −{steps.thinned_by} px" in titles[2] and steps.thinned_by > 0
     assert fig.layout.yaxis.autorange == "reversed"
 
 

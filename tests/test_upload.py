@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from cnnviz import upload
-from cnnviz.preprocess import canvas_to_mnist
-from cnnviz.upload import decode_upload
+from cnnviz.preprocess import NothingDrawn, canvas_to_mnist, preprocess_steps
+from cnnviz.upload import decode_upload, otsu_threshold, photo_ink
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
@@ -116,3 +116,28 @@ def test_decode_upload_keeps_pillow_decompression_bomb_guard(monkeypatch):
     data = encode(Image.new("L", (150, 150)))  # over Pillow's limit, under ours
     with pytest.raises(ValueError, match="too large to decode safely"):
         decode_upload(data, max_pixels=10**9)
+
+
+def noisy_photo() -> np.ndarray:
+    """A dark bar on grainy paper lit unevenly from one side, uint8 (120, 160)."""
+    rng = np.random.default_rng(7)
+    paper = 200 + np.linspace(-25, 25, 160)[None, :] + rng.normal(0, 8, (120, 160))
+    paper[20:100, 70:82] = 45 + rng.normal(0, 8, (80, 12))
+    return np.clip(paper, 0, 255).astype(np.uint8)
+
+
+def test_otsu_threshold_splits_two_populations():
+    values = np.concatenate([np.full(900, 0.1), np.full(100, 0.8)])
+    assert 0.1 < otsu_threshold(values) <= 0.8
+
+
+def test_photo_ink_removes_paper_grain_and_shading():
+    ink = photo_ink(noisy_photo())
+    assert ink.dtype == np.float32 and ink.max() == pytest.approx(1.0)
+    assert preprocess_steps(ink).cropped.shape == pytest.approx((80, 12), abs=2)
+    assert not ink[:, :60].any() and not ink[:, 95:].any()
+
+
+def test_photo_ink_of_blank_paper_is_nothing_drawn():
+    with pytest.raises(NothingDrawn):
+        photo_ink(np.full((50, 50), 210, dtype=np.uint8))
