@@ -357,7 +357,15 @@ def position_ui(
         position.append(value)
     f = 0
     if n_channels > 1:
-        f = _synced(st.slider, channel_label, f"{name}_f", 0, bounds=(0, n_channels - 1), url=False)
+        f = _synced(
+            st.select_slider,
+            channel_label,
+            f"{name}_f",
+            0,
+            options=list(range(n_channels)),
+            format_func=lambda k: str(k + 1),
+            url=False,
+        )
     return position[0], position[1], f
 
 

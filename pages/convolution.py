@@ -59,24 +59,6 @@ if c_prev > 1:
         horizontal=True,
         key="conv_channel",
     )
-st.caption("Zero padding is drawn outside the dashed line; hover for values.")
-left, right = st.columns([2, 3])
-with left:
-    st.plotly_chart(
-        figures.input_figure(
-            image.pixels[:, :, channel],
-            layer.pads,
-            leftover=leftover,
-            title=f"input: {image.caption}",
-        ).update_layout(height=400),
-        key="input",
-    )
-with right:
-    st.plotly_chart(
-        figures.maps_figure(A, [f"output {f + 1}" for f in range(c_new)]).update_layout(height=400),
-        key="outputs",
-    )
-
 st.subheader("Step through one output value")
 i, j, f = ui.position_ui(
     "Output", "conv_step", A.shape[:2], c_new, default=ui.strongest(A[:, :, 0])
@@ -85,6 +67,10 @@ step = explain.conv_step(
     image.pixels, layer.W, layer.b, layer.pads, layer.stride, layer.activation, i, j, f
 )
 (top, _), (left_pad, _) = layer.pads
+st.caption(
+    "Zero padding is drawn outside the dashed line; the orange square is the receptive field of "
+    "the output cell outlined on the right. Hover for values."
+)
 left, right = st.columns([2, 3])
 with left:
     st.plotly_chart(
@@ -93,24 +79,33 @@ with left:
             layer.pads,
             leftover=leftover,
             window=(step.top - top, step.left - left_pad, *kernel_hw),
-            title=f"receptive field of output ({i}, {j})",
+            title=f"input: {image.caption}",
         ).update_layout(height=400),
-        key="field",
+        key="input",
     )
 with right:
+    st.plotly_chart(
+        figures.maps_figure(
+            A, [f"output {f + 1}" for f in range(c_new)], highlight=(i, j)
+        ).update_layout(height=400),
+        key="outputs",
+    )
+left, right = st.columns([3, 2])
+with left:
     st.plotly_chart(
         figures.step_figure(
             step.window[:, :, channel], step.kernel[:, :, channel], step.product[:, :, channel]
         ).update_layout(height=300),
         key="step",
     )
+with right:
     per_channel = " + ".join(f"{v:.4g}" for v in step.product.sum(axis=(0, 1)))
-    summed = (
-        f"Σ over {c_prev} channels = {per_channel} = " if c_prev > 1 else "Σ window ⊙ kernel = "
-    )
+    summed = f"Σ over {c_prev} channels: {per_channel} = " if c_prev > 1 else "Σ window ⊙ kernel = "
     st.markdown(
-        f"{summed}**{step.total:.4g}**; z = {step.total:.4g} + b ({step.bias:.4g}) = **{step.z:.4g}**; "
-        f"a = {layer.activation}(z) = **{step.a:.4g}** (output map: {A[i, j, f]:.4g})"
+        f"Output ({i}, {j}) of filter {f + 1}:\n"
+        f"- {summed}**{step.total:.4g}**\n"
+        f"- z = {step.total:.4g} + b ({step.bias:.4g}) = **{step.z:.4g}**\n"
+        f"- a = {layer.activation}(z) = **{step.a:.4g}** (the output map holds {A[i, j, f]:.4g})"
     )
 
 if st.toggle("▶ Walk the window across the image", key="conv_sweep"):

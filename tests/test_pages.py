@@ -98,7 +98,11 @@ def test_convolution_step_through_matches_a_position():
     at.slider(key="_w_conv_step_i").set_value(10).run()
     at.slider(key="_w_conv_step_j").set_value(12).run()
     ok(at)
-    assert any("output (10, 12)" in str(m.value) or "z =" in m.value for m in at.markdown)
+    assert any(m.value.startswith("Output (10, 12) of filter 1") for m in at.markdown)
+    at.slider(key="_w_filters").set_value(2).run()
+    at.select_slider(key="_w_conv_step_f").set_value(1).run()
+    ok(at)
+    assert any(m.value.startswith("Output (10, 12) of filter 2") for m in at.markdown)
     at.toggle(key="conv_sweep").set_value(True).run()
     ok(at)
 
