@@ -194,22 +194,33 @@ with columns[1]:
     steps = ui.synced_number("Steps", "learn_steps", 60, (5, 500), widget=st.slider)
 with columns[2]:
     momentum = ui.synced_number("Momentum", "learn_momentum", 0.9, (0.0, 0.95), widget=st.slider)
-if st.button("Run gradient descent", key="learn"):
-    W_goal = kernels.preset_kernel(goal, size, fan_in_channels=c_prev)[:, :, None, None].repeat(
-        c_prev, axis=2
+chart, kernel_view = st.empty(), st.empty()
+
+
+def show_learning(losses: list[float], W, W_goal, goal: str, key: str) -> None:
+    """The loss curve so far and the kernel next to its target (first input channel)."""
+    chart.plotly_chart(figures.loss_figure(losses), key=f"loss_{key}")
+    kernel_view.plotly_chart(
+        figures.kernels_figure(
+            [W[:, :, 0, 0], W_goal[:, :, 0, 0]],
+            [f"W after {len(losses) - 1} steps", f"target: {goal}"],
+        ).update_layout(height=260),
+        key=f"learned_{key}",
     )
-    chart, kernel_view = st.empty(), st.empty()
+
+
+if st.button("Run gradient descent", key="learn"):
+    W_goal = kernels.layer_weights(
+        [kernels.preset_kernel(goal, size, fan_in_channels=c_prev)], c_prev
+    )
     losses = []
     for step, loss, W in explain.learn_kernel(
         A_prev, W_goal, layer.padding, layer.stride, steps=steps, momentum=momentum
     ):
         losses.append(loss)
         if step % 5 == 0 or step == steps:
-            chart.plotly_chart(figures.loss_figure(losses), key=f"loss_{step}")
-            kernel_view.plotly_chart(
-                figures.kernels_figure(
-                    [W[:, :, 0, 0], W_goal[:, :, 0, 0]],
-                    [f"W after {step} steps", f"target: {goal}"],
-                ).update_layout(height=260),
-                key=f"learned_{step}",
-            )
+            show_learning(losses, W, W_goal, goal, str(step))
+    st.session_state["learned"] = (losses, W, W_goal, goal)
+elif "learned" in st.session_state:
+    st.caption("The last run (press the button to run again with the settings above).")
+    show_learning(*st.session_state["learned"], "last")

@@ -207,6 +207,12 @@ def test_backprop_learn_the_kernel_runs():
     at.slider(key="_w_learn_steps").set_value(10).run()
     at.button(key="learn").click().run()
     ok(at)
+    losses, W, W_goal, goal = at.session_state["learned"]
+    assert len(losses) == 11 and goal == "Sobel left" and losses[-1] < losses[0]
+    assert W.shape == W_goal.shape == (3, 3, 1, 1)
+    at.radio(key="_w_dz").set_value("random").run()  # any other change keeps the last run on show
+    ok(at)
+    assert any("The last run" in c.value for c in at.caption)
 
 
 def test_settings_survive_page_switches():
