@@ -213,19 +213,22 @@ class ConvLayer:
 
 
 def kernel_size_ui() -> int:
+    """Kernel size k (k x k) shared by the layer's filters."""
     return _synced(st.select_slider, "Kernel size", "ksize", 3, options=kernels.ALL_SIZES)
 
 
 def available_presets(size: int) -> list[str]:
+    """Presets that exist at this kernel size (sharpen, outline, emboss are 3x3 only)."""
     return [name for name in kernels.PRESETS if size in kernels.PRESET_SIZES[name]]
 
 
-def stride_ui(prefix: str = "") -> tuple[int, int]:
+def stride_ui() -> tuple[int, int]:
+    """Stride (sh, sw) of the convolution."""
     left, right = st.columns(2)
     with left:
-        sh = _synced(st.number_input, "Stride sh", f"{prefix}stride_h", 1, bounds=(1, 7), step=1)
+        sh = _synced(st.number_input, "Stride sh", "stride_h", 1, bounds=(1, 7), step=1)
     with right:
-        sw = _synced(st.number_input, "Stride sw", f"{prefix}stride_w", 1, bounds=(1, 7), step=1)
+        sw = _synced(st.number_input, "Stride sw", "stride_w", 1, bounds=(1, 7), step=1)
     return sh, sw
 
 
