@@ -114,6 +114,7 @@ def _class_indices(name: str) -> list[np.ndarray]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _decoded(data_bytes: bytes, channels: str) -> np.ndarray:
+    """An upload decoded once per (file, channels): (h, w, 1 or 3) float64."""
     return explain.decode_image(data_bytes, channels)
 
 
