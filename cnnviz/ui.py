@@ -210,7 +210,7 @@ class ConvLayer:
     pads: ops.Pads
     stride: tuple[int, int]
     activation: str
-    presets: tuple[str, ...]
+    presets: tuple[str, ...]  # one label per filter: its preset, "(edited)" after hand edits
 
 
 def kernel_size_ui() -> int:
@@ -264,7 +264,7 @@ def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
         )
     presets = available_presets(size)
     defaults = list(dict.fromkeys([p for p in DEFAULT_PRESETS if p in presets] + presets))
-    grids = []
+    grids, labels = [], []
     tabs = (
         st.tabs([f"filter {f + 1}" for f in range(n_filters)]) if editable else [None] * n_filters
     )
@@ -274,15 +274,16 @@ def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
             preset = st.session_state.get(f"preset_{f}", default)
             preset = preset if preset in presets else presets[0]
             grids.append(_kernel(f, preset, size, seed + f, c_prev))
-            continue
-        with tab:
-            preset = _synced(st.selectbox, "Preset", f"preset_{f}", default, options=presets)
-            grids.append(_kernel_editor(f, preset, size, seed + f, c_prev))
+        else:
+            with tab:
+                preset = _synced(st.selectbox, "Preset", f"preset_{f}", default, options=presets)
+                grids.append(_kernel_editor(f, preset, size, seed + f, c_prev))
+        original = kernels.preset_kernel(preset, size, seed=seed + f, fan_in_channels=c_prev)
+        labels.append(preset if np.array_equal(grids[-1], original) else f"{preset} (edited)")
     W = kernels.layer_weights(grids, c_prev)
     b = np.full((1, 1, 1, n_filters), float(bias))
     pads = ops.resolve_padding(padding, input_image.pixels.shape[:2], W.shape[:2], stride)
-    chosen = tuple(st.session_state.get(f"preset_{f}", "") for f in range(n_filters))
-    return ConvLayer(W, b, padding, pads, stride, activation, chosen)
+    return ConvLayer(W, b, padding, pads, stride, activation, tuple(labels))
 
 
 def _kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:

@@ -119,6 +119,7 @@ def test_convolution_kernel_editor_refuses_bad_cells_and_keeps_the_last_good_ker
     ok(at.run())
     good = at.session_state["kernel_0"]
     assert good[0, 0] == 7 and not errors(at)
+    assert at.session_state["last_good_conv"][1].presets == ("Sobel left (edited)",)
     at.session_state[key] = {
         "edited_rows": {0: {"1": "7"}, 2: {"3": bad}},
         "added_rows": [],
