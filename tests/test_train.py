@@ -55,9 +55,10 @@ def _assert_learns(history):
     assert len(history.test_predictions) == 200
 
 
-def test_train_numpy_and_tf1_learn_with_the_same_curves(small_mnist):
+def test_train_numpy_and_tf1_learn_with_the_same_curves(small_mnist, tmp_path):
     numpy_run = train.train(_config("numpy"), small_mnist).history
-    tf1_run = train.train(_config("tf1"), small_mnist).history
+    tf1_result = train.train(_config("tf1"), small_mnist, run_dir=tmp_path / "tf1")
+    tf1_run = tf1_result.history
     _assert_learns(numpy_run)
     _assert_learns(tf1_run)
     assert len(numpy_run.batches) == 2 * 12  # 360 training images in batches of 32
@@ -66,6 +67,10 @@ def test_train_numpy_and_tf1_learn_with_the_same_curves(small_mnist):
     np.testing.assert_allclose([e["val_loss"] for e in tf1_run.epochs],
                                [e["val_loss"] for e in numpy_run.epochs], rtol=2e-3)
     assert numpy_run.images_per_second > 0 and numpy_run.wall_time > 0
+    params, meta = lenet.load_params(tf1_result.model_path)  # TF1 saves the NumPy model format
+    assert tf1_result.model_path.name == "model.npz" and meta["config"]["backend"] == "tf1"
+    predictions = lenet.predict(params, train.as_inputs(small_mnist.x_test)).argmax(axis=1)
+    assert np.mean(predictions == np.array(tf1_run.test_predictions)) > 0.99
 
 
 @pytest.mark.tf
