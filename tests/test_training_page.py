@@ -76,3 +76,19 @@ def test_training_page_reopens_a_saved_run_and_compares_runs(page, tmp_path):
     at = finish(start_numpy_run(at, epochs=1))
     assert len(at.session_state["training_runs"]) == 2
     assert at.multiselect(key="compare_runs").value == at.selectbox(key="training_selected").options
+
+
+def test_two_sessions_never_see_each_others_live_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path))
+    first = ok(AppTest.from_file(PAGE, default_timeout=TIMEOUT).run())
+    second = ok(AppTest.from_file(PAGE, default_timeout=TIMEOUT).run())
+    first = start_numpy_run(first, epochs=50)
+    second = ok(second.run())
+    assert "training_job" in first.session_state and "training_job" not in second.session_state
+    assert not second.button(key="train_start").disabled
+    assert "(0)" in second.expander[0].label  # the other session's live run is not listed
+    first = ok(first.button(key="train_stop").click().run())
+    first = finish(first)
+    second = ok(second.run())
+    assert second.session_state["training_runs"] == []
+    assert "(1)" in second.expander[0].label  # once stopped, it is a saved run anyone may reopen
