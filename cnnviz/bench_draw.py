@@ -140,6 +140,25 @@ def _accuracy(params: dict, images: np.ndarray, labels: np.ndarray) -> float:
     return 100.0 * float((probs.argmax(axis=1) == labels).mean())
 
 
+def page_timings(params: dict, digits: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """Median ms per drawing (180 px tall, 20 px brush) of each step the Draw page computes."""
+    rng = np.random.default_rng(seed)
+    steps = {"preprocessing": [], "forward (all layers)": [], "saliency (backward to input)": []}
+    for digit in digits:
+        canvas = redraw(digit, 180, 20, rng)
+        start = time.perf_counter()
+        x = canvas_to_mnist(canvas)[None, :, :, None]
+        after_preprocessing = time.perf_counter()
+        probs, _ = lenet.forward(params, x)
+        after_forward = time.perf_counter()
+        lenet.input_gradient(params, x, int(probs.argmax()), of="logit")
+        end = time.perf_counter()
+        steps["preprocessing"].append(after_preprocessing - start)
+        steps["forward (all layers)"].append(after_forward - after_preprocessing)
+        steps["saliency (backward to input)"].append(end - after_forward)
+    return {name: 1e3 * float(np.median(seconds)) for name, seconds in steps.items()}
+
+
 def report(result: Result, model: str, n: int) -> str:
     """Markdown: a table of accuracies per height (rows) and stroke (columns), and the verdict."""
     heights = sorted({h for h, _ in result.redrawn})
@@ -186,4 +205,9 @@ def main(argv: list[str]) -> int:
     digits, labels = dataset.x_test[chosen], dataset.y_test[chosen]
     result = evaluate(params, digits, labels, seed=args.seed)
     print(report(result, args.model.name, len(digits)))
+    timings = page_timings(params, digits[:100], seed=args.seed)
+    print(
+        f"\nServer time per drawing, median of {min(100, len(digits))} (ms): "
+        + ", ".join(f"{name} {ms:.1f}" for name, ms in timings.items())
+    )
     return 0 if result.drop <= TARGET_DROP else 1
