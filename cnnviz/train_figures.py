@@ -108,16 +108,31 @@ def confusion_matrix(y_true, y_pred, n_classes: int = 10) -> np.ndarray:
 
 
 def confusion_figure(matrix: np.ndarray, class_names: list[str]) -> go.Figure:
-    """Heatmap of a confusion matrix with the count in every cell; y = true, x = predicted."""
+    """Heatmap of a confusion matrix with the count in every cell; y = true, x = predicted.
+
+    An invisible marker sits on every cell (trace 1, point index = true * n + predicted) so that
+    clicking a cell selects it (Streamlit's plotly_chart selects points, not heatmap cells).
+    """
     labels = [f"{i} {name}" if name != str(i) else name for i, name in enumerate(class_names)]
-    figure = go.Figure(go.Heatmap(
-        z=matrix, x=labels, y=labels, colorscale="Blues", text=matrix, texttemplate="%{text}",
-        hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>",
+    n = len(labels)
+    figure = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues", text=matrix,
+                                  texttemplate="%{text}", hoverinfo="skip"))
+    figure.add_trace(go.Scatter(
+        x=[labels[p] for _ in range(n) for p in range(n)], y=[labels[t] for t in range(n) for _ in range(n)],
+        customdata=np.asarray(matrix).reshape(-1), mode="markers", showlegend=False,
+        marker={"size": 28, "symbol": "square", "color": "rgba(0, 0, 0, 0)"},
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata} images<br>click to show them"
+                      "<extra></extra>",
     ))
     figure.update_yaxes(title_text="true class", autorange="reversed", type="category")
     figure.update_xaxes(title_text="predicted class", type="category")
-    figure.update_layout(height=460, margin={"l": 40, "r": 20, "t": 20, "b": 40})
+    figure.update_layout(height=460, margin={"l": 40, "r": 20, "t": 20, "b": 40}, clickmode="event+select")
     return figure
+
+
+def confusion_cell(point_index: int, n_classes: int = 10) -> tuple[int, int]:
+    """(true class, predicted class) of a point selected on confusion_figure's cell markers."""
+    return divmod(int(point_index), n_classes)
 
 
 def select_examples(y_true, y_pred, true_class=None, predicted_class=None,

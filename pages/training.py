@@ -159,14 +159,24 @@ def results_ui(run: train.SavedRun) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Confusion matrix (test set)")
-        st.plotly_chart(figures.confusion_figure(figures.confusion_matrix(y_true, y_pred), names),
-                        key="result_confusion")
+        event = st.plotly_chart(figures.confusion_figure(figures.confusion_matrix(y_true, y_pred), names),
+                                key="result_confusion", on_select="rerun", selection_mode="points")
+        st.caption("Click a cell to show its images.")
+        clicked = [p for p in event.selection.points if p.get("curve_number") == 1] if event else []
+        if clicked:
+            cell = figures.confusion_cell(clicked[0]["point_index"], len(names))
+            if state.get("grid_cell") != cell:  # a new click sets the filters; later edits win
+                state["grid_cell"] = cell
+                state["grid_true"], state["grid_pred"] = cell
+                state["grid_mistakes"] = cell[0] != cell[1]
     with right:
         st.subheader("Test images")
         choices = [None, *range(len(names))]
 
         def class_label(choice):
-            return "any" if choice is None else f"{choice} {names[choice]}"
+            if choice is None:
+                return "any"
+            return names[choice] if names[choice] == str(choice) else f"{choice} {names[choice]}"
 
         true_class = st.selectbox("True class (row)", choices, format_func=class_label, key="grid_true")
         predicted = st.selectbox("Predicted class (column)", choices, format_func=class_label,

@@ -73,6 +73,15 @@ def test_confusion_figure_writes_counts_in_cells():
     assert named.data[0].y[0] == "0 T-shirt"
 
 
+def test_confusion_figure_cell_markers_map_back_to_their_cell():
+    matrix = np.arange(100).reshape(10, 10)
+    cells = tf.confusion_figure(matrix, [str(i) for i in range(10)]).data[1]
+    assert len(cells.x) == 100
+    index = 3 * 10 + 7  # true 3, predicted 7
+    assert (cells.y[index], cells.x[index], cells.customdata[index]) == ("3", "7", matrix[3, 7])
+    assert tf.confusion_cell(index) == (3, 7)
+
+
 def test_select_examples_filters_by_cell_and_mistakes():
     y_true, y_pred = np.array([3, 3, 5, 3, 5]), np.array([3, 5, 5, 5, 3])
     assert tf.select_examples(y_true, y_pred).tolist() == [0, 1, 2, 3, 4]
