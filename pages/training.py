@@ -143,6 +143,10 @@ def results_ui(run: train.SavedRun) -> None:
     if history.batches:
         st.plotly_chart(figures.batch_curves_figure(history.batches), key="result_batches")
     downloads_ui(run)
+    if state.get(MODEL_PATH) == str(run.model_path):
+        st.caption("The Draw page reads digits with this model.")
+    elif run.config.model not in train.LENET_WEIGHT_LAYOUT:
+        st.caption("The Draw page takes LeNet-5 models (with or without dropout) only.")
     if history.test_predictions is None:
         st.info("This run ended before testing (killed or failed); its curves are all that was saved.")
         return

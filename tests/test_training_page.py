@@ -45,6 +45,7 @@ def test_training_page_trains_shows_results_and_offers_the_model(page, tmp_path)
     assert "training_job" not in at.session_state
     model_path = Path(at.session_state["trained_model_path"])
     assert model_path.parent.parent == tmp_path and lenet.load_params(model_path)[1]["epochs_done"] == 1
+    assert "The Draw page reads digits with this model." in [c.value for c in at.caption]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test accuracy"].endswith("%")
     assert len(at.get("plotly_chart")) >= 4  # epoch and batch curves, confusion matrix, image grid
