@@ -1,5 +1,6 @@
 """The Draw page under AppTest: a sample drawing stands in for the browser canvas."""
 
+import io
 import sys
 import types
 from pathlib import Path
@@ -11,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz import lenet
 from cnnviz.preprocess import canvas_to_mnist
+from cnnviz.upload import photo_ink
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "draw.py")
 TIMEOUT = 60
@@ -142,3 +144,36 @@ def test_draw_page_offers_the_model_trained_in_this_session(monkeypatch, tmp_pat
     params, _ = lenet.load_params(session_model)
     top = int(lenet.forward(params, canvas_to_mnist(drawing())[None, :, :, None])[0].argmax())
     assert any(f"reads: {top} " in text for text in texts(at, "subheader"))
+
+
+def photo_bytes() -> tuple[bytes, np.ndarray]:
+    """A JPEG of a dark '1' on light paper, and its decoded pixels."""
+    paper = np.full((120, 90), 220, dtype=np.uint8)
+    paper[15:105, 40:52] = 35
+    buffer = io.BytesIO()
+    Image.fromarray(paper).save(buffer, "PNG")
+    return buffer.getvalue(), paper
+
+
+def test_draw_page_reads_an_uploaded_photo(monkeypatch, pretrained):
+    fake_canvas(monkeypatch, None)
+    at = run_page()
+    at.radio(key="draw_source").set_value("Upload a photo").run()
+    data, paper = photo_bytes()
+    at.file_uploader(key="draw_upload").upload("one.png", data, "image/png").run()
+    assert not at.exception
+    params, _ = lenet.load_params(pretrained)
+    x = canvas_to_mnist(photo_ink(paper))[None, :, :, None]
+    top = int(lenet.forward(params, x)[0].argmax())
+    assert any(f"reads: {top} " in text for text in texts(at, "subheader"))
+    assert len(at.get("plotly_chart")) == 8
+
+
+def test_draw_page_rejects_a_corrupt_upload_clearly(monkeypatch, pretrained):
+    fake_canvas(monkeypatch, None)
+    at = run_page()
+    at.radio(key="draw_source").set_value("Upload a photo").run()
+    at.file_uploader(key="draw_upload").upload("one.png", b"%PDF-1.4 a report", "image/png").run()
+    assert not at.exception
+    assert any("not an image" in text for text in texts(at, "error"))
+    assert not at.subheader
