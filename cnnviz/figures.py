@@ -199,12 +199,37 @@ def input_figure(
     return _panels([traces], [title], shapes=shapes)
 
 
+def _click_targets(map_2d: np.ndarray, k: int) -> dict:
+    """Invisible markers on every cell of map k: Streamlit selects scatter points, not heatmap cells.
+
+    Each point's customdata is (value, k), so a click tells the cell and the map.
+    """
+    rows, cols = np.indices(map_2d.shape)
+    return {
+        "type": "scatter",
+        "x": cols.ravel(),
+        "y": rows.ravel(),
+        "mode": "markers",
+        "marker": {"symbol": "square", "size": 12, "opacity": 0},
+        "customdata": np.stack([map_2d.ravel(), np.full(map_2d.size, k)], axis=-1),
+        "hovertemplate": "row %{y}, col %{x}<br>%{customdata[0]:.4g}<extra></extra>",
+    }
+
+
 def maps_figure(
-    maps, titles, *, diverging: bool = True, highlight=None, text: bool | None = None, zrange=None
+    maps,
+    titles,
+    *,
+    diverging: bool = True,
+    highlight=None,
+    text: bool | None = None,
+    zrange=None,
+    clickable: bool = False,
 ) -> go.Figure:
     """Side-by-side maps (h, w, n), one heatmap per map; highlight (i, j) outlines that cell in each.
 
     Colours: diverging around 0 (gradients, kernels) or gray over zrange (default (0, 1): images).
+    clickable: add click targets (see `_click_targets`) for st.plotly_chart(on_select=...).
     """
     maps = np.asarray(maps, dtype=np.float64)
     n = maps.shape[2]
@@ -214,6 +239,7 @@ def maps_figure(
     zrange = None if diverging else zrange or (0.0, 1.0)
     panels = [
         [_heatmap(maps[:, :, k], diverging=diverging, text=show_text, zrange=zrange)]
+        + ([_click_targets(maps[:, :, k], k)] if clickable else [])
         for k in range(n)
     ]
     shapes = (

@@ -374,6 +374,30 @@ def position_ui(
     return position[0], position[1], f
 
 
+def clicked_cell(points: list[dict]) -> tuple[int, int, int] | None:
+    """(i, j, map) of the first clicked click target of figures.maps_figure, or None.
+
+    Streamlit reports a point's customdata (value, map) as a list or as a dict keyed "0", "1".
+    """
+    if not points or "customdata" not in points[0]:
+        return None
+    point = points[0]
+    customdata = point["customdata"]
+    k = customdata[1] if isinstance(customdata, list) else customdata["1"]
+    return int(point["y"]), int(point["x"]), int(k)
+
+
+def select_position(chart_key: str, name: str) -> None:
+    """on_select callback of a maps chart: the clicked cell becomes the step-through position."""
+    cell = clicked_cell(st.session_state[chart_key].selection.points)
+    if cell is None:
+        return
+    set_setting(f"{name}_i", cell[0])
+    set_setting(f"{name}_j", cell[1])
+    if f"_w_{name}_f" in st.session_state:  # a filter slider exists only for several maps
+        set_setting(f"{name}_f", cell[2])
+
+
 def strongest(map_2d: np.ndarray) -> tuple[int, int]:
     """(i, j) of the largest |value| of a map: a step-through position worth looking at first."""
     i, j = np.unravel_index(int(np.argmax(np.abs(map_2d))), map_2d.shape)

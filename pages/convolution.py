@@ -86,9 +86,11 @@ with left:
 with right:
     st.plotly_chart(
         figures.maps_figure(
-            A, [f"output {f + 1}" for f in range(c_new)], highlight=(i, j)
+            A, [f"output {f + 1}" for f in range(c_new)], highlight=(i, j), clickable=True
         ).update_layout(height=400),
         key="outputs",
+        on_select=lambda: ui.select_position("outputs", "conv_step"),
+        selection_mode="points",
     )
 left, right = st.columns([3, 2])
 with left:

@@ -61,8 +61,11 @@ with right:
             [f"{mode} pool: {name}" for name in image.channel_names],
             diverging=False,
             highlight=(i, j),
+            clickable=True,
         ),
         key="pool_outputs",
+        on_select=lambda: ui.select_position("pool_outputs", "pool_step"),
+        selection_mode="points",
     )
 if mode == "max":
     ties = int(step.winners.sum())

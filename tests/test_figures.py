@@ -86,3 +86,17 @@ def test_sweep_figure_has_one_frame_per_position():
 def test_loss_figure_is_a_log_scale_line():
     fig = figures.loss_figure([1.0, 0.1, 0.01])
     assert list(fig.data[0].y) == [1.0, 0.1, 0.01] and fig.layout.yaxis.type == "log"
+
+
+def test_maps_figure_click_targets_cover_every_cell_of_each_map():
+    maps = np.arange(24.0).reshape(3, 4, 2)
+    fig = figures.maps_figure(maps, ["a", "b"], clickable=True)
+    heat_a, click_a, heat_b, click_b = fig.data
+    assert (
+        heat_a.type == heat_b.type == "heatmap"
+        and click_b.type == "scatter"
+        and click_b.xaxis == "x2"
+        and click_b.marker.opacity == 0
+    )
+    assert len(click_a.x) == 12 and (click_a.x[5], click_a.y[5]) == (1, 1)
+    assert list(click_b.customdata[5]) == [maps[1, 1, 1], 1]  # (value, which map)

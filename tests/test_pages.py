@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import data, explain, kernels
+from cnnviz import data, explain, kernels, ui
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -105,6 +105,19 @@ def test_convolution_step_through_matches_a_position():
     assert any(m.value.startswith("Output (10, 12) of filter 2") for m in at.markdown)
     at.toggle(key="conv_sweep").set_value(True).run()
     ok(at)
+
+
+@pytest.mark.parametrize(
+    "points, expected",
+    [
+        ([{"curve_number": 3, "x": 4, "y": 6, "customdata": {"0": 0.5, "1": 1}}], (6, 4, 1)),
+        ([{"curve_number": 1, "x": 0, "y": 2, "customdata": [0.5, 0]}], (2, 0, 0)),
+        ([{"curve_number": 0, "x": 1, "y": 1}], None),  # not a click target
+        ([], None),
+    ],
+)
+def test_clicked_cell_reads_the_click_target(points, expected):
+    assert ui.clicked_cell(points) == expected
 
 
 def editor_key(at: AppTest, preset: str = "Sobel left") -> str:
