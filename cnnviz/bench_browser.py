@@ -1,0 +1,311 @@
+"""The app in a real browser: `python -m cnnviz bench browser`, and the helpers tests/e2e shares.
+
+Starts `streamlit run app.py` on a free local port (runs go to a temporary folder) and drives
+Debian's chromium (/usr/bin/chromium, never a downloaded browser) with Playwright. Measures
+- cold start: server process launched -> health check answers -> first page rendered;
+- the convolution page: time from a control change (key press or click) to the output chart
+  redrawn with new data, p50/p95 over N changes;
+- the same while another browser context trains LeNet-5 on the same server.
+Prints Markdown for BENCHMARKS.md.
+"""
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1400, "height": 1000}
+TIMEOUT_MS = 60_000  # a first page load imports TensorFlow on 2 busy cores
+
+_APP = "[data-testid='stApp']"
+_SIGNATURE_JS = """(key) => {
+    const plot = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+    if (!plot || !plot.data) return null;
+    const text = JSON.stringify(plot.data);
+    let hash = 0;
+    for (let i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
+    return `${text.length}:${hash}`;
+}"""
+_CHARTS_DRAWN_JS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")]
+    .every(chart => chart.querySelector('.js-plotly-plot .main-svg'))"""
+
+
+# --- server and browser ------------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(env: dict[str, str] | None = None, *, timeout: float = 90) -> Iterator[str]:
+    """`streamlit run app.py` from the repository root on a free port; yields its URL, then stops it.
+
+    env is added to this process's environment (e.g. CNNVIZ_RUNS_DIR). The server's output goes to
+    a temporary log whose tail is raised with the error when the server does not come up.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1",
+               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + timeout
+            while not _healthy(url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"streamlit did not start on port {port}:\n{log.read()[-3000:]}")
+                time.sleep(0.1)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            return response.read() == b"ok"
+    except OSError:
+        return False
+
+
+def launch_chromium(playwright) -> Browser:
+    """Debian's chromium, headless; FileNotFoundError saying how to install it when missing."""
+    if not CHROMIUM.exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: install it with `sudo apt-get install chromium`")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def new_page(browser: Browser) -> Page:
+    """A page in a fresh browser context: its own cookies, hence its own Streamlit session."""
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+# --- waiting for Streamlit ---------------------------------------------------------------------
+
+def wait_for_app(page: Page, *, settle_ms: int = 250) -> None:
+    """Wait until the script run triggered by the last action has finished and every chart is drawn.
+
+    settle_ms first gives the action's rerun request time to reach the server (Streamlit's own
+    e2e tests wait the same way).
+    """
+    page.wait_for_timeout(settle_ms)
+    page.locator(f"{_APP}[data-test-connection-state='CONNECTED']").wait_for(state="attached")
+    page.locator(f"{_APP}[data-test-script-state='notRunning']").wait_for(state="attached")
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=TIMEOUT_MS)
+    page.wait_for_function(_CHARTS_DRAWN_JS)
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+
+
+def chart_signature(page: Page, key: str) -> str | None:
+    """A hash of the data of the Plotly chart with widget key `key` (None: not drawn)."""
+    return page.evaluate(_SIGNATURE_JS, key)
+
+
+def wait_for_chart_change(page: Page, key: str, before: str | None) -> None:
+    """Wait (checking every animation frame) until chart `key` shows data other than `before`."""
+    try:
+        page.wait_for_function(
+            f"([key, before]) => {{ const now = ({_SIGNATURE_JS})(key); return now !== null && now !== before; }}",
+            arg=[key, before], polling="raf")
+    except PlaywrightTimeoutError:
+        raise AssertionError(f"chart {key!r} was not redrawn with new data within {TIMEOUT_MS} ms") from None
+
+
+def changed_chart(page: Page, key: str, action: Callable[[], object]) -> float:
+    """Seconds from running `action` to chart `key` redrawn with new data."""
+    before = chart_signature(page, key)
+    start = time.perf_counter()
+    action()
+    wait_for_chart_change(page, key, before)
+    return time.perf_counter() - start
+
+
+# --- widgets -----------------------------------------------------------------------------------
+
+def widget(scope: Page | Locator, test_id: str, label: str) -> Locator:
+    """The widget of type test_id ("stRadio", "stSelectbox", ...) whose label is exactly `label`."""
+    return scope.get_by_test_id(test_id).filter(
+        has=scope.get_by_test_id("stWidgetLabel").get_by_text(label, exact=True))
+
+
+def type_number(scope: Page | Locator, label: str, value) -> Locator:
+    """Type value into number input `label` without committing it (press Enter to commit)."""
+    field = widget(scope, "stNumberInput", label).locator("input")
+    field.fill(str(value))
+    return field
+
+
+def set_number(scope: Page | Locator, label: str, value) -> None:
+    type_number(scope, label, value).press("Enter")
+
+
+def choose_radio(scope: Page | Locator, label: str, option: str) -> None:
+    widget(scope, "stRadio", label).get_by_text(option, exact=True).click()
+
+
+def choose_select(page: Page, label: str, option: str, scope: Page | Locator | None = None) -> None:
+    """Open selectbox `label` and click `option` (reopening it when a rerun closed the list)."""
+    box, choice = widget(scope or page, "stSelectbox", label), page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):
+        box.click()
+        try:
+            choice.click(timeout=5000)
+            return
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"selectbox {label!r} never offered {option!r}")
+
+
+def errors(page: Page) -> list[str]:
+    """Texts of the st.error boxes on the page."""
+    return page.get_by_test_id("stAlertContentError").all_inner_texts()
+
+
+def exceptions(page: Page) -> list[str]:
+    """Texts of the tracebacks (st.exception boxes) on the page: there should be none."""
+    return page.get_by_test_id("stException").all_inner_texts()
+
+
+def save_screenshot(page: Page, path: Path) -> None:
+    """The whole page (Streamlit scrolls inside its main element) as a PNG."""
+    height = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(height, 6000))})
+    try:
+        page.wait_for_timeout(300)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=path)
+    finally:
+        page.set_viewport_size(VIEWPORT)
+
+
+# --- training page -----------------------------------------------------------------------------
+
+def start_training(page: Page, url: str, *, backend: str = "Keras", epochs: int = 20,
+                   fewest_images: bool = False) -> None:
+    """Open the training page and start a run (fewest_images: the slider's minimum, 200)."""
+    open_page(page, f"{url}/training")
+    choose_radio(page, "Backend", backend)
+    wait_for_app(page)
+    set_number(page, "Epochs", epochs)
+    wait_for_app(page)
+    if fewest_images:
+        widget(page, "stSlider", "Training images (10% of them held out for validation)").get_by_role(
+            "slider").press("Home")
+        wait_for_app(page)
+    page.locator(".st-key-train_start button").click()
+    expect(page.locator(".st-key-train_stop button")).to_be_enabled(timeout=TIMEOUT_MS)
+
+
+def batches_seen(page: Page) -> int:
+    """Points on the live per-batch curve (0 before the first batch)."""
+    return page.evaluate("""() => {
+        const plot = document.querySelector('.st-key-live_batches .js-plotly-plot');
+        return plot && plot.data && plot.data.length ? plot.data[0].x.length : 0;
+    }""")
+
+
+def stop_training(page: Page) -> None:
+    page.locator(".st-key-train_stop button").click()
+    expect(page.locator(".st-key-train_start button")).to_be_enabled(timeout=TIMEOUT_MS)
+
+
+# --- the benchmark -----------------------------------------------------------------------------
+
+def convolution_changes(page: Page) -> list[tuple[str, Callable[[], object]]]:
+    """Four control changes that each redraw the convolution page's output chart, and undo it."""
+    def number(label, value):
+        return lambda: type_number(page, label, value).press("Enter")
+
+    def radio(label, option):
+        return lambda: choose_radio(page, label, option)
+
+    return [("stride sh 2", number("Stride sh", 2)), ("padding same", radio("Padding", "same")),
+            ("stride sh 1", number("Stride sh", 1)), ("padding valid", radio("Padding", "valid"))]
+
+
+def change_latencies(page: Page, count: int) -> list[float]:
+    """Seconds from each of `count` control changes on the convolution page to the redrawn output."""
+    changes = convolution_changes(page)
+    seconds = []
+    for k in range(count):
+        seconds.append(changed_chart(page, "outputs", changes[k % len(changes)][1]))
+        wait_for_app(page, settle_ms=0)
+    return seconds
+
+
+def percentiles(seconds: list[float]) -> tuple[float, float]:
+    """(p50, p95) in milliseconds."""
+    cuts = statistics.quantiles(seconds, n=20, method="inclusive")
+    return statistics.median(seconds) * 1e3, cuts[18] * 1e3
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cnnviz bench browser", description=__doc__)
+    parser.add_argument("--changes", type=int, default=20, help="control changes timed per condition")
+    parser.add_argument("--backend", default="Keras", help="training page's backend option, as labelled")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as runs, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            launched = time.perf_counter()
+            with streamlit_server({"CNNVIZ_RUNS_DIR": runs}) as url:
+                healthy = time.perf_counter() - launched
+                page = new_page(browser)
+                open_page(page, url)
+                expect(page.get_by_role("heading", name="cnnviz")).to_be_visible()
+                first_page = time.perf_counter() - launched
+                start = time.perf_counter()
+                open_page(page, f"{url}/convolution")
+                first_convolution = time.perf_counter() - start
+                idle = change_latencies(page, args.changes)
+                trainer = new_page(browser)
+                start_training(trainer, url, backend=args.backend, epochs=50)
+                trainer.wait_for_function("() => document.querySelector('.st-key-live_batches .main-svg')")
+                seen = batches_seen(trainer)
+                busy = change_latencies(page, args.changes)
+                seen = batches_seen(trainer) - seen
+                stop_training(trainer)
+        finally:
+            browser.close()
+    print(f"Cold start: server answers its health check {healthy:.1f} s after launch; home page "
+          f"rendered in chromium {first_page:.1f} s after launch; then the convolution page (first "
+          f"visit, all charts drawn) in {first_convolution:.1f} s.\n")
+    print("| convolution page, control change -> output chart redrawn | p50 (ms) | p95 (ms) | changes |")
+    print("|---|---:|---:|---:|")
+    training = f"while another context trains ({args.backend}; {seen} batches during the changes)"
+    for label, seconds in (("server idle", idle), (training, busy)):
+        p50, p95 = percentiles(seconds)
+        print(f"| {label} | {p50:.0f} | {p95:.0f} | {len(seconds)} |")
+    return 0

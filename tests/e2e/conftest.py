@@ -1,0 +1,65 @@
+"""Browser tests: one `streamlit run app.py` per session, driven in Debian's chromium by Playwright.
+
+Without /usr/bin/chromium the browser tests skip, saying how to install it; under CI (environment
+variable CI set) they fail instead, since CI installs chromium (scripts/system-deps.sh).
+Screenshots go to test-artifacts/ (gitignored).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from cnnviz import bench_browser as browser
+
+ARTIFACTS = browser.ROOT / "test-artifacts"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium, launched once per session."""
+    if not browser.CHROMIUM.exists():
+        message = f"{browser.CHROMIUM} is missing: install it with `sudo apt-get install chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message} (CI must run the browser tests: see scripts/system-deps.sh)")
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        launched = browser.launch_chromium(playwright)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def runs_dir(tmp_path_factory) -> Path:
+    """The server's runs folder (CNNVIZ_RUNS_DIR), empty at the start of the session."""
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="session")
+def app_url(chromium, runs_dir) -> str:
+    """URL of the app served for the whole session (started after chromium, so skipped with it)."""
+    with browser.streamlit_server({"CNNVIZ_RUNS_DIR": str(runs_dir)}) as url:
+        yield url
+
+
+@pytest.fixture
+def page(chromium) -> Page:
+    """A page in a fresh browser context: a new Streamlit session per test."""
+    page = browser.new_page(chromium)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """screenshot(page, name) keeps a picture of the whole page as test-artifacts/<name>.png."""
+    def save(page: Page, name: str) -> None:
+        browser.save_screenshot(page, ARTIFACTS / f"{name}.png")
+    return save
