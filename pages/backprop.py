@@ -37,10 +37,12 @@ if kind == "random":
     seed = ui.synced_number("Seed", "dz_seed", 0, (0, 10**6))
 elif kind == "impulse":
     st.caption(
-        "A 1 at one output position: it reaches the inputs of that window (through the kernel) "
-        "and the weights (through that window of the input)."
+        "A 1 at one output position (pick it below or click dZ): it reaches the inputs of that "
+        "window (through the kernel) and the weights (through that window of the input)."
     )
-    position = ui.position_ui("Impulse at", "impulse", Z.shape[1:3], c_new)
+    position = ui.position_ui(
+        "Impulse at", "impulse", Z.shape[1:3], c_new, default=ui.strongest(Z[0, :, :, 0])
+    )
 elif kind == "target kernel":
     target = ui.synced_choice(
         "Target kernel (T = conv with it)",
@@ -58,7 +60,13 @@ dA_prev, dW, db = ops.conv_backward(dZ, A_prev, layer.W, layer.b, layer.padding,
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(figures.maps_figure(dZ[0], [f"dZ, {t}" for t in filter_titles]), key="dZ")
+    impulse = kind == "impulse"
+    st.plotly_chart(
+        figures.maps_figure(dZ[0], [f"dZ, {t}" for t in filter_titles], clickable=impulse),
+        key="dZ",
+        on_select=(lambda: ui.select_position("dZ", "impulse")) if impulse else "ignore",
+        selection_mode="points",
+    )
 with right:
     st.plotly_chart(
         figures.maps_figure(
