@@ -223,14 +223,21 @@ def available_presets(size: int) -> list[str]:
     return [name for name in kernels.PRESETS if size in kernels.PRESET_SIZES[name]]
 
 
+def _pair_ui(
+    labels: tuple[str, str], names: tuple[str, str], default: int, bounds
+) -> tuple[int, int]:
+    """Two integer inputs side by side (a height and a width), each a persistent setting."""
+    columns = st.columns(2)
+    values = []
+    for column, label, name in zip(columns, labels, names):
+        with column:
+            values.append(_synced(st.number_input, label, name, default, bounds=bounds, step=1))
+    return values[0], values[1]
+
+
 def stride_ui() -> tuple[int, int]:
     """Stride (sh, sw) of the convolution."""
-    left, right = st.columns(2)
-    with left:
-        sh = _synced(st.number_input, "Stride sh", "stride_h", 1, bounds=(1, 7), step=1)
-    with right:
-        sw = _synced(st.number_input, "Stride sw", "stride_w", 1, bounds=(1, 7), step=1)
-    return sh, sw
+    return _pair_ui(("Stride sh", "Stride sw"), ("stride_h", "stride_w"), 1, (1, 7))
 
 
 def padding_ui():
@@ -238,12 +245,8 @@ def padding_ui():
     kind = _synced(st.radio, "Padding", "padding", "valid", options=PADDINGS, horizontal=True)
     if kind != "explicit":
         return kind
-    left, right = st.columns(2)
-    with left:
-        ph = _synced(st.number_input, "ph (rows each side)", "pad_h", 1, bounds=(0, 10), step=1)
-    with right:
-        pw = _synced(st.number_input, "pw (columns each side)", "pad_w", 1, bounds=(0, 10), step=1)
-    return ph, pw
+    labels = ("ph (rows each side)", "pw (columns each side)")
+    return _pair_ui(labels, ("pad_h", "pad_w"), 1, (0, 10))
 
 
 def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
@@ -329,17 +332,9 @@ def pool_ui() -> tuple[tuple[int, int], tuple[int, int], str]:
         mode = _synced(
             st.radio, "Mode", "pool_mode", "max", options=("max", "avg"), horizontal=True
         )
-        left, right = st.columns(2)
-        with left:
-            kh = _synced(st.number_input, "Window kh", "pool_kh", 2, bounds=(1, 7), step=1)
-        with right:
-            kw = _synced(st.number_input, "Window kw", "pool_kw", 2, bounds=(1, 7), step=1)
-        left, right = st.columns(2)
-        with left:
-            sh = _synced(st.number_input, "Stride sh", "pool_stride_h", 2, bounds=(1, 7), step=1)
-        with right:
-            sw = _synced(st.number_input, "Stride sw", "pool_stride_w", 2, bounds=(1, 7), step=1)
-    return (kh, kw), (sh, sw), mode
+        window = _pair_ui(("Window kh", "Window kw"), ("pool_kh", "pool_kw"), 2, (1, 7))
+        stride = _pair_ui(("Stride sh", "Stride sw"), ("pool_stride_h", "pool_stride_w"), 2, (1, 7))
+    return window, stride, mode
 
 
 def position_ui(
