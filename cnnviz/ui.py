@@ -53,7 +53,7 @@ def _from_url(name: str, default):
     if raw is None:
         return default
     try:
-        return type(default)(raw) if not isinstance(default, bool) else raw == "True"
+        return type(default)(raw)
     except ValueError:
         return default
 
