@@ -5,21 +5,22 @@ warm-up run, every control change is one timed rerun of the whole page script, f
 Target: well under 0.5 s per change. Prints a Markdown table for BENCHMARKS.md.
 """
 
+from __future__ import annotations
+
 import argparse
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import plotly
-import streamlit
-from streamlit.testing.v1 import AppTest
+from cnnviz.bench_ops import cpu_description
+
+if TYPE_CHECKING:  # Streamlit is imported when the benchmark runs: cnnviz modules stay without it
+    from streamlit.testing.v1 import AppTest
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
-Change = tuple[str, Callable[[AppTest], object]]
+Change = tuple[str, Callable[["AppTest"], object]]
 
 CHANGES: dict[str, list[Change]] = {
     "convolution": [
@@ -73,22 +74,17 @@ CHANGES: dict[str, list[Change]] = {
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(
-                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__}, "
-        f"Streamlit {streamlit.__version__}, Plotly {plotly.__version__}"
-    )
+    """cpu_description() and the Streamlit and Plotly versions."""
+    import plotly
+    import streamlit
+
+    return f"{cpu_description()}, Streamlit {streamlit.__version__}, Plotly {plotly.__version__}"
 
 
 def time_page(name: str, repeats: int) -> list[tuple[str, float]]:
     """(change, best seconds over `repeats` fresh sessions) for each control change of page `name`."""
+    from streamlit.testing.v1 import AppTest
+
     best: dict[str, float] = {}
     for _ in range(repeats):
         at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=120).run()

@@ -134,18 +134,22 @@ def cases(course_m: int, seed: int = 0) -> list[Case]:
     ]
 
 
-def machine() -> str:
-    """One line naming this machine: CPU model, cores, Python, NumPy and TensorFlow versions."""
-    import tensorflow as tf
-
+def cpu_description() -> str:
+    """This machine's CPU model and core count, Python and NumPy versions, for benchmark tables."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as info:
             cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, TensorFlow {tf.__version__}")
+    return f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__}"
+
+
+def machine() -> str:
+    """cpu_description() and the TensorFlow version."""
+    import tensorflow as tf
+
+    return f"{cpu_description()}, TensorFlow {tf.__version__}"
 
 
 def main(argv: list[str]) -> int:
