@@ -1,11 +1,8 @@
 """cnnviz: the Streamlit frame. Pages live in pages/; this file only lists them."""
 
-from pathlib import Path
-
 import streamlit as st
 
-HERE = Path(__file__).parent
-PAGES = [  # (file, title, icon) in menu order; training and draw appear once their files exist
+PAGES = [  # (file, title, icon) in menu order
     ("pages/home.py", "Home", ":material/home:"),
     ("pages/convolution.py", "Convolution", ":material/grid_on:"),
     ("pages/pooling.py", "Pooling", ":material/compress:"),
@@ -19,6 +16,5 @@ st.navigation(
     [
         st.Page(path, title=title, icon=icon, default=path == "pages/home.py")
         for path, title, icon in PAGES
-        if (HERE / path).exists()
     ]
 ).run()

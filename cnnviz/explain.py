@@ -5,20 +5,16 @@ One image at a time: A_prev (h, w, c) here, made (1, h, w, c) before calling ops
 `ops.resolve_padding`.
 """
 
-import io
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-from cnnviz import ops
+from cnnviz import ops, upload
 
 UPLOAD_MAX_BYTES = 5 * 2**20
 UPLOAD_MAX_PIXELS = 25_000_000  # from the header, before decoding
 UPLOAD_SIDE = 64  # explorer images are shrunk to this longer side: every figure stays fast
-UPLOAD_FORMATS = ("PNG", "JPEG", "BMP", "GIF")
 DZ_KINDS = ("all ones", "random", "impulse", "target kernel")
 
 
@@ -283,47 +279,19 @@ def decode_image(
 ) -> np.ndarray:
     """Uploaded image bytes -> (h, w, 1) grayscale or (h, w, 3) R/G/B float64 in [0, 1].
 
-    Shrunk so the longer side is at most `side`. Raises ValueError for an empty, too large,
-    corrupt or non-image file.
+    Decoded by cnnviz.upload.decode_upload with the explorer's caps, shrunk so the longer side is
+    at most `side`. Raises ValueError for an empty, too large, corrupt or non-image file.
     """
     if channels not in ("grayscale", "RGB"):
         raise ValueError(f'channels must be "grayscale" or "RGB", got {channels!r}')
-    if not data:
-        raise ValueError("the uploaded file is empty; choose a PNG, JPEG, BMP or GIF image")
-    if len(data) > UPLOAD_MAX_BYTES:
-        raise ValueError(
-            f"the uploaded file is {len(data) / 2**20:.1f} MiB; the limit is "
-            f"{UPLOAD_MAX_BYTES / 2**20:.0f} MiB: shrink the image first"
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS) as image:
-                if image.size[0] * image.size[1] > UPLOAD_MAX_PIXELS:
-                    raise ValueError(
-                        f"the image is {image.size[0]}x{image.size[1]} pixels; the limit is "
-                        f"{UPLOAD_MAX_PIXELS / 1e6:.0f} megapixels: shrink it first"
-                    )
-                image.seek(0)
-                image = ImageOps.exif_transpose(image).convert(
-                    "L" if channels == "grayscale" else "RGB"
-                )
-                image.thumbnail((side, side), Image.Resampling.LANCZOS)
-                pixels = np.asarray(image, dtype=np.float64) / 255.0
-    except UnidentifiedImageError:
-        raise ValueError(
-            f"the file is not an image this page reads; upload one of {', '.join(UPLOAD_FORMATS)}"
-        ) from None
-    except (
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-        SyntaxError,
-        EOFError,
-    ) as error:
-        raise ValueError(
-            f"the image could not be decoded ({error}); export it again as PNG"
-        ) from None
+    decoded = upload.decode_upload(
+        data,
+        max_bytes=UPLOAD_MAX_BYTES,
+        max_pixels=UPLOAD_MAX_PIXELS,
+        max_side=side,
+        mode="L" if channels == "grayscale" else "RGB",
+    )
+    pixels = decoded.pixels.astype(np.float64) / 255.0
     return pixels.reshape(*pixels.shape[:2], -1)
 
 

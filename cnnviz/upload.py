@@ -37,14 +37,23 @@ class DecodedImage:
 
 
 def decode_upload(
-    data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+    data: bytes,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_side: int = MAX_SIDE,
+    mode: str = "auto",
 ) -> DecodedImage:
     """Decode image file bytes (PNG, JPEG, GIF, BMP, WebP) into uint8 pixels; see `DecodedImage`.
 
+    mode "auto" gives (H, W) grayscale, or (H, W, 4) RGBA when the image has transparency;
+    "L" always (H, W) grayscale; "RGB" always (H, W, 3). The longer side is shrunk to `max_side`.
     Animated images give their first frame (with a note). 16-bit grayscale PNGs are scaled to
     8 bits.
     Raises ValueError for an empty, too large, corrupt, truncated or non-image file.
     """
+    if mode not in ("auto", "L", "RGB"):
+        raise ValueError(f'mode must be "auto", "L" or "RGB", got {mode!r}')
     if not data:
         raise ValueError("The uploaded file is empty; choose a PNG or JPEG photo of a digit.")
     if len(data) > max_bytes:
@@ -71,7 +80,7 @@ def decode_upload(
                 )
                 image.seek(0)
                 image.load()
-                pixels = _to_uint8_array(ImageOps.exif_transpose(image))
+                pixels = _to_uint8_array(ImageOps.exif_transpose(image), mode, max_side)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ValueError(
             f"The image is too large to decode safely ({error}). Shrink the photo first."
@@ -87,14 +96,16 @@ def decode_upload(
     return DecodedImage(pixels=pixels, notes=notes)
 
 
-def _to_uint8_array(image: Image.Image) -> np.ndarray:
-    """A decoded Pillow image -> (H, W) uint8 grayscale, or (H, W, 4) uint8 RGBA if transparent."""
+def _to_uint8_array(image: Image.Image, mode: str, max_side: int) -> np.ndarray:
+    """A decoded Pillow image -> uint8 pixels in `mode` (see decode_upload), longer side <= max_side."""
     if image.mode in SIXTEEN_BIT_MODES:
         wide = np.clip(np.asarray(image, dtype=np.float64), 0, 65535)
         image = Image.fromarray(np.round(wide * (255.0 / 65535.0)).astype(np.uint8))
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    image = image.convert("RGBA" if has_alpha else "L")
-    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    if mode == "auto":
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        mode = "RGBA" if has_alpha else "L"
+    image = image.convert(mode)
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return np.asarray(image, dtype=np.uint8)
 
 

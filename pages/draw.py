@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnnviz import draw_figures, lenet
+from cnnviz import draw_figures, lenet, ui
 from cnnviz.preprocess import NothingDrawn, preprocess_steps
 from cnnviz.upload import FORMATS, MAX_BYTES, decode_upload, photo_ink
 
@@ -197,6 +197,7 @@ def network_input_ui(source: str) -> tuple[np.ndarray | None, str | None]:
     return steps.centred, None
 
 
+ui.require_app_frame()
 st.title("Draw a digit")
 st.write(
     "Draw a digit, pick one from MNIST or upload a photo, and watch LeNet-5 read it, "

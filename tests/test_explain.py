@@ -213,7 +213,7 @@ def test_decode_image_shrinks_large_images():
     [
         (b"", "empty"),
         (b"not an image at all", "not an image"),
-        (png_bytes(np.eye(64, dtype=np.uint8), "L")[:-30], "could not be decoded"),
+        (png_bytes(np.eye(64, dtype=np.uint8), "L")[:-30], "corrupt or truncated"),
         (b"x" * (explain.UPLOAD_MAX_BYTES + 1), "limit"),
     ],
 )
