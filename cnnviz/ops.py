@@ -230,7 +230,8 @@ def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1), *, dilation=(
     dtype = _float_dtype(dZ, A_prev, W, b)
     dZ, A_padded = dZ.astype(dtype, copy=False), pad(A_prev.astype(dtype, copy=False), pads)
     kernel_hw, c_new = W.shape[:2], W.shape[3]
-    W_columns = W.astype(dtype, copy=False).reshape(-1, c_new)  # (kh * kw * c_prev, c_new)
+    W = W.astype(dtype, copy=False)
+    W_columns = W.reshape(-1, c_new)  # (kh * kw * c_prev, c_new)
     dA_padded = np.zeros(A_padded.shape, dtype=dtype)
     dW_columns = np.zeros(W_columns.shape, dtype=dtype)
     size, blocks = _blocks(len(dZ), W_columns.shape[0] * out_hw[0] * out_hw[1] * dtype.itemsize)
@@ -239,11 +240,10 @@ def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1), *, dilation=(
         columns = _columns(A_padded[block], kernel_hw, out_hw, stride, dilation, workspace)
         dZ_block = dZ[block].reshape(-1, c_new)  # (n * h_new * w_new, c_new)
         dW_columns += columns @ dZ_block
-        # (kh, kw, c_prev, n, h_new, w_new): each window's share of dA_prev, added back per tap
-        d_columns = (W_columns @ dZ_block.T).reshape(*kernel_hw, A_prev.shape[3], -1, *out_hw)
         dA_block = dA_padded[block]
         for i, j, (rows, cols) in _taps(out_hw, kernel_hw, stride, dilation):
-            dA_block[:, rows, cols, :] += d_columns[i, j].transpose(1, 2, 3, 0)
+            seen = dA_block[:, rows, cols, :]  # view of the inputs tap (i, j) met (n, h_new, w_new, c_prev)
+            seen += (dZ_block @ W[i, j].T).reshape(seen.shape)
     dW = dW_columns.reshape(W.shape)
     (top, bottom), (left, right) = pads
     h, w = A_padded.shape[1:3]
