@@ -17,6 +17,7 @@ from functools import partial
 import numpy as np
 
 from cnnviz import loops, ops
+from cnnviz.blas import limit_blas_threads
 
 
 @dataclass
@@ -159,7 +160,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pixel-sample", type=int, default=100,
                         help="examples the per-pixel loop runs on; its time is scaled to the batch")
     args = parser.parse_args(argv)
-    print(f"Machine: {machine()}\n")
+    limit_blas_threads(1)  # cnnviz.blas: cache-sized products; a second thread only spins against TF's
+    print(f"Machine: {machine()}; NumPy's OpenBLAS on 1 thread, TensorFlow on its default pool\n")
     print("| op | cnnviz (ms) | TensorFlow (ms) | cnnviz / TF | two loops (ms) | two loops / cnnviz "
           "| per-pixel loop (ms, scaled) | per-pixel / cnnviz |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -14,7 +14,6 @@ atomically (temp file + os.replace), so a stop or a crash loses at most the curr
 
 import argparse
 import csv
-import ctypes
 import functools
 import io
 import json
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz import lenet
+from cnnviz.blas import limit_blas_threads
 
 BACKENDS = ("keras", "tf1", "numpy")
 KERAS_MODEL_NAMES = ("lenet5", "lenet5-dropout", "lenet5-batchnorm", "mlp")  # models.KERAS_MODELS
@@ -129,31 +129,6 @@ class Callback:
 
 
 # ---------------------------------------------------------------------------------------- backends
-
-
-BLAS_THREAD_FUNCTIONS = (  # (get, set) in the OpenBLAS builds numpy ships or links
-    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-    ("openblas_get_num_threads", "openblas_set_num_threads"),
-)
-
-
-def limit_blas_threads(n: int):
-    """Set numpy's OpenBLAS to n threads (process-wide); returns a function that restores the old count.
-
-    The NumPy backend's matrices are small: with other processes on a 2-core machine, OpenBLAS'
-    second thread made a LeNet-5 step 20x slower (174 vs 3,516 images/s). No-op without OpenBLAS.
-    """
-    try:
-        with open("/proc/self/maps") as maps:
-            library = ctypes.CDLL(next(line.split()[-1] for line in maps if "openblas" in line.lower()))
-        get, set_ = next((getattr(library, g), getattr(library, s)) for g, s in BLAS_THREAD_FUNCTIONS
-                         if hasattr(library, g))
-    except (OSError, StopIteration):
-        return lambda: None
-    previous = get()
-    set_(n)
-    return lambda: set_(previous)
 
 
 class NumpyBackend:
