@@ -261,18 +261,36 @@ def _pool_geometry(A_prev, kernel_shape, stride, mode):
     return A_prev, kernel_hw, stride, out_hw
 
 
-def _pool_block(A_prev, kernel_hw, stride, out_hw, mode) -> np.ndarray:
-    """Max or sum of every window of A_prev (n, h, w, c): rows first, then columns (separable)."""
+def _combine_all(combine, parts: list[np.ndarray], out: np.ndarray) -> np.ndarray:
+    """combine(...combine(parts[0], parts[1])..., parts[-1]) written into `out`."""
+    if len(parts) == 1:
+        np.copyto(out, parts[0])
+        return out
+    combine(parts[0], parts[1], out=out)
+    for part in parts[2:]:
+        combine(out, part, out=out)
+    return out
+
+
+def _pool_block(A_prev, kernel_hw, stride, out_hw, mode, out=None) -> np.ndarray:
+    """Max or mean of every window of A_prev (n, h, w, c): rows first, then columns (separable).
+
+    Written into `out` (n, h_new, w_new, c) when given."""
     combine = np.maximum if mode == "max" else np.add
     (kh, kw), (sh, sw), (h_new, w_new) = kernel_hw, stride, out_hw
     row_span, col_span = (h_new - 1) * sh + 1, (w_new - 1) * sw + 1
-    by_rows = A_prev[:, 0:row_span:sh].copy()  # (n, h_new, w, c)
-    for i in range(1, kh):
-        combine(by_rows, A_prev[:, i : i + row_span : sh], out=by_rows)
-    pooled = by_rows[:, :, 0:col_span:sw].copy()  # (n, h_new, w_new, c)
-    for j in range(1, kw):
-        combine(pooled, by_rows[:, :, j : j + col_span : sw], out=pooled)
-    return pooled
+    n, _, w, c = A_prev.shape
+    by_rows = _combine_all(
+        combine,
+        [A_prev[:, i : i + row_span : sh] for i in range(kh)],
+        np.empty((n, h_new, w, c), dtype=A_prev.dtype),
+    )
+    if out is None:
+        out = np.empty((n, h_new, w_new, c), dtype=A_prev.dtype)
+    _combine_all(combine, [by_rows[:, :, j : j + col_span : sw] for j in range(kw)], out)
+    if mode == "avg":
+        out *= 1 / (kh * kw)
+    return out
 
 
 def pool_forward(A_prev, kernel_shape, stride=(1, 1), mode="max"):
@@ -286,9 +304,7 @@ def pool_forward(A_prev, kernel_shape, stride=(1, 1), mode="max"):
     A_prev = A_prev.astype(dtype, copy=False)
     A = np.empty((A_prev.shape[0], *out_hw, A_prev.shape[3]), dtype=dtype)
     for block in _blocks(len(A), A_prev[:1].nbytes)[1]:
-        A[block] = _pool_block(A_prev[block], kernel_hw, stride, out_hw, mode)
-    if mode == "avg":
-        A /= kernel_hw[0] * kernel_hw[1]
+        _pool_block(A_prev[block], kernel_hw, stride, out_hw, mode, out=A[block])
     return A
 
 
