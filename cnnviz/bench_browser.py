@@ -98,6 +98,7 @@ def launch_chromium(playwright) -> Browser:
     """Debian's chromium, headless; FileNotFoundError saying how to install it when missing."""
     if not CHROMIUM.exists():
         raise FileNotFoundError(f"{CHROMIUM} is missing: install it with `sudo apt-get install chromium`")
+    expect.set_options(timeout=TIMEOUT_MS)
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
@@ -124,7 +125,14 @@ def wait_for_app(page: Page, *, settle_ms: int = 250) -> None:
 
 
 def open_page(page: Page, url: str) -> None:
+    """Load url (a new Streamlit session) and wait for it."""
     page.goto(url)
+    wait_for_app(page)
+
+
+def follow_menu(page: Page, title: str) -> None:
+    """Click the sidebar menu entry `title` (same session) and wait for that page."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text=title).click()
     wait_for_app(page)
 
 
@@ -232,7 +240,7 @@ def batches_seen(page: Page) -> int:
     """Points on the live per-batch curve (0 before the first batch)."""
     return page.evaluate("""() => {
         const plot = document.querySelector('.st-key-live_batches .js-plotly-plot');
-        return plot && plot.data && plot.data.length ? plot.data[0].x.length : 0;
+        return plot && plot.data && plot.data.length ? plot.data[0].y.length : 0;
     }""")
 
 

@@ -31,8 +31,7 @@ def test_menu_pages_each_render_their_charts(page, app_url, screenshot):
     links = page.get_by_test_id("stSidebarNav").get_by_role("link")
     assert [text.splitlines()[-1] for text in links.all_inner_texts()] == menu_titles()  # after the icon
     for title in menu_titles():
-        links.filter(has_text=title).click()
-        browser.wait_for_app(page)
+        browser.follow_menu(page, title)
         expect(page.get_by_role("heading", name=HEADINGS.get(title, title), level=1)).to_be_visible()
         for key in CHARTS.get(title, ()):
             expect(page.locator(f".st-key-{key} .main-svg").first).to_be_visible()

@@ -1,0 +1,85 @@
+"""Training in chromium: start a short run, watch the curves grow, press Stop; and three browser
+contexts at once (one training, two exploring), each seeing only its own state."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from cnnviz import bench_browser as browser
+from cnnviz import train
+
+NUMPY = "NumPy (cnnviz.ops)"
+BATCHES_OR_ERROR = """(count) => {
+    const plot = document.querySelector('.st-key-live_batches .js-plotly-plot');
+    const batches = plot && plot.data && plot.data.length ? plot.data[0].y.length : 0;
+    return batches >= count || document.querySelector("[data-testid='stAlertContentError']");
+}"""
+
+
+def wait_for_batches(page: Page, count: int) -> None:
+    """Wait until the live curve has `count` batches; fail on the page's error message instead."""
+    page.wait_for_function(BATCHES_OR_ERROR, arg=count)
+    assert browser.errors(page) == []
+
+
+def new_runs(runs_dir, before: set) -> list[train.SavedRun]:
+    return [run for run in train.list_runs(runs_dir) if run.run_dir not in before]
+
+
+@pytest.mark.parametrize("backend", ["Keras", NUMPY])
+def test_training_curves_grow_until_stop(page, app_url, runs_dir, backend, screenshot):
+    before = {run.run_dir for run in train.list_runs(runs_dir)}
+    browser.start_training(page, app_url, backend=backend, epochs=100, fewest_images=True)
+    wait_for_batches(page, 1)
+    wait_for_batches(page, browser.batches_seen(page) + 2)  # the live curve grows
+    expect(page.locator(".st-key-live_epochs .main-svg").first).to_be_visible()  # an epoch checkpointed
+    assert browser.errors(page) == []
+    browser.stop_training(page)
+
+    expect(page.get_by_role("heading", name="Results")).to_be_visible()
+    assert browser.exceptions(page) == [] and browser.errors(page) == []
+    (run,) = new_runs(runs_dir, before)
+    assert run.status == "stopped" and len(run.history.epochs) >= 1
+    assert run.model_path is not None and run.model_path.is_file()  # the last epoch's checkpoint
+    results_run = browser.widget(page, "stSelectbox", "Run").first.locator("input").input_value()
+    assert "stopped" in results_run and run.run_dir.name[-6:] in results_run
+    expect(page.get_by_text(re.compile(rf"Saved runs in {runs_dir.name}/ \(\d+\)"))).to_be_visible()
+    screenshot(page, f"training-stopped-{backend.split()[0].lower()}")
+
+
+def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
+    trainer, explorer_a, explorer_b = (browser.new_page(chromium) for _ in range(3))
+    try:
+        before = {run.run_dir for run in train.list_runs(runs_dir)}
+        browser.start_training(trainer, app_url, backend=NUMPY, epochs=100)  # runs until stopped
+        wait_for_batches(trainer, 1)
+        for explorer in (explorer_a, explorer_b):
+            browser.open_page(explorer, f"{app_url}/convolution")
+        browser.changed_chart(explorer_a, "outputs", lambda: browser.set_number(explorer_a, "Stride sh", 2))
+        browser.changed_chart(explorer_b, "outputs", lambda: browser.choose_radio(explorer_b, "Padding", "same"))
+        for explorer in (explorer_a, explorer_b):
+            browser.wait_for_app(explorer)
+        seen = browser.batches_seen(trainer)
+        wait_for_batches(trainer, seen + 1)  # training went on while the explorers worked
+
+        assert "stride_h=2&" in explorer_a.url and "padding=valid" in explorer_a.url
+        assert "stride_h=1&" in explorer_b.url and "padding=same" in explorer_b.url
+        assert browser.widget(explorer_b, "stNumberInput", "Stride sh").locator("input").input_value() == "1"
+        browser.follow_menu(explorer_a, "Training")
+        expect(explorer_a.locator(".st-key-train_start button")).to_be_enabled()  # not the trainer's run
+        expect(explorer_a.locator(".st-key-train_stop button")).to_be_disabled()
+        expect(explorer_a.get_by_test_id("stProgress")).to_have_count(0)
+        expect(trainer.locator(".st-key-train_stop button")).to_be_enabled()
+
+        browser.stop_training(trainer)
+        expect(trainer.get_by_role("heading", name="Results")).to_be_visible()
+        for title in ("Home", "Training"):  # the same session reruns the training page
+            browser.follow_menu(explorer_a, title)
+        expect(explorer_a.get_by_role("heading", name="Results")).to_have_count(0)  # runs are per session
+        assert len(new_runs(runs_dir, before)) == 1
+        for page in (trainer, explorer_a, explorer_b):
+            assert browser.exceptions(page) == []
+    finally:
+        for page in (trainer, explorer_a, explorer_b):
+            page.context.close()
