@@ -1,0 +1,68 @@
+"""Security rules checked on the source: no HTML from user content, uploads capped, Keras files
+loaded in safe mode, no pickles, no file path typed by the user."""
+
+import ast
+import tomllib
+
+from cnnviz import bench_browser as browser
+from cnnviz import upload
+
+ROOT = browser.ROOT
+APP_SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+LIBRARY_SOURCES = sorted((ROOT / "cnnviz").glob("*.py"))
+
+
+def calls(path):
+    """(function name, ast.Call) of every call in the file at path."""
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Call):
+            function = node.func
+            yield getattr(function, "attr", getattr(function, "id", "")), node
+
+
+def owner(call: ast.Call) -> str:
+    """"np" for np.load(...): the name the called attribute hangs on ("" if none)."""
+    return getattr(getattr(call.func, "value", None), "id", "")
+
+
+def keyword(call: ast.Call, name: str):
+    return next((kw.value for kw in call.keywords if kw.arg == name), None)
+
+
+def test_unsafe_html_only_on_constant_strings():
+    for path in [*APP_SOURCES, ROOT / "cnnviz" / "ui.py"]:
+        for name, call in calls(path):
+            flag = keyword(call, "unsafe_allow_html")
+            if isinstance(flag, ast.Constant) and flag.value is False or flag is None:
+                continue
+            assert call.args and isinstance(call.args[0], ast.Constant), (
+                f"{path.name}:{call.lineno}: {name}(..., unsafe_allow_html=...) on a non-constant string")
+
+
+def test_upload_size_capped_and_no_telemetry():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    cap_bytes = config["server"]["maxUploadSize"] * 2**20
+    assert cap_bytes <= 10 * 2**20
+    assert cap_bytes >= upload.MAX_BYTES  # the draw page's stated limit is reachable, not cut short
+    assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_keras_files_loaded_in_safe_mode_and_no_pickles():
+    loads = 0
+    for path in [*APP_SOURCES, *LIBRARY_SOURCES]:
+        for name, call in calls(path):
+            if name == "load_model" and isinstance(call.func, ast.Attribute):  # keras.*.load_model
+                loads += 1
+                safe = keyword(call, "safe_mode")
+                assert isinstance(safe, ast.Constant) and safe.value is True, f"{path.name}:{call.lineno}"
+            if name == "load" and owner(call) == "np":
+                pickle = keyword(call, "allow_pickle")
+                assert isinstance(pickle, ast.Constant) and pickle.value is False, f"{path.name}:{call.lineno}"
+            assert owner(call) != "pickle", f"{path.name}:{call.lineno}: pickle"
+    assert loads >= 1  # the check saw the Keras loader
+
+
+def test_pages_take_no_typed_text_as_a_path():
+    for path in APP_SOURCES:
+        typed = [call.lineno for name, call in calls(path) if name in ("text_input", "text_area", "chat_input")]
+        assert typed == [], f"{path.name}: free text input at lines {typed}; review it for paths first"
