@@ -236,12 +236,22 @@ def start_training(page: Page, url: str, *, backend: str = "Keras", epochs: int 
     expect(page.locator(".st-key-train_stop button")).to_be_enabled(timeout=TIMEOUT_MS)
 
 
+_BATCHES_JS = """() => {
+    const plot = document.querySelector('.st-key-live_batches .js-plotly-plot');
+    return plot && plot.data && plot.data.length ? plot.data[0].y.length : 0;
+}"""
+
+
 def batches_seen(page: Page) -> int:
     """Points on the live per-batch curve (0 before the first batch)."""
-    return page.evaluate("""() => {
-        const plot = document.querySelector('.st-key-live_batches .js-plotly-plot');
-        return plot && plot.data && plot.data.length ? plot.data[0].y.length : 0;
-    }""")
+    return page.evaluate(_BATCHES_JS)
+
+
+def wait_for_batches(page: Page, count: int) -> None:
+    """Wait until the live curve has `count` batches; AssertionError with the page's error instead."""
+    page.wait_for_function(f"(count) => ({_BATCHES_JS})() >= count || "
+                           "document.querySelector(\"[data-testid='stAlertContentError']\")", arg=count)
+    assert errors(page) == [], errors(page)
 
 
 def stop_training(page: Page) -> None:
@@ -300,10 +310,12 @@ def main(argv: list[str]) -> int:
                 idle = change_latencies(page, args.changes)
                 trainer = new_page(browser)
                 start_training(trainer, url, backend=args.backend, epochs=50)
-                trainer.wait_for_function("() => document.querySelector('.st-key-live_batches .main-svg')")
+                wait_for_batches(trainer, 1)
                 seen = batches_seen(trainer)
                 busy = change_latencies(page, args.changes)
                 seen = batches_seen(trainer) - seen
+                if not trainer.locator(".st-key-train_stop button").is_enabled():
+                    raise RuntimeError(f"the run ended during the timed changes: {errors(trainer)}")
                 stop_training(trainer)
         finally:
             browser.close()

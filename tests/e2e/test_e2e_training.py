@@ -4,25 +4,12 @@ contexts at once (one training, two exploring), each seeing only its own state."
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from cnnviz import bench_browser as browser
 from cnnviz import train
 
 NUMPY = "NumPy (cnnviz.ops)"
-BATCHES_OR_ERROR = """(count) => {
-    const plot = document.querySelector('.st-key-live_batches .js-plotly-plot');
-    const batches = plot && plot.data && plot.data.length ? plot.data[0].y.length : 0;
-    return batches >= count || document.querySelector("[data-testid='stAlertContentError']");
-}"""
-
-
-def wait_for_batches(page: Page, count: int) -> None:
-    """Wait until the live curve has `count` batches; fail on the page's error message instead."""
-    page.wait_for_function(BATCHES_OR_ERROR, arg=count)
-    assert browser.errors(page) == []
-
-
 def new_runs(runs_dir, before: set) -> list[train.SavedRun]:
     return [run for run in train.list_runs(runs_dir) if run.run_dir not in before]
 
@@ -31,8 +18,8 @@ def new_runs(runs_dir, before: set) -> list[train.SavedRun]:
 def test_training_curves_grow_until_stop(page, app_url, runs_dir, backend, screenshot):
     before = {run.run_dir for run in train.list_runs(runs_dir)}
     browser.start_training(page, app_url, backend=backend, epochs=100, fewest_images=True)
-    wait_for_batches(page, 1)
-    wait_for_batches(page, browser.batches_seen(page) + 2)  # the live curve grows
+    browser.wait_for_batches(page, 1)
+    browser.wait_for_batches(page, browser.batches_seen(page) + 2)  # the live curve grows
     expect(page.locator(".st-key-live_epochs .main-svg").first).to_be_visible()  # an epoch checkpointed
     assert browser.errors(page) == []
     browser.stop_training(page)
@@ -53,7 +40,7 @@ def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
     try:
         before = {run.run_dir for run in train.list_runs(runs_dir)}
         browser.start_training(trainer, app_url, backend=NUMPY, epochs=100)  # runs until stopped
-        wait_for_batches(trainer, 1)
+        browser.wait_for_batches(trainer, 1)
         for explorer in (explorer_a, explorer_b):
             browser.open_page(explorer, f"{app_url}/convolution")
         browser.changed_chart(explorer_a, "outputs", lambda: browser.set_number(explorer_a, "Stride sh", 2))
@@ -61,7 +48,7 @@ def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
         for explorer in (explorer_a, explorer_b):
             browser.wait_for_app(explorer)
         seen = browser.batches_seen(trainer)
-        wait_for_batches(trainer, seen + 1)  # training went on while the explorers worked
+        browser.wait_for_batches(trainer, seen + 1)  # training went on while the explorers worked
 
         assert "stride_h=2&" in explorer_a.url and "padding=valid" in explorer_a.url
         assert "stride_h=1&" in explorer_b.url and "padding=same" in explorer_b.url
