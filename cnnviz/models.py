@@ -54,23 +54,27 @@ def _keras_network(X, *, dropout: float = 0.0, batch_norm: bool = False, learnin
     import keras
     from keras import layers
 
-    def hidden(A, layer_class, *args, **kwargs):
+    def hidden(A, name, layer_class, *args, **kwargs):
         """layer_class(*args) + ReLU on A, with he_normal(seed=0) kernels and optional batch norm."""
         kwargs["kernel_initializer"] = keras.initializers.HeNormal(seed=0)
         if not batch_norm:
-            return layer_class(*args, activation="relu", **kwargs)(A)
-        return layers.ReLU()(layers.BatchNormalization()(layer_class(*args, **kwargs)(A)))
+            return layer_class(*args, activation="relu", name=name, **kwargs)(A)
+        Z = layers.BatchNormalization(name=f"{name}_bn")(layer_class(*args, name=name, **kwargs)(A))
+        return layers.ReLU(name=f"{name}_relu")(Z)
 
+    # every layer named: automatic names come from Keras' global name counters, and on the training
+    # page's worker threads a model was once given one name twice ("conv2d" used 2 times)
     A = X
-    for _, filters, padding in CONV_SPECS:
-        A = hidden(A, layers.Conv2D, filters, 5, padding=padding.lower())
-        A = layers.MaxPooling2D(2, strides=2)(A)
-    A = layers.Flatten()(A)
-    for _, units in DENSE_SPECS:
-        A = hidden(A, layers.Dense, units)
+    for index, (name, filters, padding) in enumerate(CONV_SPECS, start=1):
+        A = hidden(A, name, layers.Conv2D, filters, 5, padding=padding.lower())
+        A = layers.MaxPooling2D(2, strides=2, name=f"pool{index}")(A)
+    A = layers.Flatten(name="flatten")(A)
+    for name, units in DENSE_SPECS:
+        A = hidden(A, name, layers.Dense, units)
         if dropout:
-            A = layers.Dropout(dropout)(A)
-    Y = layers.Dense(10, activation="softmax", kernel_initializer=keras.initializers.HeNormal(seed=0))(A)
+            A = layers.Dropout(dropout, name=f"{name}_dropout")(A)
+    Y = layers.Dense(10, activation="softmax", name="out",
+                     kernel_initializer=keras.initializers.HeNormal(seed=0))(A)
     return _compiled(keras.Model(X, Y, name="lenet5"), learning_rate)
 
 
@@ -103,10 +107,11 @@ def mlp_keras(X, learning_rate=0.001):
     import keras
     from keras import layers
 
-    A = layers.Flatten()(X)
-    for units, activation in ((128, "relu"), (64, "relu"), (10, "softmax")):
+    A = layers.Flatten(name="flatten")(X)
+    for name, units, activation in (("fc1", 128, "relu"), ("fc2", 64, "relu"), ("out", 10, "softmax")):
         kernel_initializer = keras.initializers.HeNormal(seed=0)
-        A = layers.Dense(units, activation=activation, kernel_initializer=kernel_initializer)(A)
+        A = layers.Dense(units, activation=activation, kernel_initializer=kernel_initializer,
+                         name=name)(A)
     return _compiled(keras.Model(X, A, name="mlp"), learning_rate)
 
 
