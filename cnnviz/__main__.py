@@ -1,33 +1,31 @@
 """Command line: `python -m cnnviz bench NAME ...` and `python -m cnnviz train ...`.
 
-Each benchmark lives in `cnnviz/bench_<NAME>.py` and each command's module exposes `main(argv)`,
-so that a command imports only what it needs (TensorFlow stays out of `bench ops --no-tf`).
+Each command's module exposes `main(argv)` and is imported only when its command runs, so a command
+loads only what it needs. The explorer's benchmark drives the Streamlit pages, so it lives beside
+them in benchmarks/ (run from the repository root) rather than in the Streamlit-free library.
 """
 
 import importlib
 import sys
 
-COMMANDS = {"bench": None, "train": "cnnviz.train"}
+BENCHMARKS = {
+    "ops": "cnnviz.bench_ops",
+    "explorer": "benchmarks.explorer",
+    "train": "cnnviz.bench_train",
+    "draw": "cnnviz.bench_draw",
+    "browser": "cnnviz.bench_browser",
+}
+USAGE = f"usage: python -m cnnviz {{bench NAME | train}} [options]  (NAME: {', '.join(BENCHMARKS)})"
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in COMMANDS:
-        print("usage: python -m cnnviz {bench NAME | train} [options]  (NAME: ops, explorer, train)",
-              file=sys.stderr)
-        return 2
-    command, rest = argv[0], argv[1:]
-    if command == "bench":
-        if not rest or rest[0].startswith("-"):
-            print("usage: python -m cnnviz bench NAME [options]", file=sys.stderr)
-            return 2
-        try:
-            module = importlib.import_module(f"cnnviz.bench_{rest[0]}")
-        except ModuleNotFoundError:
-            print(f"unknown benchmark {rest[0]!r}", file=sys.stderr)
-            return 2
-        return module.main(rest[1:]) or 0
-    return importlib.import_module(COMMANDS[command]).main(rest) or 0
+    if argv[:1] == ["train"]:
+        return importlib.import_module("cnnviz.train").main(argv[1:]) or 0
+    if argv[:1] == ["bench"] and len(argv) > 1 and argv[1] in BENCHMARKS:
+        return importlib.import_module(BENCHMARKS[argv[1]]).main(argv[2:]) or 0
+    print(USAGE, file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
