@@ -3,7 +3,8 @@
     result = train(TrainConfig(backend="numpy", epochs=3), load_dataset("mnist"), [my_callback])
 
 Callbacks speak Keras' vocabulary (`on_batch_end(batch, logs)`, `on_epoch_end(epoch, logs)`); a
-`threading.Event` passed as `stop` is checked after every batch. The NumPy and TF1 backends start from
+`threading.Event` (or anything with `is_set()`) passed as `stop` is checked after every batch.
+`BackgroundRun` trains in a child process and replays its progress in this one, for the page. The NumPy and TF1 backends start from
 the same weights (`cnnviz.lenet.init_params(seed)`, also used by the Keras LeNet-5) and see the
 batches in the same order, so one seed gives the same curves.
 
@@ -17,7 +18,9 @@ import csv
 import functools
 import io
 import json
+import multiprocessing
 import os
+import queue
 import secrets
 import sys
 import tempfile
@@ -306,8 +309,9 @@ def train(config: TrainConfig, dataset, callbacks=(), *, stop=None, run_dir=None
           out=None) -> TrainResult:
     """Train config.model on dataset (.x_train, .y_train, .x_test, .y_test) and return the result.
 
-    callbacks: Callback objects; stop: a threading.Event checked after every batch; run_dir: folder
-    that receives run.json and the model after every epoch; out: where to save the final model too.
+    callbacks: Callback objects; stop: a threading.Event (or anything with is_set()) checked after
+    every batch; run_dir: folder that receives run.json and the model after every epoch; out: where
+    to save the final model too.
     """
     config.validate()
     if out is not None and Path(out).suffix != config.model_suffix:
@@ -571,9 +575,11 @@ class LiveState(Callback):
 
 
 class BackgroundRun(LiveState):
-    """train() on its own worker thread; a page polls snapshot() and may call stop().
+    """train() in a child process of its own; a page polls snapshot() and may call stop().
 
-    One object per browser session: nothing is shared between two runs but the (read-only) dataset.
+    The child reports every batch and epoch through a queue and a monitor thread here replays them
+    into the live state, so training holds no lock of the server process (Python's GIL): the
+    explorer stays fast while Keras trains. One object per browser session: runs share nothing.
     """
 
     def __init__(self, config: TrainConfig, dataset, run_dir=None):
@@ -581,16 +587,41 @@ class BackgroundRun(LiveState):
         self.config = config.validate()
         self.result: TrainResult | None = None
         self.error: str | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._work, args=(dataset, run_dir), daemon=True,
-                                        name=f"cnnviz-train-{config.backend}")
-        self._thread.start()
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs TensorFlow
+        self._stop, self._reports = context.Event(), context.Queue()
+        self._process = context.Process(
+            target=_train_and_report, args=(config, dataset, run_dir, self._reports, self._stop, os.getpid()),
+            daemon=True, name=f"cnnviz-train-{config.backend}")
+        self._active_key = Path(run_dir).resolve() if run_dir is not None else None
+        _ACTIVE_RUN_DIRS.add(self._active_key)
+        self._process.start()
+        self._monitor = threading.Thread(target=self._follow, daemon=True, name="cnnviz-train-monitor")
+        self._monitor.start()
 
-    def _work(self, dataset, run_dir) -> None:
+    def _follow(self) -> None:
+        """Replay the child's reports until its result or error arrives, or it dies without one."""
         try:
-            self.result = train(self.config, dataset, [self], stop=self._stop, run_dir=run_dir)
-        except Exception as error:  # noqa: BLE001 - the worker must not die silently; the page shows it
-            self.error = f"{type(error).__name__}: {error}"
+            while True:
+                try:
+                    kind, payload = self._reports.get(timeout=0.5 if self._process.is_alive() else 2)
+                except queue.Empty:
+                    if self._process.is_alive():
+                        continue
+                    self.error = f"the training process ended unexpectedly (exit code {self._process.exitcode})"
+                    return
+                if kind == "batch":
+                    self.on_batch_end(payload["batch"], payload)
+                elif kind == "epoch":
+                    self.on_epoch_end(payload["epoch"], payload)
+                elif kind == "result":
+                    self.result = payload
+                    return
+                else:
+                    self.error = payload
+                    return
+        finally:
+            self._process.join(5)
+            _ACTIVE_RUN_DIRS.discard(self._active_key)
 
     def stop(self) -> None:
         """Ask the worker to stop after the current batch."""
@@ -602,10 +633,44 @@ class BackgroundRun(LiveState):
 
     @property
     def done(self) -> bool:
-        return not self._thread.is_alive()
+        return not self._monitor.is_alive()
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+        self._monitor.join(timeout)
+
+
+class _Reporter(Callback):
+    """In the training process: sends each batch's and epoch's logs to the parent."""
+
+    def __init__(self, reports):
+        self.reports = reports
+
+    def on_batch_end(self, batch: int, logs: dict) -> None:
+        self.reports.put(("batch", logs))
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        self.reports.put(("epoch", logs))
+
+
+class _StopFlag:
+    """The parent's stop event, also set once the parent is gone: a killed server leaves no orphan."""
+
+    def __init__(self, event, parent_pid: int):
+        self.event, self.parent_pid = event, parent_pid
+
+    def is_set(self) -> bool:
+        return self.event.is_set() or os.getppid() != self.parent_pid
+
+
+def _train_and_report(config, dataset, run_dir, reports, stop, parent_pid) -> None:
+    """The training process: train(), then put ("result", TrainResult) or ("error", message)."""
+    try:
+        result = train(config, dataset, [_Reporter(reports)], stop=_StopFlag(stop, parent_pid),
+                       run_dir=run_dir)
+    except Exception as error:  # noqa: BLE001 - the parent shows it on the page
+        reports.put(("error", f"{type(error).__name__}: {error}"))
+    else:
+        reports.put(("result", result))
 
 
 # -------------------------------------------------------------------------------------------- CLI

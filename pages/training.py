@@ -1,7 +1,8 @@
 """Training: LeNet-5 (Keras, TF1 or NumPy) learning live, then what it got right and wrong.
 
-The run trains on a worker thread owned by this browser session (st.session_state["training_job"]);
-a fragment polls it twice a second, so the page stays responsive and survives page switches.
+The run trains in a child process owned by this browser session (st.session_state["training_job"]),
+so it never slows the server's other pages; a fragment polls it twice a second, so the page stays
+responsive and survives page switches.
 Finished runs, and runs reopened from the runs/ folder, go to this session's runs list.
 """
 

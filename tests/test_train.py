@@ -1,7 +1,10 @@
 """Tests of the training core: three backends, callbacks, stop flag, runs folder, CLI."""
 
 import json
+import os
+import signal
 import threading
+import time
 import types
 
 import numpy as np
@@ -226,3 +229,26 @@ def test_background_run_trains_off_thread_and_reports_errors(small_mnist):
     failed = train.BackgroundRun(_config("numpy", limit=None), tiny)
     failed.join(60)
     assert failed.result is None and "leaves no training images" in failed.error
+
+
+def test_background_run_trains_in_its_own_process_and_stops_on_request(small_mnist, tmp_path):
+    job = train.BackgroundRun(_config("numpy", epochs=50), small_mnist, tmp_path / "run")
+    assert job._process.pid != os.getpid()
+    while not job.snapshot()["batches"]:
+        assert not job.done, job.error
+        time.sleep(0.05)
+    assert train.load_run(tmp_path / "run").status == "running"  # this process knows it is alive
+    job.stop()
+    job.join(60)
+    assert job.done and job.error is None and job.result.history.stopped
+    assert len(job.result.history.epochs) < 50 and train.load_run(tmp_path / "run").status == "stopped"
+
+
+def test_background_run_reports_a_killed_training_process(small_mnist, tmp_path):
+    job = train.BackgroundRun(_config("numpy", epochs=50), small_mnist, tmp_path / "run")
+    while not job.snapshot()["batches"]:
+        time.sleep(0.05)
+    os.kill(job._process.pid, signal.SIGKILL)
+    job.join(30)
+    assert job.done and job.result is None and "ended unexpectedly" in job.error
+    assert train.load_run(tmp_path / "run").status == "interrupted"
