@@ -47,15 +47,16 @@ def require_app_frame() -> None:
         st.rerun()
 
 
-def _from_url(name: str, default):
-    """The query-string value of `name` parsed like `default`, or `default` when absent or bad."""
+def _from_url(name: str, default) -> tuple[object, bool]:
+    """(value, readable): the query-string value of `name` parsed like `default`; `default` and
+    readable=False when it is there but cannot be parsed."""
     raw = st.query_params.get(name)
     if raw is None:
-        return default
+        return default, True
     try:
-        return type(default)(raw)
+        return type(default)(raw), True
     except ValueError:
-        return default
+        return default, False
 
 
 def _synced(
@@ -69,16 +70,26 @@ def _synced(
     bounds=None,
     **kwargs,
 ):
-    """Render `widget` bound to the persistent setting `name` (restored from the URL on first use)."""
+    """Render `widget` bound to the persistent setting `name` (restored from the URL on first use).
+
+    A link value that cannot be read or is out of range is replaced by the default, with a warning.
+    """
     state = st.session_state
-    if name not in state:
-        state[name] = _from_url(name, default) if url else default
+    link_is_good, first_use = True, name not in state
+    if first_use:
+        state[name], link_is_good = _from_url(name, default) if url else (default, True)
     value = state[name]
     if (options is not None and value not in options) or (
         bounds is not None and not bounds[0] <= value <= bounds[1]
     ):
+        link_is_good = link_is_good and not (first_use and url and name in st.query_params)
         value = state[name] = default if options is None or default in options else options[0]
         state.pop(f"_w_{name}", None)
+    if not link_is_good:
+        allowed = f"{bounds[0]} to {bounds[1]}" if bounds is not None else (
+            ", ".join(map(str, options)) if options is not None else f"a {type(default).__name__}")
+        st.warning(f"The link's {name}={st.query_params[name]} is not a valid setting (allowed: "
+                   f"{allowed}); showing {value} instead.")
     if f"_w_{name}" not in state:
         state[f"_w_{name}"] = value
     if options is not None:
