@@ -8,15 +8,21 @@ Z and A (m, h_new, w_new, c_new) with, per axis,
 No Python loop runs over examples or output pixels. The batch is cut into blocks of examples whose
 temporaries fit a core's cache (about 1 MiB, so memory never grows with kh * kw * m), and within a
 block the only loops run over the kh * kw kernel taps, each one strided slice of the whole block.
+A large batch is split into one run of blocks per CPU core, each on its own thread (NumPy's loops
+and BLAS release the GIL); a small one (a LeNet-5 batch, one explorer image) stays on one thread.
 """
 
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
 _BLOCK_BYTES = 1 << 20  # one block's temporaries: about the size of a core's L2 cache
+_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+_MIN_BLOCKS_PER_THREAD = 8  # below this, starting threads costs more than it saves
 
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
     "none": None,
@@ -165,6 +171,17 @@ def _blocks(m: int, bytes_per_example: int) -> tuple[int, list[slice]]:
     return size, [slice(start, min(start + size, m)) for start in range(0, m, size)]
 
 
+def _in_parallel(blocks: list[slice], work: Callable[[list[slice]], object]) -> list:
+    """work(run) for each of up to _THREADS contiguous runs of blocks, each on its own thread when
+    there are at least _MIN_BLOCKS_PER_THREAD blocks per thread; the runs' results, in order."""
+    threads = min(_THREADS, len(blocks) // _MIN_BLOCKS_PER_THREAD)
+    if threads <= 1:
+        return [work(blocks)]
+    bounds = np.linspace(0, len(blocks), threads + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(work, [blocks[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]))
+
+
 def _columns(A_padded, kernel_hw, out_hw, stride, dilation, workspace) -> np.ndarray:
     """Every window as a column: (kh * kw * c_prev, n * h_new * w_new), rows ordered like W.
 
@@ -200,10 +217,14 @@ def conv_forward(A_prev, W, b, activation, padding="same", stride=(1, 1), *, dil
     Z = np.empty((A_prev.shape[0], *out_hw, c_new), dtype=dtype)
     window_size = out_hw[0] * out_hw[1]
     size, blocks = _blocks(len(Z), W_columns.shape[0] * window_size * dtype.itemsize)
-    workspace = np.empty(W_columns.shape[0] * size * window_size, dtype=dtype)
-    for block in blocks:
-        columns = _columns(A_padded[block], W.shape[:2], out_hw, stride, dilation, workspace)
-        np.matmul(columns.T, W_columns, out=Z[block].reshape(-1, c_new))  # (n * h_new * w_new, c_new)
+
+    def forward(run: list[slice]) -> None:
+        workspace = np.empty(W_columns.shape[0] * size * window_size, dtype=dtype)
+        for block in run:
+            columns = _columns(A_padded[block], W.shape[:2], out_hw, stride, dilation, workspace)
+            np.matmul(columns.T, W_columns, out=Z[block].reshape(-1, c_new))  # (n * h_new * w_new, c_new)
+
+    _in_parallel(blocks, forward)
     Z += b.astype(dtype, copy=False)
     return Z if activation is None else activation(Z).astype(dtype, copy=False)
 
@@ -233,18 +254,23 @@ def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1), *, dilation=(
     W = W.astype(dtype, copy=False)
     W_columns = W.reshape(-1, c_new)  # (kh * kw * c_prev, c_new)
     dA_padded = np.zeros(A_padded.shape, dtype=dtype)
-    dW_columns = np.zeros(W_columns.shape, dtype=dtype)
     size, blocks = _blocks(len(dZ), W_columns.shape[0] * out_hw[0] * out_hw[1] * dtype.itemsize)
-    workspace = np.empty(W_columns.shape[0] * size * out_hw[0] * out_hw[1], dtype=dtype)
-    for block in blocks:
-        columns = _columns(A_padded[block], kernel_hw, out_hw, stride, dilation, workspace)
-        dZ_block = dZ[block].reshape(-1, c_new)  # (n * h_new * w_new, c_new)
-        dW_columns += columns @ dZ_block
-        dA_block = dA_padded[block]
-        for i, j, (rows, cols) in _taps(out_hw, kernel_hw, stride, dilation):
-            seen = dA_block[:, rows, cols, :]  # view of the inputs tap (i, j) met (n, h_new, w_new, c_prev)
-            seen += (dZ_block @ W[i, j].T).reshape(seen.shape)
-    dW = dW_columns.reshape(W.shape)
+
+    def backward(run: list[slice]) -> np.ndarray:
+        """Adds the run's share of dA_padded in place; returns its share of dW (kh * kw * c_prev, c_new)."""
+        workspace = np.empty(W_columns.shape[0] * size * out_hw[0] * out_hw[1], dtype=dtype)
+        dW_columns = np.zeros(W_columns.shape, dtype=dtype)
+        for block in run:
+            columns = _columns(A_padded[block], kernel_hw, out_hw, stride, dilation, workspace)
+            dZ_block = dZ[block].reshape(-1, c_new)  # (n * h_new * w_new, c_new)
+            dW_columns += columns @ dZ_block
+            dA_block = dA_padded[block]
+            for i, j, (rows, cols) in _taps(out_hw, kernel_hw, stride, dilation):
+                seen = dA_block[:, rows, cols, :]  # the inputs tap (i, j) met (n, h_new, w_new, c_prev)
+                seen += (dZ_block @ W[i, j].T).reshape(seen.shape)
+        return dW_columns
+
+    dW = sum(_in_parallel(blocks, backward)).reshape(W.shape)
     (top, bottom), (left, right) = pads
     h, w = A_padded.shape[1:3]
     dA_prev = dA_padded[:, top : h - bottom, left : w - right, :]
@@ -275,25 +301,32 @@ def _combine_all(combine, parts: list[np.ndarray], out: np.ndarray) -> np.ndarra
 def _pool_block(A_prev, kernel_hw, stride, out_hw, mode, out=None) -> np.ndarray:
     """Max or mean of every window of A_prev (n, h, w, c): rows first, then columns (separable).
 
-    Written into `out` (n, h_new, w_new, c) when given. The column pass reads a channels-first
-    copy (n, h_new, c, w): NumPy's element-wise loops over NHWC's few channels run ~10x slower.
+    Written into `out` (n, h_new, w_new, c) when given. Both passes combine whole contiguous rows:
+    the column pass takes each row's pixels (c values each) shifted by 0..kw-1 pixels, which gives
+    every window start, then keeps every sw-th pixel, copied as one opaque c-value item (NumPy's
+    element-wise loops over NHWC's few channels run ~10x slower).
     """
     combine = np.maximum if mode == "max" else np.add
     (kh, kw), (sh, sw), (h_new, w_new) = kernel_hw, stride, out_hw
-    row_span, col_span = (h_new - 1) * sh + 1, (w_new - 1) * sw + 1
     n, _, w, c = A_prev.shape
+    row_span, starts = (h_new - 1) * sh + 1, (w - kw + 1) * c
     by_rows = _combine_all(
         combine,
         [A_prev[:, i : i + row_span : sh] for i in range(kh)],
         np.empty((n, h_new, w, c), dtype=A_prev.dtype),
+    ).reshape(n, h_new, w * c)
+    sliding = _combine_all(  # (n, h_new, (w - kw + 1) * c): the window starting at every column
+        combine,
+        [by_rows[:, :, j * c : j * c + starts] for j in range(kw)],
+        np.empty((n, h_new, starts), dtype=A_prev.dtype),
     )
-    by_rows = np.ascontiguousarray(by_rows.transpose(0, 1, 3, 2))  # (n, h_new, c, w)
     if mode == "avg":
-        by_rows *= 1 / (kh * kw)
+        sliding *= 1 / (kh * kw)
     if out is None:
         out = np.empty((n, h_new, w_new, c), dtype=A_prev.dtype)
-    columns = [by_rows[..., j : j + col_span : sw] for j in range(kw)]
-    _combine_all(combine, columns, out.transpose(0, 1, 3, 2))  # written through to NHWC
+    pixel = np.dtype((np.void, c * A_prev.itemsize))  # one pixel's c values as one item
+    picked = sliding.view(pixel)[:, :, : (w_new - 1) * sw + 1 : sw]  # (n, h_new, w_new)
+    np.copyto(out.reshape(n, h_new, w_new * c).view(pixel), picked)
     return out
 
 
@@ -307,8 +340,12 @@ def pool_forward(A_prev, kernel_shape, stride=(1, 1), mode="max"):
     dtype = _float_dtype(A_prev)
     A_prev = A_prev.astype(dtype, copy=False)
     A = np.empty((A_prev.shape[0], *out_hw, A_prev.shape[3]), dtype=dtype)
-    for block in _blocks(len(A), A_prev[:1].nbytes)[1]:
-        _pool_block(A_prev[block], kernel_hw, stride, out_hw, mode, out=A[block])
+
+    def forward(run: list[slice]) -> None:
+        for block in run:
+            _pool_block(A_prev[block], kernel_hw, stride, out_hw, mode, out=A[block])
+
+    _in_parallel(_blocks(len(A), A_prev[:1].nbytes)[1], forward)
     return A
 
 
@@ -326,19 +363,29 @@ def pool_backward(dA, A_prev, kernel_shape, stride=(1, 1), mode="max", *, tie_br
     dtype = _float_dtype(dA, A_prev)
     dA, A_prev = dA.astype(dtype, copy=False), A_prev.astype(dtype, copy=False)
     dA_prev = np.zeros(A_prev.shape, dtype=dtype)
-    for block in _blocks(len(dA), 2 * A_prev[:1].nbytes)[1]:
-        x, upstream, grad = A_prev[block], dA[block], dA_prev[block]
-        if mode == "avg":
-            share = upstream / (kernel_hw[0] * kernel_hw[1])
-            for _, _, (rows, cols) in _taps(out_hw, kernel_hw, stride, (1, 1)):
-                grad[:, rows, cols, :] += share
-            continue
-        window_max = _pool_block(x, kernel_hw, stride, out_hw, "max")
-        unclaimed = np.ones(upstream.shape, dtype=bool)  # windows whose maximum is not routed yet
-        for _, _, (rows, cols) in _taps(out_hw, kernel_hw, stride, (1, 1)):
-            is_max = x[:, rows, cols, :] == window_max
-            if tie_break == "first":
-                is_max &= unclaimed
-                unclaimed &= ~is_max
-            grad[:, rows, cols, :] += np.where(is_max, upstream, 0)
+
+    def backward(run: list[slice]) -> None:
+        for block in run:
+            _pool_backward_block(A_prev[block], dA[block], dA_prev[block], kernel_hw, stride, out_hw,
+                                 mode, tie_break)
+
+    _in_parallel(_blocks(len(dA), 2 * A_prev[:1].nbytes)[1], backward)
     return dA_prev
+
+
+def _pool_backward_block(x, upstream, grad, kernel_hw, stride, out_hw, mode, tie_break) -> None:
+    """Adds to grad (n, h, w, c) the gradient upstream (n, h_new, w_new, c) sends back through the
+    windows of x (n, h, w, c)."""
+    if mode == "avg":
+        share = upstream / (kernel_hw[0] * kernel_hw[1])
+        for _, _, (rows, cols) in _taps(out_hw, kernel_hw, stride, (1, 1)):
+            grad[:, rows, cols, :] += share
+        return
+    window_max = _pool_block(x, kernel_hw, stride, out_hw, "max")
+    unclaimed = np.ones(upstream.shape, dtype=bool)  # windows whose maximum is not routed yet
+    for _, _, (rows, cols) in _taps(out_hw, kernel_hw, stride, (1, 1)):
+        is_max = x[:, rows, cols, :] == window_max
+        if tie_break == "first":
+            is_max &= unclaimed
+            unclaimed &= ~is_max
+        grad[:, rows, cols, :] += np.where(is_max, upstream, 0)

@@ -153,8 +153,11 @@ def test_pool_backward_matches_finite_differences(mode):
     np.testing.assert_allclose(analytic, numerical_gradient(loss, A_prev), rtol=1e-6, atol=1e-7)
 
 
-def test_ops_agree_with_the_loop_reference_in_several_blocks(monkeypatch):
+@pytest.mark.parametrize("threads", [1, 3])
+def test_ops_agree_with_the_loop_reference_in_several_blocks(monkeypatch, threads):
     monkeypatch.setattr(ops, "_BLOCK_BYTES", 2048)  # forces many blocks, some of them partial
+    monkeypatch.setattr(ops, "_THREADS", threads)  # runs of blocks on up to 3 threads at once
+    monkeypatch.setattr(ops, "_MIN_BLOCKS_PER_THREAD", 1)
     rng = np.random.default_rng(6)
     A_prev, W, b = rng.standard_normal((7, 9, 8, 3)), rng.standard_normal((3, 3, 3, 4)), np.ones((1, 1, 1, 4))
     pads = ops.resolve_padding((1, 2), (9, 8), (3, 3), (2, 1))
