@@ -38,6 +38,7 @@ BACKENDS = ("keras", "tf1", "numpy")
 KERAS_MODEL_NAMES = ("lenet5", "lenet5-dropout", "lenet5-batchnorm", "mlp")  # models.KERAS_MODELS
 LENET_WEIGHT_LAYOUT = ("lenet5", "lenet5-dropout")  # Keras models whose weights match init_params
 DEFAULT_RUNS_DIR = Path(__file__).resolve().parents[1] / "runs"
+TRAINING_NICENESS = 10  # BackgroundRun's process yields the CPU to the server's pages
 _ACTIVE_RUN_DIRS: set = set()  # run folders this process is training right now
 
 
@@ -663,7 +664,11 @@ class _StopFlag:
 
 
 def _train_and_report(config, dataset, run_dir, reports, stop, parent_pid) -> None:
-    """The training process: train(), then put ("result", TrainResult) or ("error", message)."""
+    """The training process: train(), then put ("result", TrainResult) or ("error", message).
+
+    It runs at a lower CPU priority, so the server's pages come first when the cores are busy.
+    """
+    os.nice(TRAINING_NICENESS)
     try:
         result = train(config, dataset, [_Reporter(reports)], stop=_StopFlag(stop, parent_pid),
                        run_dir=run_dir)

@@ -238,6 +238,9 @@ def test_background_run_trains_in_its_own_process_and_stops_on_request(small_mni
         assert not job.done, job.error
         time.sleep(0.05)
     assert train.load_run(tmp_path / "run").status == "running"  # this process knows it is alive
+    # the server's pages come first: training runs at a lower CPU priority
+    assert (os.getpriority(os.PRIO_PROCESS, job._process.pid)
+            == min(19, os.getpriority(os.PRIO_PROCESS, 0) + train.TRAINING_NICENESS))
     job.stop()
     job.join(60)
     assert job.done and job.error is None and job.result.history.stopped
