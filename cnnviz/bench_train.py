@@ -1,7 +1,8 @@
 """`python -m cnnviz bench train`: training speed and accuracy of the three backends.
 
 - overhead: Keras LeNet-5 epochs through bare `model.fit` against the same fit with the training
-  page's callbacks (cnnviz.train's per-batch adapter feeding a LiveState), alternated in one process;
+  page's callbacks (cnnviz.train's per-batch adapter -> Trainer.on_batch -> a QueueReporter sending
+  each batch's logs to another process, as BackgroundRun's training process does), alternated;
   throughput = best of the rounds; cost = 1 - median over rounds of (bare time / callbacks time).
 - throughput: one epoch of training steps per backend (Keras fit, TF1 session, NumPy), same images
   and batch size, after a warm-up epoch; ratio to Keras.
@@ -12,6 +13,7 @@ Prints Markdown tables for BENCHMARKS.md.
 """
 
 import argparse
+import multiprocessing
 import os
 import platform
 import time
@@ -34,15 +36,25 @@ def _never_stop(*_) -> bool:
     return False
 
 
+def _drain(reports) -> None:
+    """The receiving process of the overhead benchmark: reads reports until None."""
+    while reports.get() is not None:
+        pass
+
+
 def overhead(dataset, batch_size: int, rounds: int) -> dict:
     """Images/s of bare model.fit and of model.fit with the page's callbacks, alternated."""
     config = train.TrainConfig(backend="keras", batch_size=batch_size)
     X, y = _epoch_data(dataset, config)
     backend = train.KerasBackend(config)
     Y = np.eye(10, dtype=np.float32)[y]
-    trainer = train.Trainer(config, dataset, [train.LiveState()], stop=None, run_dir=None)
+    context = multiprocessing.get_context("spawn")
+    reports = context.Queue()
+    receiver = context.Process(target=_drain, args=(reports,), daemon=True)
+    receiver.start()
+    trainer = train.Trainer(config, dataset, [train.QueueReporter(reports)], stop=None, run_dir=None)
 
-    def with_callbacks():  # the path of a page run: adapter -> Trainer.on_batch -> LiveState
+    def with_callbacks():  # the path of a page run: adapter -> Trainer.on_batch -> QueueReporter
         trainer.epoch_start, trainer.epoch_rows = time.perf_counter(), []
         backend.train_epoch(X, y, batch_size, trainer.on_batch)
 
@@ -56,6 +68,8 @@ def overhead(dataset, batch_size: int, rounds: int) -> dict:
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
+    reports.put(None)
+    receiver.join()
     speeds = {name: len(X) / min(t) for name, t in times.items()}
     # each round's pair ran back to back: the median of the pairs' ratios resists the load drifting
     speeds["cost"] = 1 - float(np.median(np.divide(times["bare"], times["callbacks"])))

@@ -640,7 +640,7 @@ class BackgroundRun(LiveState):
         self._monitor.join(timeout)
 
 
-class _Reporter(Callback):
+class QueueReporter(Callback):
     """In the training process: sends each batch's and epoch's logs to the parent."""
 
     def __init__(self, reports):
@@ -670,7 +670,7 @@ def _train_and_report(config, dataset, run_dir, reports, stop, parent_pid) -> No
     """
     os.nice(TRAINING_NICENESS)
     try:
-        result = train(config, dataset, [_Reporter(reports)], stop=_StopFlag(stop, parent_pid),
+        result = train(config, dataset, [QueueReporter(reports)], stop=_StopFlag(stop, parent_pid),
                        run_dir=run_dir)
     except Exception as error:  # noqa: BLE001 - the parent shows it on the page
         reports.put(("error", f"{type(error).__name__}: {error}"))
