@@ -220,18 +220,13 @@ def save_screenshot(page: Page, path: Path) -> None:
 
 # --- training page -----------------------------------------------------------------------------
 
-def start_training(page: Page, url: str, *, backend: str = "Keras", epochs: int = 20,
-                   fewest_images: bool = False) -> None:
-    """Open the training page and start a run (fewest_images: the slider's minimum, 200)."""
+def start_training(page: Page, url: str, *, backend: str = "Keras", epochs: int = 20) -> None:
+    """Open the training page and start a run on the default training images (8,000)."""
     open_page(page, f"{url}/training")
     choose_radio(page, "Backend", backend)
     wait_for_app(page)
     set_number(page, "Epochs", epochs)
     wait_for_app(page)
-    if fewest_images:
-        widget(page, "stSlider", "Training images (10% of them held out for validation)").get_by_role(
-            "slider").press("Home")
-        wait_for_app(page)
     page.locator(".st-key-train_start button").click()
     expect(page.locator(".st-key-train_stop button")).to_be_enabled(timeout=TIMEOUT_MS)
 

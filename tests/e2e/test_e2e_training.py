@@ -10,14 +10,16 @@ from cnnviz import bench_browser as browser
 from cnnviz import train
 
 NUMPY = "NumPy (cnnviz.ops)"
+
+
 def new_runs(runs_dir, before: set) -> list[train.SavedRun]:
     return [run for run in train.list_runs(runs_dir) if run.run_dir not in before]
 
 
-@pytest.mark.parametrize("backend", ["Keras", NUMPY])
+@pytest.mark.parametrize("backend", ["Keras", "TensorFlow 1 graph", NUMPY])
 def test_training_curves_grow_until_stop(page, app_url, runs_dir, backend, screenshot):
     before = {run.run_dir for run in train.list_runs(runs_dir)}
-    browser.start_training(page, app_url, backend=backend, epochs=100, fewest_images=True)
+    browser.start_training(page, app_url, backend=backend, epochs=100)  # stopped long before
     browser.wait_for_batches(page, 1)
     browser.wait_for_batches(page, browser.batches_seen(page) + 2)  # the live curve grows
     expect(page.locator(".st-key-live_epochs .main-svg").first).to_be_visible()  # an epoch checkpointed
