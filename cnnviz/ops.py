@@ -12,6 +12,7 @@ A large batch is split into one run of blocks per CPU core, each on its own thre
 and BLAS release the GIL); a small one (a LeNet-5 batch, one explorer image) stays on one thread.
 """
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -179,7 +180,7 @@ def _in_parallel(blocks: list[slice], work: Callable[[list[slice]], object]) -> 
         return [work(blocks)]
     bounds = np.linspace(0, len(blocks), threads + 1).astype(int)
     with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(work, [blocks[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]))
+        return list(pool.map(work, [blocks[lo:hi] for lo, hi in itertools.pairwise(bounds)]))
 
 
 def _columns(A_padded, kernel_hw, out_hw, stride, dilation, workspace) -> np.ndarray:
