@@ -4,9 +4,9 @@
 
 Callbacks speak Keras' vocabulary (`on_batch_end(batch, logs)`, `on_epoch_end(epoch, logs)`); a
 `threading.Event` (or anything with `is_set()`) passed as `stop` is checked after every batch.
-`BackgroundRun` trains in a child process and replays its progress in this one, for the page. The NumPy and TF1 backends start from
-the same weights (`cnnviz.lenet.init_params(seed)`, also used by the Keras LeNet-5) and see the
-batches in the same order, so one seed gives the same curves.
+The NumPy and TF1 backends start from the same weights (`cnnviz.lenet.init_params(seed)`, also used
+by the Keras LeNet-5) and see the batches in the same order, so one seed gives the same curves.
+`BackgroundRun`, the training page's run, trains in a child process and replays its progress here.
 
 Runs folder: with `run_dir`, the run writes `run.json` (config, status, history) and its model file
 (`model.keras` or `model.npz`, the cnnviz-lenet5 format of cnnviz.lenet) after every epoch, each
@@ -591,8 +591,8 @@ class BackgroundRun(LiveState):
         context = multiprocessing.get_context("spawn")  # never fork a process that runs TensorFlow
         self._stop, self._reports = context.Event(), context.Queue()
         self._process = context.Process(
-            target=_train_and_report, args=(config, dataset, run_dir, self._reports, self._stop, os.getpid()),
-            daemon=True, name=f"cnnviz-train-{config.backend}")
+            target=_train_and_report, name=f"cnnviz-train-{config.backend}", daemon=True,
+            args=(config, dataset, run_dir, self._reports, self._stop, os.getpid()))
         self._active_key = Path(run_dir).resolve() if run_dir is not None else None
         _ACTIVE_RUN_DIRS.add(self._active_key)
         self._process.start()
@@ -608,7 +608,8 @@ class BackgroundRun(LiveState):
                 except queue.Empty:
                     if self._process.is_alive():
                         continue
-                    self.error = f"the training process ended unexpectedly (exit code {self._process.exitcode})"
+                    code = self._process.exitcode
+                    self.error = f"the training process ended unexpectedly (exit code {code})"
                     return
                 if kind == "batch":
                     self.on_batch_end(payload["batch"], payload)
