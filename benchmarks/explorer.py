@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cnnviz.bench_ops import cpu_description
+from benchmarks.ops import cpu_description
 
 if TYPE_CHECKING:  # Streamlit is imported when the benchmark runs: cnnviz modules stay without it
     from streamlit.testing.v1 import AppTest
 
-PAGES = Path(__file__).resolve().parents[1] / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "app_pages"
 Change = tuple[str, Callable[["AppTest"], object]]
 
 CHANGES: dict[str, list[Change]] = {

@@ -32,21 +32,6 @@ DEFAULT_PRESETS = (
 )
 
 
-def require_app_frame() -> None:
-    """Rerun through app.py when Streamlit ran this page on its own.
-
-    Streamlit treats a folder named pages/ next to the main script as an old-style multipage app
-    until the first st.navigation call on the server: a shared link to a page, opened first on a
-    fresh server, would run the page file alone (no page config, a menu of file names). Clearing
-    that flag and rerunning sends the request through app.py's st.navigation to the same page.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def _from_url(name: str, default) -> tuple[object, bool]:
     """(value, readable): the query-string value of `name` parsed like `default`; `default` and
     readable=False when it is there but cannot be parsed."""

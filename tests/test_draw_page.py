@@ -14,7 +14,7 @@ from cnnviz import lenet
 from cnnviz.preprocess import canvas_to_mnist
 from cnnviz.upload import photo_ink
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "draw.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "draw.py")
 TIMEOUT = 60
 
 

@@ -15,7 +15,7 @@ TIMEOUT = 60
 
 
 def page(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=TIMEOUT)
     return at.run()
 
 
@@ -40,8 +40,8 @@ def test_app_lists_pages_in_order_and_runs_home():
     assert at.title[0].value == "cnnviz"
     source = (ROOT / "app.py").read_text()
     order = ["home", "convolution", "pooling", "backprop", "training", "draw"]
-    assert [source.index(f"pages/{name}.py") for name in order] == sorted(
-        source.index(f"pages/{name}.py") for name in order
+    assert [source.index(f"app_pages/{name}.py") for name in order] == sorted(
+        source.index(f"app_pages/{name}.py") for name in order
     )
 
 
@@ -169,7 +169,7 @@ def test_convolution_course_grid_gives_four_at_the_top_left():
 
 
 def test_convolution_reads_settings_from_the_url():
-    at = AppTest.from_file(str(ROOT / "pages" / "convolution.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "convolution.py"), default_timeout=TIMEOUT)
     at.query_params.update({"padding": "same", "stride_h": "2", "filters": "3", "ksize": "bogus"})
     ok(at.run())
     assert (
@@ -181,7 +181,7 @@ def test_convolution_reads_settings_from_the_url():
 
 
 def test_out_of_range_link_values_are_reset_with_a_warning_once():
-    at = AppTest.from_file(str(ROOT / "pages" / "convolution.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "convolution.py"), default_timeout=TIMEOUT)
     at.query_params.update({"stride_h": "0", "padding": "diagonal"})
     ok(at.run())
     warnings = " ".join(w.value for w in at.warning)
@@ -245,11 +245,11 @@ def test_backprop_learn_the_kernel_runs():
 
 def test_settings_survive_page_switches():
     at = ok(AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run())
-    at.switch_page("pages/convolution.py").run()
+    at.switch_page("app_pages/convolution.py").run()
     at.radio(key="_w_padding").set_value("same").run()
-    at.switch_page("pages/pooling.py").run()
+    at.switch_page("app_pages/pooling.py").run()
     ok(at)
-    at.switch_page("pages/convolution.py").run()
+    at.switch_page("app_pages/convolution.py").run()
     ok(at)
     assert at.radio(key="_w_padding").value == "same"
 
@@ -259,7 +259,7 @@ def test_explorer_pages_do_not_import_tensorflow():
         "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
         "for name in ('home', 'convolution', 'pooling', 'backprop'):\n"
-        f"    at = AppTest.from_file('{ROOT}/pages/' + name + '.py', default_timeout={TIMEOUT}).run()\n"
+        f"    at = AppTest.from_file('{ROOT}/app_pages/' + name + '.py', default_timeout={TIMEOUT}).run()\n"
         "    assert not at.exception, name\n"
         "print('tensorflow' in sys.modules)\n"
     )
@@ -289,7 +289,7 @@ def colour_png() -> bytes:
 
 @pytest.mark.parametrize("name", ["convolution", "pooling", "backprop"])
 def test_uploaded_image_as_rgb_channels(name):
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=TIMEOUT)
     for key, value in {
         "upload_bytes": colour_png(),
         "upload_id": "test",

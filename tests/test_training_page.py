@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz import lenet, train
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "training.py")
 TIMEOUT = 60
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from cnnviz import bench_browser as browser
+from benchmarks import browser
 
 ARTIFACTS = browser.ROOT / "test-artifacts"
 

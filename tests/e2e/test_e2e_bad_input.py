@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from cnnviz import bench_browser as browser
+from benchmarks import browser
 from cnnviz import data
 
 

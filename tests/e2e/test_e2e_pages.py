@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from cnnviz import bench_browser as browser
+from benchmarks import browser
 
 CHARTS = {"Convolution": ("kernels", "input", "outputs", "step"), "Pooling": ("pool_input", "pool_outputs"),
           "Backpropagation": ("dZ", "dA_prev", "dW", "pool_grads")}  # keys of charts drawn on first visit

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from cnnviz import bench_browser as browser
+from benchmarks import browser
 from cnnviz import train
 
 NUMPY = "NumPy (cnnviz.ops)"

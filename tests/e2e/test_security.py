@@ -4,11 +4,11 @@ loaded in safe mode, no pickles, no file path typed by the user."""
 import ast
 import tomllib
 
-from cnnviz import bench_browser as browser
+from benchmarks import browser
 from cnnviz import upload
 
 ROOT = browser.ROOT
-APP_SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+APP_SOURCES = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]
 LIBRARY_SOURCES = sorted((ROOT / "cnnviz").glob("*.py"))
 
 

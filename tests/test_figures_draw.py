@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from cnnviz import draw_figures
-from cnnviz.draw_figures import (
+from cnnviz.figures import draw as draw_figures
+from cnnviz.figures.draw import (
     dense_layers_figure,
     feature_maps_figure,
     preprocess_steps_figure,

@@ -4,7 +4,6 @@ import streamlit as st
 
 from cnnviz import data, ui
 
-ui.require_app_frame()
 st.title("cnnviz")
 st.write(
     "An interactive explorer of convolutional neural networks: see what a convolution and a "

@@ -4,7 +4,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from cnnviz import explain, figures
+from cnnviz import explain
+from cnnviz.figures import explorer as figures
 
 
 def rects(fig: go.Figure) -> list:

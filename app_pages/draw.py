@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnnviz import draw_figures, lenet, ui
+from cnnviz import figures, lenet
 from cnnviz.preprocess import NothingDrawn, preprocess_steps
 from cnnviz.upload import FORMATS, MAX_BYTES, decode_upload, photo_ink
 
@@ -123,14 +123,14 @@ def upload_ui() -> np.ndarray | None:
 
 def prediction_ui(probs: np.ndarray, class_names: list[str], true_label: str | None) -> int:
     """The network's reading, the runner-up when unsure, the probability bars; returns the top."""
-    top, runner_up = draw_figures.top_two(probs)
+    top, runner_up = figures.draw.top_two(probs)
     st.subheader(f"The network reads: {class_names[top]} ({probs[top]:.0%})")
     if runner_up is not None:
         st.warning(f"Unsure: the runner-up is {class_names[runner_up]} ({probs[runner_up]:.0%}).")
     if true_label is not None:
         verdict = "right" if class_names[top] == true_label else "wrong"
         st.caption(f"True label {true_label}: the network is {verdict}.")
-    st.plotly_chart(draw_figures.probability_figure(probs, class_names), key="draw_probs")
+    st.plotly_chart(figures.draw.probability_figure(probs, class_names), key="draw_probs")
     return top
 
 
@@ -147,18 +147,18 @@ def layers_ui(params: dict, cache: dict, x: np.ndarray, top: int, class_names: l
         with tab:
             maps = cache[layer][0]
             st.caption(f"{layer}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}")
-            figure = draw_figures.feature_maps_figure(maps, kernels, layer=layer, columns=columns)
+            figure = figures.draw.feature_maps_figure(maps, kernels, layer=layer, columns=columns)
             st.plotly_chart(figure, key=f"draw_{layer}")
     with tabs[4]:
         dense = {"fc1 (120 ReLU units)": cache["fc1"][0], "fc2 (84 ReLU units)": cache["fc2"][0]}
-        st.plotly_chart(draw_figures.dense_layers_figure(dense), key="draw_dense")
+        st.plotly_chart(figures.draw.dense_layers_figure(dense), key="draw_dense")
     with tabs[5]:
         saliency = lenet.input_gradient(params, x, top, of="logit")[0, ..., 0]
         st.caption(
             "Gradient of the top class's score (its logit, before softmax) with respect to each "
             "input pixel: more ink on a red pixel would raise the score, on a blue one lower it."
         )
-        figure = draw_figures.saliency_figure(x[0, ..., 0], saliency, class_names[top])
+        figure = figures.draw.saliency_figure(x[0, ..., 0], saliency, class_names[top])
         st.plotly_chart(figure, key="draw_saliency")
 
 
@@ -187,7 +187,7 @@ def network_input_ui(source: str) -> tuple[np.ndarray | None, str | None]:
         except ValueError as error:
             st.error(str(error))
             return None, None
-        st.plotly_chart(draw_figures.preprocess_steps_figure(steps), key="draw_steps")
+        st.plotly_chart(figures.draw.preprocess_steps_figure(steps), key="draw_steps")
         st.caption(
             "What MNIST did to its digits: crop to the ink, scale the longer side to 20 px, "
             "put the centre of mass at the centre of 28×28. One step more for the canvas: "
@@ -197,7 +197,6 @@ def network_input_ui(source: str) -> tuple[np.ndarray | None, str | None]:
     return steps.centred, None
 
 
-ui.require_app_frame()
 st.title("Draw a digit")
 st.write(
     "Draw a digit, pick one from MNIST or upload a photo, and watch LeNet-5 read it, "

@@ -5,7 +5,6 @@ import streamlit as st
 
 from cnnviz import explain, figures, kernels, ops, ui
 
-ui.require_app_frame()
 st.title("Backpropagation")
 st.caption(
     "The layer is the one set on the Convolution page (sidebar). Choose the upstream gradient "
@@ -62,21 +61,21 @@ left, right = st.columns(2)
 with left:
     impulse = kind == "impulse"
     st.plotly_chart(
-        figures.maps_figure(dZ[0], [f"dZ, {t}" for t in filter_titles], clickable=impulse),
+        figures.explorer.maps_figure(dZ[0], [f"dZ, {t}" for t in filter_titles], clickable=impulse),
         key="dZ",
         on_select=(lambda: ui.select_position("dZ", "impulse")) if impulse else "ignore",
         selection_mode="points",
     )
 with right:
     st.plotly_chart(
-        figures.maps_figure(
+        figures.explorer.maps_figure(
             dA_prev[0],
             ["dA_prev" + (f", {name}" if c_prev > 1 else "") for name in image.channel_names],
         ),
         key="dA_prev",
     )
 st.plotly_chart(
-    figures.kernels_figure(
+    figures.explorer.kernels_figure(
         [dW[:, :, 0, f] for f in range(c_new)],
         [f"dW, {t}" + (" (channel 1)" if c_prev > 1 else "") for t in filter_titles],
     ).update_layout(height=260),
@@ -95,14 +94,14 @@ dA_full = explain.dA_prev_by_full_convolution(
 columns = st.columns([2, 1, 2])
 with columns[0]:
     st.plotly_chart(
-        figures.maps_figure(
+        figures.explorer.maps_figure(
             explain.dilate(dZ, layer.stride)[0, :, :, :1], ["dZ of filter 1, dilated"]
         ).update_layout(height=330),
         key="dilated",
     )
 with columns[1]:
     st.plotly_chart(
-        figures.kernels_figure([layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"]).update_layout(
+        figures.explorer.kernels_figure([layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"]).update_layout(
             height=250
         ),
         key="rotated",
@@ -112,7 +111,7 @@ with columns[1]:
     )
 with columns[2]:
     st.plotly_chart(
-        figures.maps_figure(dA_full[0, :, :, :1], ["full convolution = dA_prev"]).update_layout(
+        figures.explorer.maps_figure(dA_full[0, :, :, :1], ["full convolution = dA_prev"]).update_layout(
             height=330
         ),
         key="full",
@@ -148,7 +147,7 @@ pooled_input, kernel_hw, pool_stride, dA, routes = ui.guarded(
     pool_routes, A_prev, kernel_hw, pool_stride, name="backprop_pool"
 )
 st.plotly_chart(
-    figures.maps_figure(
+    figures.explorer.maps_figure(
         np.concatenate([g[0, :, :, :1] for g in routes.values()], axis=2), list(routes)
     ),
     key="pool_grads",
@@ -207,9 +206,9 @@ chart, kernel_view = st.empty(), st.empty()
 
 def show_learning(losses: list[float], W, W_goal, goal: str, key: str) -> None:
     """The loss curve so far and the kernel next to its target (first input channel)."""
-    chart.plotly_chart(figures.loss_figure(losses), key=f"loss_{key}")
+    chart.plotly_chart(figures.explorer.loss_figure(losses), key=f"loss_{key}")
     kernel_view.plotly_chart(
-        figures.kernels_figure(
+        figures.explorer.kernels_figure(
             [W[:, :, 0, 0], W_goal[:, :, 0, 0]],
             [f"W after {len(losses) - 1} steps", f"target: {goal}"],
         ).update_layout(height=260),

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from cnnviz import bench_draw, lenet
-from cnnviz.bench_draw import evaluate, redraw, thin
+from benchmarks import draw as bench_draw
+from benchmarks.draw import evaluate, redraw, thin
+from cnnviz import lenet
 from cnnviz.data import load_dataset
 from cnnviz.preprocess import ink_image, stroke_width
 

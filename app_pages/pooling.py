@@ -4,7 +4,6 @@ import streamlit as st
 
 from cnnviz import explain, figures, ops, ui
 
-ui.require_app_frame()
 st.title("Pooling")
 st.caption(
     "Each output cell is the maximum (or the mean) of one window of the input; windows are "
@@ -45,7 +44,7 @@ step = explain.pool_step(image.pixels, kernel_hw, stride, mode, i, j, c)
 left, right = st.columns([2, 3])
 with left:
     st.plotly_chart(
-        figures.input_figure(
+        figures.explorer.input_figure(
             image.pixels[:, :, c],
             window=(step.top, step.left, *kernel_hw),
             leftover=leftover,
@@ -56,7 +55,7 @@ with left:
     )
 with right:
     st.plotly_chart(
-        figures.maps_figure(
+        figures.explorer.maps_figure(
             A,
             [f"{mode} pool: {name}" for name in image.channel_names],
             diverging=False,
@@ -79,7 +78,7 @@ else:
         f"Output ({i}, {j}) = mean of the {kernel_hw[0]}x{kernel_hw[1]} window = **{step.value:.4g}**."
     )
 st.plotly_chart(
-    figures.maps_figure(
+    figures.explorer.maps_figure(
         step.window[:, :, None], ["the window's values"], diverging=False, text=True
     ).update_layout(height=260, width=320),
     key="pool_window",

@@ -5,7 +5,6 @@ import streamlit as st
 
 from cnnviz import explain, figures, ops, ui
 
-ui.require_app_frame()
 st.title("Convolution")
 st.caption(
     "Pick kernels, padding and stride in the sidebar; every output value is a window of the "
@@ -31,7 +30,7 @@ input_hw, kernel_hw = image.pixels.shape[:2], layer.W.shape[:2]
 
 with kernels_column:
     st.plotly_chart(
-        figures.kernels_figure(
+        figures.explorer.kernels_figure(
             [layer.W[:, :, 0, f] for f in range(c_new)],
             [f"{f + 1}: {p}" for f, p in enumerate(layer.presets)],
         ).update_layout(height=300),
@@ -74,7 +73,7 @@ st.caption(
 left, right = st.columns([2, 3])
 with left:
     st.plotly_chart(
-        figures.input_figure(
+        figures.explorer.input_figure(
             image.pixels[:, :, channel],
             layer.pads,
             leftover=leftover,
@@ -85,7 +84,7 @@ with left:
     )
 with right:
     st.plotly_chart(
-        figures.maps_figure(
+        figures.explorer.maps_figure(
             A, [f"output {f + 1}" for f in range(c_new)], highlight=(i, j), clickable=True
         ).update_layout(height=400),
         key="outputs",
@@ -95,7 +94,7 @@ with right:
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(
-        figures.step_figure(
+        figures.explorer.step_figure(
             step.window[:, :, channel], step.kernel[:, :, channel], step.product[:, :, channel]
         ).update_layout(height=300),
         key="step",
@@ -113,7 +112,7 @@ with right:
 if st.toggle("▶ Walk the window across the image", key="conv_sweep"):
     positions = explain.sweep_positions(A.shape[:2])
     st.plotly_chart(
-        figures.sweep_figure(
+        figures.explorer.sweep_figure(
             image.pixels[:, :, channel], layer.pads, A[:, :, f], kernel_hw, layer.stride, positions
         ).update_layout(height=420),
         key="sweep",

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cnnviz import data, train, ui
-from cnnviz import train_figures as figures
+from cnnviz import data, figures, train, ui
 
 JOB, RUNS, MODEL_PATH = "training_job", "training_runs", "trained_model_path"
 SELECTED, PENDING_SELECTION = "training_selected", "training_pending_selection"
@@ -23,7 +22,6 @@ MODEL_LABELS = {"lenet5": "LeNet-5", "lenet5-dropout": "LeNet-5 + dropout 0.5",
 BACKEND_LABELS = {"keras": "Keras", "tf1": "TensorFlow 1 graph", "numpy": "NumPy (cnnviz.ops)"}
 GRID_IMAGES = 48
 
-ui.require_app_frame()
 state = st.session_state
 state.setdefault(RUNS, [])
 st.title("Training")
@@ -120,11 +118,11 @@ def live_ui() -> None:
                                f"{train.format_seconds(eta)}" + (" · stopping…" if job.stopping else ""))
     else:
         st.progress(0.0, text="Starting (building the model)…")
-    st.plotly_chart(figures.batch_curves_figure(live["batches"]), key="live_batches")
+    st.plotly_chart(figures.training.batch_curves_figure(live["batches"]), key="live_batches")
     if live["epochs"]:
-        st.plotly_chart(figures.epoch_curves_figure(live["epochs"]), key="live_epochs")
+        st.plotly_chart(figures.training.epoch_curves_figure(live["epochs"]), key="live_epochs")
         st.caption(f"First-layer filters after epoch {len(live['epochs'])}")
-        st.plotly_chart(figures.filters_figure(live["first_layer"]), key="live_filters")
+        st.plotly_chart(figures.training.filters_figure(live["first_layer"]), key="live_filters")
 
 
 def results_ui(run: train.SavedRun) -> None:
@@ -140,9 +138,9 @@ def results_ui(run: train.SavedRun) -> None:
         columns[1].metric("Validation accuracy", f"{last['val_accuracy']:.2%}")
         columns[2].metric("Images / second", f"{history.images_per_second:,.0f}")
         columns[3].metric("Wall time", train.format_seconds(history.wall_time))
-        st.plotly_chart(figures.epoch_curves_figure(history.epochs), key="result_epochs")
+        st.plotly_chart(figures.training.epoch_curves_figure(history.epochs), key="result_epochs")
     if history.batches:
-        st.plotly_chart(figures.batch_curves_figure(history.batches), key="result_batches")
+        st.plotly_chart(figures.training.batch_curves_figure(history.batches), key="result_batches")
     downloads_ui(run)
     if state.get(MODEL_PATH) == str(run.model_path):
         st.caption("The Draw page reads digits with this model.")
@@ -164,12 +162,12 @@ def results_ui(run: train.SavedRun) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Confusion matrix (test set)")
-        event = st.plotly_chart(figures.confusion_figure(figures.confusion_matrix(y_true, y_pred), names),
+        event = st.plotly_chart(figures.training.confusion_figure(figures.training.confusion_matrix(y_true, y_pred), names),
                                 key="result_confusion", on_select="rerun", selection_mode="points")
         st.caption("Click a cell to show its images.")
         clicked = [p for p in event.selection.points if p.get("curve_number") == 1] if event else []
         if clicked:
-            cell = figures.confusion_cell(clicked[0]["point_index"], len(names))
+            cell = figures.training.confusion_cell(clicked[0]["point_index"], len(names))
             if state.get("grid_cell") != cell:  # a new click sets the filters; later edits win
                 state["grid_cell"] = cell
                 state["grid_true"], state["grid_pred"] = cell
@@ -187,11 +185,11 @@ def results_ui(run: train.SavedRun) -> None:
         predicted = st.selectbox("Predicted class (column)", choices, format_func=class_label,
                                  key="grid_pred")
         mistakes_only = st.checkbox("Mistakes only", value=True, key="grid_mistakes")
-        picked = figures.select_examples(y_true, y_pred, true_class, predicted, mistakes_only)
+        picked = figures.training.select_examples(y_true, y_pred, true_class, predicted, mistakes_only)
         st.caption(f"{len(picked)} images in this cell; showing the first {min(len(picked), GRID_IMAGES)}.")
     if len(picked):
         shown = picked[:GRID_IMAGES]
-        st.plotly_chart(figures.image_grid_figure(dataset.x_test[shown], y_true[shown], y_pred[shown],
+        st.plotly_chart(figures.training.image_grid_figure(dataset.x_test[shown], y_true[shown], y_pred[shown],
                                                   names), key="result_grid")
 
 
@@ -249,7 +247,7 @@ if state[RUNS]:
     if len(state[RUNS]) > 1:
         st.subheader("Compare runs")
         compared = st.multiselect("Runs overlaid", labels, default=labels[-2:], key="compare_runs")
-        st.plotly_chart(figures.runs_overlay_figure(
+        st.plotly_chart(figures.training.runs_overlay_figure(
             {label: state[RUNS][labels.index(label)].history.epochs for label in compared}),
             key="compare_figure")
 saved_runs_ui()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cnnviz import train_figures as tf
+from cnnviz.figures import training as tf
 
 
 def _epochs(n=3):
