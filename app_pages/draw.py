@@ -40,8 +40,8 @@ def load_mnist():
 def model_ui() -> dict | None:
     """Pick the pretrained or this session's model and load it; None (reason shown) on failure."""
     options = {"Pretrained LeNet-5": PRETRAINED_MODEL}
-    if st.session_state.get("trained_model_path"):
-        options["Trained in this session"] = Path(st.session_state["trained_model_path"])
+    if st.session_state.get(ui.TRAINED_MODEL_KEY):
+        options["Trained in this session"] = Path(st.session_state[ui.TRAINED_MODEL_KEY])
     choice = st.radio("Model", list(options), horizontal=True, key="draw_model")
     path = options[choice]
     try:

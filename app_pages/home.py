@@ -24,7 +24,7 @@ The input (sidebar) is shared by the pages: a dataset image, an uploaded picture
 """
 )
 st.subheader("Dataset")
-name = st.session_state.get("dataset", "mnist")
+name = st.session_state.get(ui.DATASET_KEY, "mnist")
 try:
     loaded = ui.dataset(name)
 except data.DatasetError as error:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from cnnviz import data, figures, train, ui
 
-JOB, RUNS, MODEL_PATH = "training_job", "training_runs", "trained_model_path"
+JOB, RUNS, MODEL_PATH = "training_job", "training_runs", ui.TRAINED_MODEL_KEY
 SELECTED, PENDING_SELECTION = "training_selected", "training_pending_selection"
 RUNS_DIR = Path(os.environ.get("CNNVIZ_RUNS_DIR", train.DEFAULT_RUNS_DIR))
 MODEL_LABELS = {"lenet5": "LeNet-5", "lenet5-dropout": "LeNet-5 + dropout 0.5",

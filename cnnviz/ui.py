@@ -20,6 +20,9 @@ COURSE_GRID = np.array(
     dtype=np.float64,
 )[:, :, None]  # the course's hand-checkable 5x5 image (h, w, 1)
 SOURCES = ("dataset", "upload", "5x5 course grid")
+# Session-state keys that more than one page reads (each page's own keys stay in the page).
+DATASET_KEY = "dataset"  # the explorer's dataset name, also shown on the home page
+TRAINED_MODEL_KEY = "trained_model_path"  # the Training page's model, offered on the Draw page
 PADDINGS = ("valid", "same", "explicit")
 ACTIVATIONS = tuple(ops.ACTIVATIONS)
 DEFAULT_PRESETS = (
@@ -137,7 +140,7 @@ def input_picker() -> InputImage:
 
 def _dataset_ui() -> InputImage:
     names = data.available_datasets()
-    name = _synced(st.selectbox, "Dataset", "dataset", names[0], options=names)
+    name = _synced(st.selectbox, "Dataset", DATASET_KEY, names[0], options=names)
     try:
         ds = dataset(name)
     except data.DatasetError as error:
