@@ -10,11 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnviz import ops, upload
+from cnnviz import ops
 
-UPLOAD_MAX_BYTES = 5 * 2**20
-UPLOAD_MAX_PIXELS = 25_000_000  # from the header, before decoding
-UPLOAD_SIDE = 64  # explorer images are shrunk to this longer side: every figure stays fast
 DZ_KINDS = ("all ones", "random", "impulse", "target kernel")
 
 
@@ -271,28 +268,7 @@ def learn_kernel(
         W = W + velocity
 
 
-# --- input and the TensorFlow cross-check -------------------------------------------------------
-
-
-def decode_image(
-    data: bytes, channels: str = "grayscale", *, side: int = UPLOAD_SIDE
-) -> np.ndarray:
-    """Uploaded image bytes -> (h, w, 1) grayscale or (h, w, 3) R/G/B float64 in [0, 1].
-
-    Decoded by cnnviz.upload.decode_upload with the explorer's caps, shrunk so the longer side is
-    at most `side`. Raises ValueError for an empty, too large, corrupt or non-image file.
-    """
-    if channels not in ("grayscale", "RGB"):
-        raise ValueError(f'channels must be "grayscale" or "RGB", got {channels!r}')
-    decoded = upload.decode_upload(
-        data,
-        max_bytes=UPLOAD_MAX_BYTES,
-        max_pixels=UPLOAD_MAX_PIXELS,
-        max_side=side,
-        mode="L" if channels == "grayscale" else "RGB",
-    )
-    pixels = decoded.pixels.astype(np.float64) / 255.0
-    return pixels.reshape(*pixels.shape[:2], -1)
+# --- the TensorFlow cross-check ---------------------------------------------------------------
 
 
 def tensorflow_conv(A_prev, W, b, pads, stride, activation: str) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnviz import data, explain, kernels, ops
+from cnnviz import data, kernels, ops, upload
 
 COURSE_GRID = np.array(
     [[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]],
@@ -114,7 +114,7 @@ def _class_indices(name: str) -> list[np.ndarray]:
 @st.cache_data(show_spinner=False, max_entries=16)
 def _decoded(data_bytes: bytes, channels: str) -> np.ndarray:
     """An upload decoded once per (file, channels): (h, w, 1 or 3) float64."""
-    return explain.decode_image(data_bytes, channels)
+    return upload.decode_image(data_bytes, channels)
 
 
 @dataclass(frozen=True)
@@ -172,23 +172,23 @@ def _upload_ui() -> InputImage:
     channels = _synced(
         st.radio, "Show as", "channels", "grayscale", options=("grayscale", "RGB"), horizontal=True
     )
-    upload = st.file_uploader(
+    uploaded = st.file_uploader(
         "Image (PNG, JPEG, BMP, GIF)", type=["png", "jpg", "jpeg", "bmp", "gif"]
     )
     state = st.session_state
-    if upload is not None and upload.file_id != state.get("upload_id"):
+    if uploaded is not None and uploaded.file_id != state.get("upload_id"):
         try:
-            _decoded(upload.getvalue(), channels)
+            _decoded(uploaded.getvalue(), channels)
             state["upload_bytes"], state["upload_id"], state["upload_name"] = (
-                upload.getvalue(),
-                upload.file_id,
-                upload.name,
+                uploaded.getvalue(),
+                uploaded.file_id,
+                uploaded.name,
             )
         except ValueError as error:
-            st.error(f"{upload.name}: {error}")
+            st.error(f"{uploaded.name}: {error}")
     if "upload_bytes" not in state:
         st.info(
-            f"Upload an image; it is shrunk to at most {explain.UPLOAD_SIDE} px on its longer side."
+            f"Upload an image; it is shrunk to at most {upload.EXPLORER_SIDE} px on its longer side."
         )
         st.stop()
     pixels = _decoded(state["upload_bytes"], channels)

@@ -6,6 +6,9 @@ warning an error, accepts only common still-image formats, and turns every decod
 `ValueError` with a message fit for the user. Photos are turned upright (EXIF orientation) and
 shrunk to at most `MAX_SIDE` px on the longer side.
 
+`decode_image` is the explorer's variant: smaller caps (`EXPLORER_MAX_BYTES`, ...) and float pixels
+shrunk to `EXPLORER_SIDE`, so every figure of an uploaded picture stays fast.
+
 `photo_ink` then cleans a photo of a handwritten digit for `cnnviz.preprocess`: dark ink on light
 paper is inverted (as in `ink_image`), and paper grain, uneven light and specks are removed by a
 3x3 median filter and Otsu's threshold between paper and ink.
@@ -20,9 +23,14 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from cnnviz.preprocess import ink_image
 
+# The draw page's photo of a digit:
 MAX_BYTES = 10 * 1024 * 1024  # 10 MiB: a phone photo fits, an abuse does not
 MAX_PIXELS = 40_000_000  # 40 megapixels, checked from the header before decoding
 MAX_SIDE = 560  # longer side after decoding: twice the canvas, plenty for a 28x28 digit
+# The explorer's input picture:
+EXPLORER_MAX_BYTES = 5 * 2**20
+EXPLORER_MAX_PIXELS = 25_000_000  # from the header, before decoding
+EXPLORER_SIDE = 64  # longer side after decoding: every explorer figure stays fast
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
@@ -94,6 +102,25 @@ def decode_upload(
             f"The image file is corrupt or truncated ({error}); try exporting it again."
         ) from None
     return DecodedImage(pixels=pixels, notes=notes)
+
+
+def decode_image(data: bytes, channels: str = "grayscale", *, side: int = EXPLORER_SIDE) -> np.ndarray:
+    """Uploaded image bytes -> (h, w, 1) grayscale or (h, w, 3) R/G/B float64 in [0, 1].
+
+    Decoded by `decode_upload` with the explorer's caps, shrunk so the longer side is at most
+    `side`. Raises ValueError for an empty, too large, corrupt or non-image file.
+    """
+    if channels not in ("grayscale", "RGB"):
+        raise ValueError(f'channels must be "grayscale" or "RGB", got {channels!r}')
+    decoded = decode_upload(
+        data,
+        max_bytes=EXPLORER_MAX_BYTES,
+        max_pixels=EXPLORER_MAX_PIXELS,
+        max_side=side,
+        mode="L" if channels == "grayscale" else "RGB",
+    )
+    pixels = decoded.pixels.astype(np.float64) / 255.0
+    return pixels.reshape(*pixels.shape[:2], -1)
 
 
 def _to_uint8_array(image: Image.Image, mode: str, max_side: int) -> np.ndarray:

@@ -1,11 +1,9 @@
 """cnnviz.explain: step-through values, output size and floor counts, the full-convolution view of
 dA_prev, tie counts, the gradient check, learning a kernel, and upload decoding."""
 
-import io
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from cnnviz import explain, kernels, ops
 
@@ -184,42 +182,6 @@ def test_learn_kernel_converges_to_the_target(target, padding, stride):
     assert [step for step, _, _ in history] == list(range(151))
     assert losses[-1] < 1e-6 * losses[0]
     assert np.allclose(history[-1][2], W_target, atol=1e-3)
-
-
-def png_bytes(array: np.ndarray, mode: str) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array, mode).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def test_decode_image_gives_grayscale_or_rgb_in_unit_range():
-    rgb = np.zeros((10, 20, 3), np.uint8)
-    rgb[:, :, 0] = 255
-    data = png_bytes(rgb, "RGB")
-    gray = explain.decode_image(data, "grayscale")
-    colour = explain.decode_image(data, "RGB")
-    assert gray.shape == (10, 20, 1) and colour.shape == (10, 20, 3)
-    assert np.allclose(colour[:, :, 0], 1) and np.allclose(colour[:, :, 1:], 0)
-    assert 0 < gray.max() < 1  # red is mid-gray in luminance
-
-
-def test_decode_image_shrinks_large_images():
-    big = explain.decode_image(png_bytes(np.zeros((300, 150), np.uint8), "L"))
-    assert big.shape == (explain.UPLOAD_SIDE, explain.UPLOAD_SIDE // 2, 1)
-
-
-@pytest.mark.parametrize(
-    "data, message",
-    [
-        (b"", "empty"),
-        (b"not an image at all", "not an image"),
-        (png_bytes(np.eye(64, dtype=np.uint8), "L")[:-30], "corrupt or truncated"),
-        (b"x" * (explain.UPLOAD_MAX_BYTES + 1), "limit"),
-    ],
-)
-def test_decode_image_refuses_bad_files_with_a_message(data, message):
-    with pytest.raises(ValueError, match=message):
-        explain.decode_image(data)
 
 
 @pytest.mark.tf

@@ -141,3 +141,42 @@ def test_photo_ink_removes_paper_grain_and_shading():
 def test_photo_ink_of_blank_paper_is_nothing_drawn():
     with pytest.raises(NothingDrawn):
         photo_ink(np.full((50, 50), 210, dtype=np.uint8))
+
+
+# --- the explorer's decoder -----------------------------------------------------------------
+
+
+def png_bytes(array: np.ndarray, mode: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_decode_image_gives_grayscale_or_rgb_in_unit_range():
+    rgb = np.zeros((10, 20, 3), np.uint8)
+    rgb[:, :, 0] = 255
+    data = png_bytes(rgb, "RGB")
+    gray = upload.decode_image(data, "grayscale")
+    colour = upload.decode_image(data, "RGB")
+    assert gray.shape == (10, 20, 1) and colour.shape == (10, 20, 3)
+    assert np.allclose(colour[:, :, 0], 1) and np.allclose(colour[:, :, 1:], 0)
+    assert 0 < gray.max() < 1  # red is mid-gray in luminance
+
+
+def test_decode_image_shrinks_large_images():
+    big = upload.decode_image(png_bytes(np.zeros((300, 150), np.uint8), "L"))
+    assert big.shape == (upload.EXPLORER_SIDE, upload.EXPLORER_SIDE // 2, 1)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"not an image at all", "not an image"),
+        (png_bytes(np.eye(64, dtype=np.uint8), "L")[:-30], "corrupt or truncated"),
+        (b"x" * (upload.EXPLORER_MAX_BYTES + 1), "limit"),
+    ],
+)
+def test_decode_image_refuses_bad_files_with_a_message(data, message):
+    with pytest.raises(ValueError, match=message):
+        upload.decode_image(data)
