@@ -30,13 +30,6 @@ def load_model(path: str, modified_ns: int) -> tuple[dict, dict]:
     return lenet.load_params(path)
 
 
-@st.cache_resource(show_spinner="Loading MNIST…")
-def load_mnist():
-    from cnnviz.data import load_dataset
-
-    return load_dataset("mnist")
-
-
 def model_ui() -> dict | None:
     """Pick the pretrained or this session's model and load it; None (reason shown) on failure."""
     options = {"Pretrained LeNet-5": PRETRAINED_MODEL}
@@ -80,7 +73,7 @@ def canvas_ui() -> np.ndarray | None:
 def mnist_sample_ui() -> tuple[np.ndarray, str] | None:
     """A test digit chosen by index (or at random): (28, 28) float32 in [0, 1] and its label."""
     try:
-        dataset = load_mnist()
+        dataset = ui.dataset("mnist")
     except (ValueError, ImportError) as error:
         st.error(f"MNIST could not be loaded: {error}")
         return None

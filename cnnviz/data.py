@@ -19,6 +19,7 @@ EMBEDDED_MNIST = DATA_DIR / "mnist_10k.npz"
 KERAS_CACHE = Path.home() / ".keras" / "datasets"
 FASHION_DIRS = (DATA_DIR / "fashion-mnist", Path("/usr/share/datasets/fashion-mnist"))
 EMBEDDED_TEST_SIZE = 2000  # of the 10,000 embedded digits; the other 8,000 train
+EMBEDDED_ORDER_SEED = 0  # the file is grouped by class; each split is shuffled once, always alike
 
 IDX_FILES = {  # field -> IDX file name (optionally with .gz)
     "x_train": "train-images-idx3-ubyte",
@@ -180,7 +181,11 @@ def stratified_split(labels: np.ndarray, test_size: int) -> tuple[np.ndarray, np
 
 
 def embedded_mnist() -> Dataset:
-    """The 10,000 MNIST digits that ship in data/mnist_10k.npz, split 8,000 / 2,000 (stratified)."""
+    """The 10,000 MNIST digits that ship in data/mnist_10k.npz, split 8,000 / 2,000 (stratified).
+
+    The file holds the digits grouped by class; each split comes in a fixed mixed order, as real
+    MNIST does, so that a slice such as x_train[:3000] holds every class.
+    """
     try:
         with np.load(EMBEDDED_MNIST, allow_pickle=False) as archive:
             x, y = archive["x"], archive["y"].astype(np.int64)
@@ -189,6 +194,8 @@ def embedded_mnist() -> Dataset:
             f"{EMBEDDED_MNIST} cannot be read ({error}); rebuild it with scripts/build_mnist.py"
         ) from error
     train, test = stratified_split(y, EMBEDDED_TEST_SIZE)
+    rng = np.random.default_rng(EMBEDDED_ORDER_SEED)
+    train, test = rng.permutation(train), rng.permutation(test)
     source = "the 10,000 MNIST digits that ship with cnnviz (8,000 train / 2,000 test)"
     return _checked(Dataset("mnist", x[train], y[train], x[test], y[test], source), EMBEDDED_MNIST)
 

@@ -38,6 +38,18 @@ def test_embedded_mnist_is_a_fixed_stratified_8000_2000_split():
     np.testing.assert_array_equal(again.x_test, mnist.x_test)
 
 
+def test_embedded_mnist_comes_in_a_fixed_mixed_order():
+    mnist = data.embedded_mnist()
+    for labels in (mnist.y_train, mnist.y_test):
+        # a slice from the start holds every class, near its share (the course slices x[:3000])
+        head = np.bincount(labels[: len(labels) // 4], minlength=10) / (len(labels) // 4)
+        assert np.abs(head - np.bincount(labels) / len(labels)).max() < 0.03
+    with np.load(data.EMBEDDED_MNIST) as archive:  # the split is a reordering of the file's digits
+        assert sorted(map(bytes, np.concatenate([mnist.x_train, mnist.x_test]))) == sorted(
+            map(bytes, archive["x"])
+        )
+
+
 def test_embedded_mnist_holds_real_digits():
     mnist = data.embedded_mnist()
     ink = (mnist.x_train > 127).mean(axis=(1, 2))
