@@ -6,21 +6,28 @@ PORT ?= 8501
 
 .PHONY: run test system-deps bench
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+
+# The app's packages only (requirements.txt); the tests' tools come on top of them.
+$(VENV)/.app-installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.app-installed $@
 
 # Debian packages the tests use: chromium for the browser tests, Fashion-MNIST for the data tests.
 system-deps:
 	@bash scripts/system-deps.sh
 
-run: $(VENV)/.installed
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+run: $(VENV)/.app-installed
+	$(PY) -m cnnviz app --port $(PORT)
 
-test: $(VENV)/.installed system-deps
+test: $(VENV)/.dev-installed system-deps
 	$(PY) -m pytest -q
 
-bench: $(VENV)/.installed
-	$(PY) -m cnnviz bench ops
+bench: $(VENV)/.dev-installed
+	$(PY) -m benchmarks ops

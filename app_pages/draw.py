@@ -7,14 +7,12 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnnviz import figures, lenet, ui
+from cnnviz import figures, lenet, paths, ui
 from cnnviz.preprocess import NothingDrawn, preprocess_steps
 from cnnviz.upload import FORMATS, MAX_BYTES, decode_upload, photo_ink
 
 # The pretrained model shipped in data/; CNNVIZ_DRAW_MODEL points the page at another file.
-PRETRAINED_MODEL = Path(
-    os.environ.get("CNNVIZ_DRAW_MODEL", Path(__file__).parents[1] / "data/lenet5_mnist.keras")
-)
+PRETRAINED_MODEL = Path(os.environ.get("CNNVIZ_DRAW_MODEL", paths.PRETRAINED_MODEL))
 CANVAS_SIZE = 280
 SOURCES = ("Draw", "MNIST sample", "Upload a photo")
 CLASS_NAMES = [str(digit) for digit in range(10)]

@@ -17,14 +17,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from cnnviz import lenet
+from cnnviz import lenet, paths
 from cnnviz.preprocess import canvas_to_mnist
 
 CANVAS = 280
 HEIGHTS = (100, 170, 240)  # height of the drawn digit on the canvas, px
 STROKES = (10, 18, 26)  # brush diameters, px (the page's slider runs from 6 to 40, default 20)
 PATH_HEIGHT = 64  # the pen path is traced on the digit at this height, then scaled to the canvas
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "data" / "lenet5_mnist.keras"
+DEFAULT_MODEL = paths.PRETRAINED_MODEL
 TARGET_DROP = 2.0  # points of accuracy
 
 

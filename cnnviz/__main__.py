@@ -1,17 +1,27 @@
-"""Command line: `python -m cnnviz train ...` (benchmarks: `python -m benchmarks NAME`)."""
+"""The `cnnviz` command (also `python -m cnnviz`): `cnnviz app`, `cnnviz train ...`.
+
+Each command's module exposes `main(argv)` and is imported only when its command runs, so a
+command loads only what it needs. Benchmarks are not part of the library: `python -m benchmarks`.
+"""
 
 import importlib
 import sys
 
-USAGE = "usage: python -m cnnviz train [options]"
+COMMANDS = {  # name -> (module, what it does)
+    "app": ("cnnviz.launch", "start the Streamlit app"),
+    "train": ("cnnviz.train", "train LeNet-5 (Keras, TF1 or NumPy) from the command line"),
+}
+USAGE = "usage: cnnviz COMMAND [options]\n" + "\n".join(
+    f"  {name:<8}{text}" for name, (_, text) in COMMANDS.items()
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["train"]:
-        return importlib.import_module("cnnviz.train").main(argv[1:]) or 0
-    print(USAGE, file=sys.stderr)
-    return 2
+    if not argv or argv[0] not in COMMANDS:
+        print(USAGE, file=sys.stderr)
+        return 2
+    return importlib.import_module(COMMANDS[argv[0]][0]).main(argv[1:]) or 0
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+from cnnviz import paths
+
+DATA_DIR = paths.DATA_DIR
 EMBEDDED_MNIST = DATA_DIR / "mnist_10k.npz"
 KERAS_CACHE = Path.home() / ".keras" / "datasets"
 FASHION_DIRS = (DATA_DIR / "fashion-mnist", Path("/usr/share/datasets/fashion-mnist"))
@@ -87,10 +89,10 @@ def _find_idx(folder: Path, stem: str) -> Path | None:
 
 def _idx_dataset(name: str, folder: Path) -> Dataset | None:
     """The dataset in `folder`'s four IDX files, or None when one of them is missing."""
-    paths = {field: _find_idx(folder, stem) for field, stem in IDX_FILES.items()}
-    if None in paths.values():
+    files = {field: _find_idx(folder, stem) for field, stem in IDX_FILES.items()}
+    if None in files.values():
         return None
-    arrays = {field: read_idx(path) for field, path in paths.items()}
+    arrays = {field: read_idx(path) for field, path in files.items()}
     return _checked(Dataset(name=name, source=f"IDX files in {folder}", **arrays), folder)
 
 

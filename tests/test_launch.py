@@ -1,0 +1,28 @@
+"""`cnnviz app`: the Streamlit command it runs, and a clear error when the app is missing."""
+
+import sys
+
+from cnnviz import launch, paths
+
+
+def test_app_command_runs_the_shipped_frame_with_our_and_streamlits_options():
+    args = launch.parse_args(["--port", "9000", "--address", "127.0.0.1",
+                              "--server.fileWatcherType", "none"])
+    command = launch.streamlit_command(args)
+    assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(paths.APP)]
+    assert command[command.index("--server.port") + 1] == "9000"
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert command[-2:] == ["--server.fileWatcherType", "none"]
+
+
+def test_app_command_without_the_app_says_to_reinstall(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(paths, "APP", tmp_path / "app.py")
+    assert launch.main([]) == 2
+    assert "reinstall cnnviz" in capsys.readouterr().err
+
+
+def test_runs_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(paths.RUNS_ENV, str(tmp_path))
+    assert paths.runs_dir() == tmp_path
+    monkeypatch.delenv(paths.RUNS_ENV)
+    assert paths.runs_dir() == paths.CHECKOUT / "runs"
