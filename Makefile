@@ -23,4 +23,4 @@ test: $(VENV)/.installed system-deps
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed
-	$(PY) -m cnnviz bench ops
+	$(PY) -m benchmarks ops
