@@ -1,8 +1,8 @@
 """The app in a real browser: start `streamlit run app.py`, drive Debian's chromium with Playwright.
 
 Shared by the browser tests (tests/e2e) and the browser benchmark (benchmarks/browser_latency.py).
-The server runs on a free local port (runs go where its environment says); the browser is
-/usr/bin/chromium, never a downloaded one.
+The server runs on a free local port, with the environment given (e.g. CNNVIZ_RUNS_DIR); the
+browser is /usr/bin/chromium, never a downloaded one.
 """
 
 import contextlib

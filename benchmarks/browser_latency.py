@@ -54,8 +54,10 @@ def percentiles(seconds: list[float]) -> tuple[float, float]:
 
 def main(argv: list[str]) -> int:
     parser = argument_parser("browser", __doc__)
-    parser.add_argument("--changes", type=int, default=20, help="control changes timed per condition")
-    parser.add_argument("--backend", default="Keras", help="training page's backend option, as labelled")
+    parser.add_argument("--changes", type=int, default=20,
+                        help="control changes timed per condition")
+    parser.add_argument("--backend", default="Keras",
+                        help="training page's backend option, as labelled")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as runs, sync_playwright() as playwright:
         chromium = browser.launch_chromium(playwright)
@@ -80,7 +82,8 @@ def main(argv: list[str]) -> int:
                 busy = change_latencies(page, changes, args.changes)
                 seen = browser.batches_seen(trainer) - seen
                 if not trainer.locator(".st-key-train_stop button").is_enabled():
-                    raise RuntimeError(f"the run ended during the timed changes: {browser.errors(trainer)}")
+                    raise RuntimeError("the run ended during the timed changes: "
+                                       f"{browser.errors(trainer)}")
                 browser.stop_training(trainer)
         finally:
             chromium.close()
@@ -92,7 +95,8 @@ def main(argv: list[str]) -> int:
     print(f"Cold start: server answers its health check {healthy:.1f} s after launch; home page "
           f"rendered in chromium {first_page:.1f} s after launch; then the convolution page (first "
           f"visit, all charts drawn) in {first_convolution:.1f} s.\n")
-    print("| convolution page, control change -> output chart redrawn | p50 (ms) | p95 (ms) | changes |")
+    print("| convolution page, control change -> output chart redrawn | p50 (ms) | p95 (ms) "
+          "| changes |")
     print("|---|---:|---:|---:|")
     training = f"while another context trains ({args.backend}; {seen} batches during the changes)"
     idle_ms, busy_ms = percentiles(idle), percentiles(busy)

@@ -106,7 +106,8 @@ def _pool_cases(label, m, input_hwc, rng, tf) -> list[Case]:
         cases += [
             Case(f"pool_forward {mode} {label}", "pool_forward", (A_prev,), window,
                  lambda tf_pool=tf_pool: tf_pool(A_t, 2, 2, "VALID").numpy()),
-            Case(f"pool_backward {mode} {label}", "pool_backward", (dA, A_prev), window, tf_backward),
+            Case(f"pool_backward {mode} {label}", "pool_backward", (dA, A_prev), window,
+                 tf_backward),
         ]
     return cases
 
@@ -152,7 +153,8 @@ def main(argv: list[str]) -> int:
               f"| {per_pixel * 1e3:.0f} | {per_pixel / ours:.0f} |", flush=True)
         figures.append({"op": case.name, "m": case.m, "cnnviz_s": ours, "tensorflow_s": theirs,
                         "loop_s": two_loops, "per_pixel_s": per_pixel, "per_pixel_sample": sample,
-                        "cnnviz_over_tensorflow": ours / theirs, "loop_over_cnnviz": two_loops / ours,
+                        "cnnviz_over_tensorflow": ours / theirs,
+                        "loop_over_cnnviz": two_loops / ours,
                         "per_pixel_over_cnnviz": per_pixel / ours})
     if args.json:
         print_json_line({"benchmark": "ops", "machine": machine_line, "repeats": args.repeats,

@@ -1,6 +1,6 @@
 """Loop-based references for cnnviz.ops, with the same signatures (CS231n's naive/fast pairs):
 the tests run both through the same checks, the benchmarks time both. `loops.conv_forward` can
-stand in for `ops.conv_forward` anywhere.
+stand in for `ops.conv_forward` in any call with valid arguments (slower).
 
 Each function is the course's two-loop solution: one Python iteration per output position (row,
 column), vectorized over the batch. `per_example` turns it into the fully straightforward one, a
@@ -68,7 +68,8 @@ def pool_forward(A_prev, kernel_shape, stride=(1, 1), mode="max"):
     """Max or average of every valid window: A (m, h_new, w_new, c) from A_prev (m, h, w, c)."""
     h_new, w_new = _out_hw(A_prev.shape[1:3], kernel_shape, stride)
     reduce = np.max if mode == "max" else np.mean
-    A = np.empty((A_prev.shape[0], h_new, w_new, A_prev.shape[3]), np.result_type(A_prev, np.float32))
+    A = np.empty((A_prev.shape[0], h_new, w_new, A_prev.shape[3]),
+                 np.result_type(A_prev, np.float32))
     for y in range(h_new):
         for x in range(w_new):
             rows, cols = _window(y, x, kernel_shape, stride)
@@ -102,7 +103,8 @@ def per_example(fn, *batch_arrays, rest=(), summed=()):
     `rest` are passed unchanged after the batch arrays; results are concatenated along the batch
     axis, except the result positions listed in `summed` (dW, db), which are added up.
     """
-    results = [fn(*(a[i : i + 1] for a in batch_arrays), *rest) for i in range(len(batch_arrays[0]))]
+    m = len(batch_arrays[0])
+    results = [fn(*(a[i : i + 1] for a in batch_arrays), *rest) for i in range(m)]
     if not isinstance(results[0], tuple):
         return np.concatenate(results)
     return tuple(
