@@ -133,9 +133,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pixel-sample", type=int, default=100,
                         help="examples the per-pixel loop runs on; its time is scaled to the batch")
     args = parser.parse_args(argv)
+    limit_blas_threads(1)  # cnnviz.blas: cache-sized products; a second thread only spins against TF's
     import tensorflow as tf
 
-    limit_blas_threads(1)  # cnnviz.blas: cache-sized products; a second thread only spins against TF's
     machine_line = machine(TensorFlow=tf.__version__)
     print(f"Machine: {machine_line}; NumPy's OpenBLAS on 1 thread, TensorFlow on its default pool\n")
     print("| op | cnnviz (ms) | TensorFlow (ms) | cnnviz / TF | two loops (ms) | two loops / cnnviz "
