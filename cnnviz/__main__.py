@@ -9,7 +9,7 @@ USAGE = "usage: python -m cnnviz train [options]"
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train"]:
-        return importlib.import_module("cnnviz.train").main(argv[1:]) or 0
+        return importlib.import_module("cnnviz.training.cli").main(argv[1:]) or 0
     print(USAGE, file=sys.stderr)
     return 2
 
