@@ -20,18 +20,24 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_cnnviz_ops_and_data_import_without_tensorflow():
-    code = "import sys, cnnviz.ops, cnnviz.data; print('tensorflow' in sys.modules)"
+def test_cnnviz_ops_data_and_training_import_without_tensorflow():
+    code = "import sys, cnnviz.ops, cnnviz.data, cnnviz.training; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
 
+def cnnviz_modules() -> list[Path]:
+    """Every module of the library, subpackages included."""
+    return sorted((ROOT / "cnnviz").rglob("*.py"))
+
+
 def test_only_the_ui_module_imports_streamlit():
-    importers = {p.name for p in (ROOT / "cnnviz").glob("*.py") if "streamlit" in imported_modules(p)}
-    assert importers <= {"ui.py"}
+    importers = {p.relative_to(ROOT).as_posix() for p in cnnviz_modules()
+                 if "streamlit" in imported_modules(p)}
+    assert importers <= {"cnnviz/ui.py"}
 
 
 def test_no_cnnviz_module_imports_tensorflow_at_module_level():
-    importers = {p.name for p in (ROOT / "cnnviz").glob("*.py")
+    importers = {p.relative_to(ROOT).as_posix() for p in cnnviz_modules()
                  if {"tensorflow", "keras"} & imported_modules(p)}
     assert importers == set()
