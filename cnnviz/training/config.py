@@ -118,6 +118,8 @@ class History:
 
 @dataclass
 class TrainResult:
+    """What train() returns (and a job's result)."""
+
     config: TrainConfig
     history: History
     model_path: Path | None  # the saved model (run_dir or out), None when nothing was saved
