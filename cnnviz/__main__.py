@@ -9,7 +9,7 @@ import sys
 
 COMMANDS = {  # name -> (module, what it does)
     "app": ("cnnviz.launch", "start the Streamlit app"),
-    "train": ("cnnviz.train", "train LeNet-5 (Keras, TF1 or NumPy) from the command line"),
+    "train": ("cnnviz.training.cli", "train LeNet-5 (Keras, TF1 or NumPy) from the command line"),
 }
 USAGE = "usage: cnnviz COMMAND [options]\n" + "\n".join(
     f"  {name:<8}{text}" for name, (_, text) in COMMANDS.items()

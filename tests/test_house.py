@@ -37,14 +37,14 @@ def top_level(names: set[str]) -> set[str]:
     return {name.split(".")[0] for name in names}
 
 
-def test_cnnviz_ops_and_data_import_without_tensorflow():
-    code = "import sys, cnnviz.ops, cnnviz.data; print('tensorflow' in sys.modules)"
+def test_cnnviz_ops_data_and_training_import_without_tensorflow():
+    code = "import sys, cnnviz.ops, cnnviz.data, cnnviz.training; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
 
 def test_the_walk_sees_the_subpackages():
-    assert {"cnnviz.ops", "cnnviz.figures.explorer", "cnnviz.figures.draw"} <= set(MODULES)
+    assert {"cnnviz.ops", "cnnviz.figures.explorer", "cnnviz.figures.draw", "cnnviz.training.loop"} <= set(MODULES)
 
 
 def test_only_the_ui_module_imports_streamlit():

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import lenet, train
+from cnnviz import lenet, training
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "training.py")
 TIMEOUT = 60
@@ -66,10 +66,10 @@ def test_training_page_stop_halts_the_run(page):
 
 
 def test_training_page_reopens_a_saved_run_and_compares_runs(page, tmp_path):
-    with_numpy = train.TrainConfig(backend="numpy", epochs=1, limit=200)
+    with_numpy = training.TrainConfig(backend="numpy", epochs=1, limit=200)
     from cnnviz.data import load_dataset
 
-    train.train(with_numpy, load_dataset("mnist"), run_dir=train.new_run_dir(with_numpy, tmp_path))
+    training.train(with_numpy, load_dataset("mnist"), run_dir=training.new_run_dir(with_numpy, tmp_path))
     at = ok(page.run())
     at.button(key="reopen_run").click()
     at = ok(at.run())

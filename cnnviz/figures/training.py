@@ -1,6 +1,6 @@
 """Figures of the training page: learning curves, first-layer filters, confusion matrix, test images.
 
-Pure functions: lists of metric rows (as in cnnviz.train.History) or arrays in, Plotly figures out.
+Pure functions: lists of metric rows (as in cnnviz.training.History) or arrays in, Plotly figures out.
 """
 
 import numpy as np

@@ -1,12 +1,13 @@
-"""LeNet-5 the course's two ways — TensorFlow-1 graph style and Keras — plus the Keras variants.
+"""The networks the backends train: LeNet-5 the course's two ways (TensorFlow-1 graph style and
+Keras), the Keras variants, and the MLP baseline.
 
-Architecture: conv 6@5x5 same + ReLU -> max pool 2x2/2 -> conv 16@5x5 valid + ReLU -> max pool 2x2/2
--> flatten -> dense 120 ReLU -> dense 84 ReLU -> dense 10 softmax, he_normal kernels, zero biases.
-TensorFlow is imported inside each function, so importing this module stays cheap.
+LeNet-5's layers are read from cnnviz.lenet.LENET5 (conv 6@5x5 same + ReLU -> max pool 2x2/2 ->
+conv 16@5x5 valid + ReLU -> max pool 2x2/2 -> flatten -> dense 120 ReLU -> dense 84 ReLU -> dense
+10 softmax), he_normal kernels, zero biases. KERAS_BUILDERS maps config.MODELS' Keras names to
+builders. TensorFlow is imported inside each function, so importing this module stays cheap.
 """
 
-CONV_SPECS = (("conv1", 6, "SAME"), ("conv2", 16, "VALID"))  # (name, filters, padding)
-DENSE_SPECS = (("fc1", 120), ("fc2", 84))  # (name, units), ReLU; then "out" with 10 units
+from cnnviz.lenet import CONV_LAYERS, DENSE_LAYERS, OUTPUT_LAYER, POOL_KERNEL, POOL_STRIDE
 
 
 def lenet5_tf1(x, y, learning_rate=0.001):
@@ -29,17 +30,18 @@ def lenet5_tf1(x, y, learning_rate=0.001):
         return v1.get_variable(f"{name}_b", shape, tf.float32, initializer=v1.zeros_initializer())
 
     with x.graph.as_default():
-        A, channels = x, 1
-        for name, filters, padding in CONV_SPECS:
-            W = weights(name, (5, 5, channels, filters))
-            Z = tf.nn.conv2d(A, W, strides=1, padding=padding) + bias(name, (1, 1, 1, filters))
-            A = tf.nn.max_pool2d(tf.nn.relu(Z), ksize=2, strides=2, padding="VALID")
-            channels = filters
-        units = 5 * 5 * channels
-        A = tf.reshape(A, (-1, units))  # (m, 400), row-major like Keras Flatten
-        for name, new_units in (*DENSE_SPECS, ("out", 10)):
-            Z = tf.matmul(A, weights(name, (units, new_units))) + bias(name, (new_units,))
-            A, units = (Z if name == "out" else tf.nn.relu(Z)), new_units
+        A = x
+        for layer in CONV_LAYERS:
+            W = weights(layer.name, (layer.kernel, layer.kernel, A.shape[-1], layer.size))
+            Z = tf.nn.conv2d(A, W, strides=1, padding=layer.padding.upper())
+            Z = Z + bias(layer.name, (1, 1, 1, layer.size))
+            A = tf.nn.max_pool2d(tf.nn.relu(Z), ksize=POOL_KERNEL, strides=POOL_STRIDE,
+                                 padding="VALID")
+        A = tf.reshape(A, (-1, A.shape[1] * A.shape[2] * A.shape[3]))  # (m, 400), like Flatten
+        for layer in (*DENSE_LAYERS, OUTPUT_LAYER):
+            Z = tf.matmul(A, weights(layer.name, (A.shape[-1], layer.size)))
+            Z = Z + bias(layer.name, (layer.size,))
+            A = Z if layer is OUTPUT_LAYER else tf.nn.relu(Z)
         y_pred = tf.nn.softmax(A)
         loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=A))
         train_op = v1.train.AdamOptimizer(learning_rate).minimize(loss)
@@ -65,15 +67,15 @@ def _keras_network(X, *, dropout: float = 0.0, batch_norm: bool = False, learnin
     # every layer named: automatic names come from Keras' global name counters, and on the training
     # page's worker threads a model was once given one name twice ("conv2d" used 2 times)
     A = X
-    for index, (name, filters, padding) in enumerate(CONV_SPECS, start=1):
-        A = hidden(A, name, layers.Conv2D, filters, 5, padding=padding.lower())
-        A = layers.MaxPooling2D(2, strides=2, name=f"pool{index}")(A)
+    for index, layer in enumerate(CONV_LAYERS, start=1):
+        A = hidden(A, layer.name, layers.Conv2D, layer.size, layer.kernel, padding=layer.padding)
+        A = layers.MaxPooling2D(POOL_KERNEL, strides=POOL_STRIDE, name=f"pool{index}")(A)
     A = layers.Flatten(name="flatten")(A)
-    for name, units in DENSE_SPECS:
-        A = hidden(A, name, layers.Dense, units)
+    for layer in DENSE_LAYERS:
+        A = hidden(A, layer.name, layers.Dense, layer.size)
         if dropout:
-            A = layers.Dropout(dropout, name=f"{name}_dropout")(A)
-    Y = layers.Dense(10, activation="softmax", name="out",
+            A = layers.Dropout(dropout, name=f"{layer.name}_dropout")(A)
+    Y = layers.Dense(OUTPUT_LAYER.size, activation="softmax", name=OUTPUT_LAYER.name,
                      kernel_initializer=keras.initializers.HeNormal(seed=0))(A)
     return _compiled(keras.Model(X, Y, name="lenet5"), learning_rate)
 
@@ -115,10 +117,10 @@ def mlp_keras(X, learning_rate=0.001):
     return _compiled(keras.Model(X, A, name="mlp"), learning_rate)
 
 
-KERAS_MODELS = {
+KERAS_BUILDERS = {
     "lenet5": lenet5_keras,
     "lenet5-dropout": lenet5_dropout_keras,
     "lenet5-batchnorm": lenet5_batchnorm_keras,
     "mlp": mlp_keras,
 }
-"""Keras model builders by name: name -> function(X, learning_rate) -> compiled keras.Model."""
+"""Keras builders by config.MODELS name: name -> function(X, learning_rate) -> compiled keras.Model."""
