@@ -5,8 +5,10 @@
 one per value in BatchNormalization's scale-and-shift, none in pooling, activations, dropout and
 flatten), `receptive(r, j)` (the square of input pixels one output value sees, side r, and the
 jump j, the input pixels between neighbouring outputs: r' = r + (k - 1) j, j' = j s), and
-`keras_args()` (the Keras layer's arguments that differ from its defaults). A shape a layer cannot
-take raises ValueError saying why; cnnviz.architectures adds which layer.
+`keras_args()` (the Keras layer's arguments that differ from its defaults), and `describe()` for
+tables. `_Layer` holds the defaults (no weights, shape and field passed through); each layer
+overrides what it changes. A shape a layer cannot take raises ValueError saying why;
+cnnviz.architectures adds which layer.
 """
 
 import math
@@ -46,8 +48,36 @@ def _side(n: int, window: int, stride: int, padding: str, axis: str, what: str) 
     return (n - window) // stride + 1
 
 
+class _Layer:
+    """The protocol's defaults: no arguments to check, no weights, no multiply-adds, no Keras
+    arguments; the shape and the receptive field pass through unchanged."""
+
+    has_kernel = False  # True: a kernel that gets he_normal weights in Keras
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def check(self) -> None: ...
+
+    def output_shape(self, shape):
+        return shape
+
+    def params(self, shape) -> int:
+        return 0
+
+    def macs(self, shape, out_shape) -> int:
+        return 0
+
+    def receptive(self, field, jump):
+        return field, jump
+
+    def keras_args(self):
+        return (), {}
+
+
 @dataclass(frozen=True)
-class Conv2D:
+class Conv2D(_Layer):
     """filters kernels of kernel x kernel x c; W (k, k, c, filters), b (filters,)."""
 
     filters: int
@@ -55,7 +85,7 @@ class Conv2D:
     stride: int = 1
     padding: str = "valid"
     activation: str = "linear"
-    has_kernel = True  # gets he_normal kernels in Keras
+    has_kernel = True
 
     def check(self) -> None:
         _positive_int("filters", self.filters)
@@ -89,13 +119,12 @@ class Conv2D:
 
 
 @dataclass(frozen=True)
-class MaxPooling2D:
+class MaxPooling2D(_Layer):
     """The largest value of each pool x pool window, channel by channel; stride None = pool."""
 
     pool: int = 2
     stride: int | None = None
     padding: str = "valid"
-    has_kernel = False
 
     @property
     def step(self) -> int:
@@ -111,22 +140,12 @@ class MaxPooling2D:
         return (_side(h, self.pool, self.step, self.padding, "height", "pool window"),
                 _side(w, self.pool, self.step, self.padding, "width", "pool window"), c)
 
-    def params(self, shape) -> int:
-        return 0
-
-    def macs(self, shape, out_shape) -> int:
-        return 0
-
     def receptive(self, field, jump):
         return field + (self.pool - 1) * jump, jump * self.step
 
     def keras_args(self):
         return (self.pool,), _changed(strides=(self.step, self.pool),
                                       padding=(self.padding, "valid"))
-
-    @property
-    def kind(self) -> str:
-        return type(self).__name__
 
     def describe(self) -> str:
         return f"{self.kind} {self.pool}x{self.pool}{_stride_text(self.step, self.pool)}"
@@ -137,34 +156,21 @@ class AveragePooling2D(MaxPooling2D):
 
 
 @dataclass(frozen=True)
-class Flatten:
+class Flatten(_Layer):
     """(h, w, c) -> (h * w * c,), row by row like Keras."""
-
-    has_kernel = False
-
-    def check(self) -> None: ...
 
     def output_shape(self, shape):
         return (math.prod(shape),)
 
-    def params(self, shape) -> int:
-        return 0
-
-    def macs(self, shape, out_shape) -> int:
-        return 0
-
     def receptive(self, field, jump):
         return field, None  # each value still sees its pixel's field; the grid is gone
-
-    def keras_args(self):
-        return (), {}
 
     def describe(self) -> str:
         return "Flatten"
 
 
 @dataclass(frozen=True)
-class Dense:
+class Dense(_Layer):
     """units neurons, each on every input value; W (n, units), b (units,)."""
 
     units: int
@@ -197,28 +203,15 @@ class Dense:
 
 
 @dataclass(frozen=True)
-class Dropout:
+class Dropout(_Layer):
     """Zeroes a fraction `rate` of the values while training (and scales the rest by 1/(1-rate))."""
 
     rate: float = 0.5
-    has_kernel = False
 
     def check(self) -> None:
         if isinstance(self.rate, bool) or not isinstance(self.rate, int | float) or not (
                 0 <= self.rate < 1):
             raise ValueError(f"rate must be a number in [0, 1), got {self.rate!r}")
-
-    def output_shape(self, shape):
-        return shape
-
-    def params(self, shape) -> int:
-        return 0
-
-    def macs(self, shape, out_shape) -> int:
-        return 0
-
-    def receptive(self, field, jump):
-        return field, jump
 
     def keras_args(self):
         return (self.rate,), {}
@@ -228,15 +221,8 @@ class Dropout:
 
 
 @dataclass(frozen=True)
-class BatchNormalization:
+class BatchNormalization(_Layer):
     """Per channel (last axis): gamma, beta, moving mean and variance: 4 c parameters (2 c trained)."""
-
-    has_kernel = False
-
-    def check(self) -> None: ...
-
-    def output_shape(self, shape):
-        return shape
 
     def params(self, shape) -> int:
         return 4 * shape[-1]
@@ -244,37 +230,18 @@ class BatchNormalization:
     def macs(self, shape, out_shape) -> int:
         return math.prod(shape)  # at inference: one scale-and-shift per value
 
-    def receptive(self, field, jump):
-        return field, jump
-
-    def keras_args(self):
-        return (), {}
-
     def describe(self) -> str:
         return "BatchNormalization"
 
 
 @dataclass(frozen=True)
-class Activation:
+class Activation(_Layer):
     """A function applied value by value: relu, sigmoid, tanh, softmax (over the last axis)."""
 
     activation: str = "relu"
-    has_kernel = False
 
     def check(self) -> None:
         _choice("activation", self.activation, ACTIVATIONS)
-
-    def output_shape(self, shape):
-        return shape
-
-    def params(self, shape) -> int:
-        return 0
-
-    def macs(self, shape, out_shape) -> int:
-        return 0
-
-    def receptive(self, field, jump):
-        return field, jump
 
     def keras_args(self):
         return (self.activation,), {}
@@ -283,8 +250,6 @@ class Activation:
         return f"Activation {self.activation}"
 
 
-Layer = (Conv2D | MaxPooling2D | AveragePooling2D | Flatten | Dense | Dropout | BatchNormalization
-         | Activation)
 LAYER_TYPES = {cls.__name__: cls for cls in (Conv2D, MaxPooling2D, AveragePooling2D, Flatten,
                                              Dense, Dropout, BatchNormalization, Activation)}
 

@@ -26,9 +26,10 @@ def dataset_splits(dataset, *, seed: int = 0) -> dict[str, tuple[np.ndarray, np.
 
 
 def sample_indices(n: int, count: int = 25, seed: int = 0) -> np.ndarray:
-    """`count` distinct indices out of n (all of them when n is smaller), drawn with `seed`:
-    the same seed shows the same samples, whatever order the file keeps its images in."""
-    return np.sort(np.random.default_rng(seed).choice(n, size=min(count, n), replace=False))
+    """`count` distinct indices out of n (all of them when n is smaller) in random order, drawn
+    with `seed`: the same seed shows the same samples, whatever order the file keeps its images in
+    (a file sorted by class still gives a mixed grid)."""
+    return np.random.default_rng(seed).choice(n, size=min(count, n), replace=False)
 
 
 def class_counts(labels: np.ndarray, n_classes: int = 10) -> np.ndarray:

@@ -11,9 +11,11 @@ GAP = 8  # pixels between tiles, room for a caption
 
 def tiles_figure(images: np.ndarray, captions: Sequence[str], *, cols: int,
                  colours: Sequence[str] | None = None, framed: Sequence[int] = (),
-                 frame_colour: str = "#d62728", title: str = "") -> go.Figure:
+                 frame_colour: str = "#d62728", title: str = "", height: int | None = None
+                 ) -> go.Figure:
     """Images (n, h, w) uint8 tiled in one heatmap, cols per row, each with its caption above
-    (in colours[i] if given); the images at the `framed` indices get a frame."""
+    (in colours[i] if given); the images at the `framed` indices get a frame. height: pixels
+    (default 100 a row, for a page-wide grid)."""
     images = np.asarray(images)
     n, (h, w) = len(images), images.shape[1:3]
     rows = max(1, -(-n // cols))
@@ -33,7 +35,7 @@ def tiles_figure(images: np.ndarray, captions: Sequence[str], *, cols: int,
                                 hoverinfo="skip"))
     figure.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
     figure.update_xaxes(visible=False)
-    figure.update_layout(title=title, height=100 * rows + (60 if title else 40),
+    figure.update_layout(title=title, height=height or 100 * rows + (60 if title else 40),
                          margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
                          plot_bgcolor="white")
     return figure
@@ -41,8 +43,11 @@ def tiles_figure(images: np.ndarray, captions: Sequence[str], *, cols: int,
 
 def samples_figure(images: np.ndarray, labels, class_names: Sequence[str], title: str = "",
                    cols: int = 5) -> go.Figure:
-    """Sample images (n, 28, 28), each captioned with its class name."""
-    return tiles_figure(images, [class_names[int(k)] for k in labels], cols=cols, title=title)
+    """Sample images (n, 28, 28), each captioned with its class name; sized for a third of a wide
+    page."""
+    rows = max(1, -(-len(images) // cols))
+    return tiles_figure(images, [class_names[int(k)] for k in labels], cols=cols, title=title,
+                        height=70 * rows + 40)
 
 
 def class_counts_figure(counts: Mapping[str, np.ndarray], class_names: Sequence[str]) -> go.Figure:
@@ -55,6 +60,7 @@ def class_counts_figure(counts: Mapping[str, np.ndarray], class_names: Sequence[
             x=list(class_names), y=per_class, name=f"{split} ({int(per_class.sum()):,})",
             marker_color=SPLIT_COLOURS.get(split), customdata=share,
             hovertemplate="%{x}: %{y:,} images (%{customdata:.1%})<extra>" + split + "</extra>"))
+    figure.update_xaxes(type="category")  # "0".."9" are names, not numbers
     figure.update_layout(title="Images per class", barmode="group", height=340,
                          margin={"l": 10, "r": 10, "t": 50, "b": 10}, yaxis_title="images",
                          legend={"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"})

@@ -9,6 +9,9 @@ import plotly.graph_objects as go
 
 COLUMNS = {"input": 0.0, "hidden": 1.0, "output": 2.0}
 POSITIVE, NEGATIVE, NODE = "#d62728", "#1f77b4", "#f4f4f4"
+LABEL_BACKGROUND = "rgba(255, 255, 255, 0.85)"
+LABEL_AT = {"hidden": 0.72, "output": 0.5}  # where along an edge its label sits, by its end:
+# the two edges into a hidden unit are apart near it, and cross near the inputs
 
 
 def _unit_y(count: int) -> np.ndarray:
@@ -28,9 +31,9 @@ def network_figure(values: dict, weights: dict, title: str = "") -> go.Figure:
     """The network with its values and gradients.
 
     values: cnnviz.dense.node_values' dict (x (2,), z1, h, dz1 (3,), z2, y, y_t, dz2, gradients);
-    weights: W1 (3, 2), b1 (3,), W2 (3,), b2. Edge labels "w / dL/dw" sit a third of the way
-    along each edge; unit labels show z, the activation and dL/dz (= dL/db); biases sit by
-    their unit. Hover any unit or edge label for its numbers.
+    weights: W1 (3, 2), b1 (3,), W2 (3,), b2. Edge labels "w / dL/dw" are annotations, in
+    `edges` order (W1[j, i] for j, i, then W2[j]); unit labels show z, the activation and dL/dz
+    (= dL/db) and the bias. Hover any unit or edge label for its numbers at full precision.
     """
     grads = values["gradients"]
     W1, W2 = np.asarray(weights["W1"]), np.asarray(weights["W2"])
@@ -42,19 +45,17 @@ def network_figure(values: dict, weights: dict, title: str = "") -> go.Figure:
              for j in range(3) for i in range(2)]
     edges += [(("hidden", h_y[j]), ("output", out_y[0]), W2[j], grads["W2"][j], f"W2[{j}]")
               for j in range(3)]
-    label_x, label_y, label_text, label_hover = [], [], [], []
     for (start, y0), (end, y1), w, dw, name in edges:
         x0, x1 = COLUMNS[start], COLUMNS[end]
         figure.add_trace(go.Scatter(
             x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="skip", showlegend=False,
             line={"color": POSITIVE if w >= 0 else NEGATIVE, "width": 1 + 5 * abs(w) / largest}))
-        label_x.append(x0 + (x1 - x0) / 3)
-        label_y.append(y0 + (y1 - y0) / 3)
-        label_text.append(f"{w:.3g} / {dw:.2g}")
-        label_hover.append(f"{name} = {w:.6g}<br>dL/d{name} = {dw:.6g}")
-    figure.add_trace(go.Scatter(
-        x=label_x, y=label_y, mode="text", text=label_text, hovertext=label_hover,
-        hoverinfo="text", textfont={"size": 11}, showlegend=False, name="weights"))
+        along = LABEL_AT[end]
+        figure.add_annotation(x=x0 + along * (x1 - x0), y=y0 + along * (y1 - y0),
+                              text=f"{w:.3g} / {dw:.2g}", showarrow=False,
+                              font={"size": 11, "color": "#222"},
+                              bgcolor=LABEL_BACKGROUND,
+                              hovertext=f"{name} = {w:.6g}<br>dL/d{name} = {dw:.6g}")
     units = [("input", x_y[i], f"x{i + 1} = {values['x'][i]:.3g}",
               f"input x{i + 1} = {values['x'][i]:.6g}") for i in range(2)]
     units += [("hidden", h_y[j], *_unit_labels(f"h{j + 1}", f"z1[{j}]", f"b1[{j}]", values["z1"][j],
