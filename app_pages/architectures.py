@@ -193,7 +193,7 @@ else:
         filename = export.script_filename(network, dataset)
         st.download_button(":material/download: Download the script", script,
                            file_name=filename, mime="text/x-python", key="arch_download")
-        st.code(script, language="python")
+        st.code(script, language="python", height=480)
         st.caption(f"Run it with `python {filename}` (Keras 3 and NumPy needed); `--epochs 1 "
                    "--limit 1000` for a quick try. Inside the cnnviz folder it trains on the "
                    "app's data; elsewhere Keras downloads the dataset.")

@@ -12,9 +12,13 @@ def test_network_figure_draws_every_weight_with_its_gradient_and_every_unit():
     figure = fd.network_figure(values, weights, "example 4")
     edges = [trace for trace in figure.data if trace.mode == "lines"]
     assert len(edges) == 3 * 2 + 3
-    labels = next(trace for trace in figure.data if trace.name == "weights")
+    labels = figure.layout.annotations
     W1, dW1 = weights["W1"], values["gradients"]["W1"]
-    assert labels.text[1] == f"{W1[0, 1]:.3g} / {dW1[0, 1]:.2g}"  # W1[j=0, i=1]: x2 -> h1
+    assert len(labels) == 9
+    assert labels[1].text == f"{W1[0, 1]:.3g} / {dW1[0, 1]:.2g}"  # W1[j=0, i=1]: x2 -> h1
+    assert labels[1].hovertext == f"W1[0,1] = {W1[0, 1]:.6g}<br>dL/dW1[0,1] = {dW1[0, 1]:.6g}"
+    W2 = weights["W2"]
+    assert labels[8].text == f"{W2[2]:.3g} / {values['gradients']['W2'][2]:.2g}"
     assert edges[1].x == (0.0, 1.0) and edges[1].y == (-0.5, 1.0)
     assert edges[0].line.color == (fd.POSITIVE if W1[0, 0] >= 0 else fd.NEGATIVE)
     units = next(trace for trace in figure.data if trace.name == "units")
