@@ -33,16 +33,16 @@ st.write(f"**{name}**, from {dataset.source}.")
 @st.cache_data(show_spinner=False, max_entries=4)
 def split_summary(name: str) -> dict[str, np.ndarray]:
     """Images per class of each split (computed once per dataset)."""
-    return {split: splits.class_counts(labels, len(ui.dataset(name).class_names))
-            for split, (_, labels) in splits.dataset_splits(ui.dataset(name)).items()}
+    n_classes = len(ui.dataset(name).class_names)
+    return {split: part.class_counts(n_classes)
+            for split, part in splits.dataset_splits(ui.dataset(name)).items()}
 
 
-parts = splits.dataset_splits(dataset)
-for column, (split, (images, labels)) in zip(st.columns(3), parts.items()):
-    shown = splits.sample_indices(len(images), 25, seed=int(seed))
+for column, (split, part) in zip(st.columns(3), splits.dataset_splits(dataset).items()):
+    images, labels = part.sample(25, seed=int(seed))
     column.plotly_chart(
-        figures.data.samples_figure(images[shown], labels[shown], dataset.class_names,
-                                    title=f"{split}: {len(images):,} images"),
+        figures.data.samples_figure(images, labels, dataset.class_names,
+                                    title=f"{split}: {len(part):,} images"),
         key=f"data_samples_{split}")
 counts = split_summary(name)
 st.plotly_chart(figures.data.class_counts_figure(counts, dataset.class_names), key="data_counts")

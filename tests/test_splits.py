@@ -18,16 +18,29 @@ def test_validation_is_what_the_training_page_holds_out():
     ds = dataset()
     parts = splits.dataset_splits(ds)
     train, valid = split_indices(50, TrainConfig(), np.random.default_rng(0))
-    np.testing.assert_array_equal(parts["validation"][1], ds.y_train[valid])
-    np.testing.assert_array_equal(parts["train"][0], ds.x_train[train])
-    assert len(parts["validation"][0]) == 5 and len(parts["train"][0]) == 45
-    assert parts["test"][0] is ds.x_test
+    np.testing.assert_array_equal(parts["validation"].indices, valid)
+    np.testing.assert_array_equal(parts["train"].indices, train)
+    assert (len(parts["train"]), len(parts["validation"]), len(parts["test"])) == (45, 5, 8)
+    assert parts["train"].images is ds.x_train  # positions, not copies
 
 
 def test_a_files_own_validation_split_is_used():
     ds = dataset(with_valid=True)
     parts = splits.dataset_splits(ds)
-    assert parts["validation"][0] is ds.x_valid and parts["train"][0] is ds.x_train
+    assert parts["validation"].images is ds.x_valid and len(parts["validation"]) == 5
+    assert len(parts["train"]) == 50
+
+
+def test_a_sample_comes_from_its_split_with_its_labels():
+    ds = dataset()
+    validation = splits.dataset_splits(ds)["validation"]
+    images, labels = validation.sample(3, seed=1)
+    chosen = validation.indices[splits.sample_indices(5, 3, seed=1)]
+    np.testing.assert_array_equal(images, ds.x_train[chosen])
+    np.testing.assert_array_equal(labels, ds.y_train[chosen])
+    assert validation.class_counts().sum() == 5
+    np.testing.assert_array_equal(validation.class_counts(),
+                                  np.bincount(ds.y_train[validation.indices], minlength=10))
 
 
 def test_sample_indices_are_distinct_seeded_and_bounded():
