@@ -249,18 +249,16 @@ with columns[0]:
 values = dense.node_values(X, Y_T, homework_weights, example)
 with columns[1]:
     st.caption(
-        "Each edge: weight / dL/dweight (red positive, blue negative, thicker is larger). Each unit: "
-        "z, its sigmoid, dL/dz (which is also dL/db) and its bias b. "
+        "Each edge: weight / dL/dweight (red positive, blue negative, thicker is larger). Each "
+        "unit: z, its sigmoid, dL/dz (which is also dL/db) and its bias b. "
         + ("The gradients are those of this example's own loss ½(y − y_t)²."
            if example is not None else
            "Values are batch means; the gradients are those of L, the mean of the examples' own.")
     )
-st.plotly_chart(
-    figures.dense.network_figure(
-        values, homework_weights,
-        title=f"example {example}" if example is not None else f"batch of {len(X):,}: L = {values['L']:.4f}"),
-    key="dense_network",
-)
+network_title = (f"example {example}" if example is not None
+                 else f"batch of {len(X):,}: L = {values['L']:.4f}")
+st.plotly_chart(figures.dense.network_figure(values, homework_weights, title=network_title),
+                key="dense_network")
 
 st.markdown("**Gradient check**: back_propagation against centred differences (ε = 1e-6, float64) "
             "of L for every weight; error = |a − n| / max(|a|, |n|).")

@@ -1,7 +1,8 @@
 """Networks as data: layers (cnnviz.layer_specs) on an input shape, analysed without TensorFlow.
 
-    network = Network("lenet5", (28, 28, 1), (Conv2D(6, 5, padding="same", activation="relu"),
-                                              MaxPooling2D(2), ..., Dense(10, activation="softmax")))
+    network = Network("lenet5", (28, 28, 1), (
+        Conv2D(6, 5, padding="same", activation="relu"), MaxPooling2D(2), ...,
+        Dense(10, activation="softmax")))
     analysis = analyze(network)  # rows: output shape, parameters, multiply-adds, receptive field
     model = to_keras(network)    # the same network as a compiled Keras model (TensorFlow lazily)
 
@@ -118,7 +119,8 @@ def analyze(network: Network) -> Analysis:
     """Each layer's output shape, parameters, multiply-adds and receptive field; ValueError
     "layer i (Kind): why" at the first layer that cannot take its input."""
     shape = network.input_shape
-    if len(shape) != 3 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in shape):
+    if len(shape) != 3 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1
+                              for n in shape):
         raise ValueError(f"input_shape must be three positive integers (h, w, c), got {shape}")
     if not network.layers:
         raise ValueError("the network has no layers; add one")
@@ -143,7 +145,7 @@ def analyze(network: Network) -> Analysis:
 
 
 def ends_in_softmax(network: Network) -> bool:
-    """True when the last activation (Dropouts skipped) is a softmax: the outputs are probabilities."""
+    """True when the last activation (Dropouts skipped) is a softmax: outputs are probabilities."""
     for layer in reversed(network.layers):
         if hasattr(layer, "activation"):
             return layer.activation == "softmax"

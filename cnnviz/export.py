@@ -33,13 +33,15 @@ def load_data(name):
     else:
         data = load_dataset(name)
         splits = (data.x_train, data.y_train), (data.x_test, data.y_test)
-    return [(_images(x), keras.utils.to_categorical(np.ravel(y), {n_classes})) for x, y in splits]'''
+    return [(_images(x), keras.utils.to_categorical(np.ravel(y), {n_classes}))
+            for x, y in splits]'''
 LOAD_WITH_KERAS = '''\
 def load_data(name):
     """((x_train, y_train), (x_test, y_test)): images (n, h, w, c) float32 in [0, 1], one-hot labels
     (n, 10), from Keras' loader (it downloads the dataset the first time)."""
     splits = keras.datasets.{keras_loader}.load_data()
-    return [(_images(x), keras.utils.to_categorical(np.ravel(y), {n_classes})) for x, y in splits]'''
+    return [(_images(x), keras.utils.to_categorical(np.ravel(y), {n_classes}))
+            for x, y in splits]'''
 
 TEMPLATE = '''\
 """{title} on {dataset}, exported from cnnviz: build, train and test it with Keras.
@@ -172,7 +174,8 @@ def keras_script(network: Network, *, dataset: str, epochs: int, batch_size: int
         title=title or network.name, dataset=dataset, filename=script_filename(network, dataset),
         epochs=epochs, batch_size=batch_size, learning_rate=float(learning_rate), seed=seed,
         limit=limit, input_shape=network.input_shape, layers=layer_lines, name=network.name,
-        loss=loss, load_data=loader.format(keras_loader=KERAS_LOADERS[dataset], n_classes=N_CLASSES))
+        loss=loss,
+        load_data=loader.format(keras_loader=KERAS_LOADERS[dataset], n_classes=N_CLASSES))
 
 
 def script_filename(network: Network, dataset: str) -> str:

@@ -183,7 +183,8 @@ class Dense(_Layer):
 
     def output_shape(self, shape):
         if len(shape) != 1:
-            raise ValueError(f"its input is the image {shape}, not a vector; put a Flatten before it")
+            raise ValueError(f"its input is the image {shape}, not a vector; put a Flatten "
+                             f"before it")
         return (self.units,)
 
     def params(self, shape) -> int:
@@ -222,7 +223,8 @@ class Dropout(_Layer):
 
 @dataclass(frozen=True)
 class BatchNormalization(_Layer):
-    """Per channel (last axis): gamma, beta, moving mean and variance: 4 c parameters (2 c trained)."""
+    """Per channel (last axis): gamma, beta, moving mean, moving variance: 4 c parameters, 2 c
+    of them trained."""
 
     def params(self, shape) -> int:
         return 4 * shape[-1]

@@ -1,4 +1,4 @@
-"""cnnviz.architectures, layer_specs and networks: counts by hand and against Keras, clear errors."""
+"""cnnviz.architectures, layer_specs and networks: counts by hand and against Keras; errors."""
 
 import math
 

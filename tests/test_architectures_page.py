@@ -119,7 +119,9 @@ def test_keras_code_follows_the_settings_and_the_input_shape():
 
 
 @pytest.mark.parametrize("channels, dense_params, conv_params", [
-    (1, (1000 * 1000 + 1) * 512, (3 * 3 + 1) * 32), (3, (3 * 1000 * 1000 + 1) * 512, (27 + 1) * 32)])
+    (1, (1000 * 1000 + 1) * 512, (3 * 3 + 1) * 32),
+    (3, (3 * 1000 * 1000 + 1) * 512, (3 * 3 * 3 + 1) * 32),
+])
 def test_the_big_image_argument(channels, dense_params, conv_params):
     at = page()
     at.radio(key="arch_channels").set_value(channels).run()

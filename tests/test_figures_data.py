@@ -18,9 +18,8 @@ def test_tiles_figure_places_images_and_captions_and_frames():
 
 def test_samples_figure_captions_with_class_names():
     images = np.zeros((4, 28, 28), np.uint8)
-    figure = fdata.samples_figure(images, np.array([0, 9, 9, 3]), ["T-shirt", "a", "b", "Dress",
-                                                                    "c", "d", "e", "f", "g", "Boot"],
-                                  title="train: 4 images")
+    names = ["T-shirt", "a", "b", "Dress", "c", "d", "e", "f", "g", "Boot"]
+    figure = fdata.samples_figure(images, np.array([0, 9, 9, 3]), names, title="train: 4 images")
     assert [a.text for a in figure.layout.annotations] == ["T-shirt", "Boot", "Boot", "Dress"]
     assert figure.layout.title.text == "train: 4 images"
 

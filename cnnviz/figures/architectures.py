@@ -57,7 +57,7 @@ def dense_vs_conv_figure(comparison: Mapping[str, np.ndarray], *, marks: Sequenc
                                   ax=-40, ay=-25, font={"color": colour})
     figure.update_xaxes(type="log", title="image side (pixels)")
     figure.update_yaxes(type="log", title="parameters of the first layer")
-    figure.update_layout(title="A bigger image: more weights for a dense layer, not for a conv layer",
+    figure.update_layout(title="A bigger image: more weights for a dense layer, not a conv layer",
                          height=380, margin=MARGIN, legend={"x": 0.02, "y": 0.98},
                          plot_bgcolor="white")
     return figure

@@ -154,8 +154,8 @@ def select_examples(y_true, y_pred, true_class=None, predicted_class=None,
 def image_grid_figure(images: np.ndarray, y_true, y_pred, class_names: list[str],
                       cols: int = 8) -> go.Figure:
     """Images (n, 28, 28) tiled in one heatmap, each titled "GT a / P b"; mistakes framed in red."""
-    wrong = [index for index in range(len(images)) if y_true[index] != y_pred[index]]
+    pairs = list(zip(y_true, y_pred))
     return tiles_figure(
-        images, [f"GT {class_names[t]} / P {class_names[p]}" for t, p in zip(y_true, y_pred)],
-        cols=cols, colours=[MISTAKE_COLOUR if t != p else "#2ca02c" for t, p in zip(y_true, y_pred)],
-        framed=wrong, frame_colour=MISTAKE_COLOUR)
+        images, [f"GT {class_names[t]} / P {class_names[p]}" for t, p in pairs], cols=cols,
+        colours=[MISTAKE_COLOUR if t != p else "#2ca02c" for t, p in pairs],
+        framed=[index for index, (t, p) in enumerate(pairs) if t != p], frame_colour=MISTAKE_COLOUR)
