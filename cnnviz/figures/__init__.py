@@ -1,9 +1,11 @@
 """Plotly figures, one module per part of the app: `explorer` (convolution, pooling, backprop),
-`training` (curves, filters, confusion matrix) and `draw` (a digit read layer by layer).
+`dense` (the homework's 2-3-1 network, backprop), `training` (curves, filters, confusion matrix),
+`draw` (a digit read layer by layer), `architectures` (networks side by side, runs compared) and
+`data` (samples and class counts per split).
 
 Every builder is pure: arrays or metric rows in, a `plotly.graph_objects.Figure` out.
 """
 
-from cnnviz.figures import draw, explorer, training
+from cnnviz.figures import architectures, data, dense, draw, explorer, training
 
-__all__ = ["draw", "explorer", "training"]
+__all__ = ["architectures", "data", "dense", "draw", "explorer", "training"]
