@@ -84,10 +84,10 @@ TRAINING_NETWORKS = {  # the training page's Keras model name -> the same networ
     "lenet5": LENET5,
     "lenet5-dropout": _lenet5("lenet5_dropout", dropout=0.5),
     "lenet5-batchnorm": _lenet5("lenet5_batchnorm", batch_norm=True),
-    "mlp": Network("mlp", MNIST_SHAPE, (
-        Flatten(), Dense(128, activation="relu"), Dense(64, activation="relu"),
-        Dense(10, activation="softmax"),
-    )),
+    "mlp": PRESETS["MLP 128-64 (homework)"],
+    "mlp-lecture": PRESETS["MLP 512-512 (lecture)"],
+    "cnn-mnist": PRESETS["CNN for MNIST (lecture)"],
+    "lenet5-homework": LENET5_HOMEWORK,
 }
 
 
