@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnnviz import figures, lenet
+from cnnviz import figures, lenet, ui
 from cnnviz.preprocess import NothingDrawn, preprocess_steps
 from cnnviz.upload import FORMATS, MAX_BYTES, decode_upload, photo_ink
 
