@@ -1,5 +1,6 @@
-"""House rules that code can check: TensorFlow stays out of the ops and explorer imports, and
-only cnnviz/ui.py imports Streamlit."""
+"""House rules that code can check: TensorFlow stays out of the ops and explorer imports, only
+cnnviz/ui.py imports Streamlit (every module of cnnviz/, subpackages included), and the student's
+process of `cnnviz check` imports nothing from cnnviz."""
 
 import ast
 import subprocess
@@ -27,11 +28,17 @@ def test_cnnviz_ops_and_data_import_without_tensorflow():
 
 
 def test_only_the_ui_module_imports_streamlit():
-    importers = {p.name for p in (ROOT / "cnnviz").glob("*.py") if "streamlit" in imported_modules(p)}
+    importers = {p.name for p in (ROOT / "cnnviz").rglob("*.py") if "streamlit" in imported_modules(p)}
     assert importers <= {"ui.py"}
 
 
 def test_no_cnnviz_module_imports_tensorflow_at_module_level():
-    importers = {p.name for p in (ROOT / "cnnviz").glob("*.py")
+    importers = {p.name for p in (ROOT / "cnnviz").rglob("*.py")
                  if {"tensorflow", "keras"} & imported_modules(p)}
     assert importers == set()
+
+
+def test_the_check_child_runs_on_numpy_alone():
+    """cnnviz/check/child.py runs as a bare script in the student's process (python -I)."""
+    assert imported_modules(ROOT / "cnnviz" / "check" / "child.py") <= {
+        "importlib", "json", "resource", "sys", "time", "traceback", "pathlib", "numpy"}
