@@ -95,20 +95,21 @@ def check_task(args: argparse.Namespace, task: str) -> TaskReport:
         problem = _with_traceback(f"{args.path.name} cannot be graded: it {run.setup.message}"
                                   f"{while_importing}.", run.setup.traceback)
         print(problem)
-        return TaskReport(task, args.path, [], [], [problem])
+        return TaskReport(task, args.path, [], {}, [], [problem])
     results = [grade(case, run.outcomes[case.name]) for case in cases]
     passed = sum(r.status == "pass" for r in results)
     print(f"{passed} of {len(results)} cases pass ({len(cases) - args.random} course cases on "
           f"MNIST digits, {args.random} random float64 cases, seed {args.seed}; values compared "
           f"with rtol {RTOL:g}, atol {ATOL:g}).")
     print(format_table([table_row(result) for result in results]))
-    summary = diagnose.summary(results)
-    problems = problem_paragraphs(task, results, args.memory_mb)
+    explained = diagnose.explain_all(results)
+    summary = diagnose.summary(results, explained)
+    problems = problem_paragraphs(task, results, explained, args.memory_mb)
     if summary:
         print("\n" + "\n".join(summary))
     for problem in problems:
         print(f"\n{problem}")
-    return TaskReport(task, args.path, results, summary, problems)
+    return TaskReport(task, args.path, results, explained, summary, problems)
 
 
 def exit_code(report: TaskReport) -> int:
@@ -133,7 +134,8 @@ def syntax_paragraph(path: Path, error: SyntaxError) -> str:
             f"{pointer}\nFix the syntax and run the check again.")
 
 
-def problem_paragraphs(task: str, results: list[CaseResult], memory_mb: int) -> list[str]:
+def problem_paragraphs(task: str, results: list[CaseResult], explained: dict,
+                       memory_mb: int) -> list[str]:
     """One paragraph per kind of problem that stopped a case (its first occurrence)."""
     paragraphs, seen = [], set()
     for result in results:
@@ -142,7 +144,7 @@ def problem_paragraphs(task: str, results: list[CaseResult], memory_mb: int) -> 
             continue
         seen.add(kind)
         if kind == "shape":
-            paragraphs.append(_shape_paragraph(task, result))
+            paragraphs.append(_shape_paragraph(task, result, explained[result.case.name]))
             continue
         case, outcome = result.case, result.outcome
         text = f"In case {case.name!r} ({case.describe()}), {task} {outcome.message}"
@@ -156,13 +158,12 @@ def problem_paragraphs(task: str, results: list[CaseResult], memory_mb: int) -> 
     return paragraphs
 
 
-def _shape_paragraph(task: str, result: CaseResult) -> str:
+def _shape_paragraph(task: str, result: CaseResult, explained: dict) -> str:
     case: Case = result.case
     wrong = [o for o in result.failing if not o.shape_ok]
     shapes = ", ".join(f"{o.name} of shape {o.got.shape} instead of {o.expected.shape}"
                        for o in wrong)
     text = f"{task} returned {shapes} in case {case.name!r} ({case.describe()})."
-    explained = diagnose.explain(result)
     likely = [diagnose.text(key, fields) for o in wrong for key, fields in explained.get(o.name, [])]
     if likely:
         text += " Likely " + "; ".join(dict.fromkeys(likely)) + "."

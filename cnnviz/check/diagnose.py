@@ -78,19 +78,23 @@ def text(key: str, fields: dict) -> str:
     return TEXTS[key].format(**fields)
 
 
-def summary(results: list[CaseResult]) -> list[str]:
+def explain_all(results: list[CaseResult]) -> dict[str, dict[str, list[tuple[str, dict]]]]:
+    """explain() of every case with a wrong output, by case name."""
+    return {r.case.name: explain(r) for r in results if r.status in ("fail", "shape")}
+
+
+def summary(results: list[CaseResult], explained: dict) -> list[str]:
     """Lines for the student: the fewest known mistakes that reproduce the most wrong outputs
-    (greedily, the best first), then which kinds of case fail."""
+    (greedily, the best first), then which kinds of case fail. explained: from explain_all."""
     wrong = [r for r in results if r.status in ("fail", "shape")]
     if not wrong:
         return []
     explains, fields = {}, {}  # mistake -> the (case, output) it reproduces; its text fields
     unexplained = set()
     for result in wrong:
-        explained = explain(result)
         for output in result.failing:
             unexplained.add((result.case.name, output.name))
-            for key, key_fields in explained.get(output.name, []):
+            for key, key_fields in explained[result.case.name].get(output.name, []):
                 explains.setdefault(key, set()).add((result.case.name, output.name))
                 fields.setdefault(key, key_fields)
     total, lines = len(unexplained), []

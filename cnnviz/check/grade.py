@@ -99,10 +99,12 @@ def table_row(result: CaseResult) -> tuple[str, str, str, str]:
 
 @dataclass(frozen=True)
 class TaskReport:
-    """What one task's check found: the file, its results, the summary lines, any problem."""
+    """What one task's check found: the file, its results, the likely mistakes per case name (as
+    from diagnose.explain_all), the summary lines, the paragraphs of any problem."""
 
     task: str
     path: Path
     results: list[CaseResult]
+    explained: dict
     summary: list[str]
     problems: list[str]

@@ -62,12 +62,11 @@ def _task_section(report: TaskReport) -> str:
                      + "</ul>")
     for result in report.results:
         if result.status in ("fail", "shape"):
-            parts.append(_case_section(result))
+            parts.append(_case_section(result, report.explained[result.case.name]))
     return "".join(parts)
 
 
-def _case_section(result: CaseResult) -> str:
-    explained = diagnose.explain(result)
+def _case_section(result: CaseResult, explained: dict) -> str:
     parts = [f"<h3>{html.escape(result.case.name)}</h3>",
              f"<p>{html.escape(result.case.describe())}</p>"]
     for output in result.failing:
