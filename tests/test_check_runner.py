@@ -63,6 +63,12 @@ SOLUTIONS = {  # name -> (source, words the paragraph must contain)
         {POOL}
             return A_prev
         """, ["returned A of shape (10, 28, 28, 2) instead of (10, 14, 14, 2)"]),
+    "segmentation fault": (f"""
+        import ctypes
+
+        {POOL}
+            return ctypes.string_at(0)
+        """, ["was killed by signal SIGSEGV"]),
     "sys.exit": (f"""
         import sys
 

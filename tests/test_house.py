@@ -41,4 +41,4 @@ def test_no_cnnviz_module_imports_tensorflow_at_module_level():
 def test_the_check_child_runs_on_numpy_alone():
     """cnnviz/check/child.py runs as a bare script in the student's process (python -I)."""
     assert imported_modules(ROOT / "cnnviz" / "check" / "child.py") <= {
-        "importlib", "json", "resource", "sys", "time", "traceback", "pathlib", "numpy"}
+        "importlib", "json", "resource", "sys", "traceback", "pathlib", "numpy"}

@@ -34,17 +34,15 @@ class Outcome:
     outputs: tuple[np.ndarray, ...] | None = None
     message: str = ""
     traceback: str = ""
-    seconds: float | None = None
 
 
 @dataclass(frozen=True)
 class Run:
     """setup: the import's Outcome (kind "ok" when the function was found); per case name, how the
-    call went; stdout: what the student's code printed (tail)."""
+    call went. What the student's code prints is not shown."""
 
     setup: Outcome
     outcomes: dict[str, Outcome]
-    stdout: str
 
 
 def run_solution(path: Path, function: str, cases: list[Case], *, timeout: float = 20.0,
@@ -108,7 +106,6 @@ def _wait(child: subprocess.Popen, progress: Path, timeout: float) -> str | None
 
 def _collect(workdir: Path, cases: list[Case], ids: dict[str, str], returncode: int,
              stuck_in: str | None, timeout: float, memory_mb: int) -> Run:
-    stdout = (workdir / "stdout").read_bytes()[-TAIL_CHARS:].decode(errors="replace")
     stderr = (workdir / "stderr").read_bytes()[-TAIL_CHARS:].decode(errors="replace").strip()
     ended = _ending(returncode, stuck_in, timeout, memory_mb, stderr)
     steps = (workdir / "progress").read_text().split() if (workdir / "progress").exists() else []
@@ -116,7 +113,7 @@ def _collect(workdir: Path, cases: list[Case], ids: dict[str, str], returncode: 
     if setup is None:  # found the function, or died before a case began
         setup = ended if steps[-1:] in ([], ["import"]) else Outcome("ok")
     if setup.kind != "ok":
-        return Run(setup, {case.name: Outcome("not run") for case in cases}, stdout)
+        return Run(setup, {case.name: Outcome("not run") for case in cases})
     outcomes, stopped = {}, False
     for case in cases:
         outcome = _status(workdir, ids[case.name])
@@ -125,9 +122,9 @@ def _collect(workdir: Path, cases: list[Case], ids: dict[str, str], returncode: 
         elif outcome.kind == "ok":
             with np.load(workdir / f"out-{ids[case.name]}.npz", allow_pickle=False) as saved:
                 arrays = tuple(saved[f"arr_{k}"] for k in range(len(saved.files)))
-            outcome = Outcome("ok", arrays, seconds=outcome.seconds)
+            outcome = Outcome("ok", arrays)
         outcomes[case.name] = outcome
-    return Run(Outcome("ok"), outcomes, stdout)
+    return Run(Outcome("ok"), outcomes)
 
 
 def _status(workdir: Path, step: str) -> Outcome | None:
@@ -136,7 +133,7 @@ def _status(workdir: Path, step: str) -> Outcome | None:
         return None
     status = json.loads(path.read_text())
     return Outcome(status["kind"], message=status.get("message", ""),
-                   traceback=status.get("traceback", ""), seconds=status.get("seconds"))
+                   traceback=status.get("traceback", ""))
 
 
 def _ending(returncode: int, stuck_in: str | None, timeout: float, memory_mb: int,
