@@ -161,8 +161,12 @@ def load(data: bytes, *, timeout: float = LOAD_SECONDS) -> UploadedModel:
 
 
 def _load(data: bytes) -> UploadedModel:
-    import keras
-
+    """Load, inspect and try out the model (a blank digit read and its saliency), so that a model
+    the page cannot show is refused here, with a message, rather than failing later."""
+    try:
+        import keras
+    except ImportError as error:
+        raise KerasModelError(f"Keras is not installed on this server ({error}).") from error
     with tempfile.TemporaryDirectory(prefix="cnnviz-upload-") as folder:
         path = Path(folder) / "upload.keras"
         path.write_bytes(data)
@@ -171,7 +175,14 @@ def _load(data: bytes) -> UploadedModel:
         except Exception as error:  # Keras raises many types for a bad file
             message = f"Keras could not load this model ({_first_line(error)})."
             raise KerasModelError(message) from error
-    return inspect(model)
+    uploaded = inspect(model)
+    try:
+        outputs, _ = read(uploaded, np.zeros((28, 28), np.float32))
+        saliency(uploaded, np.zeros((28, 28), np.float32), int(np.argmax(outputs)))
+    except Exception as error:  # whatever the model's layers raise on a digit
+        message = f"The model loaded but cannot read a digit ({_first_line(error)})."
+        raise KerasModelError(message) from error
+    return uploaded
 
 
 def _first_line(error: Exception) -> str:
