@@ -15,10 +15,12 @@ are imported inside the functions, never when this module is imported. Nothing i
 runs/: the upload lives in a temporary folder while Keras reads it.
 """
 
+import gc
 import io
 import json
 import tempfile
 import threading
+import weakref
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -33,6 +35,7 @@ MAX_MEMBERS = 32  # metadata.json, config.json, model.weights.h5 and a few asset
 LOAD_SECONDS = 90  # the first load also imports TensorFlow (~5 s idle, far more on busy cores)
 LOADING_THREADS = 2  # loads at once (the server has 2 cores)
 MAX_WAITING = 8  # loads running or queued; more are refused with "try again"
+MAX_HELD = 16  # uploaded models alive in the server's sessions at once (a class of 60 shares it)
 INPUT_SHAPES = ((28, 28), (28, 28, 1), (784,))
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -41,6 +44,7 @@ INTERNAL_CLASSES = {"__keras_tensor__", "__lambda__", "__tensor__", "__numpy__",
 
 _loader = ThreadPoolExecutor(LOADING_THREADS, thread_name_prefix="keras-upload")
 _waiting = threading.BoundedSemaphore(MAX_WAITING)
+_held: "weakref.WeakSet[UploadedModel]" = weakref.WeakSet()  # freed with the sessions holding them
 
 
 class KerasModelError(ValueError):
@@ -144,6 +148,11 @@ def load(data: bytes, *, timeout: float = LOAD_SECONDS) -> UploadedModel:
     Raises KerasModelError saying what is wrong (file, model or a busy server).
     """
     check_archive(data)
+    if len(_held) >= MAX_HELD:
+        gc.collect()  # a Keras model is a web of cycles: an ended session's may still await it
+    if len(_held) >= MAX_HELD:
+        raise KerasModelError(f"{MAX_HELD} uploaded models are open in other sessions already; "
+                              "try again in a few minutes.")
     if not _waiting.acquire(blocking=False):
         raise KerasModelError(f"The server is loading {MAX_WAITING} models already; try again "
                               "in a minute.")
@@ -154,10 +163,12 @@ def load(data: bytes, *, timeout: float = LOAD_SECONDS) -> UploadedModel:
         raise
     future.add_done_callback(lambda _: _waiting.release())
     try:
-        return future.result(timeout)
+        uploaded = future.result(timeout)
     except FutureTimeout:
         raise KerasModelError(f"Loading the model took longer than {timeout:.0f} s (the server "
                               "may be busy); try again.") from None
+    _held.add(uploaded)
+    return uploaded
 
 
 def _load(data: bytes) -> UploadedModel:

@@ -149,6 +149,16 @@ def test_load_refuses_when_too_many_loads_wait(monkeypatch):
         keras_model.load(keras_uploads.logits_only())
 
 
+def test_load_refuses_when_the_server_holds_too_many_models_and_frees_them_with_sessions(monkeypatch):
+    monkeypatch.setattr(keras_model, "MAX_HELD", 1)
+    monkeypatch.setattr(keras_model, "_held", weakref.WeakSet())
+    session_model = keras_model.load(keras_uploads.logits_only())
+    with pytest.raises(keras_model.KerasModelError, match="open in other sessions"):
+        keras_model.load(keras_uploads.logits_only())
+    del session_model  # its session ended
+    assert keras_model.load(keras_uploads.logits_only()).parameters > 0
+
+
 @pytest.mark.parametrize("shape", [(28, 28), (28, 28, 1), (784,)])
 def test_every_grayscale_input_layout_is_accepted(shape):
     import keras
