@@ -22,6 +22,7 @@ GRID_IMAGES = 48
 
 state = st.session_state
 state.setdefault(RUNS, [])
+training.service.SERVICE.warm_up()  # Ray starts in the background: a first run need not wait
 st.title("Training")
 st.caption("Train LeNet-5 three ways on the same data, watch the curves grow, then inspect the mistakes. "
            "NumPy and TF1 start from the same weights and see the same batches: one seed, same curves.")
@@ -119,7 +120,8 @@ def live_ui() -> None:
     if live["phase"] == "starting":
         st.progress(0.0, text="Starting the training service…")
     elif live["phase"] == "queued":
-        st.progress(0.0, text="Waiting for a free training slot" + (" · leaving…" if job.stopping else ""))
+        leaving = " · leaving…" if job.stopping else ""
+        st.progress(0.0, text=f"Waiting for a free training slot{leaving}")
         st.info(queue_text(live["place"], live["starts_in"]))
     elif progress:
         done = progress["seen"] / progress["total"]
@@ -230,7 +232,8 @@ def downloads_ui(run: training.SavedRun) -> None:
 def saved_runs_ui() -> None:
     """Reopen a run saved in the runs folder (earlier, or before a restart); live runs of other
     sessions stay private until they end."""
-    saved = [run for run in training.list_runs(RUNS_DIR) if run.status not in training.runs.LIVE_STATUSES]
+    saved = [run for run in training.list_runs(RUNS_DIR)
+             if run.status not in training.runs.LIVE_STATUSES]
     with st.expander(f"Saved runs in {RUNS_DIR.name}/ ({len(saved)})"):
         if not saved:
             st.write("No saved runs yet.")

@@ -105,7 +105,8 @@ def test_two_drivers_share_the_cluster_queue(cluster, tmp_path):
     with (tmp_path / "second.err").open("w+") as second_err:
         second = train(address, env, tmp_path, "--backend", "numpy", "--epochs", "1",
                        stderr=second_err)
-        while "waiting for a free training slot: place 1" not in (tmp_path / "second.err").read_text():
+        waiting = "waiting for a free training slot: place 1"
+        while waiting not in (tmp_path / "second.err").read_text():
             assert second.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
         first.send_signal(signal.SIGINT)  # Ctrl-C: stop after the current batch

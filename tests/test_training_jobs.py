@@ -53,7 +53,8 @@ def test_a_run_trains_on_a_ray_worker_and_streams_its_progress(small_mnist, tmp_
 
 
 def test_a_run_that_fails_says_why(small_mnist, tmp_path, small_config):
-    one_image = types.SimpleNamespace(x_train=small_mnist.x_train[:1], y_train=small_mnist.y_train[:1],
+    one_image = types.SimpleNamespace(x_train=small_mnist.x_train[:1],
+                                      y_train=small_mnist.y_train[:1],
                                       x_test=small_mnist.x_test, y_test=small_mnist.y_test)
     with pytest.raises(ValueError, match="leaves no training images"):  # refused before Ray
         training.start_job(small_config("numpy", limit=None), one_image)

@@ -119,7 +119,8 @@ def test_a_second_session_waits_in_the_queue_and_may_leave_it(tmp_path, monkeypa
     assert first.button(key="train_stop").label == "Stop training"
     second = finish(ok(second.button(key="train_stop").click().run()))
     assert "You left the training queue" in second.info[0].value
-    assert second.session_state["training_runs"] == [] and not second.button(key="train_start").disabled
+    assert second.session_state["training_runs"] == []
+    assert not second.button(key="train_start").disabled
     first = finish(ok(first.button(key="train_stop").click().run()))
     assert first.session_state["training_runs"][-1].status == "stopped"
 

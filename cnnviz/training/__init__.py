@@ -8,7 +8,7 @@ folder), loop (train, Trainer), jobs (the page's runs, on Ray), worker (a run in
 worker), service (the Ray cluster), waiting (a waiting run's place), cli (`cnnviz train`).
 """
 
-from cnnviz.training import backends, jobs, loop, runs
+from cnnviz.training import backends, jobs, loop, runs, service
 from cnnviz.training.config import (
     BACKENDS,
     MODELS,
@@ -27,5 +27,6 @@ from cnnviz.training.runs import SavedRun, list_runs, load_run, new_run_dir
 __all__ = [
     "BACKENDS", "MODELS", "Callback", "History", "Job", "ModelSpec", "SavedRun",
     "TrainConfig", "TrainResult", "as_inputs", "backends", "format_seconds", "jobs", "list_runs",
-    "load_run", "loop", "models_for", "new_run_dir", "runs", "split_indices", "start_job", "train",
+    "load_run", "loop", "models_for", "new_run_dir", "runs", "service", "split_indices", "start_job",
+    "train",
 ]

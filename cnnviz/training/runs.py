@@ -118,7 +118,7 @@ class RunRecorder:
         return self.model_path
 
     def write_model(self, model: bytes, history: History, status: str, **facts) -> Path:
-        """The checkpoint a training worker elsewhere shipped (a model file's bytes), then status."""
+        """A checkpoint a training worker shipped (a model file's bytes), then status."""
         replace_atomically(self.model_path, lambda temp: Path(temp).write_bytes(model))
         self.write_status(status, history, **facts)
         return self.model_path
@@ -160,7 +160,9 @@ def read_record(run_dir) -> dict:
 def live_status(record: dict) -> str:
     """The record's status, "interrupted" when it says queued or running but its owner is gone."""
     status = record["status"]
-    return "interrupted" if status in LIVE_STATUSES and not owner_alive(record.get("owner")) else status
+    if status in LIVE_STATUSES and not owner_alive(record.get("owner")):
+        return "interrupted"
+    return status
 
 
 def load_run(run_dir) -> SavedRun:

@@ -1,6 +1,7 @@
 """The training service: the Ray cluster where the runs execute, joined once per process.
 
-By default an embedded local Ray, started by the first run: as many CPUs as runs may train at
+By default an embedded local Ray, started in the background when the Training page is first
+opened (warm_up) or by the first run: as many CPUs as runs may train at
 once ($CNNVIZ_MAX_RUNS, default cores - 1, at least 1; every run needs one), no dashboard, a
 small object store, its logs in its session folder, not the server's console. With
 $CNNVIZ_RAY_ADDRESS (`cnnviz app --ray-address`, `cnnviz train --ray-address`) an existing
@@ -71,10 +72,17 @@ class TrainingService:
         self._views: dict = {}  # runs folder -> (time, QueueView)
         self._datasets: collections.OrderedDict = collections.OrderedDict()
         self._worker_class = None
+        self._warming: Future | None = None
 
     def submit(self, work) -> Future:
         """Run work() on the lane once Ray is up (started or joined first if needed)."""
         return self._lane.submit(self._connected_then, work)
+
+    def warm_up(self) -> None:
+        """Start Ray in the background now (once), so that the first run need not wait for it."""
+        with self._lock:
+            if self._warming is None:
+                self._warming = self.submit(lambda: None)
 
     def _connected_then(self, work):
         self._connect()
