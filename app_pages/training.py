@@ -119,11 +119,13 @@ def live_ui() -> None:
     progress = live["progress"]
     if live["phase"] == "starting":
         st.progress(0.0, text="Starting the training service…")
-    elif live["phase"] == "queued":
+        return
+    if live["phase"] == "queued":  # text only: a class's waiting runs cost the server little
         leaving = " · leaving…" if job.stopping else ""
         st.progress(0.0, text=f"Waiting for a free training slot{leaving}")
         st.info(queue_text(live["place"], live["starts_in"]))
-    elif progress:
+        return
+    if progress:
         done = progress["seen"] / progress["total"]
         st.progress(done, text=f"epoch {progress['epoch'] + 1}/{job.config.epochs} · {done:.0%} · "
                                f"{progress['images_per_second']:.0f} images/s · ETA "
@@ -257,7 +259,8 @@ if buttons[1].button("Leave the queue" if waiting else "Stop training", disabled
                      key="train_stop"):
     state[JOB].stop()
 
-st.fragment(live_ui, run_every=0.5 if JOB in state else None)()
+poll_seconds = {None: None, "starting": 1.0, "queued": 1.0}.get(state[PHASE], 0.5)
+st.fragment(live_ui, run_every=poll_seconds)()
 
 if state[RUNS]:
     st.header("Results")

@@ -105,13 +105,13 @@ def classroom(args) -> dict:
     """N sessions press Start within about a second; the figures of the class part."""
     with tempfile.TemporaryDirectory() as runs, sync_playwright() as playwright:
         chromium = browser.launch_chromium(playwright)
-        server = {}  # the streamlit process, once it answers
+        server = []  # the streamlit process, once it answers
         env = {"CNNVIZ_RUNS_DIR": runs}
         if args.max_runs:
             env[MAX_RUNS_ENV] = str(args.max_runs)
         try:
-            with browser.streamlit_server(env, started=server.update) as url:
-                sampler = TreeSampler(server["process"])
+            with browser.streamlit_server(env, started=server.append) as url:
+                sampler = TreeSampler(server[0])
                 sampler.start()
                 trainers = [browser.new_page(chromium) for _ in range(args.sessions)]
                 for page in trainers:
