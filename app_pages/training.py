@@ -16,6 +16,7 @@ from cnnviz import data, figures, paths, training, ui
 
 JOB, RUNS, MODEL_PATH = "training_job", "training_runs", ui.TRAINED_MODEL_KEY
 PHASE = "training_phase"  # the job's phase when the page was drawn (the Stop button's label)
+EPOCH_FIGURES = "training_epoch_figures"  # (job, epochs, figures) of the live run
 SELECTED, PENDING_SELECTION = "training_selected", "training_pending_selection"
 RUNS_DIR = paths.runs_dir()
 GRID_IMAGES = 48
@@ -134,9 +135,21 @@ def live_ui() -> None:
         st.progress(0.0, text="Starting (building the model)…")
     st.plotly_chart(figures.training.batch_curves_figure(live["batches"]), key="live_batches")
     if live["epochs"]:
-        st.plotly_chart(figures.training.epoch_curves_figure(live["epochs"]), key="live_epochs")
+        epoch_curves, filters = epoch_figures(live)
+        st.plotly_chart(epoch_curves, key="live_epochs")
         st.caption(f"First-layer filters after epoch {len(live['epochs'])}")
-        st.plotly_chart(figures.training.filters_figure(live["first_layer"]), key="live_filters")
+        st.plotly_chart(filters, key="live_filters")
+
+
+def epoch_figures(live: dict):
+    """The epoch curves and filters figures, built once per epoch of a run (the page polls more
+    often: building them every time cost the whole server's pages)."""
+    job, epochs, built = state.get(EPOCH_FIGURES, (None, 0, None))
+    if job is not state[JOB] or epochs != len(live["epochs"]):
+        built = (figures.training.epoch_curves_figure(live["epochs"]),
+                 figures.training.filters_figure(live["first_layer"]))
+        state[EPOCH_FIGURES] = (state[JOB], len(live["epochs"]), built)
+    return built
 
 
 def queue_text(place: int | None, starts_in: float | None) -> str:
