@@ -1,10 +1,11 @@
 """Training: LeNet-5 (Keras, TF1 or NumPy) learning live, then what it got right and wrong.
 
 The run is a job of this browser session (st.session_state["training_job"], started by
-cnnviz.training.start_job) that executes off the server process, so it never slows the server's
-other pages; a fragment polls it twice a second, so the page stays responsive and survives page
-switches.
-Finished runs, and runs reopened from the runs/ folder, go to this session's runs list.
+cnnviz.training.start_job): a Ray run off the server process, so it never slows the server's
+other pages. A session has one run at most, waiting in the training queue or training; a
+fragment polls it twice a second (place in the queue, progress), so the page stays responsive
+and survives page switches. Finished runs, and runs reopened from the runs/ folder, go to this
+session's runs list.
 """
 
 
@@ -16,12 +17,15 @@ from cnnviz.architectures import analyze
 from cnnviz.networks import TRAINING_NETWORKS
 
 JOB, RUNS, MODEL_PATH = "training_job", "training_runs", ui.TRAINED_MODEL_KEY
+PHASE = "training_phase"  # the job's phase when the page was drawn (the Stop button's label)
+EPOCH_FIGURES = "training_epoch_figures"  # (job, epochs, figures) of the live run
 SELECTED, PENDING_SELECTION = "training_selected", "training_pending_selection"
 RUNS_DIR = paths.runs_dir()
 GRID_IMAGES = 48
 
 state = st.session_state
 state.setdefault(RUNS, [])
+training.service.SERVICE.warm_up()  # Ray starts in the background: a first run need not wait
 st.title("Training")
 st.caption("Train LeNet-5 three ways on the same data, watch the curves grow, then inspect the mistakes. "
            "NumPy and TF1 start from the same weights and see the same batches: one seed, same curves.")
@@ -55,7 +59,9 @@ def collect_finished_job() -> None:
         return
     del state[JOB]
     if job.error:
-        st.error(f"Training failed: {job.error}")
+        st.error(job.error)
+    elif job.result is None:
+        st.info("You left the training queue; nothing was trained.")
     if job.result is not None and job.result.run_dir is not None:
         add_run(training.load_run(job.result.run_dir))
 
@@ -94,12 +100,15 @@ def controls_ui(running: bool) -> training.TrainConfig:
                                 augment=augment)
 
 
-def start(config: training.TrainConfig) -> None:
+def start(config: training.TrainConfig) -> bool:
+    """Start a run for this session; False (and a message) when it cannot start."""
     try:
         dataset = ui.dataset(config.dataset)
         state[JOB] = training.start_job(config, dataset, training.new_run_dir(config, RUNS_DIR))
     except (ValueError, OSError) as error:
         st.error(f"Could not start training: {error}")
+        return False
+    return True
 
 
 def live_ui() -> None:
@@ -107,10 +116,18 @@ def live_ui() -> None:
     job = state.get(JOB)
     if job is None:
         return
-    if job.done:
-        st.rerun()
+    if job.done or job.phase != state.get(PHASE):
+        st.rerun()  # the whole page: results, or the Stop button's new label
     live = job.snapshot()
     progress = live["progress"]
+    if live["phase"] == "starting":
+        st.progress(0.0, text="Starting the training service…")
+        return
+    if live["phase"] == "queued":  # text only: a class's waiting runs cost the server little
+        leaving = " · leaving…" if job.stopping else ""
+        st.progress(0.0, text=f"Waiting for a free training slot{leaving}")
+        st.info(queue_text(live["place"], live["starts_in"]))
+        return
     if progress:
         done = progress["seen"] / progress["total"]
         st.progress(done, text=f"epoch {progress['epoch'] + 1}/{job.config.epochs} · {done:.0%} · "
@@ -120,9 +137,29 @@ def live_ui() -> None:
         st.progress(0.0, text="Starting (building the model)…")
     st.plotly_chart(figures.training.batch_curves_figure(live["batches"]), key="live_batches")
     if live["epochs"]:
-        st.plotly_chart(figures.training.epoch_curves_figure(live["epochs"]), key="live_epochs")
+        epoch_curves, filters = epoch_figures(live)
+        st.plotly_chart(epoch_curves, key="live_epochs")
         st.caption(f"First-layer filters after epoch {len(live['epochs'])}")
-        st.plotly_chart(figures.training.filters_figure(live["first_layer"]), key="live_filters")
+        st.plotly_chart(filters, key="live_filters")
+
+
+def epoch_figures(live: dict):
+    """The epoch curves and filters figures, built once per epoch of a run (the page polls more
+    often: building them every time cost the whole server's pages)."""
+    job, epochs, built = state.get(EPOCH_FIGURES, (None, 0, None))
+    if job is not state[JOB] or epochs != len(live["epochs"]):
+        built = (figures.training.epoch_curves_figure(live["epochs"]),
+                 figures.training.filters_figure(live["first_layer"]))
+        state[EPOCH_FIGURES] = (state[JOB], len(live["epochs"]), built)
+    return built
+
+
+def queue_text(place: int | None, starts_in: float | None) -> str:
+    if place is None:
+        return "Your run is in the training queue."
+    ahead = "you are next" if place == 1 else f"{place - 1} runs are ahead of yours"
+    return (f"Your run waits in the training queue: {ahead}; it should start in about "
+            f"{training.format_seconds(starts_in)}.")
 
 
 def results_ui(run: training.SavedRun) -> None:
@@ -238,7 +275,8 @@ def comparison_ui(runs: list[training.SavedRun]) -> None:
 def saved_runs_ui() -> None:
     """Reopen a run saved in the runs folder (earlier, or before a restart); live runs of other
     sessions stay private until they end."""
-    saved = [run for run in training.list_runs(RUNS_DIR) if run.status != "running"]
+    saved = [run for run in training.list_runs(RUNS_DIR)
+             if run.status not in training.runs.LIVE_STATUSES]
     with st.expander(f"Saved runs in {RUNS_DIR.name}/ ({len(saved)})"):
         if not saved:
             st.write("No saved runs yet.")
@@ -250,16 +288,20 @@ def saved_runs_ui() -> None:
 
 
 collect_finished_job()
-running = JOB in state
+running = JOB in state  # one run per session: Start is disabled, and Streamlit drops its clicks
+state[PHASE] = state[JOB].phase if running else None
 config = controls_ui(running)
 buttons = st.columns([1, 1, 4])
-if buttons[0].button("Start training", type="primary", disabled=running, key="train_start"):
-    start(config)
+started = buttons[0].button("Start training", type="primary", disabled=running, key="train_start")
+if started and start(config):
     st.rerun()
-if buttons[1].button("Stop training", disabled=not running, key="train_stop"):
+waiting = state[PHASE] in ("starting", "queued")
+if buttons[1].button("Leave the queue" if waiting else "Stop training", disabled=not running,
+                     key="train_stop"):
     state[JOB].stop()
 
-st.fragment(live_ui, run_every=0.5 if JOB in state else None)()
+poll_seconds = {None: None, "starting": 1.0, "queued": 1.0}.get(state[PHASE], 0.5)
+st.fragment(live_ui, run_every=poll_seconds)()
 
 if state[RUNS]:
     st.header("Results")

@@ -10,6 +10,7 @@ BENCHMARKS = {  # name -> module, in the order BENCHMARKS.md shows them
     "draw": "benchmarks.draw",
     "browser": "benchmarks.browser_latency",  # the helpers it shares with tests/e2e: browser.py
     "architectures": "benchmarks.architectures",
+    "classroom-train": "benchmarks.classroom_train",
 }
 USAGE = f"usage: python -m benchmarks NAME [--json] [options]  (NAME: {', '.join(BENCHMARKS)})"
 

@@ -24,6 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1400, "height": 1000}
 TIMEOUT_MS = 60_000  # a first page load imports TensorFlow on 2 busy cores
+RUN_START_TIMEOUT_MS = 180_000  # a first run waits for Ray to start, then a worker to import TF
 
 _APP = "[data-testid='stApp']"
 _SIGNATURE_JS = """(key) => {
@@ -49,11 +50,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict[str, str] | None = None, *, timeout: float = 90) -> Iterator[str]:
+def streamlit_server(env: dict[str, str] | None = None, *, timeout: float = 90,
+                     started: Callable[[subprocess.Popen], object] | None = None) -> Iterator[str]:
     """`cnnviz app` (the checkout's app) on a free local port; yields its URL, then stops it.
 
-    env is added to this process's environment (e.g. CNNVIZ_RUNS_DIR). The server's output goes to
-    a temporary log whose tail is raised with the error when the server does not come up.
+    env is added to this process's environment (e.g. CNNVIZ_RUNS_DIR); started, if given, gets
+    the server's process once it answers. The server's output goes to a temporary log whose tail
+    is raised with the error when the server does not come up.
     """
     port = free_port()
     command = [sys.executable, "-m", "cnnviz", "app", "--port", str(port), "--address", "127.0.0.1",
@@ -69,6 +72,8 @@ def streamlit_server(env: dict[str, str] | None = None, *, timeout: float = 90) 
                     log.seek(0)
                     raise RuntimeError(f"streamlit did not start on port {port}:\n{log.read()[-3000:]}")
                 time.sleep(0.1)
+            if started is not None:
+                started(server)
             yield url
         finally:
             server.terminate()
@@ -213,13 +218,30 @@ def save_screenshot(page: Page, path: Path) -> None:
 
 # --- training page -----------------------------------------------------------------------------
 
-def start_training(page: Page, url: str, *, backend: str = "Keras", epochs: int = 20) -> None:
-    """Open the training page and start a run on the default training images (8,000)."""
+TRAINING_IMAGES = "Training images (10% of them held out for validation)"
+
+
+def prepare_training(page: Page, url: str, *, backend: str = "Keras", epochs: int = 20,
+                     images: int | None = None) -> None:
+    """Open the training page and set a run up: backend, epochs, and training images (default
+    the page's 8,000; else `images`, from 200 in steps of 100)."""
     open_page(page, f"{url}/training")
     choose_radio(page, "Backend", backend)
     wait_for_app(page)
     set_number(page, "Epochs", epochs)
     wait_for_app(page)
+    if images is not None:
+        slider = widget(page, "stSlider", TRAINING_IMAGES).get_by_role("slider")
+        slider.press("Home")
+        for _ in range((images - 200) // 100):
+            slider.press("ArrowRight")
+        wait_for_app(page)
+
+
+def start_training(page: Page, url: str, *, backend: str = "Keras", epochs: int = 20,
+                   images: int | None = None) -> None:
+    """prepare_training, then press Start and wait until the run can be stopped."""
+    prepare_training(page, url, backend=backend, epochs=epochs, images=images)
     page.locator(".st-key-train_start button").click()
     expect(page.locator(".st-key-train_stop button")).to_be_enabled(timeout=TIMEOUT_MS)
 
@@ -238,7 +260,8 @@ def batches_seen(page: Page) -> int:
 def wait_for_batches(page: Page, count: int) -> None:
     """Wait until the live curve has `count` batches; AssertionError with the page's error instead."""
     page.wait_for_function(f"(count) => ({_BATCHES_JS})() >= count || "
-                           "document.querySelector(\"[data-testid='stAlertContentError']\")", arg=count)
+                           "document.querySelector(\"[data-testid='stAlertContentError']\")", arg=count,
+                           timeout=RUN_START_TIMEOUT_MS)
     assert errors(page) == [], errors(page)
 
 

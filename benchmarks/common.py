@@ -1,9 +1,11 @@
-"""What every benchmark shares: its command line's start, the machine line, the final JSON line."""
+"""What every benchmark shares: its command line's start, the machine line, the final JSON line,
+and a process's descendants (a server's tree, for memory)."""
 
 import argparse
 import json
 import os
 import platform
+from pathlib import Path
 
 import numpy as np
 
@@ -32,6 +34,23 @@ def machine(**versions: str) -> str:
     named = "".join(f", {package} {version}" for package, version in versions.items())
     return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
             f"NumPy {np.__version__}{named}")
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below pid (children, their children, ...), read from Linux's /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
 
 
 def print_json_line(figures: dict) -> None:

@@ -1,8 +1,8 @@
 """`python -m benchmarks train`: training speed and accuracy of the three backends.
 
 - overhead: Keras LeNet-5 epochs through bare `model.fit` against the same fit with the training
-  page's callbacks (cnnviz.training's per-batch adapter -> Trainer.on_batch -> a QueueReporter sending
-  each batch's logs to another process, as BackgroundRun's training process does), alternated;
+  page's callbacks (cnnviz.training's per-batch adapter -> Trainer.on_batch -> the Ray worker's
+  Reporter, whose queue another thread drains, as the worker's run() does), alternated;
   throughput = best of the rounds; cost = 1 - median over rounds of (bare time / callbacks time).
 - throughput: one epoch of training steps per backend (Keras fit, TF1 session, NumPy), same images
   and batch size, after a warm-up epoch; ratio to Keras.
@@ -12,7 +12,8 @@
 Prints Markdown tables for BENCHMARKS.md; with --json, then one line of JSON with the figures.
 """
 
-import multiprocessing
+import queue
+import threading
 import time
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 from benchmarks.common import argument_parser, machine, print_json_line
 from cnnviz import training
 from cnnviz.data import DatasetUnavailable, load_dataset
+from cnnviz.training.worker import Reporter
 
 PARTS = ("overhead", "throughput", "mnist", "numpy", "fashion")
 
@@ -35,7 +37,7 @@ def _never_stop(*_) -> bool:
 
 
 def _drain(reports) -> None:
-    """The receiving process of the overhead benchmark: reads reports until None."""
+    """The reading thread of the overhead benchmark: reads reports until None."""
     while reports.get() is not None:
         pass
 
@@ -46,14 +48,12 @@ def overhead(dataset, batch_size: int, rounds: int) -> dict:
     X, y = _epoch_data(dataset, config)
     backend = training.backends.KerasBackend(config)
     Y = np.eye(10, dtype=np.float32)[y]
-    context = multiprocessing.get_context("spawn")
-    reports = context.Queue()
-    receiver = context.Process(target=_drain, args=(reports,), daemon=True)
+    reports = queue.Queue()
+    receiver = threading.Thread(target=_drain, args=(reports,), daemon=True)
     receiver.start()
-    trainer = training.loop.Trainer(config, dataset, [training.jobs.QueueReporter(reports)], stop=None,
-                                    run_dir=None)
+    trainer = training.loop.Trainer(config, dataset, [Reporter(reports)], stop=None)
 
-    def with_callbacks():  # the path of a page run: adapter -> Trainer.on_batch -> QueueReporter
+    def with_callbacks():  # the path of a page run: adapter -> Trainer.on_batch -> Reporter
         trainer.epoch_start, trainer.epoch_rows = time.perf_counter(), []
         backend.train_epoch(X, y, batch_size, trainer.on_batch)
 

@@ -1,8 +1,10 @@
 """`cnnviz app`: start the Streamlit app (app.py and app_pages/, wherever cnnviz is installed).
 
-The server replaces this process (exec) and runs from the app's own folder, so its `.streamlit/config.toml` (upload cap, no
-usage statistics, no developer toolbar) applies however the command is started; the runs folder
-is resolved before that, from the caller's folder (see cnnviz.paths).
+The server replaces this process (exec) and runs from the app's own folder, so its
+`.streamlit/config.toml` (upload cap, no usage statistics, no developer toolbar) applies however
+the command is started; the runs folder is resolved before that, from the caller's folder (see
+cnnviz.paths). --ray-address sends the Training page's runs to a Ray cluster ($CNNVIZ_RAY_ADDRESS
+for the server; default: a Ray started inside the server by the first run).
 """
 
 import argparse
@@ -10,6 +12,7 @@ import os
 import sys
 
 from cnnviz import paths
+from cnnviz.training.service import ADDRESS_ENV
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -19,8 +22,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     parser.add_argument("--address", default=None,
                         help="address to listen on (default: Streamlit's, every interface)")
+    parser.add_argument("--ray-address", default=None,
+                        help="Ray cluster the training runs go to, e.g. 10.0.0.5:6379 "
+                             "(default: $CNNVIZ_RAY_ADDRESS, else a Ray inside the server)")
     args, args.streamlit_options = parser.parse_known_args(argv)
     return args
+
+
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    """The server's environment: ours, with the runs folder and the Ray address made explicit."""
+    env = {**os.environ, paths.RUNS_ENV: str(paths.runs_dir().resolve())}
+    if args.ray_address:
+        env[ADDRESS_ENV] = args.ray_address
+    return env
 
 
 def streamlit_command(args: argparse.Namespace) -> list[str]:
@@ -37,7 +51,7 @@ def main(argv: list[str]) -> int:
     if not paths.APP.is_file():
         print(f"error: the app is missing ({paths.APP}); reinstall cnnviz", file=sys.stderr)
         return 2
-    os.environ[paths.RUNS_ENV] = str(paths.runs_dir().resolve())  # before leaving the caller's folder
+    env = server_env(args)  # the runs folder resolved before leaving the caller's folder
     os.chdir(paths.HOME)
     command = streamlit_command(args)
-    os.execv(command[0], command)  # the server takes this process: signals reach it directly
+    os.execve(command[0], command, env)  # the server takes this process: signals reach it directly

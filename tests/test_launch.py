@@ -26,3 +26,11 @@ def test_runs_folder_follows_the_environment(monkeypatch, tmp_path):
     assert paths.runs_dir() == tmp_path
     monkeypatch.delenv(paths.RUNS_ENV)
     assert paths.runs_dir() == paths.CHECKOUT / "runs"
+
+
+def test_app_command_sends_the_training_runs_to_a_ray_cluster(monkeypatch):
+    monkeypatch.delenv("CNNVIZ_RAY_ADDRESS", raising=False)
+    assert "CNNVIZ_RAY_ADDRESS" not in launch.server_env(launch.parse_args([]))  # Ray in the server
+    env = launch.server_env(launch.parse_args(["--ray-address", "10.0.0.5:6379"]))
+    assert env["CNNVIZ_RAY_ADDRESS"] == "10.0.0.5:6379"
+    assert env[paths.RUNS_ENV] == str(paths.runs_dir().resolve())

@@ -11,7 +11,8 @@ from cnnviz.training import cli
 from cnnviz.training.config import TrainConfig, option
 
 FLAGS = {"--help", "--backend", "--model", "--dataset", "--epochs", "--batch-size", "--learning-rate",
-         "--limit", "--seed", "--augment", "--out", "--runs-dir", "--json"}  # README's command line
+         "--limit", "--seed", "--augment", "--out", "--runs-dir", "--json",
+         "--ray-address"}  # README's command line
 
 
 def test_cli_trains_saves_and_prints_a_json_summary(tmp_path, capsys):
@@ -37,13 +38,17 @@ def test_cli_rejects_a_wrong_model_suffix(tmp_path, capsys):
     assert "out must end with .npz" in capsys.readouterr().err
 
 
-def test_cli_options_are_train_config_fields_with_their_defaults(capsys):
+def test_cli_options_are_train_config_fields_with_their_defaults(capsys, monkeypatch):
+    monkeypatch.delenv("CNNVIZ_RAY_ADDRESS", raising=False)
     with pytest.raises(SystemExit):
         cli.parse_args(["--help"])
     assert set(re.findall(r"--[a-z-]+", capsys.readouterr().out)) == FLAGS
     defaults = vars(cli.parse_args([]))
-    where = {name: defaults.pop(name) for name in ("out", "runs_dir", "json")}
-    assert where == {"out": None, "runs_dir": paths.runs_dir(), "json": False}
+    where = {name: defaults.pop(name) for name in ("out", "runs_dir", "json", "ray_address")}
+    assert where == {"out": None, "runs_dir": paths.runs_dir(), "json": False,
+                     "ray_address": None}  # no Ray address: the run trains in this process
+    monkeypatch.setenv("CNNVIZ_RAY_ADDRESS", "10.0.0.5:6379")
+    assert cli.parse_args([]).ray_address == "10.0.0.5:6379"
     expected = dataclasses.asdict(TrainConfig())
     del expected["validation_fraction"]  # the one field kept off the command line
     assert defaults == expected

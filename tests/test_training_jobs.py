@@ -1,49 +1,140 @@
-"""Tests of the page's runner: training in a child process, progress, stop, a killed process."""
+"""Tests of the page's runner: runs on Ray workers (one slot here), their progress and records,
+the queue's order and cap, Stop while queued and while running, and a killed worker."""
 
 import os
 import signal
+import socket
 import time
 import types
 
-from cnnviz import training
-from cnnviz.training import jobs
+import numpy as np
+import pytest
+
+from cnnviz import lenet, training
+from cnnviz.training import runs, service
+
+pytestmark = pytest.mark.usefixtures("ray_service")
+TIMEOUT = 120
 
 
-def test_background_run_trains_off_thread_and_reports_errors(small_mnist, small_config):
-    job = training.start_job(small_config("numpy", epochs=1), small_mnist)  # the page's entry
-    job.join(60)
+def wait_until(condition, job, what: str) -> None:
+    """Poll condition() until true; fail saying what was awaited if the job ends first."""
+    deadline = time.monotonic() + TIMEOUT
+    while not condition():
+        assert not job.done, f"the run ended before {what}: {job.error}"
+        assert time.monotonic() < deadline, f"no {what} within {TIMEOUT} s"
+        time.sleep(0.05)
+
+
+def occupy_the_slot(small_mnist, small_config, run_dir):
+    """A long run that has the only training slot (it trains until stopped)."""
+    job = training.start_job(small_config("numpy", epochs=500), small_mnist, run_dir)
+    wait_until(lambda: job.snapshot()["batches"], job, "a first batch")
+    return job
+
+
+def test_a_run_trains_on_a_ray_worker_and_streams_its_progress(small_mnist, tmp_path, small_config):
+    job = training.start_job(small_config("numpy", epochs=1), small_mnist, tmp_path / "run")
+    job.join(TIMEOUT)
     assert job.done and job.error is None and job.result.history.test_accuracy is not None
     live = job.snapshot()
-    assert len(live["batches"]) == 12 and len(live["epochs"]) == 1
+    assert len(live["batches"]) == 12 and len(live["epochs"]) == 1 and live["phase"] == "ended"
     assert live["first_layer"].shape == (5, 5, 1, 6) and live["progress"]["seen"] == 360
-    tiny = types.SimpleNamespace(x_train=small_mnist.x_train[:1], y_train=small_mnist.y_train[:1],
-                                 x_test=small_mnist.x_test, y_test=small_mnist.y_test)
-    failed = jobs.BackgroundRun(small_config("numpy", limit=None), tiny)
-    failed.join(60)
-    assert failed.result is None and "leaves no training images" in failed.error
+    record = runs.read_record(tmp_path / "run")
+    assert record["status"] == "finished" and record["submitted"] <= record["started"]
+    assert record["owner"]["pid"] == os.getpid()  # this process wrote the record ...
+    assert record["worker"]["pid"] != os.getpid()  # ... of a run trained by a Ray worker
+    assert record["worker"] == {"host": socket.gethostname(), "pid": record["worker"]["pid"],
+                                "cpus": 1}
+    params, meta = lenet.load_params(job.result.model_path)  # the shipped checkpoint, written here
+    predictions = lenet.predict(params, training.as_inputs(small_mnist.x_test)).argmax(axis=1)
+    assert predictions.tolist() == job.result.history.test_predictions
+    assert meta["epochs_done"] == 1 and meta["run"] == "run"
 
 
-def test_background_run_trains_in_its_own_process_and_stops_on_request(small_mnist, tmp_path, small_config):
-    job = jobs.BackgroundRun(small_config("numpy", epochs=50), small_mnist, tmp_path / "run")
-    assert job._process.pid != os.getpid()
-    while not job.snapshot()["batches"]:
-        assert not job.done, job.error
-        time.sleep(0.05)
-    assert training.load_run(tmp_path / "run").status == "running"  # this process knows it is alive
-    # the server's pages come first: training runs at a lower CPU priority
-    assert (os.getpriority(os.PRIO_PROCESS, job._process.pid)
-            == min(19, os.getpriority(os.PRIO_PROCESS, 0) + jobs.TRAINING_NICENESS))
+def test_a_run_that_fails_says_why(small_mnist, tmp_path, small_config):
+    one_image = types.SimpleNamespace(x_train=small_mnist.x_train[:1],
+                                      y_train=small_mnist.y_train[:1],
+                                      x_test=small_mnist.x_test, y_test=small_mnist.y_test)
+    with pytest.raises(ValueError, match="leaves no training images"):  # refused before Ray
+        training.start_job(small_config("numpy", limit=None), one_image)
+    tiny_images = types.SimpleNamespace(x_train=np.zeros((400, 6, 6), np.uint8),
+                                        y_train=np.zeros(400, np.int64),
+                                        x_test=small_mnist.x_test, y_test=small_mnist.y_test)
+    job = training.start_job(small_config("numpy"), tiny_images, tmp_path / "run")
+    job.join(TIMEOUT)
+    assert job.result is None and job.error.startswith("Training failed: ")
+    saved = training.load_run(tmp_path / "run")
+    assert saved.status == "failed" and saved.error in job.error
+
+
+def test_runs_start_in_queue_order_and_know_their_place(small_mnist, tmp_path, small_config):
+    first = occupy_the_slot(small_mnist, small_config, tmp_path / "first")
+    second, third = (training.start_job(small_config("numpy", epochs=1), small_mnist,
+                                        tmp_path / name) for name in ("second", "third"))
+    wait_until(lambda: [second.snapshot()["place"], third.snapshot()["place"]] == [1, 2], third,
+               "places 1 and 2")
+    assert second.phase == third.phase == "queued"
+    assert runs.read_record(tmp_path / "third")["status"] == "queued"
+    assert 0 < second.snapshot()["starts_in"] < third.snapshot()["starts_in"]
+    first.stop()
+    for job in (first, second, third):
+        job.join(TIMEOUT)
+        assert job.error is None and job.result is not None
+    records = [runs.read_record(tmp_path / name) for name in ("first", "second", "third")]
+    assert [record["status"] for record in records] == ["stopped", "finished", "finished"]
+    started = [record["started"] for record in records]
+    assert started == sorted(started)
+
+
+def test_leaving_the_queue_before_the_run_starts(small_mnist, tmp_path, small_config):
+    first = occupy_the_slot(small_mnist, small_config, tmp_path / "first")
+    second = training.start_job(small_config("numpy", epochs=1), small_mnist, tmp_path / "second")
+    wait_until(lambda: second.snapshot()["place"] == 1, second, "a place in the queue")
+    second.stop()
+    second.join(TIMEOUT)
+    assert second.done and second.result is None and second.error is None  # left the queue
+    assert second.snapshot()["batches"] == [] and not (tmp_path / "second").exists()
+    assert not first.done  # the running run goes on
+    first.stop()
+    first.join(TIMEOUT)
+
+
+def test_stop_while_running_ends_the_run_and_keeps_it(small_mnist, tmp_path, small_config):
+    job = occupy_the_slot(small_mnist, small_config, tmp_path / "run")
     job.stop()
-    job.join(60)
-    assert job.done and job.error is None and job.result.history.stopped
-    assert len(job.result.history.epochs) < 50 and training.load_run(tmp_path / "run").status == "stopped"
+    assert job.stopping
+    job.join(TIMEOUT)
+    assert job.error is None and job.result.history.stopped
+    assert len(job.result.history.epochs) < 500
+    saved = training.load_run(tmp_path / "run")
+    assert saved.status == "stopped" and saved.history.test_accuracy is not None
+    assert saved.model_path.is_file()
 
 
-def test_background_run_reports_a_killed_training_process(small_mnist, tmp_path, small_config):
-    job = jobs.BackgroundRun(small_config("numpy", epochs=50), small_mnist, tmp_path / "run")
-    while not job.snapshot()["batches"]:
-        time.sleep(0.05)
-    os.kill(job._process.pid, signal.SIGKILL)
-    job.join(30)
-    assert job.done and job.result is None and "ended unexpectedly" in job.error
-    assert training.load_run(tmp_path / "run").status == "interrupted"
+def test_a_full_queue_refuses_more_runs_with_a_message(small_mnist, tmp_path, small_config,
+                                                       monkeypatch):
+    monkeypatch.setenv(service.MAX_QUEUED_ENV, "1")
+    first = occupy_the_slot(small_mnist, small_config, tmp_path / "first")
+    second = training.start_job(small_config("numpy", epochs=1), small_mnist, tmp_path / "second")
+    wait_until(lambda: second.snapshot()["place"] == 1, second, "a place in the queue")
+    third = training.start_job(small_config("numpy", epochs=1), small_mnist, tmp_path / "third")
+    third.join(TIMEOUT)
+    assert third.result is None and third.error.startswith("The training queue is full: 1 runs")
+    assert not (tmp_path / "third").exists()
+    for job in (second, first):
+        job.stop()
+        job.join(TIMEOUT)
+
+
+def test_a_killed_worker_ends_the_run_with_its_last_epoch_kept(small_mnist, tmp_path,
+                                                               small_config):
+    job = occupy_the_slot(small_mnist, small_config, tmp_path / "run")
+    wait_until(lambda: job.snapshot()["epochs"], job, "a first epoch")
+    os.kill(runs.read_record(tmp_path / "run")["worker"]["pid"], signal.SIGKILL)
+    job.join(TIMEOUT)
+    assert job.result is None and job.error.startswith("The training worker died")
+    saved = training.load_run(tmp_path / "run")
+    assert saved.status == "interrupted" and saved.error == job.error
+    assert len(saved.history.epochs) >= 1
+    assert lenet.load_params(saved.model_path)[1]["epochs_done"] == len(saved.history.epochs)

@@ -1,5 +1,7 @@
-"""The training page runs headless (streamlit.testing AppTest): a tiny run, Stop, results, reopening."""
+"""The training page runs headless (streamlit.testing AppTest): a tiny run, Stop, results, reopening,
+the training queue (one slot: the session fixture's Ray), one run per session."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -8,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 from cnnviz import lenet, training
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "training.py")
-TIMEOUT = 60
+TIMEOUT = 120
+pytestmark = pytest.mark.usefixtures("ray_service")
 
 
 @pytest.fixture
@@ -37,6 +40,15 @@ def finish(at: AppTest) -> AppTest:
     return ok(at.run())
 
 
+def wait_for_phase(at: AppTest, phase: str) -> AppTest:
+    job = at.session_state["training_job"]
+    deadline = time.monotonic() + TIMEOUT
+    while job.phase != phase:
+        assert not job.done and time.monotonic() < deadline, job.error
+        time.sleep(0.05)
+    return ok(at.run())
+
+
 def test_training_page_trains_shows_results_and_offers_the_model(page, tmp_path):
     at = start_numpy_run(page, epochs=1)
     assert "training_job" in at.session_state
@@ -60,7 +72,7 @@ def test_training_page_trains_shows_results_and_offers_the_model(page, tmp_path)
 
 
 def test_training_page_stop_halts_the_run(page):
-    at = start_numpy_run(page, epochs=50)
+    at = wait_for_phase(start_numpy_run(page, epochs=50), "running")
     at = ok(at.button(key="train_stop").click().run())
     at = finish(at)
     run = at.session_state["training_runs"][-1]
@@ -87,7 +99,7 @@ def test_two_sessions_never_see_each_others_live_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path))
     first = ok(AppTest.from_file(PAGE, default_timeout=TIMEOUT).run())
     second = ok(AppTest.from_file(PAGE, default_timeout=TIMEOUT).run())
-    first = start_numpy_run(first, epochs=50)
+    first = wait_for_phase(start_numpy_run(first, epochs=50), "running")
     second = ok(second.run())
     assert "training_job" in first.session_state and "training_job" not in second.session_state
     assert not second.button(key="train_start").disabled
@@ -97,3 +109,33 @@ def test_two_sessions_never_see_each_others_live_runs(tmp_path, monkeypatch):
     second = ok(second.run())
     assert second.session_state["training_runs"] == []
     assert "(1)" in second.expander[0].label  # once stopped, it is a saved run anyone may reopen
+
+
+def test_a_second_session_waits_in_the_queue_and_may_leave_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path))
+    first = ok(AppTest.from_file(PAGE, default_timeout=TIMEOUT).run())
+    second = ok(AppTest.from_file(PAGE, default_timeout=TIMEOUT).run())
+    first = wait_for_phase(start_numpy_run(first, epochs=50), "running")  # the only slot
+    second = wait_for_phase(start_numpy_run(second, epochs=1), "queued")
+    second = wait_for_phase(second, "queued")  # its place known
+    assert "Your run waits in the training queue: you are next" in second.info[0].value
+    assert second.button(key="train_stop").label == "Leave the queue"
+    assert first.button(key="train_stop").label == "Stop training"
+    second = finish(ok(second.button(key="train_stop").click().run()))
+    assert "You left the training queue" in second.info[0].value
+    assert second.session_state["training_runs"] == []
+    assert not second.button(key="train_start").disabled
+    first = finish(ok(first.button(key="train_stop").click().run()))
+    assert first.session_state["training_runs"][-1].status == "stopped"
+
+
+def test_a_session_has_one_run_at_most(page, small_mnist, tmp_path):
+    config = training.TrainConfig(backend="numpy", epochs=50, limit=300)
+    job = training.start_job(config, small_mnist, training.new_run_dir(config, tmp_path))
+    page.session_state["training_job"] = job  # a first press, unseen when a second one arrives
+    at = page.button(key="train_start").click().run()  # the second press
+    assert not at.exception and at.session_state["training_job"] is job
+    assert at.button(key="train_start").disabled
+    assert len(list(tmp_path.iterdir())) == 1  # the first press's run folder, no other
+    job.stop()
+    job.join(TIMEOUT)

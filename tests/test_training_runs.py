@@ -1,6 +1,8 @@
 """Tests of the runs folder: checkpoints, reading runs back, interrupted runs, run-folder names."""
 
 import json
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 
@@ -33,9 +35,12 @@ def test_load_run_marks_a_killed_run_interrupted(small_mnist, tmp_path, small_co
             stop.set()
 
     training.train(small_config("numpy"), small_mnist, [Peek()], stop=stop, run_dir=tmp_path / "run")
-    assert seen_while_running == ["running"]
+    assert seen_while_running == ["running"]  # its owner, this process, is alive
     record = json.loads((tmp_path / "run" / "run.json").read_text())
-    record["status"] = "running"  # what a killed process leaves behind
+    assert record["owner"] == training.runs.this_process()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    record["status"], record["owner"]["pid"] = "running", int(gone.stdout)  # a killed process's
     (tmp_path / "run" / "run.json").write_text(json.dumps(record))
     killed = training.load_run(tmp_path / "run")
     assert killed.status == "interrupted" and killed.model_path.is_file()
@@ -61,12 +66,16 @@ def test_saved_run_reads_start_time_and_token_from_its_folder_name(tmp_path, sma
     assert foreign.started is None and foreign.token == "run"
 
 
-def test_active_runs_know_a_folder_however_it_is_spelled(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    active = training.runs.ActiveRuns()
-    active.add("run")
-    assert tmp_path / "run" in active and "sub/../run" in active and "other" not in active
-    active.discard(tmp_path / "run")
-    assert "run" not in active
-    active.add(None)  # a run without a folder is never listed
-    active.discard(None)
+def test_a_live_record_is_live_while_its_owner_is(tmp_path):
+    me = training.runs.this_process()
+    assert training.runs.owner_alive(me) and not training.runs.owner_alive(None)
+    assert not training.runs.owner_alive({**me, "since": (me["since"] or 0) + 1})  # a reused pid
+    assert training.runs.owner_alive({**me, "host": "another-machine"})  # cannot tell: alive
+    recorder = training.runs.RunRecorder(tmp_path / "run", training.TrainConfig(), "queued",
+                                         submitted=1.5)
+    record = training.runs.read_record(tmp_path / "run")
+    assert record["status"] == "queued" and record["submitted"] == 1.5 and record["owner"] == me
+    recorder.write_model(b"model bytes", training.History(), "running", eta_at=9.0)
+    saved = training.load_run(tmp_path / "run")
+    assert saved.status == "running" and saved.model_path.read_bytes() == b"model bytes"
+    assert training.runs.read_record(tmp_path / "run")["submitted"] == 1.5  # facts are kept

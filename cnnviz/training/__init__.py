@@ -1,13 +1,14 @@
 """Training LeNet-5 (and Keras variants) with Keras, TF1 or cnnviz's NumPy ops: what pages,
 benchmarks and the command line use.
 
-Rooms, imported one way (cli, jobs -> loop -> backends -> runs -> config; models by backends):
-config (TrainConfig, History, registries), models (Keras and TF1 builders), backends (one protocol,
-three frameworks), runs (the runs folder), loop (train, Trainer), jobs (where the page's runs
-execute), cli (`python -m cnnviz train`).
+Rooms, imported one way (cli -> jobs -> service -> waiting -> runs; jobs, worker -> loop ->
+backends -> runs -> config; models by backends): config (TrainConfig, History, registries),
+models (Keras and TF1 builders), backends (one protocol, three frameworks), runs (the runs
+folder), loop (train, Trainer), jobs (the page's runs, on Ray), worker (a run inside a Ray
+worker), service (the Ray cluster), waiting (a waiting run's place), cli (`cnnviz train`).
 """
 
-from cnnviz.training import backends, jobs, loop, runs
+from cnnviz.training import backends, jobs, loop, runs, service
 from cnnviz.training.config import (
     BACKENDS,
     MODELS,
@@ -26,5 +27,6 @@ from cnnviz.training.runs import SavedRun, list_runs, load_run, new_run_dir
 __all__ = [
     "BACKENDS", "MODELS", "Callback", "History", "Job", "ModelSpec", "SavedRun",
     "TrainConfig", "TrainResult", "as_inputs", "backends", "format_seconds", "jobs", "list_runs",
-    "load_run", "loop", "models_for", "new_run_dir", "runs", "split_indices", "start_job", "train",
+    "load_run", "loop", "models_for", "new_run_dir", "runs", "service", "split_indices", "start_job",
+    "train",
 ]

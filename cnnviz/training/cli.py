@@ -3,12 +3,16 @@
 `python -m cnnviz train [options]` shows a progress bar and records the run in the runs folder. Its
 options are TrainConfig's fields (nanoGPT's configurator idea): each field becomes
 --field-name with the field's default, help and choices; add a field to TrainConfig and it is
-an option here. Three more say where things go: --out, --runs-dir, --json.
+an option here. Four more say where things go: --out, --runs-dir, --json, and --ray-address:
+with it (or $CNNVIZ_RAY_ADDRESS) the run is a Ray run on that cluster, queued behind the
+app's runs, its checkpoints written here; without it, it trains in this process.
 """
 
 import argparse
 import dataclasses
 import json
+import os
+import shutil
 import sys
 import time
 import typing
@@ -17,8 +21,10 @@ from pathlib import Path
 from cnnviz import paths
 from cnnviz.data import load_dataset
 from cnnviz.training.config import Callback, TrainConfig, TrainResult, format_seconds
-from cnnviz.training.loop import train
-from cnnviz.training.runs import new_run_dir
+from cnnviz.training.jobs import start_job
+from cnnviz.training.loop import check_out_path, train
+from cnnviz.training.runs import new_run_dir, replace_atomically
+from cnnviz.training.service import ADDRESS_ENV, TrainingService
 
 
 class ProgressBar(Callback):
@@ -85,21 +91,67 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--runs-dir", type=Path, default=paths.runs_dir(),
                         help="folder that keeps every run's history and checkpoints")
     parser.add_argument("--json", action="store_true", help="print a one-line JSON summary at the end")
+    parser.add_argument("--ray-address", default=os.environ.get(ADDRESS_ENV) or None,
+                        help=f"train on this Ray cluster (default ${ADDRESS_ENV}; unset: here)")
     return parser.parse_args(argv)
+
+
+class RunEnded(Exception):
+    """A Ray run that ended without a result: its message."""
+
+
+def waiting_news(live: dict, address: str) -> str | None:
+    """What a run that has not started yet is waiting for (a job's snapshot)."""
+    if live["phase"] == "starting":
+        return f"joining the Ray cluster at {address}…"
+    if live["phase"] == "queued" and live["place"]:
+        return (f"waiting for a free training slot: place {live['place']}, "
+                f"about {format_seconds(live['starts_in'])}")
+    return None
+
+
+def train_on_ray(config: TrainConfig, dataset, run_dir: Path, address: str) -> TrainResult:
+    """config as a run on the Ray cluster at address, followed here until it ends (Ctrl-C stops
+    it, or leaves the queue); RunEnded when it fails or never starts."""
+    job = start_job(config, dataset, run_dir, [ProgressBar()], TrainingService(address))
+    told = None
+    try:
+        while not job.done:
+            job.join(0.5)
+            news = waiting_news(job.snapshot(), address)
+            if news and news != told:
+                print(news, file=sys.stderr)
+                told = news
+    except KeyboardInterrupt:
+        job.stop()
+        job.join()
+    if job.result is None:
+        raise RunEnded(job.error or "left the training queue before the run started")
+    return job.result
 
 
 def main(argv: list[str] | None = None) -> int:
     args = vars(parse_args(sys.argv[1:] if argv is None else argv))
     out, runs_dir, print_json = args.pop("out"), args.pop("runs_dir"), args.pop("json")
+    address = args.pop("ray_address")
     config = TrainConfig(**args)
     try:
-        config.validate()
+        check_out_path(config.validate(), out)
         dataset = load_dataset(config.dataset)
-        result = train(config, dataset, [ProgressBar()], run_dir=new_run_dir(config, runs_dir),
-                       out=out)
+        if address:
+            result = train_on_ray(config, dataset, new_run_dir(config, runs_dir), address)
+        else:
+            result = train(config, dataset, [ProgressBar()], run_dir=new_run_dir(config, runs_dir),
+                           out=out)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RunEnded as ended:
+        print(f"\nerror: {ended}", file=sys.stderr)
+        return 1
+    if address and out is not None:
+        replace_atomically(out, lambda temp: shutil.copyfile(result.model_path, temp))
+        result = dataclasses.replace(result, model_path=Path(out))
     print(f"test accuracy {result.history.test_accuracy:.4f}, "
           f"{result.history.images_per_second:.0f} images/s, model {result.model_path}", file=sys.stderr)
     if print_json:

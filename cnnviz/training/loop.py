@@ -5,7 +5,9 @@
 Callbacks speak Keras' vocabulary (`on_batch_end(batch, logs)`, `on_epoch_end(epoch, logs)`); a
 `threading.Event` (or anything with `is_set()`) passed as `stop` is checked after every batch.
 NumPy and TF1 start from the same weights and see the batches in the same order, so one seed
-gives the same curves. With `run_dir`, runs.RunRecorder checkpoints the run after every epoch.
+gives the same curves. With `run_dir`, runs.RunRecorder checkpoints the run after every epoch;
+a Trainer takes any recorder with its two calls (write_status, checkpoint): a training worker's
+ships the checkpoints to the server instead (cnnviz.training.worker).
 """
 
 import time
@@ -15,7 +17,7 @@ import numpy as np
 
 from cnnviz.training.backends import make_backend
 from cnnviz.training.config import History, TrainConfig, TrainResult
-from cnnviz.training.runs import ACTIVE_RUNS, RunRecorder, model_meta
+from cnnviz.training.runs import RunRecorder, model_meta
 
 
 def as_inputs(images: np.ndarray) -> np.ndarray:
@@ -35,12 +37,19 @@ def shift_images(X: np.ndarray, rng: np.random.Generator, max_shift: int = 2) ->
     return shifted
 
 
+def split_sizes(n: int, config: TrainConfig) -> tuple[int, int]:
+    """(training images, validation images) that config takes from n images."""
+    used = min(n, config.limit or n)
+    n_val = max(1, round(config.validation_fraction * used))
+    if used - n_val < 1:
+        raise ValueError(f"limit {config.limit} leaves no training images; use a larger limit")
+    return used - n_val, n_val
+
+
 def split_indices(n: int, config: TrainConfig, rng: np.random.Generator):
     """(train indices, validation indices) of the first `limit` images of a seeded permutation."""
-    order = rng.permutation(n)[: config.limit or n]
-    n_val = max(1, round(config.validation_fraction * len(order)))
-    if len(order) - n_val < 1:
-        raise ValueError(f"limit {config.limit} leaves no training images; use a larger limit")
+    n_train, n_val = split_sizes(n, config)
+    order = rng.permutation(n)[: n_train + n_val]
     return order[n_val:], order[:n_val]
 
 
@@ -58,24 +67,33 @@ def train(config: TrainConfig, dataset, callbacks=(), *, stop=None, run_dir=None
     every batch; run_dir: folder that receives run.json and the model after every epoch; out: where
     to save the final model too.
     """
-    config.validate()
+    check_out_path(config.validate(), out)
+    trainer = Trainer(config, dataset, list(callbacks), stop)  # splits the data: may refuse config
+    trainer.recorder = RunRecorder(run_dir, config) if run_dir is not None else None
+    return trainer.run(out)
+
+
+def check_out_path(config: TrainConfig, out) -> None:
+    """ValueError unless out is None or ends with the suffix config's backend saves."""
     if out is not None and Path(out).suffix != config.model_suffix:
         raise ValueError(f"out must end with {config.model_suffix} for the {config.backend} backend, "
                          f"got {out}")
-    return Trainer(config, dataset, list(callbacks), stop, run_dir).run(out)
 
 
 class Trainer:
-    """One run's state: data split, backend, history, progress counters."""
+    """One run's state: data split, backend, history, progress counters.
 
-    def __init__(self, config, dataset, callbacks, stop, run_dir):
+    recorder: None, or what records the run (runs.RunRecorder's write_status and checkpoint).
+    """
+
+    def __init__(self, config, dataset, callbacks, stop, recorder=None):
         self.config, self.dataset, self.callbacks, self.stop = config, dataset, callbacks, stop
         self.rng = np.random.default_rng(config.seed)
         train_idx, val_idx = split_indices(len(dataset.x_train), config, self.rng)
         X_all, y_all = as_inputs(dataset.x_train), np.asarray(dataset.y_train, dtype=np.int64)
         self.X_train, self.y_train = X_all[train_idx], y_all[train_idx]
         self.X_val, self.y_val = X_all[val_idx], y_all[val_idx]
-        self.recorder = RunRecorder(run_dir, config) if run_dir is not None else None
+        self.recorder = recorder
         self.history = History()
         self.total = config.epochs * len(self.X_train)
         self.seen, self.training_seconds, self.started = 0, 0.0, time.perf_counter()
@@ -99,10 +117,8 @@ class Trainer:
             callback.on_batch_end(row["batch"], logs)
         return self.stopped()
 
-    def run(self, out) -> TrainResult:
+    def run(self, out=None) -> TrainResult:
         """Train, test, save; on any error the run's record says "failed" and the error goes on."""
-        run_dir = self.recorder.run_dir if self.recorder else None
-        ACTIVE_RUNS.add(run_dir)
         try:
             backend = make_backend(self.config)
             try:
@@ -113,13 +129,12 @@ class Trainer:
             if self.recorder:
                 self.recorder.write_status("failed", self.history, error=str(error))
             raise
-        finally:
-            ACTIVE_RUNS.discard(run_dir)
         history = self.history
         end_logs = {"test_accuracy": history.test_accuracy, "test_loss": history.test_loss,
                     "stopped": history.stopped, "wall_time": history.wall_time}
         for callback in self.callbacks:
             callback.on_train_end(end_logs)
+        run_dir = self.recorder.run_dir if self.recorder else None
         return TrainResult(self.config, history, model_path, run_dir)
 
     def train_and_test(self, backend, out) -> Path | None:

@@ -1,15 +1,19 @@
 """The runs folder: where a run's record and model live, how they are written, and how they are read.
 
 A run folder, root/<UTC start>-<backend>-<model>-<dataset>-<token> (new_run_dir), holds run.json
-(config, status, error, model file, history) and the model (`model.keras`, or `model.npz` in
-cnnviz.lenet's format), both rewritten after every epoch, each atomically (temp file + os.replace),
-so a stop or a crash loses at most the current epoch. ACTIVE_RUNS knows which "running" records
-this process is still writing; load_run calls the others "interrupted".
+(config, status, error, model file, history, who writes it, and the times the training queue
+reads: submitted, started, expected_seconds, eta_at) and the model (`model.keras`, or
+`model.npz` in cnnviz.lenet's format), both rewritten after every epoch, each atomically (temp
+file + os.replace), so a stop or a crash loses at most the current epoch. The process that writes
+a record is named in it ("owner": host, pid and start time); load_run calls a "queued" or
+"running" record whose owner is gone "interrupted" — so every server replica sharing the folder
+agrees on which runs are live.
 """
 
 import json
 import os
 import secrets
+import socket
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -20,27 +24,36 @@ from cnnviz import paths
 from cnnviz.training.config import History, TrainConfig
 
 RUN_STAMP = "%Y%m%d-%H%M%S"  # a run folder's name starts with its UTC start time, 15 characters
+LIVE_STATUSES = ("queued", "running")  # a run waiting for a training slot, or training
 
 
-class ActiveRuns:
-    """Run folders this process is training, or following a child process train, right now."""
-
-    def __init__(self):
-        self._run_dirs: set[Path] = set()
-
-    def add(self, run_dir) -> None:
-        if run_dir is not None:
-            self._run_dirs.add(Path(run_dir).resolve())
-
-    def discard(self, run_dir) -> None:
-        if run_dir is not None:
-            self._run_dirs.discard(Path(run_dir).resolve())
-
-    def __contains__(self, run_dir) -> bool:
-        return Path(run_dir).resolve() in self._run_dirs
+def _started_ticks(pid: int) -> int | None:
+    """When process pid started, in clock ticks after boot (Linux /proc); None if unknown."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
-ACTIVE_RUNS = ActiveRuns()
+def this_process() -> dict:
+    """The owner of the records this process writes: host, pid, and the pid's start time."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "since": _started_ticks(os.getpid())}
+
+
+def owner_alive(owner: dict | None) -> bool:
+    """Is the process that wrote a record still there? True when it runs on another host (this
+    one cannot tell); False for records that name no owner."""
+    if not owner:
+        return False
+    if owner.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(owner["pid"], 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    return _started_ticks(owner["pid"]) in (owner.get("since"), None)  # not a reused pid
 
 
 def replace_atomically(path: Path, write) -> None:
@@ -78,23 +91,36 @@ def model_meta(config: TrainConfig, history: History) -> dict:
 
 
 class RunRecorder:
-    """Writes run.json and the model file of one run into run_dir, atomically."""
+    """Writes run.json and the model file of one run into run_dir, atomically.
 
-    def __init__(self, run_dir: Path, config: TrainConfig):
+    facts: more fields of run.json (submitted, started, expected_seconds, eta_at, worker), kept
+    from one write to the next and updated by the later writes' facts.
+    """
+
+    def __init__(self, run_dir: Path, config: TrainConfig, status: str = "running", **facts):
         self.run_dir, self.config = Path(run_dir), config
         self.model_path = self.run_dir / f"model{config.model_suffix}"
-        self.write_status("running", History())
+        self.facts = {"owner": this_process(), **facts}
+        self.write_status(status, History())
 
-    def write_status(self, status: str, history: History, error: str | None = None) -> None:
+    def write_status(self, status: str, history: History, error: str | None = None,
+                     **facts) -> None:
+        self.facts.update(facts)
         record = {"config": asdict(self.config), "status": status, "error": error,
                   "model_file": self.model_path.name if self.model_path.exists() else None,
-                  "history": asdict(history)}
+                  "history": asdict(history), **self.facts}
         write_text_atomically(self.run_dir / "run.json", json.dumps(record))
 
     def checkpoint(self, backend, history: History, status: str) -> Path:
         """backend.save the model with its meta, then record status; returns the model's path."""
         backend.save(self.model_path, {**model_meta(self.config, history), "run": self.run_dir.name})
         self.write_status(status, history)
+        return self.model_path
+
+    def write_model(self, model: bytes, history: History, status: str, **facts) -> Path:
+        """A checkpoint a training worker shipped (a model file's bytes), then status."""
+        replace_atomically(self.model_path, lambda temp: Path(temp).write_bytes(model))
+        self.write_status(status, history, **facts)
         return self.model_path
 
 
@@ -104,7 +130,7 @@ class SavedRun:
 
     run_dir: Path
     config: TrainConfig
-    status: str  # "running" (in this process), "finished", "stopped", "failed" or "interrupted"
+    status: str  # "queued", "running", "finished", "stopped", "failed" or "interrupted"
     history: History
     model_path: Path | None
     error: str | None = None
@@ -123,19 +149,33 @@ class SavedRun:
         return self.run_dir.name.rsplit("-", 1)[-1]
 
 
+def read_record(run_dir) -> dict:
+    """run_dir's run.json as it is; ValueError when it is missing or unreadable."""
+    try:
+        return json.loads((Path(run_dir) / "run.json").read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"run_dir {run_dir} holds no readable run.json ({error})") from error
+
+
+def live_status(record: dict) -> str:
+    """The record's status, "interrupted" when it says queued or running but its owner is gone."""
+    status = record["status"]
+    if status in LIVE_STATUSES and not owner_alive(record.get("owner")):
+        return "interrupted"
+    return status
+
+
 def load_run(run_dir) -> SavedRun:
     """The run saved in run_dir; ValueError when its run.json is missing or unreadable."""
     run_dir = Path(run_dir)
+    record = read_record(run_dir)
     try:
-        record = json.loads((run_dir / "run.json").read_text())
         config = TrainConfig(**record["config"])
         history = History.from_dict(record["history"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        status = live_status(record)  # killed, or its server stopped: the last checkpoint remains
+    except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"run_dir {run_dir} holds no readable run.json ({error})") from error
     model_path = run_dir / record["model_file"] if record.get("model_file") else None
-    status = record["status"]
-    if status == "running" and run_dir not in ACTIVE_RUNS:
-        status = "interrupted"  # killed, or its server stopped: the last epoch's checkpoint remains
     return SavedRun(run_dir, config, status, history, model_path, record.get("error"))
 
 

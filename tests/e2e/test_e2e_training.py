@@ -1,5 +1,6 @@
-"""Training in chromium: start a short run, watch the curves grow, press Stop; and three browser
-contexts at once (one training, two exploring), each seeing only its own state."""
+"""Training in chromium: start a short run, watch the curves grow, press Stop; three browser
+contexts at once (one training, two exploring), each seeing only its own state; and a second
+trainer waiting in the training queue (one slot), then leaving it."""
 
 import re
 
@@ -71,4 +72,29 @@ def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
             assert browser.exceptions(page) == []
     finally:
         for page in (trainer, explorer_a, explorer_b):
+            page.context.close()
+
+
+def test_a_second_trainer_waits_in_the_queue_and_may_leave_it(chromium, app_url, runs_dir):
+    first, second = browser.new_page(chromium), browser.new_page(chromium)
+    try:
+        before = {run.run_dir for run in training.list_runs(runs_dir)}
+        browser.start_training(first, app_url, backend=NUMPY, epochs=100)  # the only slot
+        browser.wait_for_batches(first, 1)
+        browser.start_training(second, app_url, backend=NUMPY, epochs=1)
+        expect(second.get_by_text(re.compile("you are next; it should start in about"))).to_be_visible()
+        leave = second.locator(".st-key-train_stop button")
+        expect(leave).to_have_text("Leave the queue")
+        leave.click()
+        expect(second.get_by_text("You left the training queue; nothing was trained.")).to_be_visible()
+        browser.wait_for_app(second)  # that run's end: its Start button replaces the disabled one
+        expect(second.locator(".st-key-train_start button")).to_be_enabled()
+        assert browser.errors(second) == []
+        assert browser.batches_seen(first) >= 1
+        browser.stop_training(first)
+        assert [run.status for run in new_runs(runs_dir, before)] == ["stopped"]  # the first only
+        for page in (first, second):
+            assert browser.exceptions(page) == []
+    finally:
+        for page in (first, second):
             page.context.close()

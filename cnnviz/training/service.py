@@ -1,0 +1,157 @@
+"""The training service: the Ray cluster where the runs execute, joined once per process.
+
+By default an embedded local Ray, started in the background when the Training page is first
+opened (warm_up) or by the first run: as many CPUs as runs may train at
+once ($CNNVIZ_MAX_RUNS, default cores - 1, at least 1; every run needs one), no dashboard, a
+small object store, its logs in its session folder, not the server's console. With
+$CNNVIZ_RAY_ADDRESS (`cnnviz app --ray-address`, `cnnviz train --ray-address`) an existing
+cluster (`ray start --head`, then `ray start --address=...` on more machines): its CPUs bound
+the runs, and every server replica joined to it shares one queue.
+
+Ray ties the processes it starts to the thread that started them (the kernel kills them when
+that thread ends), and Streamlit runs each script in a short-lived thread: so one long-lived
+thread of this process, the lane, starts Ray and then submits the runs, one at a time in the
+order they were started. Ray is imported only here and in the jobs that follow runs.
+"""
+
+import collections
+import logging
+import os
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from cnnviz.training.waiting import QueueView, Typical
+
+ADDRESS_ENV = "CNNVIZ_RAY_ADDRESS"
+MAX_RUNS_ENV = "CNNVIZ_MAX_RUNS"
+MAX_QUEUED_ENV = "CNNVIZ_MAX_QUEUED"
+NAMESPACE = "cnnviz-training"  # the runs of every replica, and only those
+OBJECT_STORE_BYTES = 256 * 2**20  # datasets (55 MB for 70,000 digits) and checkpoints in flight
+QUEUE_VIEW_SECONDS = 1.0  # a queue view serves every waiting run of this process this long
+DATASETS_KEPT = 4  # datasets put in Ray's object store, most recently used
+
+
+def _positive_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        number = int(value) if value else default
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return number
+
+
+def max_runs() -> int:
+    """Runs training at once on the embedded Ray: $CNNVIZ_MAX_RUNS, default cores - 1 (>= 1)."""
+    return _positive_env(MAX_RUNS_ENV, max(1, (os.cpu_count() or 2) - 1))
+
+
+def max_queued() -> int:
+    """Runs allowed to wait for a slot, over all replicas: $CNNVIZ_MAX_QUEUED, default 100."""
+    return _positive_env(MAX_QUEUED_ENV, 100)
+
+
+class ServiceUnavailable(RuntimeError):
+    """Ray could not be started or joined; the message says where and why."""
+
+
+class TrainingService:
+    """The process's connection to Ray, and the lane that submits runs to it.
+
+    address: a cluster's address, "local" for an embedded Ray; None reads $CNNVIZ_RAY_ADDRESS
+    when Ray starts (unset: embedded).
+    """
+
+    def __init__(self, address: str | None = None):
+        self.address = address
+        self.typical = Typical()
+        self._lane = ThreadPoolExecutor(1, thread_name_prefix="cnnviz-ray-lane")
+        self._lock = threading.Lock()
+        self._views: dict = {}  # runs folder -> (time, QueueView)
+        self._datasets: collections.OrderedDict = collections.OrderedDict()
+        self._worker_class = None
+        self._warming: Future | None = None
+
+    def submit(self, work) -> Future:
+        """Run work() on the lane once Ray is up (started or joined first if needed)."""
+        return self._lane.submit(self._connected_then, work)
+
+    def warm_up(self) -> None:
+        """Start Ray in the background now (once), so that the first run need not wait for it."""
+        with self._lock:
+            if self._warming is None:
+                self._warming = self.submit(lambda: None)
+
+    def _connected_then(self, work):
+        self._connect()
+        return work()
+
+    def _connect(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            return
+        address = self.address or os.environ.get(ADDRESS_ENV) or "local"
+        options = {"namespace": NAMESPACE, "logging_level": logging.ERROR, "log_to_driver": False}
+        if address == "local":
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no internet, nothing to send
+            options |= {"num_cpus": max_runs(), "include_dashboard": False,
+                        "object_store_memory": OBJECT_STORE_BYTES, "_node_ip_address": "127.0.0.1"}
+        try:
+            ray.init(address=address, **options)
+        except Exception as error:  # Ray raises several kinds: one message for the page
+            raise ServiceUnavailable(f"the training service (Ray, address {address!r}) could "
+                                     f"not start: {error}") from error
+
+    def worker_class(self):
+        """The Ray actor class of a run (lane only)."""
+        if self._worker_class is None:
+            import ray
+
+            from cnnviz.training.worker import TrainingWorker
+
+            self._worker_class = ray.remote(TrainingWorker)
+        return self._worker_class
+
+    def put_dataset(self, dataset):
+        """A reference to dataset's four arrays in Ray's object store, put once (lane only)."""
+        import ray
+
+        key = id(dataset)
+        if key not in self._datasets:
+            arrays = {name: getattr(dataset, name) for name in ("x_train", "y_train", "x_test",
+                                                                "y_test")}
+            self._datasets[key] = (dataset, ray.put(arrays))  # dataset kept: its id stays unique
+            while len(self._datasets) > DATASETS_KEPT:
+                self._datasets.popitem(last=False)
+        self._datasets.move_to_end(key)
+        return self._datasets[key][1]
+
+    def queue_view(self, root) -> QueueView:
+        """The live runs (queued or training) of every replica, at most QUEUE_VIEW_SECONDS old."""
+        import ray
+
+        with self._lock:
+            taken, view = self._views.get(root, (0.0, None))
+            if time.monotonic() - taken < QUEUE_VIEW_SECONDS:
+                return view
+        actors = ray.util.list_named_actors()
+        view = QueueView(actors, root, int(ray.cluster_resources().get("CPU", 1)))
+        with self._lock:
+            self._views[root] = (time.monotonic(), view)
+        return view
+
+    def forget_queue_view(self, root) -> None:
+        with self._lock:
+            self._views.pop(root, None)
+
+    def shutdown(self) -> None:
+        """Leave Ray (an embedded Ray stops), on the lane that joined it."""
+        import ray
+
+        self._lane.submit(ray.shutdown).result()
+
+
+SERVICE = TrainingService()
