@@ -1,0 +1,128 @@
+"""The server under test: start `streamlit run app.py` on a free local port, find a running one,
+and sample its process tree's memory and CPU.
+
+Shared by the browser helpers (benchmarks/browser.py, tests/e2e) and the classroom load test.
+"""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str  # http://127.0.0.1:PORT
+    pid: int  # the streamlit process (the root of the tree the sampler reads)
+
+
+@contextlib.contextmanager
+def started_server(env: dict[str, str] | None = None, options: Sequence[str] = (), *,
+                   timeout: float = 90) -> Iterator[Server]:
+    """`streamlit run app.py` from the repository root on a free port; yields it, then stops it.
+
+    env is added to this process's environment (e.g. CNNVIZ_RUNS_DIR); options go to
+    `streamlit run` (e.g. ["--server.disconnectedSessionTTL", "10"]). The server's output goes to
+    a temporary log whose tail is raised with the error when the server does not come up.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1",
+               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+               *options]
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + timeout
+            while not healthy(url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"streamlit did not start on port {port}:\n{log.read()[-3000:]}")
+                time.sleep(0.1)
+            yield Server(url, server.pid)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+@contextlib.contextmanager
+def streamlit_server(env: dict[str, str] | None = None, *, timeout: float = 90) -> Iterator[str]:
+    """started_server(env), yielding its URL only."""
+    with started_server(env, timeout=timeout) as server:
+        yield server.url
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            return response.read() == b"ok"
+    except OSError:
+        return False
+
+
+def listening_pid(url: str) -> int:
+    """The process listening on url's port on this machine (the server, or the proxy before it)."""
+    import psutil
+
+    port = urlsplit(url).port or 80
+    for connection in psutil.net_connections(kind="tcp"):
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port and connection.pid:
+            return connection.pid
+    raise ValueError(f"no process of this machine listens on port {port} of --url {url}: "
+                     "give the server's process id with --server-pid")
+
+
+@dataclass
+class TreeSampler:
+    """Memory and CPU of a process and all its descendants (training children, Ray workers).
+
+    RSS is summed over the processes (pages shared between them are counted once per process);
+    CPU is in percent of one core, summed, since the previous sample.
+    """
+
+    root: int
+    _processes: dict = field(default_factory=dict)
+
+    def sample(self) -> tuple[float, float]:
+        """(RSS in MiB, CPU percent of one core) of the tree now."""
+        import psutil
+
+        try:
+            top = psutil.Process(self.root)
+            tree = [top, *top.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0, 0.0
+        rss = cpu = 0.0
+        alive = {}
+        for process in tree:
+            known = self._processes.get(process.pid, process)
+            try:
+                rss += known.memory_info().rss
+                cpu += known.cpu_percent(None)  # 0.0 the first time a process is seen
+            except psutil.NoSuchProcess:
+                continue
+            alive[process.pid] = known
+        self._processes = alive
+        return rss / 2**20, cpu
