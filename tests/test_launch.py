@@ -26,3 +26,11 @@ def test_runs_folder_follows_the_environment(monkeypatch, tmp_path):
     assert paths.runs_dir() == tmp_path
     monkeypatch.delenv(paths.RUNS_ENV)
     assert paths.runs_dir() == paths.CHECKOUT / "runs"
+
+
+def test_server_skips_the_full_garbage_collection_after_every_run():
+    """gc.collect(2) per rerun held the GIL for most of a loaded server's time (BENCHMARKS.md)."""
+    import tomllib
+
+    config = tomllib.loads((paths.HOME / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
