@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from benchmarks.common import argument_parser, machine, print_json_line
-from benchmarks.server import TreeSampler, listening_pid, started_server
+from benchmarks.server import Sample, TreeSampler, listening_pid, started_server
 from benchmarks.streamlit_protocol import RunTimeout, SessionLost, StreamlitSession, Widget
 
 MAX_SESSIONS, MAX_MINUTES = 200, 30
@@ -69,7 +69,7 @@ class Classroom:
     actions: list[Action] = field(default_factory=list)
     disconnects: list[str] = field(default_factory=list)  # why each session was lost
     timeouts: int = 0
-    samples: list[tuple[float, int, float, float, float]] = field(default_factory=list)
+    readings: list["Reading"] = field(default_factory=list)
     active: int = 0  # students with an open session
 
     def record(self, kind: str, page: str, control: str, run) -> None:
@@ -131,8 +131,16 @@ async def student(number: int, url: str, until: float, think: tuple[float, float
         await session.close()
 
 
+@dataclass(frozen=True)
+class Reading:
+    at: float  # seconds since the class started (negative before)
+    students: int  # with an open session
+    server: Sample
+    client_cpu: float  # this process (the students), % of one core
+
+
 async def sample(root: int, room: Classroom, every: float = 1.0) -> None:
-    """Every `every` s: (t, students, server tree RSS MiB, server CPU %, this process's CPU %)."""
+    """Read the server's process tree and this process every `every` s into room.readings."""
     import psutil
 
     tree, me = TreeSampler(root), psutil.Process()
@@ -140,9 +148,8 @@ async def sample(root: int, room: Classroom, every: float = 1.0) -> None:
     tree.sample()
     while True:
         await asyncio.sleep(every)
-        rss, cpu = tree.sample()
-        room.samples.append((time.monotonic() - room.start, room.active, rss, cpu,
-                             me.cpu_percent(None)))
+        room.readings.append(Reading(time.monotonic() - room.start, room.active, tree.sample(),
+                                     me.cpu_percent(None)))
 
 
 async def warm_up(url: str) -> None:
@@ -218,22 +225,24 @@ async def run_class(url: str, pid: int, sessions: int, minutes: float, think, ra
     teacher = Teacher(url, training) if training else None
     room = Classroom()
     sampler = asyncio.create_task(sample(pid, room))
-    await asyncio.sleep(2.5)
-    baseline = room.samples[-1][2]
     if teacher:
         await teacher.start()
+    await asyncio.sleep(2.5)
+    baseline = room.readings[-1].server  # warm, and training if asked: before the class
     room.start = time.monotonic()
     until = room.start + minutes * 60
     await asyncio.gather(*(student(n, url, until, think, ramp, seed, room)
                            for n in range(sessions)))
-    whole_class = [s[2] for s in room.samples if s[1] == sessions] or [baseline]
-    with_class = whole_class[-1]  # the last sample with every student connected
+    whole_class = [r.server for r in room.readings if r.students == sessions] or [baseline]
+    with_class = whole_class[-1]  # the last reading with every student connected
     if teacher:
         await teacher.stop()
     await asyncio.sleep(5)
     sampler.cancel()
-    extra = {"baseline_rss_mb": baseline, "rss_with_class_mb": with_class,
-             "rss_after_leave_mb": room.samples[-1][2]}
+    extra = {"baseline_rss_mb": baseline.rss_mb, "rss_with_class_mb": with_class.rss_mb,
+             "rss_after_leave_mb": room.readings[-1].server.rss_mb,
+             "server_rss_mb": with_class.server_rss_mb,
+             "rss_per_session_mb": (with_class.server_rss_mb - baseline.server_rss_mb) / sessions}
     if teacher:
         polls = teacher.session.fragment_runs
         extra["training"] = {"backend": training, "started": teacher.started,
@@ -258,8 +267,7 @@ def figures(room: Classroom, sessions: int, minutes: float, extra: dict) -> dict
     seconds = [a.seconds for a in changes]
     exceptions = [text for a in room.actions for text in a.exceptions]
     boxes = [text for a in room.actions for text in a.error_boxes]
-    rss = [s[2] for s in room.samples]
-    busy = [s for s in room.samples if s[1] > 0]
+    busy = [r for r in room.readings if r.students > 0]
     result = {
         "sessions": sessions, "minutes": minutes, "changes": len(changes),
         **percentiles_ms(seconds),
@@ -268,10 +276,10 @@ def figures(room: Classroom, sessions: int, minutes: float, extra: dict) -> dict
         "errors": len(exceptions) + room.timeouts, "exceptions": len(exceptions),
         "timeouts": room.timeouts, "error_boxes": len(boxes),
         "disconnects": len(room.disconnects),
-        "peak_rss_mb": max(rss, default=0.0), **extra,
-        "rss_per_session_mb": (extra["rss_with_class_mb"] - extra["baseline_rss_mb"]) / sessions,
-        "cpu_percent": statistics.fmean(s[3] for s in busy) if busy else 0.0,
-        "client_cpu_percent": statistics.fmean(s[4] for s in busy) if busy else 0.0,
+        "peak_rss_mb": max((r.server.rss_mb for r in room.readings), default=0.0), **extra,
+        "cpu_percent": _mean(r.server.cpu for r in busy),
+        "server_cpu_percent": _mean(r.server.server_cpu for r in busy),
+        "client_cpu_percent": _mean(r.client_cpu for r in busy),
         "changes_per_s": len(changes) / (minutes * 60),
         "opens": percentiles_ms([a.seconds for a in room.actions if a.kind == "open"]),
         "page_switches": percentiles_ms([a.seconds for a in room.actions if a.kind == "page"]),
@@ -282,6 +290,11 @@ def figures(room: Classroom, sessions: int, minutes: float, extra: dict) -> dict
         "first_errors": list(dict.fromkeys(exceptions + boxes + room.disconnects))[:5],
     }
     return result
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return statistics.fmean(values) if values else 0.0
 
 
 def _slowest_controls(changes: list[Action], count: int = 5) -> dict:
@@ -296,25 +309,29 @@ def _slowest_controls(changes: list[Action], count: int = 5) -> dict:
 def report(result: dict, machine_line: str, load: tuple[float, float]) -> None:
     """The Markdown for BENCHMARKS.md."""
     print(f"Machine: {machine_line}; load average {load[0]:.1f} before, {load[1]:.1f} after\n")
-    print("| students | minutes | changes | changes/s | p50 (ms) | p95 (ms) | > 1 s | errors "
-          "| error boxes | disconnects | peak RSS (MiB) | RSS/session (MiB) | server CPU % "
-          "| client CPU % |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| students | training | changes/s | p50 (ms) | p95 (ms) | > 1 s | errors | error boxes "
+          "| disconnects | peak tree RSS (MiB) | server RSS/student (MiB) | server CPU % "
+          "| tree CPU % | client CPU % |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     r = result
-    print(f"| {r['sessions']} | {r['minutes']:g} | {r['changes']} | {r['changes_per_s']:.1f} "
-          f"| {_ms(r['p50_ms'])} | {_ms(r['p95_ms'])} | {r['over_1s']} | {r['errors']} "
-          f"| {r['error_boxes']} | {r['disconnects']} | {r['peak_rss_mb']:.0f} "
-          f"| {r['rss_per_session_mb']:.1f} | {r['cpu_percent']:.0f} | {r['client_cpu_percent']:.0f} |")
+    training = r["training"]["backend"] if "training" in r else "no"
+    print(f"| {r['sessions']} | {training} | {r['changes_per_s']:.1f} | {_ms(r['p50_ms'])} "
+          f"| {_ms(r['p95_ms'])} | {r['over_1s']} | {r['errors']} | {r['error_boxes']} "
+          f"| {r['disconnects']} | {r['peak_rss_mb']:.0f} | {r['rss_per_session_mb']:.2f} "
+          f"| {r['server_cpu_percent']:.0f} | {r['cpu_percent']:.0f} "
+          f"| {r['client_cpu_percent']:.0f} |")
+    print(f"\n{r['changes']} changes in {r['minutes']:g} min.", end=" ")
     pages = ", ".join(f"{name} {_ms(p['p50_ms'])}/{_ms(p['p95_ms'])} ms ({p['changes']})"
                       for name, p in r["pages"].items())
-    print(f"\nPer page p50/p95 (changes): {pages}. Opening a page: p50/p95 "
+    print(f"Per page p50/p95 (changes): {pages}. Opening a page: p50/p95 "
           f"{_ms(r['opens']['p50_ms'])}/{_ms(r['opens']['p95_ms'])} ms; following the menu: "
           f"{_ms(r['page_switches']['p50_ms'])}/{_ms(r['page_switches']['p95_ms'])} ms.")
     print("Slowest controls (p50 ms): " + ", ".join(f"{name} {ms:.0f}"
                                                    for name, ms in r["slowest_controls"].items()))
-    print(f"Memory: {r['baseline_rss_mb']:.0f} MiB warm before the class, "
-          f"{r['rss_with_class_mb']:.0f} MiB with it, {r['rss_after_leave_mb']:.0f} MiB 5 s after "
-          "it left (Streamlit keeps a closed session for server.disconnectedSessionTTL).")
+    print(f"Memory of the tree: {r['baseline_rss_mb']:.0f} MiB before the class, "
+          f"{r['rss_with_class_mb']:.0f} MiB with it (the server process "
+          f"{r['server_rss_mb']:.0f} MiB), {r['rss_after_leave_mb']:.0f} MiB 5 s after it left "
+          "(Streamlit keeps a closed session for server.disconnectedSessionTTL).")
     if "training" in r:
         t = r["training"]
         print(f"Training ({t['backend']}): started {t['started']}, still running at the end "

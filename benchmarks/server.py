@@ -94,35 +94,43 @@ def listening_pid(url: str) -> int:
                      "give the server's process id with --server-pid")
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One reading of the server's process tree: MiB of RSS, CPU in % of one core."""
+
+    rss_mb: float  # the whole tree, summed (pages shared between processes counted per process)
+    server_rss_mb: float  # the root process alone (where Streamlit keeps the sessions)
+    cpu: float  # the whole tree (training runs included)
+    server_cpu: float
+
+
 @dataclass
 class TreeSampler:
-    """Memory and CPU of a process and all its descendants (training children, Ray workers).
-
-    RSS is summed over the processes (pages shared between them are counted once per process);
-    CPU is in percent of one core, summed, since the previous sample.
-    """
+    """Memory and CPU of a process and all its descendants (training children, Ray workers)."""
 
     root: int
     _processes: dict = field(default_factory=dict)
 
-    def sample(self) -> tuple[float, float]:
-        """(RSS in MiB, CPU percent of one core) of the tree now."""
+    def sample(self) -> Sample:
+        """The tree now; CPU since the previous call (0 for processes seen the first time)."""
         import psutil
 
         try:
             top = psutil.Process(self.root)
             tree = [top, *top.children(recursive=True)]
         except psutil.NoSuchProcess:
-            return 0.0, 0.0
-        rss = cpu = 0.0
+            return Sample(0.0, 0.0, 0.0, 0.0)
+        rss = cpu = server_rss = server_cpu = 0.0
         alive = {}
         for process in tree:
             known = self._processes.get(process.pid, process)
             try:
-                rss += known.memory_info().rss
-                cpu += known.cpu_percent(None)  # 0.0 the first time a process is seen
+                process_rss, process_cpu = known.memory_info().rss, known.cpu_percent(None)
             except psutil.NoSuchProcess:
                 continue
+            rss, cpu = rss + process_rss, cpu + process_cpu
+            if process.pid == self.root:
+                server_rss, server_cpu = process_rss, process_cpu
             alive[process.pid] = known
         self._processes = alive
-        return rss / 2**20, cpu
+        return Sample(rss / 2**20, server_rss / 2**20, cpu, server_cpu)
