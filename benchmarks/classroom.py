@@ -203,7 +203,7 @@ class Teacher:
         await self.session.close()
 
 
-# --- the run ---------------------------------------------------------------------------------------
+# --- the run -------------------------------------------------------------------------------
 
 @contextlib.contextmanager
 def server_under_test(url: str | None, server_pid: int | None) -> Iterator[tuple[str, int]]:
@@ -211,7 +211,8 @@ def server_under_test(url: str | None, server_pid: int | None) -> Iterator[tuple
     if url:
         host = urlsplit(url).hostname
         if host not in LOOPBACK:
-            raise ValueError(f"--url {url}: only a server on this machine (127.0.0.1) may be loaded")
+            raise ValueError(f"--url {url}: only a server on this machine (127.0.0.1) may be "
+                             "loaded")
         yield url.rstrip("/"), server_pid or listening_pid(url)
         return
     with tempfile.TemporaryDirectory() as runs, started_server({"CNNVIZ_RUNS_DIR": runs}) as server:
@@ -280,6 +281,9 @@ def figures(room: Classroom, sessions: int, minutes: float, extra: dict) -> dict
         "cpu_percent": _mean(r.server.cpu for r in busy),
         "server_cpu_percent": _mean(r.server.server_cpu for r in busy),
         "client_cpu_percent": _mean(r.client_cpu for r in busy),
+        # CPU the server process spent per change: what one change costs, whoever shares the cores
+        "server_cpu_ms_per_change": _mean(r.server.server_cpu for r in busy) * 10 * len(busy)
+        / max(len(changes), 1),
         "changes_per_s": len(changes) / (minutes * 60),
         "opens": percentiles_ms([a.seconds for a in room.actions if a.kind == "open"]),
         "page_switches": percentiles_ms([a.seconds for a in room.actions if a.kind == "page"]),
@@ -311,14 +315,15 @@ def report(result: dict, machine_line: str, load: tuple[float, float]) -> None:
     print(f"Machine: {machine_line}; load average {load[0]:.1f} before, {load[1]:.1f} after\n")
     print("| students | training | changes/s | p50 (ms) | p95 (ms) | > 1 s | errors | error boxes "
           "| disconnects | peak tree RSS (MiB) | server RSS/student (MiB) | server CPU % "
-          "| tree CPU % | client CPU % |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| server CPU ms/change | tree CPU % | client CPU % |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     r = result
     training = r["training"]["backend"] if "training" in r else "no"
     print(f"| {r['sessions']} | {training} | {r['changes_per_s']:.1f} | {_ms(r['p50_ms'])} "
           f"| {_ms(r['p95_ms'])} | {r['over_1s']} | {r['errors']} | {r['error_boxes']} "
           f"| {r['disconnects']} | {r['peak_rss_mb']:.0f} | {r['rss_per_session_mb']:.2f} "
-          f"| {r['server_cpu_percent']:.0f} | {r['cpu_percent']:.0f} "
+          f"| {r['server_cpu_percent']:.0f} | {r['server_cpu_ms_per_change']:.0f} "
+          f"| {r['cpu_percent']:.0f} "
           f"| {r['client_cpu_percent']:.0f} |")
     print(f"\n{r['changes']} changes in {r['minutes']:g} min.", end=" ")
     pages = ", ".join(f"{name} {_ms(p['p50_ms'])}/{_ms(p['p95_ms'])} ms ({p['changes']})"

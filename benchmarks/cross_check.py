@@ -120,8 +120,8 @@ def main(args) -> int:
               f"| {r['protocol_p50_ms']:.0f} / {r['protocol_p95_ms']:.0f} "
               f"| {_or_dash(r['class_p50_ms'])} / {_or_dash(r['class_p95_ms'])} "
               f"| {r['load_average']:.1f} |")
-    print(f"\n{SESSIONS} browsers and {SESSIONS} protocol sessions, {args.changes} changes each per "
-          f"level. Protocol below browser at every level (p50 and p95): {below}; the two p50s "
+    print(f"\n{SESSIONS} browsers and {SESSIONS} protocol sessions, {args.changes} changes each "
+          f"per level. Protocol below browser at every level (p50 and p95): {below}; the two p50s "
           f"rise and fall together from level to level: {moves}.")
     if args.json:
         print_json_line({"benchmark": "classroom-cross-check", "machine": machine_line,

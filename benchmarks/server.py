@@ -55,7 +55,8 @@ def started_server(env: dict[str, str] | None = None, options: Sequence[str] = (
             while not healthy(url):
                 if server.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
-                    raise RuntimeError(f"streamlit did not start on port {port}:\n{log.read()[-3000:]}")
+                    raise RuntimeError(f"streamlit did not start on port {port}:\n"
+                                       f"{log.read()[-3000:]}")
                 time.sleep(0.1)
             yield Server(url, server.pid)
         finally:
@@ -88,7 +89,8 @@ def listening_pid(url: str) -> int:
 
     port = urlsplit(url).port or 80
     for connection in psutil.net_connections(kind="tcp"):
-        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port and connection.pid:
+        listening = connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+        if listening and connection.pid:
             return connection.pid
     raise ValueError(f"no process of this machine listens on port {port} of --url {url}: "
                      "give the server's process id with --server-pid")

@@ -20,6 +20,10 @@ ForwardMessageCache.ts and app/src/App.tsx), and this client with it:
 - Widget values live in the client: each widget's value is taken from its element the first time
   and whenever set_value is on, kept across runs, and the whole set is sent with every rerun;
   widgets absent from a full run are dropped. A button sends trigger_value once.
+- An upload: BackMsg.file_urls_request names the file; the server answers file_urls_response
+  (upload_url, file_id); the file goes there in a multipart HTTP PUT with the X-Xsrftoken header
+  (the session must live in the process that gets it: a proxy must be sticky); the uploader's
+  state (file_uploader_state_value) then carries its name, size and file_id into the next rerun.
 - The message cache: deltas marked metadata.cacheable are kept by hash; their hashes go back with
   every rerun, and the server then sends ref_hash instead of a delta it has sent before. An entry
   not seen for global.maxCachedMessageAge (2) runs expires.
@@ -50,7 +54,8 @@ FINISHED = {
     ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile error",
     ForwardMsg.FINISHED_EARLY_FOR_RERUN: "replaced",
 }
-WIDGET_KINDS = ("radio", "selectbox", "number_input", "slider", "checkbox", "button")
+WIDGET_KINDS = ("radio", "selectbox", "number_input", "slider", "checkbox", "button",
+                "file_uploader")
 
 
 class SessionLost(ConnectionError):
@@ -66,7 +71,8 @@ class Widget:
     """A control as its element describes it: enough to set it to another value."""
 
     id: str  # "$$ID-<hash>-<key>"
-    kind: str  # radio, selectbox, number_input, slider, select_slider, checkbox, toggle, button
+    kind: str  # radio, selectbox, number_input, slider, select_slider, checkbox, toggle, button,
+    # file_uploader
     label: str
     options: tuple[str, ...] = ()  # radio, selectbox, select_slider
     bounds: tuple[float, float, float] | None = None  # (min, max, step) of numbers and sliders
@@ -92,7 +98,8 @@ class Widget:
         elif self.kind in ("checkbox", "toggle"):
             state.bool_value = value
         else:
-            raise ValueError(f"widget {self.label!r} is a {self.kind}: click it, do not set it")
+            raise ValueError(f"widget {self.label!r} is a {self.kind}: click it or upload to it, "
+                             "do not set it")
         return state
 
     def another_value(self, current, rng: random.Random):
@@ -127,7 +134,8 @@ def _widget(element, fragment_id: str) -> tuple[Widget, WidgetState | None, bool
     if kind not in WIDGET_KINDS:
         return None
     proto = getattr(element, kind)
-    set_by_server, value, options, bounds = proto.set_value if kind != "button" else False, None, (), None
+    set_by_server = kind not in ("button", "file_uploader") and proto.set_value
+    value, options, bounds = None, (), None
     if kind in ("radio", "selectbox"):
         options = tuple(proto.options)
         if set_by_server and proto.HasField("raw_value"):
@@ -149,7 +157,7 @@ def _widget(element, fragment_id: str) -> tuple[Widget, WidgetState | None, bool
         kind = "toggle" if proto.type == Checkbox.TOGGLE else "checkbox"
         value = proto.value if set_by_server else proto.default
     widget = Widget(proto.id, kind, proto.label, options, bounds, proto.disabled, fragment_id)
-    return widget, None if value is None or kind == "button" else widget.state(value), set_by_server
+    return widget, None if value is None else widget.state(value), set_by_server
 
 
 @dataclass
@@ -200,6 +208,7 @@ class StreamlitSession:
         self._run: Run | None = None
         self._finished: asyncio.Future | None = None
         self._lock = asyncio.Lock()  # one run at a time (the user's, or an auto rerun)
+        self._file_urls: dict[str, asyncio.Future] = {}  # upload request id -> its FileURLs
 
     # --- connecting ------------------------------------------------------------------------------
 
@@ -280,6 +289,38 @@ class StreamlitSession:
         """Press a button: one rerun with its trigger on."""
         trigger = WidgetState(id=widget.id, trigger_value=True)
         return await self._rerun(fragment_id=widget.fragment_id, extra=[trigger])
+
+    async def upload(self, widget: Widget, name: str, data: bytes, mime: str) -> Run:
+        """Drop one file on a file uploader: ask the server where to put it (file_urls_request),
+        PUT it there over HTTP with the cookies and the XSRF header, rerun holding its info."""
+        request_id = f"{self.session_id}-{len(self._file_urls)}"
+        answer = self._file_urls[request_id] = asyncio.get_running_loop().create_future()
+        message = BackMsg()
+        message.file_urls_request.request_id = request_id
+        message.file_urls_request.file_names.append(name)
+        message.file_urls_request.session_id = self.session_id
+        await self._websocket.send(message.SerializeToString())
+        urls = await asyncio.wait_for(answer, self.timeout)
+        await asyncio.to_thread(self._put, urls.upload_url, name, data, mime)
+        state = WidgetState(id=widget.id)
+        info = state.file_uploader_state_value.uploaded_file_info.add()
+        info.name, info.size, info.file_id = name, len(data), urls.file_id
+        info.file_urls.CopyFrom(urls)
+        self.states[widget.id] = state
+        return await self._rerun(fragment_id=widget.fragment_id)
+
+    def _put(self, path: str, name: str, data: bytes, mime: str) -> None:
+        """The browser's multipart PUT of one file; urllib.error.HTTPError when refused."""
+        boundary = f"cnnviz{random.getrandbits(64):016x}"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+                f"filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n").encode() + data + (
+                f"\r\n--{boundary}--\r\n").encode()
+        headers = {**self._cookie_header(),
+                   "Content-Type": f"multipart/form-data; boundary={boundary}",
+                   "X-Xsrftoken": self.cookies.get("_streamlit_xsrf", "")}
+        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="PUT")
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            response.read()
 
     async def switch_page(self, url_pathname: str) -> Run:
         """Follow the navigation menu to another page of the same session."""
@@ -372,6 +413,14 @@ class StreamlitSession:
             self.auto_reruns[message.auto_rerun.fragment_id] = message.auto_rerun.interval
             if self._poller is None or self._poller.done():
                 self._poller = asyncio.create_task(self._poll())
+        elif kind == "file_urls_response":
+            answer = self._file_urls.get(message.file_urls_response.response_id)
+            if answer is not None and not answer.done():
+                response = message.file_urls_response
+                if response.error_msg or not response.file_urls:
+                    answer.set_exception(SessionLost(f"no upload URL: {response.error_msg}"))
+                else:
+                    answer.set_result(response.file_urls[0])
         elif kind == "stop_auto_rerun":
             for fragment_id in message.stop_auto_rerun.fragment_ids:
                 self.auto_reruns.pop(fragment_id, None)

@@ -2,7 +2,8 @@
 
 The server runs from the app's own folder, so its `.streamlit/config.toml` (upload cap, no
 usage statistics, no developer toolbar) applies however the command is started; the runs folder
-is resolved before that, from the caller's folder (see cnnviz.paths).
+is resolved before that, from the caller's folder (see cnnviz.paths). With --replicas K, K servers
+run behind HAProxy (cnnviz.replicas).
 """
 
 import argparse
@@ -20,6 +21,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     parser.add_argument("--address", default=None,
                         help="address to listen on (default: Streamlit's, every interface)")
+    parser.add_argument("--replicas", type=int, default=None, metavar="K",
+                        help="run K Streamlit processes behind HAProxy on --address:--port "
+                             "(sticky sessions; one Ray and one runs folder for all)")
     args, args.streamlit_options = parser.parse_known_args(argv)
     return args
 
@@ -39,6 +43,14 @@ def main(argv: list[str]) -> int:
         print(f"error: the app is missing ({paths.APP}); reinstall cnnviz", file=sys.stderr)
         return 2
     env = {**os.environ, paths.RUNS_ENV: str(paths.runs_dir().resolve())}
+    if args.replicas is not None:
+        from cnnviz import replicas
+
+        def replica(port: int) -> list[str]:
+            return streamlit_command(argparse.Namespace(**{**vars(args), "port": port,
+                                                           "address": "127.0.0.1"}))
+
+        return replicas.serve(replica, args.replicas, f"{args.address or '*'}:{args.port}", env)
     try:
         return subprocess.call(streamlit_command(args), cwd=paths.HOME, env=env)
     except KeyboardInterrupt:
