@@ -9,8 +9,9 @@ time from the rerun request to the server's script_finished, the tracebacks and 
 the run sent, and lost connections. Every second it samples the server's process tree (RSS summed,
 CPU in % of one core), this process's CPU and the machine's load.
 
-Without --url it starts `streamlit run app.py` on a free local port (runs in a temporary folder)
-and warms it up with one session over every explorer page first. --training makes a teacher
+Without --url it starts `streamlit run app.py` on a free local port (runs in a temporary folder),
+or with --replicas K `cnnviz app --replicas K` (K servers behind HAProxy), and warms it up with
+one session over every explorer page first. --training makes a teacher
 session start a training run from the Training page (its Start button, as a browser would) and
 keep the page open, polling the live view as the browser does, while the class works.
 --cross-check LEVELS runs Playwright browsers beside protocol sessions doing the same changes, to
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from benchmarks.common import argument_parser, machine, print_json_line
-from benchmarks.server import Sample, TreeSampler, listening_pid, started_server
+from benchmarks.server import Sample, TreeSampler, listening_pid, started_replicas, started_server
 from benchmarks.streamlit_protocol import RunTimeout, SessionLost, StreamlitSession, Widget
 
 MAX_SESSIONS, MAX_MINUTES = 200, 30
@@ -152,15 +153,19 @@ async def sample(root: int, room: Classroom, every: float = 1.0) -> None:
                                      me.cpu_percent(None)))
 
 
-async def warm_up(url: str) -> None:
-    """One session over every explorer page: imports, the dataset and caches are loaded once."""
-    session = StreamlitSession(url)
+async def warm_up(url: str, servers: int = 1) -> None:
+    """One session per server over every explorer page: imports, the dataset and caches are
+    loaded before the class (the sessions are open together, so a proxy spreads them)."""
+    sessions = [StreamlitSession(url) for _ in range(servers)]
     try:
-        await session.open("")
-        for page in PAGES:
-            await session.switch_page(page)
+        for session in sessions:
+            await session.open("")
+        for session in sessions:
+            for page in PAGES:
+                await session.switch_page(page)
     finally:
-        await session.close()
+        for session in sessions:
+            await session.close()
 
 
 @dataclass
@@ -206,8 +211,10 @@ class Teacher:
 # --- the run -------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def server_under_test(url: str | None, server_pid: int | None) -> Iterator[tuple[str, int]]:
-    """(url, pid of the tree to sample): the given server, or one started here."""
+def server_under_test(url: str | None, server_pid: int | None,
+                      replicas: int | None = None) -> Iterator[tuple[str, int]]:
+    """(url, pid of the tree to sample): the given server, or one started here (a plain
+    `streamlit run app.py`, or `cnnviz app --replicas K` with HAProxy)."""
     if url:
         host = urlsplit(url).hostname
         if host not in LOOPBACK:
@@ -215,14 +222,17 @@ def server_under_test(url: str | None, server_pid: int | None) -> Iterator[tuple
                              "loaded")
         yield url.rstrip("/"), server_pid or listening_pid(url)
         return
-    with tempfile.TemporaryDirectory() as runs, started_server({"CNNVIZ_RUNS_DIR": runs}) as server:
-        yield server.url, server_pid or server.pid
+    with tempfile.TemporaryDirectory() as runs:
+        env = {"CNNVIZ_RUNS_DIR": runs}
+        start = started_server(env) if replicas is None else started_replicas(replicas, env)
+        with start as server:
+            yield server.url, server_pid or server.pid
 
 
 async def run_class(url: str, pid: int, sessions: int, minutes: float, think, ramp: float,
-                    seed: int, training: str | None) -> tuple[Classroom, dict]:
+                    seed: int, training: str | None, servers: int = 1) -> tuple[Classroom, dict]:
     """Warm up, (start the teacher's run,) let the class work for `minutes`, then measure."""
-    await warm_up(url)
+    await warm_up(url, servers)
     teacher = Teacher(url, training) if training else None
     room = Classroom()
     sampler = asyncio.create_task(sample(pid, room))
@@ -356,6 +366,9 @@ def parse_args(argv: list[str]):
     parser.add_argument("--minutes", type=float, default=1.0,
                         help=f"how long the class works (up to {MAX_MINUTES})")
     parser.add_argument("--url", help="a running server on this machine (default: start one)")
+    parser.add_argument("--replicas", type=int, metavar="K",
+                        help="without --url: start `cnnviz app --replicas K` (K servers behind "
+                             "HAProxy) instead of one plain server")
     parser.add_argument("--server-pid", type=int,
                         help="root of the process tree to sample (default: the server started, "
                              "or the process listening on --url's port)")
@@ -377,6 +390,8 @@ def parse_args(argv: list[str]):
         parser.error(f"--sessions {args.sessions}: give 1 to {MAX_SESSIONS}")
     if not 0 < args.minutes <= MAX_MINUTES:
         parser.error(f"--minutes {args.minutes}: give more than 0 and at most {MAX_MINUTES}")
+    if args.replicas is not None and not 1 <= args.replicas <= 8:
+        parser.error(f"--replicas {args.replicas}: give 1 to 8")
     if not 0 < args.think[0] <= args.think[1]:
         parser.error(f"--think {args.think}: give 0 < MIN <= MAX")
     return args
@@ -393,12 +408,13 @@ def main(argv: list[str]) -> int:
 
         return cross_check.main(args)
     load_before = os.getloadavg()[0]
-    with server_under_test(args.url, args.server_pid) as (url, pid):
+    with server_under_test(args.url, args.server_pid, args.replicas) as (url, pid):
         room, extra = asyncio.run(run_class(url, pid, args.sessions, args.minutes,
                                             tuple(args.think), args.ramp, args.seed,
-                                            args.training))
+                                            args.training, args.replicas or 1))
     result = figures(room, args.sessions, args.minutes, extra)
     result["load_average"] = (load_before, os.getloadavg()[0])
+    result["replicas"] = args.replicas
     machine_line = machine(Streamlit=streamlit.__version__)
     report(result, machine_line, result["load_average"])
     if args.json:

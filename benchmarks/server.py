@@ -69,6 +69,37 @@ def started_server(env: dict[str, str] | None = None, options: Sequence[str] = (
 
 
 @contextlib.contextmanager
+def started_replicas(replicas: int, env: dict[str, str] | None = None, *,
+                     timeout: float = 180) -> Iterator[Server]:
+    """`cnnviz app --replicas K` (HAProxy, K servers, a Ray head) on a free loopback port; yields
+    the proxy's URL and the launcher's pid (the root of the whole tree), then stops it all."""
+    port = free_port()
+    command = [sys.executable, "-m", "cnnviz", "app", "--replicas", str(replicas),
+               "--port", str(port), "--address", "127.0.0.1", "--server.fileWatcherType", "none",
+               "--browser.gatherUsageStats", "false"]
+    with tempfile.TemporaryFile("w+") as log:
+        launcher = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + timeout
+            while not healthy(url):
+                if launcher.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"cnnviz app --replicas {replicas} did not start:\n"
+                                       f"{log.read()[-3000:]}")
+                time.sleep(0.2)
+            yield Server(url, launcher.pid)
+        finally:
+            launcher.terminate()  # the launcher stops its children by pid
+            try:
+                launcher.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                launcher.kill()
+                launcher.wait()
+
+
+@contextlib.contextmanager
 def streamlit_server(env: dict[str, str] | None = None, *, timeout: float = 90) -> Iterator[str]:
     """started_server(env), yielding its URL only."""
     with started_server(env, timeout=timeout) as server:
@@ -101,14 +132,16 @@ class Sample:
     """One reading of the server's process tree: MiB of RSS, CPU in % of one core."""
 
     rss_mb: float  # the whole tree, summed (pages shared between processes counted per process)
-    server_rss_mb: float  # the root process alone (where Streamlit keeps the sessions)
-    cpu: float  # the whole tree (training runs included)
+    server_rss_mb: float  # the Streamlit processes alone (where the sessions live)
+    cpu: float  # the whole tree (training runs, Ray, a proxy included)
     server_cpu: float
 
 
 @dataclass
 class TreeSampler:
-    """Memory and CPU of a process and all its descendants (training children, Ray workers)."""
+    """Memory and CPU of a process and all its descendants (training children, Ray workers);
+    "server" figures sum the processes that run Streamlit (the root, or the replicas under a
+    `cnnviz app --replicas` launcher)."""
 
     root: int
     _processes: dict = field(default_factory=dict)
@@ -131,8 +164,17 @@ class TreeSampler:
             except psutil.NoSuchProcess:
                 continue
             rss, cpu = rss + process_rss, cpu + process_cpu
-            if process.pid == self.root:
-                server_rss, server_cpu = process_rss, process_cpu
+            if _runs_streamlit(known):
+                server_rss, server_cpu = server_rss + process_rss, server_cpu + process_cpu
             alive[process.pid] = known
         self._processes = alive
         return Sample(rss / 2**20, server_rss / 2**20, cpu, server_cpu)
+
+
+def _runs_streamlit(process) -> bool:
+    import psutil
+
+    try:
+        return "streamlit" in process.cmdline()[1:4]
+    except psutil.Error:
+        return False
