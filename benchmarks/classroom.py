@@ -93,10 +93,11 @@ async def act(session: StreamlitSession, page: str, rng: random.Random) -> tuple
     if not choices:
         raise LookupError(f"no control of {CONTROLS[page]} found on the {page} page")
     widget = rng.choice(choices)
+    name = widget.label.split(" (")[0]  # "Index within the class (0 to 800)": one name per control
     if widget.kind == "button":
-        return "change", widget.label, await session.click(widget)
+        return "change", name, await session.click(widget)
     value = widget.another_value(session.value(widget), rng)
-    return "change", widget.label, await session.change(widget, value)
+    return "change", name, await session.change(widget, value)
 
 
 async def student(number: int, url: str, until: float, think: tuple[float, float],
@@ -311,12 +312,14 @@ def _mean(values) -> float:
     return statistics.fmean(values) if values else 0.0
 
 
-def _slowest_controls(changes: list[Action], count: int = 5) -> dict:
-    """The `count` controls with the highest median time: {"page: label": p50 ms}."""
+def _slowest_controls(changes: list[Action], count: int = 5, at_least: int = 5) -> dict:
+    """The `count` controls with the highest median time among those changed `at_least` times:
+    {"page: label": p50 ms}."""
     by_control: dict[str, list[float]] = {}
     for action in changes:
         by_control.setdefault(f"{action.page}: {action.control}", []).append(action.seconds)
-    medians = {name: statistics.median(s) * 1e3 for name, s in by_control.items()}
+    medians = {name: statistics.median(s) * 1e3 for name, s in by_control.items()
+               if len(s) >= at_least}
     return dict(sorted(medians.items(), key=lambda item: -item[1])[:count])
 
 
