@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cnnviz.replicas import stop
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -46,26 +48,8 @@ def started_server(env: dict[str, str] | None = None, options: Sequence[str] = (
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
                *options]
-    with tempfile.TemporaryFile("w+") as log:
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + timeout
-            while not healthy(url):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"streamlit did not start on port {port}:\n"
-                                       f"{log.read()[-3000:]}")
-                time.sleep(0.1)
-            yield Server(url, server.pid)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    with _serving(command, port, env, timeout, stop_seconds=15) as server:
+        yield server
 
 
 @contextlib.contextmanager
@@ -77,26 +61,29 @@ def started_replicas(replicas: int, env: dict[str, str] | None = None, *,
     command = [sys.executable, "-m", "cnnviz", "app", "--replicas", str(replicas),
                "--port", str(port), "--address", "127.0.0.1", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false"]
+    with _serving(command, port, env, timeout, stop_seconds=60) as server:  # it stops its own
+        yield server
+
+
+@contextlib.contextmanager
+def _serving(command: list[str], port: int, env: dict[str, str] | None, timeout: float,
+             stop_seconds: float) -> Iterator[Server]:
+    """Run command until 127.0.0.1:port answers its health check; yield it; terminate it."""
     with tempfile.TemporaryFile("w+") as log:
-        launcher = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + timeout
             while not healthy(url):
-                if launcher.poll() is not None or time.monotonic() > deadline:
+                if process.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
-                    raise RuntimeError(f"cnnviz app --replicas {replicas} did not start:\n"
-                                       f"{log.read()[-3000:]}")
-                time.sleep(0.2)
-            yield Server(url, launcher.pid)
+                    raise RuntimeError(f"{' '.join(command[2:4])} did not start on port {port}:"
+                                       f"\n{log.read()[-3000:]}")
+                time.sleep(0.1)
+            yield Server(url, process.pid)
         finally:
-            launcher.terminate()  # the launcher stops its children by pid
-            try:
-                launcher.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                launcher.kill()
-                launcher.wait()
+            stop(process, stop_seconds)
 
 
 @contextlib.contextmanager

@@ -76,13 +76,18 @@ class Processes:
 
     def stop(self) -> None:
         for _, process in reversed(self.started):
-            if process.poll() is None:
-                process.terminate()
-            try:
-                process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
+
+
+def stop(process: subprocess.Popen, seconds: float = STOP_SECONDS) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after `seconds`."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def start_ray_head(processes: Processes, scratch: Path) -> str:
