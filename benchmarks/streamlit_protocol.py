@@ -363,6 +363,8 @@ class StreamlitSession:
                 raise RunTimeout(f"no script_finished within {self.timeout:.0f} s") from None
             except ConnectionClosed as error:
                 raise SessionLost(f"connection closed: {error}") from None
+            finally:
+                self._finished.cancel()  # a run given up on (timeout, task cancelled) is over
             run, self._run = self._run, None
             run.seconds, run.status = time.perf_counter() - start, status
             return run
