@@ -170,6 +170,7 @@ class Run:
     error_boxes: list[str] = field(default_factory=list)  # st.error messages
     messages: int = 0
     bytes: int = 0
+    chart_seconds: dict[str, float] = field(default_factory=dict)  # key -> when its delta came
 
 
 @dataclass
@@ -206,6 +207,7 @@ class StreamlitSession:
         self._reader: asyncio.Task | None = None
         self._poller: asyncio.Task | None = None
         self._run: Run | None = None
+        self._started = 0.0  # perf_counter() when the current run was requested
         self._finished: asyncio.Future | None = None
         self._lock = asyncio.Lock()  # one run at a time (the user's, or an auto rerun)
         self._file_urls: dict[str, asyncio.Future] = {}  # upload request id -> its FileURLs
@@ -355,7 +357,7 @@ class StreamlitSession:
             context.url = f"{self.url}/{page_name}"
             context.is_embedded, context.color_scheme = False, "light"
             self._run, self._finished = Run(), asyncio.get_running_loop().create_future()
-            start = time.perf_counter()
+            start = self._started = time.perf_counter()
             try:
                 await self._websocket.send(message.SerializeToString())
                 status = await asyncio.wait_for(asyncio.shield(self._finished), self.timeout)
@@ -443,7 +445,10 @@ class StreamlitSession:
         if kind == "exception":
             self._note_exception(f"{element.exception.type}: {element.exception.message}")
         elif kind == "plotly_chart":
-            self.chart_keys.add(element.plotly_chart.id.split("-", 2)[-1])
+            key = element.plotly_chart.id.split("-", 2)[-1]
+            self.chart_keys.add(key)
+            if self._run is not None:
+                self._run.chart_seconds.setdefault(key, time.perf_counter() - self._started)
         elif kind == "alert" and element.alert.format == Alert.ERROR:
             if self._run is not None:
                 self._run.error_boxes.append(element.alert.body)

@@ -65,6 +65,7 @@ def test_session_changes_a_control_found_in_the_page_and_the_server_applies_it(s
 
     runs = asyncio.run(visit())
     assert [run.status for run in runs] == ["finished"] * 4
+    assert 0 < runs[1].chart_seconds["outputs"] < runs[1].seconds  # the chart came mid-run
     assert all(run.messages > 5 and not run.exceptions and not run.error_boxes for run in runs)
 
 
