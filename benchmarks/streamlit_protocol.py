@@ -34,6 +34,7 @@ import http.cookies
 import random
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -169,6 +170,7 @@ class Run:
     exceptions: list[str] = field(default_factory=list)  # tracebacks (st.exception boxes)
     error_boxes: list[str] = field(default_factory=list)  # st.error messages
     messages: int = 0
+    kinds: Counter = field(default_factory=Counter)  # ForwardMsg type -> how many came
     bytes: int = 0
     chart_seconds: dict[str, float] = field(default_factory=dict)  # key -> when its delta came
 
@@ -378,6 +380,7 @@ class StreamlitSession:
                 message.ParseFromString(frame)
                 if self._run is not None:
                     self._run.messages += 1
+                    self._run.kinds[message.WhichOneof("type")] += 1
                     self._run.bytes += len(frame)
                 self._handle(message)
         except ConnectionClosed:

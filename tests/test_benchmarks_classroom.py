@@ -56,6 +56,7 @@ def test_session_changes_a_control_found_in_the_page_and_the_server_applies_it(s
         assert session.value(padding) == "valid" and "same" in padding.options
         runs.append(await session.change(padding, "same"))
         assert "padding=same" in session.query_string  # the script saw the new value
+        assert runs[-1].kinds["page_info_changed"] == 1  # only the setting that changed
         runs.append(await session.switch_page("pooling"))
         mode = session.widget("Mode")
         runs.append(await session.change(mode, "avg"))
