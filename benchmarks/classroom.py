@@ -69,6 +69,7 @@ class Classroom:
     start: float = field(default_factory=time.monotonic)
     actions: list[Action] = field(default_factory=list)
     disconnects: list[str] = field(default_factory=list)  # why each session was lost
+    failures: list[str] = field(default_factory=list)  # runs that never finished, pages w/o controls
     timeouts: int = 0
     readings: list["Reading"] = field(default_factory=list)
     active: int = 0  # students with an open session
@@ -114,13 +115,15 @@ async def student(number: int, url: str, until: float, think: tuple[float, float
             await asyncio.sleep(pause)
             try:
                 kind, what, run = await act(session, page, rng)
-            except RunTimeout as lost:
-                room.timeouts += 1
-                room.disconnects.append(str(lost))
-                await session.reconnect()
+            except LookupError as missing:  # the page came without its controls
+                room.failures.append(str(missing))
                 continue
-            except SessionLost as lost:
-                room.disconnects.append(str(lost))
+            except SessionLost as lost:  # as the browser does: reconnect to the same session
+                if isinstance(lost, RunTimeout):
+                    room.timeouts += 1
+                    room.failures.append(str(lost))
+                else:
+                    room.disconnects.append(str(lost))
                 await session.reconnect()
                 continue
             if kind == "page":
@@ -285,7 +288,7 @@ def figures(room: Classroom, sessions: int, minutes: float, extra: dict) -> dict
         **percentiles_ms(seconds),
         "max_ms": max(seconds, default=0) * 1e3,
         "over_1s": sum(s > 1 for s in seconds),
-        "errors": len(exceptions) + room.timeouts, "exceptions": len(exceptions),
+        "errors": len(exceptions) + len(room.failures), "exceptions": len(exceptions),
         "timeouts": room.timeouts, "error_boxes": len(boxes),
         "disconnects": len(room.disconnects),
         "peak_rss_mb": max((r.server.rss_mb for r in room.readings), default=0.0), **extra,
@@ -302,7 +305,8 @@ def figures(room: Classroom, sessions: int, minutes: float, extra: dict) -> dict
                          **percentiles_ms([a.seconds for a in changes if a.page == page])}
                   for page in PAGES},
         "slowest_controls": _slowest_controls(changes),
-        "first_errors": list(dict.fromkeys(exceptions + boxes + room.disconnects))[:5],
+        "first_errors": list(dict.fromkeys(exceptions + room.failures + boxes
+                                           + room.disconnects))[:5],
     }
     return result
 
