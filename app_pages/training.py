@@ -11,7 +11,9 @@ Finished runs, and runs reopened from the runs/ folder, go to this session's run
 import numpy as np
 import streamlit as st
 
-from cnnviz import data, figures, paths, training, ui
+from cnnviz import data, export, figures, paths, training, ui
+from cnnviz.architectures import analyze
+from cnnviz.networks import TRAINING_NETWORKS
 
 JOB, RUNS, MODEL_PATH = "training_job", "training_runs", ui.TRAINED_MODEL_KEY
 SELECTED, PENDING_SELECTION = "training_selected", "training_pending_selection"
@@ -140,6 +142,7 @@ def results_ui(run: training.SavedRun) -> None:
     if history.batches:
         st.plotly_chart(figures.training.batch_curves_figure(history.batches), key="result_batches")
     downloads_ui(run)
+    export_ui(run)
     if state.get(MODEL_PATH) == str(run.model_path):
         st.caption("The Draw page reads digits with this model.")
     elif not training.MODELS[run.config.model].lenet_layout:
@@ -207,6 +210,31 @@ def downloads_ui(run: training.SavedRun) -> None:
                                  key="download_batches")
 
 
+def export_ui(run: training.SavedRun) -> None:
+    """The run as a short Keras script: same layers, initializers, optimizer, data and settings."""
+    config = run.config
+    network = TRAINING_NETWORKS[config.model]
+    script = export.keras_script(network, dataset=config.dataset, epochs=config.epochs,
+                                 batch_size=config.batch_size, learning_rate=config.learning_rate,
+                                 seed=config.seed, limit=config.limit, title=run_label(run))
+    with st.expander("Copy as Keras code"):
+        if config.augment:
+            st.caption("The script trains without this run's random shifts (augmentation).")
+        st.code(script, language="python")
+        st.download_button("Download the script", script, key="download_script", mime="text/x-python",
+                           file_name=export.script_filename(network, config.dataset))
+
+
+def comparison_ui(runs: list[training.SavedRun]) -> None:
+    """Finished runs side by side: test accuracy against parameters and training seconds."""
+    points = [{"label": run_label(run), "test_accuracy": run.history.test_accuracy,
+               "params": analyze(TRAINING_NETWORKS[run.config.model]).total_params,
+               "seconds": sum(epoch["seconds"] for epoch in run.history.epochs)}
+              for run in runs if run.history.test_accuracy is not None]
+    if points:
+        st.plotly_chart(figures.architectures.runs_comparison_figure(points), key="compare_size_time")
+
+
 def saved_runs_ui() -> None:
     """Reopen a run saved in the runs folder (earlier, or before a restart); live runs of other
     sessions stay private until they end."""
@@ -244,6 +272,7 @@ if state[RUNS]:
     results_ui(state[RUNS][labels.index(selected)])
     if len(state[RUNS]) > 1:
         st.subheader("Compare runs")
+        comparison_ui(state[RUNS])
         compared = st.multiselect("Runs overlaid", labels, default=labels[-2:], key="compare_runs")
         st.plotly_chart(figures.training.runs_overlay_figure(
             {label: state[RUNS][labels.index(label)].history.epochs for label in compared}),

@@ -9,11 +9,11 @@ time from the rerun request to the server's script_finished, the tracebacks and 
 the run sent, and lost connections. Every second it samples the server's process tree (RSS summed,
 CPU in % of one core), this process's CPU and the machine's load.
 
-Without --url it starts `streamlit run app.py` on a free local port (runs in a temporary folder),
-or with --replicas K `cnnviz app --replicas K` (K servers behind HAProxy), and warms it up with
-one session over every explorer page first. --training makes a teacher
-session start a training run from the Training page (its Start button, as a browser would) and
-keep the page open, polling the live view as the browser does, while the class works.
+Without --url it starts `cnnviz app` on a free local port (runs in a temporary folder), or with
+--replicas K `cnnviz app --replicas K` (K servers behind HAProxy), and warms it up with one
+session per server over every explorer page first. --training makes a teacher session start a
+training run from the Training page (its Start button, as a browser would) and keep the page
+open, polling the live view as the browser does, while the class works.
 --cross-check LEVELS runs Playwright browsers beside protocol sessions doing the same changes, to
 check that the protocol's server times sit below the browser's control->chart times and move with
 them as the class around them grows.
@@ -69,7 +69,7 @@ class Classroom:
     start: float = field(default_factory=time.monotonic)
     actions: list[Action] = field(default_factory=list)
     disconnects: list[str] = field(default_factory=list)  # why each session was lost
-    failures: list[str] = field(default_factory=list)  # runs that never finished, pages w/o controls
+    failures: list[str] = field(default_factory=list)  # runs never finished, pages w/o controls
     timeouts: int = 0
     readings: list["Reading"] = field(default_factory=list)
     active: int = 0  # students with an open session
@@ -218,7 +218,7 @@ class Teacher:
 def server_under_test(url: str | None, server_pid: int | None,
                       replicas: int | None = None) -> Iterator[tuple[str, int]]:
     """(url, pid of the tree to sample): the given server, or one started here (a plain
-    `streamlit run app.py`, or `cnnviz app --replicas K` with HAProxy)."""
+    `cnnviz app`, or `cnnviz app --replicas K` with HAProxy)."""
     if url:
         host = urlsplit(url).hostname
         if host not in LOOPBACK:

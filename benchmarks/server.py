@@ -1,5 +1,5 @@
-"""The server under test: start `streamlit run app.py` on a free local port, find a running one,
-and sample its process tree's memory and CPU.
+"""The server under test: start `cnnviz app` on a free local port (one server, or K replicas
+behind HAProxy), find a running one, and sample its process tree's memory and CPU.
 
 Shared by the browser helpers (benchmarks/browser.py, tests/e2e) and the classroom load test.
 """
@@ -37,17 +37,16 @@ class Server:
 @contextlib.contextmanager
 def started_server(env: dict[str, str] | None = None, options: Sequence[str] = (), *,
                    timeout: float = 90) -> Iterator[Server]:
-    """`streamlit run app.py` from the repository root on a free port; yields it, then stops it.
+    """`cnnviz app` (the checkout's app; it becomes the Streamlit server) on a free local port;
+    yields it, then stops it.
 
     env is added to this process's environment (e.g. CNNVIZ_RUNS_DIR); options go to
     `streamlit run` (e.g. ["--server.disconnectedSessionTTL", "10"]). The server's output goes to
     a temporary log whose tail is raised with the error when the server does not come up.
     """
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-               *options]
+    command = [sys.executable, "-m", "cnnviz", "app", "--port", str(port), "--address", "127.0.0.1",
+               "--server.fileWatcherType", "none", *options]
     with _serving(command, port, env, timeout, stop_seconds=15) as server:
         yield server
 
@@ -59,8 +58,7 @@ def started_replicas(replicas: int, env: dict[str, str] | None = None, *,
     the proxy's URL and the launcher's pid (the root of the whole tree), then stops it all."""
     port = free_port()
     command = [sys.executable, "-m", "cnnviz", "app", "--replicas", str(replicas),
-               "--port", str(port), "--address", "127.0.0.1", "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]
+               "--port", str(port), "--address", "127.0.0.1", "--server.fileWatcherType", "none"]
     with _serving(command, port, env, timeout, stop_seconds=60) as server:  # it stops its own
         yield server
 

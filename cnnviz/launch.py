@@ -1,14 +1,14 @@
 """`cnnviz app`: start the Streamlit app (app.py and app_pages/, wherever cnnviz is installed).
 
-The server runs from the app's own folder, so its `.streamlit/config.toml` (upload cap, no
-usage statistics, no developer toolbar) applies however the command is started; the runs folder
-is resolved before that, from the caller's folder (see cnnviz.paths). With --replicas K, K servers
-run behind HAProxy (cnnviz.replicas).
+The server replaces this process (exec) and runs from the app's own folder, so its
+`.streamlit/config.toml` (upload cap, no usage statistics, no developer toolbar) applies however
+the command is started; the runs folder is resolved before that, from the caller's folder (see
+cnnviz.paths). With --replicas K, this process stays to run K servers behind HAProxy
+(cnnviz.replicas).
 """
 
 import argparse
 import os
-import subprocess
 import sys
 
 from cnnviz import paths
@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     if not paths.APP.is_file():
         print(f"error: the app is missing ({paths.APP}); reinstall cnnviz", file=sys.stderr)
         return 2
-    env = {**os.environ, paths.RUNS_ENV: str(paths.runs_dir().resolve())}
+    os.environ[paths.RUNS_ENV] = str(paths.runs_dir().resolve())  # before leaving the caller's folder
     if args.replicas is not None:
         from cnnviz import replicas
 
@@ -50,8 +50,8 @@ def main(argv: list[str]) -> int:
             return streamlit_command(argparse.Namespace(**{**vars(args), "port": port,
                                                            "address": "127.0.0.1"}))
 
-        return replicas.serve(replica, args.replicas, f"{args.address or '*'}:{args.port}", env)
-    try:
-        return subprocess.call(streamlit_command(args), cwd=paths.HOME, env=env)
-    except KeyboardInterrupt:
-        return 0
+        bind = f"{args.address or '*'}:{args.port}"
+        return replicas.serve(replica, args.replicas, bind, dict(os.environ))
+    os.chdir(paths.HOME)
+    command = streamlit_command(args)
+    os.execv(command[0], command)  # the server takes this process: signals reach it directly

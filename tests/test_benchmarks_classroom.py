@@ -1,6 +1,6 @@
 """The classroom load test's protocol client: widget values offline, then against a real server.
 
-The tests marked `server` start `streamlit run app.py` and hold real sessions over its websocket
+The tests marked `server` start `cnnviz app` and hold real sessions over its websocket
 (about 30 s on two busy cores).
 """
 

@@ -5,7 +5,7 @@ import pytest
 
 from benchmarks import draw as bench_draw
 from benchmarks.draw import evaluate, redraw, thin
-from cnnviz import lenet
+from cnnviz import data, lenet
 from cnnviz.data import load_dataset
 from cnnviz.preprocess import ink_image, stroke_width
 
@@ -48,10 +48,16 @@ def test_redraw_places_digits_at_random_positions(mnist):
     assert len(tops) > 1
 
 
-def test_pretrained_model_reads_redrawn_digits_within_two_points(mnist):
+def test_pretrained_model_reads_redrawn_digits_within_two_points():
+    # the sample this test has always drawn: 150 seeded picks from the embedded test split in the
+    # file's order (load_dataset now mixes that order; on 150 digits one digit is 0.7 points, so a
+    # new sample is a new test; `python -m benchmarks draw` measures all 2,000)
+    with np.load(data.EMBEDDED_MNIST) as archive:
+        x, y = archive["x"], archive["y"].astype(np.int64)
+    test = data.stratified_split(y, data.EMBEDDED_TEST_SIZE)[1]
     params, _ = lenet.load_params(bench_draw.DEFAULT_MODEL)
-    chosen = np.random.default_rng(0).permutation(len(mnist.x_test))[:150]
-    result = evaluate(params, mnist.x_test[chosen], mnist.y_test[chosen], seed=0)
+    chosen = test[np.random.default_rng(0).permutation(len(test))[:150]]
+    result = evaluate(params, x[chosen], y[chosen], seed=0)
     assert len(result.redrawn) == len(bench_draw.HEIGHTS) * len(bench_draw.STROKES)
     assert result.original > 90.0
     assert result.drop <= bench_draw.TARGET_DROP, bench_draw.report(result, "pretrained", 150)

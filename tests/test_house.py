@@ -1,7 +1,8 @@
 """House rules that code can check, over every module of cnnviz/ (subpackages included):
 TensorFlow stays out of module level, only cnnviz/ui.py imports Streamlit, nothing imports the
 benchmarks, the tests or Playwright, and imports run one way (app_pages -> ui -> figures,
-training, explain -> ops, lenet, data) without cycles."""
+training, explain -> ops, lenet, data) without cycles; the student's process of `cnnviz check`
+imports nothing from cnnviz."""
 
 import ast
 import subprocess
@@ -87,3 +88,9 @@ def test_module_level_imports_have_no_cycles():
     for name in graph:
         if name not in state:
             visit(name, ())
+
+
+def test_the_check_child_runs_on_numpy_alone():
+    """cnnviz/check/child.py runs as a bare script in the student's process (python -I)."""
+    assert top_level(imports(MODULES["cnnviz.check.child"], module_level=False)) <= {
+        "importlib", "json", "resource", "sys", "traceback", "pathlib", "numpy"}

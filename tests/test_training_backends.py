@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from cnnviz import lenet, training
-from cnnviz.training import backends, models
+from cnnviz.networks import TRAINING_NETWORKS
+from cnnviz.training import backends
 
 BACKENDS = ["numpy", pytest.param("tf1", marks=pytest.mark.tf),
             pytest.param("keras", marks=pytest.mark.tf)]
@@ -14,7 +15,7 @@ BACKENDS = ["numpy", pytest.param("tf1", marks=pytest.mark.tf),
 
 def test_registries_name_the_same_backends_and_models():
     assert tuple(backends.BACKEND_CLASSES) == tuple(training.BACKENDS)
-    assert tuple(models.KERAS_BUILDERS) == training.models_for("keras")
+    assert tuple(TRAINING_NETWORKS) == training.models_for("keras")
 
 
 @pytest.mark.parametrize("name", list(backends.BACKEND_CLASSES))

@@ -10,9 +10,7 @@ pytestmark = pytest.mark.tf
 
 
 def _keras_model(name):
-    import keras
-
-    return models.KERAS_BUILDERS[name](keras.Input((28, 28, 1)))
+    return models.keras_model(name)
 
 
 def test_lenet5_keras_structure_and_parameter_count():

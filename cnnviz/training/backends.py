@@ -129,15 +129,15 @@ class TF1Backend:
 
 
 class KerasBackend:
-    """A models.KERAS_BUILDERS network trained with model.fit, one fit call per epoch."""
+    """A models.keras_model network trained with model.fit, one fit call per epoch."""
 
     def __init__(self, config: TrainConfig):
         import keras
 
-        from cnnviz.training.models import KERAS_BUILDERS
+        from cnnviz.training.models import keras_model
 
         keras.utils.set_random_seed(config.seed)  # dropout masks
-        self.model = KERAS_BUILDERS[config.model](keras.Input(lenet.INPUT_SHAPE), config.learning_rate)
+        self.model = keras_model(config.model, config.learning_rate)
         if MODELS[config.model].lenet_layout:  # same start as the NumPy and TF1 backends
             start = lenet.init_params(config.seed)
             weighted = [layer for layer in self.model.layers if layer.weights]

@@ -30,7 +30,11 @@ MODELS = {
     "lenet5": ModelSpec("LeNet-5", tuple(BACKENDS), lenet_layout=True),
     "lenet5-dropout": ModelSpec("LeNet-5 + dropout 0.5", ("keras",), lenet_layout=True),
     "lenet5-batchnorm": ModelSpec("LeNet-5 + batch norm", ("keras",), lenet_layout=False),
-    "mlp": ModelSpec("MLP 784-128-64-10 (baseline)", ("keras",), lenet_layout=False),
+    "mlp": ModelSpec("MLP 784-128-64-10 (homework)", ("keras",), lenet_layout=False),
+    "mlp-lecture": ModelSpec("MLP 784-512-512-10 (lecture)", ("keras",), lenet_layout=False),
+    "cnn-mnist": ModelSpec("CNN 32-64 for MNIST (lecture)", ("keras",), lenet_layout=False),
+    "lenet5-homework": ModelSpec("LeNet-5 with conv 120 (homework)", ("keras",),
+                                 lenet_layout=False),
 }
 
 
