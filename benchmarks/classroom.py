@@ -191,7 +191,7 @@ class Teacher:
         await session.change(backend, next(option for option in backend.options
                                            if option.lower().startswith(self.backend.lower())))
         await session.change(session.widget("Epochs"), epochs)
-        run = await session.click(session.widget("Start training"))
+        run = await session.click(session.keyed("train_start"))
         if run.error_boxes or run.exceptions:
             self.error = "; ".join(run.error_boxes + run.exceptions)
             return
@@ -205,7 +205,7 @@ class Teacher:
     async def stop(self) -> None:
         if self.session is None:
             return
-        stop = self.session.widget("Stop training")
+        stop = self.session.keyed("train_stop")  # "Stop training", or "Leave the queue"
         self.still_running = not stop.disabled
         if self.still_running:
             await self.session.click(stop)

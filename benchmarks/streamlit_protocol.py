@@ -279,6 +279,14 @@ class StreamlitSession:
         raise LookupError(f"no {kind or 'widget'} labelled {label!r} on the page; it has "
                           f"{sorted(w.label for w in self.widgets.values())}")
 
+    def keyed(self, key: str) -> Widget:
+        """The last run's widget that the page created with key=`key`."""
+        for widget in self.widgets.values():
+            if widget.key == key:
+                return widget
+        raise LookupError(f"no widget with key {key!r} on the page; it has "
+                          f"{sorted(w.key for w in self.widgets.values())}")
+
     def value(self, widget: Widget):
         """The value this tab holds for widget (None when it holds none)."""
         state = self.states.get(widget.id)
