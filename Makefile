@@ -19,7 +19,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.app-installed $@
 
-# Debian packages the tests use: chromium for the browser tests, Fashion-MNIST for the data tests.
+# Debian packages the tests use: chromium for the browser tests, Fashion-MNIST for the data tests,
+# haproxy for the replicas (cnnviz app --replicas K).
 system-deps:
 	@bash scripts/system-deps.sh
 

@@ -11,6 +11,7 @@ BENCHMARKS = {  # name -> module, in the order BENCHMARKS.md shows them
     "browser": "benchmarks.browser_latency",  # the helpers it shares with tests/e2e: browser.py
     "architectures": "benchmarks.architectures",
     "classroom-train": "benchmarks.classroom_train",
+    "classroom": "benchmarks.classroom",  # its protocol client: streamlit_protocol.py
 }
 USAGE = f"usage: python -m benchmarks NAME [--json] [options]  (NAME: {', '.join(BENCHMARKS)})"
 

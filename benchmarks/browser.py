@@ -1,24 +1,19 @@
 """The app in a real browser: start `streamlit run app.py`, drive Debian's chromium with Playwright.
 
 Shared by the browser tests (tests/e2e) and the browser benchmark (benchmarks/browser_latency.py).
-The server runs on a free local port, with the environment given (e.g. CNNVIZ_RUNS_DIR); the
-browser is /usr/bin/chromium, never a downloaded one.
+The server (benchmarks/server.py) runs on a free local port, with the environment given (e.g.
+CNNVIZ_RUNS_DIR); the browser is /usr/bin/chromium, never a downloaded one.
 """
 
-import contextlib
-import os
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.server import ROOT, free_port, streamlit_server  # noqa: F401 (the tests' server)
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -39,58 +34,7 @@ _CHARTS_DRAWN_JS = """() => [...document.querySelectorAll("[data-testid='stPlotl
     .every(chart => chart.querySelector('.js-plotly-plot .main-svg'))"""
 
 
-# --- server and browser ------------------------------------------------------------------------
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def streamlit_server(env: dict[str, str] | None = None, *, timeout: float = 90,
-                     started: Callable[[subprocess.Popen], object] | None = None) -> Iterator[str]:
-    """`cnnviz app` (the checkout's app) on a free local port; yields its URL, then stops it.
-
-    env is added to this process's environment (e.g. CNNVIZ_RUNS_DIR); started, if given, gets
-    the server's process once it answers. The server's output goes to a temporary log whose tail
-    is raised with the error when the server does not come up.
-    """
-    port = free_port()
-    command = [sys.executable, "-m", "cnnviz", "app", "--port", str(port), "--address", "127.0.0.1",
-               "--server.fileWatcherType", "none"]
-    with tempfile.TemporaryFile("w+") as log:
-        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + timeout
-            while not _healthy(url):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"streamlit did not start on port {port}:\n{log.read()[-3000:]}")
-                time.sleep(0.1)
-            if started is not None:
-                started(server)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-            return response.read() == b"ok"
-    except OSError:
-        return False
-
+# --- browser ------------------------------------------------------------------------------------
 
 def launch_chromium(playwright) -> Browser:
     """Debian's chromium, headless; FileNotFoundError saying how to install it when missing."""

@@ -1,6 +1,6 @@
 """`python -m benchmarks classroom-train`: a class presses Start training at once.
 
-- class: `streamlit run app.py` (runs to a temporary folder, its training on the server's
+- class: `cnnviz app` (runs to a temporary folder, its training on the server's
   embedded Ray) and N browser contexts on the Training page (Debian's chromium, Playwright),
   each set up for the same short run, press Start within about a second. Meanwhile the server's
   process tree (server, Ray, workers) is sampled every 0.2 s: memory (PSS summed: shared pages
@@ -27,6 +27,7 @@ from playwright.sync_api import sync_playwright
 from benchmarks import browser
 from benchmarks.browser_latency import change_latencies, convolution_changes, percentiles
 from benchmarks.common import argument_parser, descendants, machine, print_json_line
+from benchmarks.server import started_server
 from cnnviz import training
 from cnnviz.data import load_dataset
 from cnnviz.training.service import MAX_RUNS_ENV
@@ -54,20 +55,20 @@ WATCH_JS = """() => {
 }"""
 
 
-class TreeSampler(threading.Thread):
-    """Samples a process and its descendants every `every` seconds until stopped: peak PSS and
-    RSS sums, the most processes with TensorFlow loaded at once, whether the root stayed alive."""
+class PeakSampler(threading.Thread):
+    """Samples process `pid` and its descendants every `every` seconds until stopped: peak PSS
+    and RSS sums, the most processes with TensorFlow loaded at once, whether the root stayed alive."""
 
-    def __init__(self, process, every: float = 0.2):
+    def __init__(self, pid: int, every: float = 0.2):
         super().__init__(daemon=True)
-        self.process, self.every, self.halt = process, every, threading.Event()
+        self.pid, self.every, self.halt = pid, every, threading.Event()
         self.peak_pss = self.peak_rss = self.tensorflow = self.processes = 0
         self.alive, self.last_pss = True, 0
 
     def run(self) -> None:
         while not self.halt.wait(self.every):
-            self.alive &= self.process.poll() is None
-            pids = [self.process.pid, *descendants(self.process.pid)]
+            self.alive &= _running(self.pid)
+            pids = [self.pid, *descendants(self.pid)]
             pss = rss = tensorflow = 0
             for pid in pids:
                 memory = _memory_kib(pid)
@@ -82,6 +83,14 @@ class TreeSampler(threading.Thread):
     def stop(self) -> None:
         self.halt.set()
         self.join()
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # not a zombie
+    except OSError:
+        return False
 
 
 def _memory_kib(pid: int) -> dict[str, int]:
@@ -105,13 +114,13 @@ def classroom(args) -> dict:
     """N sessions press Start within about a second; the figures of the class part."""
     with tempfile.TemporaryDirectory() as runs, sync_playwright() as playwright:
         chromium = browser.launch_chromium(playwright)
-        server = []  # the streamlit process, once it answers
         env = {"CNNVIZ_RUNS_DIR": runs}
         if args.max_runs:
             env[MAX_RUNS_ENV] = str(args.max_runs)
         try:
-            with browser.streamlit_server(env, started=server.append) as url:
-                sampler = TreeSampler(server[0])
+            with started_server(env) as server:
+                url = server.url
+                sampler = PeakSampler(server.pid)
                 sampler.start()
                 trainers = [browser.new_page(chromium) for _ in range(args.sessions)]
                 for page in trainers:

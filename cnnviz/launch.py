@@ -4,7 +4,9 @@ The server replaces this process (exec) and runs from the app's own folder, so i
 `.streamlit/config.toml` (upload cap, no usage statistics, no developer toolbar) applies however
 the command is started; the runs folder is resolved before that, from the caller's folder (see
 cnnviz.paths). --ray-address sends the Training page's runs to a Ray cluster ($CNNVIZ_RAY_ADDRESS
-for the server; default: a Ray started inside the server by the first run).
+for the server; default: a Ray started inside the server by the first run). With --replicas K,
+this process stays to run K servers behind HAProxy (cnnviz.replicas), all sending their runs to
+one Ray.
 """
 
 import argparse
@@ -25,6 +27,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ray-address", default=None,
                         help="Ray cluster the training runs go to, e.g. 10.0.0.5:6379 "
                              "(default: $CNNVIZ_RAY_ADDRESS, else a Ray inside the server)")
+    parser.add_argument("--replicas", type=int, default=None, metavar="K",
+                        help="run K Streamlit processes behind HAProxy on --address:--port "
+                             "(sticky sessions; one Ray and one runs folder for all)")
     args, args.streamlit_options = parser.parse_known_args(argv)
     return args
 
@@ -52,6 +57,15 @@ def main(argv: list[str]) -> int:
         print(f"error: the app is missing ({paths.APP}); reinstall cnnviz", file=sys.stderr)
         return 2
     env = server_env(args)  # the runs folder resolved before leaving the caller's folder
+    if args.replicas is not None:
+        from cnnviz import replicas
+
+        def replica(port: int) -> list[str]:
+            return streamlit_command(argparse.Namespace(**{**vars(args), "port": port,
+                                                           "address": "127.0.0.1"}))
+
+        bind = f"{args.address or '*'}:{args.port}"
+        return replicas.serve(replica, args.replicas, bind, env)
     os.chdir(paths.HOME)
     command = streamlit_command(args)
     os.execve(command[0], command, env)  # the server takes this process: signals reach it directly

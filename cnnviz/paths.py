@@ -16,6 +16,7 @@ HOME = CHECKOUT if IS_CHECKOUT else Path(sys.prefix) / "share" / "cnnviz"
 APP = HOME / "app.py"  # the Streamlit frame; its pages are in HOME / "app_pages"
 DATA_DIR = HOME / "data"  # shipped digits and model; the full MNIST may be added here
 PRETRAINED_MODEL = DATA_DIR / "lenet5_mnist.keras"  # the Draw page's LeNet-5 (98.35% on MNIST)
+HAPROXY_CONFIG = HOME / "deploy" / "haproxy.cfg"  # the proxy before `cnnviz app --replicas K`
 RUNS_ENV = "CNNVIZ_RUNS_DIR"
 
 

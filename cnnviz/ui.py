@@ -85,7 +85,7 @@ def _synced(
     if bounds is not None:
         kwargs["min_value"], kwargs["max_value"] = bounds
     state[name] = widget(label, key=f"_w_{name}", **kwargs)
-    if url:
+    if url and st.query_params.get(name) != str(state[name]):  # each write is a message
         st.query_params[name] = str(state[name])
     return state[name]
 

@@ -34,3 +34,11 @@ def test_app_command_sends_the_training_runs_to_a_ray_cluster(monkeypatch):
     env = launch.server_env(launch.parse_args(["--ray-address", "10.0.0.5:6379"]))
     assert env["CNNVIZ_RAY_ADDRESS"] == "10.0.0.5:6379"
     assert env[paths.RUNS_ENV] == str(paths.runs_dir().resolve())
+
+
+def test_server_skips_the_full_garbage_collection_after_every_run():
+    """gc.collect(2) per rerun held the GIL for most of a loaded server's time (BENCHMARKS.md)."""
+    import tomllib
+
+    config = tomllib.loads((paths.HOME / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False

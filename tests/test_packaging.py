@@ -14,7 +14,8 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parents[1]
 
 
-SOURCES = ("pyproject.toml", "requirements.txt", "app.py", "app_pages", "cnnviz", "data", ".streamlit")
+SOURCES = ("pyproject.toml", "requirements.txt", "app.py", "app_pages", "cnnviz", "data", ".streamlit",
+           "deploy")
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,7 @@ def test_wheel_holds_the_app_its_pages_config_and_data(wheel):
     pages = next(ast.literal_eval(node.value) for node in frame.body
                  if isinstance(node, ast.Assign) and node.targets[0].id == "PAGES")
     expected = {"app.py", ".streamlit/config.toml", "data/mnist_10k.npz", "data/lenet5_mnist.keras",
+                "deploy/haproxy.cfg",
                 *(path for path, _, _ in pages)}
     assert {f"share/cnnviz/{path}" for path in expected} <= shared
 

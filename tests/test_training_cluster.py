@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import pytest
 
 from benchmarks.common import descendants
 from cnnviz import training
+from cnnviz.replicas import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RAY = Path(sys.executable).with_name("ray")
@@ -27,12 +27,6 @@ PORT_OPTIONS = ("port", "ray-client-server-port", "dashboard-port", "dashboard-a
 # a driver that prints whether it ever imported TensorFlow, after `cnnviz train`
 TRAIN = ("import sys; from cnnviz.training import cli; code = cli.main(sys.argv[1:]); "
          "print(json.dumps({'tensorflow': 'tensorflow' in sys.modules})); sys.exit(code)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

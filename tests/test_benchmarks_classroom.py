@@ -1,0 +1,89 @@
+"""The classroom load test's protocol client: widget values offline, then against a real server.
+
+The tests marked `server` start `cnnviz app` and hold real sessions over its websocket
+(about 30 s on two busy cores).
+"""
+
+import asyncio
+import random
+import time
+
+import pytest
+
+from benchmarks import classroom
+from benchmarks.server import TreeSampler, started_server
+from benchmarks.streamlit_protocol import StreamlitSession, Widget, held_value
+
+
+@pytest.mark.parametrize("widget, current", [
+    (Widget("$$ID-1-_w_padding", "radio", "Padding", options=("valid", "same", "explicit")),
+     "valid"),
+    (Widget("$$ID-2-_w_ksize", "select_slider", "Kernel size", options=("1", "3", "5")), "3"),
+    (Widget("$$ID-3-_w_stride_h", "number_input", "Stride sh", bounds=(1, 7, 1)), 1.0),
+    (Widget("$$ID-4-_w_filters", "slider", "Filters", bounds=(1, 6, 1)), 6.0),
+    (Widget("$$ID-5-conv_sweep", "toggle", "Walk"), False),
+])
+def test_another_value_is_a_different_allowed_value_the_state_carries(widget, current):
+    rng = random.Random(0)
+    for _ in range(20):
+        value = widget.another_value(current, rng)
+        assert value != current
+        if widget.options:
+            assert value in widget.options
+        if widget.bounds:
+            assert widget.bounds[0] <= value <= widget.bounds[1]
+        state = widget.state(value)
+        assert state.id == widget.id and held_value(state) == value
+
+
+def test_buttons_are_clicked_not_set():
+    with pytest.raises(ValueError, match="click it"):
+        Widget("$$ID-6-learn", "button", "Run gradient descent").state(True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with started_server() as running:
+        yield running
+
+
+@pytest.mark.server
+def test_session_changes_a_control_found_in_the_page_and_the_server_applies_it(server):
+    async def visit() -> list:
+        session = StreamlitSession(server.url, timeout=60)
+        runs = [await session.open("convolution")]
+        padding = session.widget("Padding", "radio")
+        assert session.value(padding) == "valid" and "same" in padding.options
+        runs.append(await session.change(padding, "same"))
+        assert "padding=same" in session.query_string  # the script saw the new value
+        assert runs[-1].kinds["page_info_changed"] == 1  # only the setting that changed
+        runs.append(await session.switch_page("pooling"))
+        mode = session.widget("Mode")
+        runs.append(await session.change(mode, "avg"))
+        assert session.value(session.widget("Mode")) == "avg"
+        await session.close()
+        return runs
+
+    runs = asyncio.run(visit())
+    assert [run.status for run in runs] == ["finished"] * 4
+    assert 0 < runs[1].chart_seconds["outputs"] < runs[1].seconds  # the chart came mid-run
+    assert all(run.messages > 5 and not run.exceptions and not run.error_boxes for run in runs)
+
+
+@pytest.mark.server
+def test_two_students_record_changes_without_errors(server):
+    room = classroom.Classroom()
+    until = time.monotonic() + 12
+
+    async def lesson():
+        await asyncio.gather(*(classroom.student(n, server.url, until, (0.3, 1.0), 1.0, 7, room)
+                               for n in range(2)))
+
+    asyncio.run(lesson())
+    changes = [action for action in room.actions if action.kind == "change"]
+    assert len(changes) >= 4 and all(action.seconds > 0 for action in changes)
+    assert [a.kind for a in room.actions].count("open") == 2
+    assert not room.disconnects and not room.failures
+    assert not [text for action in room.actions for text in action.exceptions]
+    sample = TreeSampler(server.pid).sample()
+    assert sample.server_rss_mb > 50 and sample.rss_mb >= sample.server_rss_mb
