@@ -8,7 +8,7 @@ BENCHMARKS = {  # name -> module, in the order BENCHMARKS.md shows them
     "explorer": "benchmarks.explorer",
     "train": "benchmarks.train",
     "draw": "benchmarks.draw",
-    "browser": "benchmarks.browser",
+    "browser": "benchmarks.browser_latency",  # the helpers it shares with tests/e2e: browser.py
 }
 USAGE = f"usage: python -m benchmarks NAME [--json] [options]  (NAME: {', '.join(BENCHMARKS)})"
 

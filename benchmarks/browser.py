@@ -1,18 +1,12 @@
-"""The app in a real browser: `python -m cnnviz bench browser`, and the helpers tests/e2e shares.
+"""The app in a real browser: start `streamlit run app.py`, drive Debian's chromium with Playwright.
 
-Starts `streamlit run app.py` on a free local port (runs go to a temporary folder) and drives
-Debian's chromium (/usr/bin/chromium, never a downloaded browser) with Playwright. Measures
-- cold start: server process launched -> health check answers -> first page rendered;
-- the convolution page: time from a control change (key press or click) to the output chart
-  redrawn with new data, p50/p95 over N changes;
-- the same while another browser context trains LeNet-5 on the same server.
-Prints Markdown for BENCHMARKS.md.
+Shared by the browser tests (tests/e2e) and the browser benchmark (benchmarks/browser_latency.py).
+The server runs on a free local port, with the environment given (e.g. CNNVIZ_RUNS_DIR); the
+browser is /usr/bin/chromium, never a downloaded one.
 """
 
-import argparse
 import contextlib
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,7 +15,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,75 +246,3 @@ def wait_for_batches(page: Page, count: int) -> None:
 def stop_training(page: Page) -> None:
     page.locator(".st-key-train_stop button").click()
     expect(page.locator(".st-key-train_start button")).to_be_enabled(timeout=TIMEOUT_MS)
-
-
-# --- the benchmark -----------------------------------------------------------------------------
-
-def convolution_changes(page: Page) -> list[tuple[str, Callable[[], object]]]:
-    """Four control changes that each redraw the convolution page's output chart, and undo it."""
-    def number(label, value):
-        return lambda: type_number(page, label, value).press("Enter")
-
-    def radio(label, option):
-        return lambda: choose_radio(page, label, option)
-
-    return [("stride sh 2", number("Stride sh", 2)), ("padding same", radio("Padding", "same")),
-            ("stride sh 1", number("Stride sh", 1)), ("padding valid", radio("Padding", "valid"))]
-
-
-def change_latencies(page: Page, count: int) -> list[float]:
-    """Seconds from each of `count` control changes on the convolution page to the redrawn output."""
-    changes = convolution_changes(page)
-    seconds = []
-    for k in range(count):
-        seconds.append(changed_chart(page, "outputs", changes[k % len(changes)][1]))
-        wait_for_app(page, settle_ms=0)
-    return seconds
-
-
-def percentiles(seconds: list[float]) -> tuple[float, float]:
-    """(p50, p95) in milliseconds."""
-    cuts = statistics.quantiles(seconds, n=20, method="inclusive")
-    return statistics.median(seconds) * 1e3, cuts[18] * 1e3
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cnnviz bench browser", description=__doc__)
-    parser.add_argument("--changes", type=int, default=20, help="control changes timed per condition")
-    parser.add_argument("--backend", default="Keras", help="training page's backend option, as labelled")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as runs, sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            launched = time.perf_counter()
-            with streamlit_server({"CNNVIZ_RUNS_DIR": runs}) as url:
-                healthy = time.perf_counter() - launched
-                page = new_page(browser)
-                open_page(page, url)
-                expect(page.get_by_role("heading", name="cnnviz")).to_be_visible()
-                first_page = time.perf_counter() - launched
-                start = time.perf_counter()
-                open_page(page, f"{url}/convolution")
-                first_convolution = time.perf_counter() - start
-                idle = change_latencies(page, args.changes)
-                trainer = new_page(browser)
-                start_training(trainer, url, backend=args.backend, epochs=50)
-                wait_for_batches(trainer, 1)
-                seen = batches_seen(trainer)
-                busy = change_latencies(page, args.changes)
-                seen = batches_seen(trainer) - seen
-                if not trainer.locator(".st-key-train_stop button").is_enabled():
-                    raise RuntimeError(f"the run ended during the timed changes: {errors(trainer)}")
-                stop_training(trainer)
-        finally:
-            browser.close()
-    print(f"Cold start: server answers its health check {healthy:.1f} s after launch; home page "
-          f"rendered in chromium {first_page:.1f} s after launch; then the convolution page (first "
-          f"visit, all charts drawn) in {first_convolution:.1f} s.\n")
-    print("| convolution page, control change -> output chart redrawn | p50 (ms) | p95 (ms) | changes |")
-    print("|---|---:|---:|---:|")
-    training = f"while another context trains ({args.backend}; {seen} batches during the changes)"
-    for label, seconds in (("server idle", idle), (training, busy)):
-        p50, p95 = percentiles(seconds)
-        print(f"| {label} | {p50:.0f} | {p95:.0f} | {len(seconds)} |")
-    return 0

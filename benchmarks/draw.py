@@ -1,4 +1,4 @@
-"""`python -m cnnviz bench draw`: is a digit drawn on the canvas read as well as an MNIST digit?
+"""`python -m benchmarks draw`: is a digit drawn on the canvas read as well as an MNIST digit?
 
 Every MNIST test digit is redrawn the way a person would draw it on the Draw page's 280x280 canvas:
 its pen path (the skeleton of the digit scaled to a given height) is stroked with a round brush of
@@ -9,7 +9,6 @@ accuracy on the original digits, per (height, stroke width) and overall. The tar
 drop of at most 2 points.
 """
 
-import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from benchmarks.common import argument_parser, machine, print_json_line
 from cnnviz import lenet, paths
 from cnnviz.preprocess import canvas_to_mnist
 
@@ -188,7 +188,7 @@ def report(result: Result, model: str, n: int) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cnnviz bench draw", description=__doc__)
+    parser = argument_parser("draw", __doc__)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="LeNet-5 .keras or .npz")
     parser.add_argument("--n", type=int, default=None, help="test digits used (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="positions on the canvas")
@@ -203,6 +203,8 @@ def main(argv: list[str]) -> int:
         return 1
     chosen = np.random.default_rng(args.seed).permutation(len(dataset.x_test))[: args.n]
     digits, labels = dataset.x_test[chosen], dataset.y_test[chosen]
+    machine_line = machine(Pillow=Image.__version__)
+    print(f"Machine: {machine_line}\n")
     result = evaluate(params, digits, labels, seed=args.seed)
     print(report(result, args.model.name, len(digits)))
     timings = page_timings(params, digits[:100], seed=args.seed)
@@ -210,4 +212,14 @@ def main(argv: list[str]) -> int:
         f"\nServer time per drawing, median of {min(100, len(digits))} (ms): "
         + ", ".join(f"{name} {ms:.1f}" for name, ms in timings.items())
     )
+    if args.json:
+        print_json_line({
+            "benchmark": "draw", "machine": machine_line, "model": args.model.name,
+            "digits": len(digits), "seconds": result.seconds,
+            "original_percent": result.original, "redrawn_percent": result.redrawn_overall,
+            "drop_points": result.drop, "target_drop_points": TARGET_DROP,
+            "redrawn_by_size": [{"height_px": h, "stroke_px": s, "percent": percent}
+                                for (h, s), percent in result.redrawn.items()],
+            "page_ms": timings,
+        })
     return 0 if result.drop <= TARGET_DROP else 1

@@ -3,18 +3,18 @@
 Each page runs headless (streamlit.testing AppTest, the same script run a browser triggers); after a
 warm-up run, every control change is one timed rerun of the whole page script, figures included.
 Target: well under 0.5 s per change. Prints a Markdown table for BENCHMARKS.md.
+`python -m benchmarks explorer [--json]`.
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.ops import cpu_description
+from benchmarks.common import argument_parser, machine, print_json_line
 
 if TYPE_CHECKING:  # Streamlit is imported when the benchmark runs: cnnviz modules stay without it
     from streamlit.testing.v1 import AppTest
@@ -73,14 +73,6 @@ CHANGES: dict[str, list[Change]] = {
 }
 
 
-def machine() -> str:
-    """cpu_description() and the Streamlit and Plotly versions."""
-    import plotly
-    import streamlit
-
-    return f"{cpu_description()}, Streamlit {streamlit.__version__}, Plotly {plotly.__version__}"
-
-
 def time_page(name: str, repeats: int) -> list[tuple[str, float]]:
     """(change, best seconds over `repeats` fresh sessions) for each control change of page `name`."""
     from streamlit.testing.v1 import AppTest
@@ -100,23 +92,30 @@ def time_page(name: str, repeats: int) -> list[tuple[str, float]]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cnnviz bench explorer", description=__doc__)
+    parser = argument_parser("explorer", __doc__)
     parser.add_argument(
         "--repeats", type=int, default=3, help="fresh sessions per page (best is kept)"
     )
     args = parser.parse_args(argv)
-    print(f"Machine: {machine()}\n")
+    import plotly
+    import streamlit
+
+    machine_line = machine(Streamlit=streamlit.__version__, Plotly=plotly.__version__)
+    print(f"Machine: {machine_line}\n")
     print("| page | control change | server time (ms) |")
     print("|---|---|---:|")
-    summary = []
+    summary, pages = [], {}
     for name in CHANGES:
         timings = time_page(name, args.repeats)
         for label, seconds in timings:
             print(f"| {name} | {label} | {seconds * 1e3:.0f} |", flush=True)
-        seconds = [s for _, s in timings]
-        summary.append(
-            f"{name}: median {statistics.median(seconds) * 1e3:.0f} ms, "
-            f"slowest {max(seconds) * 1e3:.0f} ms"
-        )
+        milliseconds = [s * 1e3 for _, s in timings]
+        p50, slowest = statistics.median(milliseconds), max(milliseconds)
+        summary.append(f"{name}: median {p50:.0f} ms, slowest {slowest:.0f} ms")
+        pages[name] = {"p50_ms": p50, "max_ms": slowest,
+                       "changes_ms": {label: s * 1e3 for label, s in timings}}
     print("\n" + "\n".join(summary))
+    if args.json:
+        print_json_line({"benchmark": "explorer", "machine": machine_line, "repeats": args.repeats,
+                         "pages": pages})
     return 0

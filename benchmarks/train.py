@@ -1,4 +1,4 @@
-"""`python -m cnnviz bench train`: training speed and accuracy of the three backends.
+"""`python -m benchmarks train`: training speed and accuracy of the three backends.
 
 - overhead: Keras LeNet-5 epochs through bare `model.fit` against the same fit with the training
   page's callbacks (cnnviz.train's per-batch adapter -> Trainer.on_batch -> a QueueReporter sending
@@ -9,17 +9,15 @@
 - accuracy: Keras LeNet-5 on the embedded MNIST with the pretrained model's recipe (test accuracy,
   training seconds), the NumPy backend for 3 epochs, and Keras on full Fashion-MNIST (if installed).
 
-Prints Markdown tables for BENCHMARKS.md.
+Prints Markdown tables for BENCHMARKS.md; with --json, then one line of JSON with the figures.
 """
 
-import argparse
 import multiprocessing
-import os
-import platform
 import time
 
 import numpy as np
 
+from benchmarks.common import argument_parser, machine, print_json_line
 from cnnviz import train
 from cnnviz.data import DatasetUnavailable, load_dataset
 
@@ -102,15 +100,18 @@ def accuracy_run(images, **settings) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cnnviz bench train", description=__doc__.split("\n")[0])
+    parser = argument_parser("train", __doc__.split("\n")[0])
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="parts to run")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=7, help="alternated epochs for the overhead")
     parser.add_argument("--fashion-epochs", type=int, default=12)
     args = parser.parse_args(argv)
     mnist = load_dataset("mnist")
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}; "
-          f"dataset: {mnist.source}; batch size {args.batch_size}\n")
+    import tensorflow as tf
+
+    machine_line = machine(TensorFlow=tf.__version__)
+    print(f"Machine: {machine_line}; dataset: {mnist.source}; batch size {args.batch_size}\n")
+    figures = {"benchmark": "train", "machine": machine_line, "batch_size": args.batch_size}
     if "overhead" in args.only:
         result = overhead(mnist, args.batch_size, args.rounds)
         print(f"| Keras LeNet-5, one epoch | images/s (best of {args.rounds}) |\n|---|---:|")
@@ -118,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| model.fit + page callbacks | {result['callbacks']:,.0f} |")
         print(f"| callbacks' cost (median of the rounds' paired ratios) | {result['cost']:.1%} "
               "(bar: <= 5%) |\n")
+        figures["overhead"] = {"bare_images_per_s": result["bare"],
+                               "callbacks_images_per_s": result["callbacks"],
+                               "cost_percent": 100 * result["cost"], "rounds": args.rounds}
     if "throughput" in args.only:
         speeds = throughput(mnist, args.batch_size)
         print("| backend | images/s | x Keras | bar |\n|---|---:|---:|---|")
@@ -125,24 +129,31 @@ def main(argv: list[str] | None = None) -> int:
         for name, speed in speeds.items():
             print(f"| {name} | {speed:,.0f} | {speed / speeds['keras']:.2f} | {bars[name]} |")
         print()
+        figures["images_per_s"] = speeds
     runs = []
     if "mnist" in args.only:
-        runs.append(("Keras LeNet-5, embedded MNIST, 30 epochs, augment", ">= 98.0% within 60 s",
-                     mnist, {"backend": "keras", "epochs": 30, "batch_size": 64, "augment": True}))
+        runs.append(("mnist", "Keras LeNet-5, embedded MNIST, 30 epochs, augment",
+                     ">= 98.0% within 60 s", mnist,
+                     {"backend": "keras", "epochs": 30, "batch_size": 64, "augment": True}))
     if "numpy" in args.only:
-        runs.append(("NumPy LeNet-5, embedded MNIST, 3 epochs, batch 32", ">= 95%",
+        runs.append(("numpy", "NumPy LeNet-5, embedded MNIST, 3 epochs, batch 32", ">= 95%",
                      mnist, {"backend": "numpy", "epochs": 3, "batch_size": 32}))
     if "fashion" in args.only:
         try:
-            runs.append((f"Keras LeNet-5, Fashion-MNIST (60k), {args.fashion_epochs} epochs", ">= 89%",
-                         load_dataset("fashion-mnist"), {"backend": "keras", "dataset": "fashion-mnist",
-                                                         "epochs": args.fashion_epochs, "batch_size": 64}))
+            runs.append(("fashion", f"Keras LeNet-5, Fashion-MNIST (60k), {args.fashion_epochs} epochs",
+                         ">= 89%", load_dataset("fashion-mnist"),
+                         {"backend": "keras", "dataset": "fashion-mnist",
+                          "epochs": args.fashion_epochs, "batch_size": 64}))
         except DatasetUnavailable as error:
             print(f"fashion-mnist skipped: {error}\n")
+            figures["skipped"] = {"fashion": str(error)}
     if runs:
         print("| run | test accuracy | training s | wall s | images/s | bar |\n|---|---:|---:|---:|---:|---|")
-    for label, bar, images, settings in runs:
+    for part, label, bar, images, settings in runs:
         result = accuracy_run(images, **settings)
         print(f"| {label} | {result['test_accuracy']:.2%} | {result['train_seconds']:.1f} | "
               f"{result['wall_time']:.1f} | {result['images_per_second']:,.0f} | {bar} |", flush=True)
+        figures.setdefault("accuracy", {})[part] = {"run": label, **result}
+    if args.json:
+        print_json_line(figures)
     return 0

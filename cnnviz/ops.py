@@ -36,6 +36,17 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
 }
 
 
+def resolve_activation(activation) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The function of `activation`: a name in ACTIVATIONS, a callable (kept) or None (identity)."""
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        return ACTIVATIONS[activation]
+    if activation is not None and not callable(activation):
+        raise ValueError(f"activation must be a function, None or a name, got {activation!r}")
+    return activation
+
+
 def activation_grad(name: str, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
     """dA/dZ of activation `name`, element-wise, from the pre-activation Z and the output A."""
     derivatives = {
@@ -215,17 +226,12 @@ def conv_forward(A_prev, W, b, activation, padding="same", stride=(1, 1), *, dil
     """Forward pass of a convolutional layer: activation(A_prev * W + b).
 
     A_prev (m, h_prev, w_prev, c_prev), W (kh, kw, c_prev, c_new), b (1, 1, 1, c_new);
-    activation: an element-wise callable, None, or a name in ACTIVATIONS; padding "same", "valid" or (ph, pw);
-    stride and dilation (sh, sw), (dh, dw). Returns A (m, h_new, w_new, c_new).
+    activation: an element-wise callable, None, or a name in ACTIVATIONS; padding "same", "valid"
+    or (ph, pw); stride and dilation (sh, sw), (dh, dw). Returns A (m, h_new, w_new, c_new).
     """
     A_prev, W, pads, stride, dilation, out_hw = _conv_geometry(A_prev, W, padding, stride, dilation)
     b = _check_bias(b, W.shape[3])
-    if isinstance(activation, str):
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-        activation = ACTIVATIONS[activation]
-    elif activation is not None and not callable(activation):
-        raise ValueError(f"activation must be a function, None or a name, got {activation!r}")
+    activation = resolve_activation(activation)
     dtype = _float_dtype(A_prev, W, b)
     A_padded = pad(A_prev.astype(dtype, copy=False), pads)
     c_new = W.shape[3]

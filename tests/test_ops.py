@@ -1,5 +1,6 @@
 """cnnviz.ops against TensorFlow (forward and gradients), finite differences, the loop reference,
-the course's worked examples, and every ValueError path."""
+the course's worked examples, and every ValueError path. The checks that hold for any
+implementation run on both cnnviz.ops and its loop reference cnnviz.loops (same signatures)."""
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from cnnviz import loops, ops
 tf = pytest.importorskip("tensorflow")  # a listed requirement: this skip never hides a feature
 
 TIGHT = {"rtol": 1e-10, "atol": 1e-10}  # float64 against float64
+IMPLEMENTATIONS = [ops, loops]  # CS231n's fast/naive pair: one list swaps what the checks run on
+each_implementation = pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
 
 
 def tf_padding(padding):
@@ -35,9 +38,10 @@ def conv_layers(draw):
             rng.standard_normal((1, 1, 1, c_new)), padding, stride, dilation)
 
 
+@each_implementation
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conv_layers())
-def test_conv_forward_and_backward_match_tensorflow(layer):
+def test_conv_forward_and_backward_match_tensorflow(impl, layer):
     A_prev, W, b, padding, stride, dilation = layer
     # TensorFlow's CPU conv2d has no dilation: give it the kernel with the zeros written out
     (kh, kw), (dh, dw) = W.shape[:2], dilation
@@ -47,12 +51,12 @@ def test_conv_forward_and_backward_match_tensorflow(layer):
     with tf.GradientTape(persistent=True) as tape:
         tape.watch([A_t, W_t])
         Z_t = tf.nn.conv2d(A_t, W_t, stride, tf_padding(padding)) + b
-    Z = ops.conv_forward(A_prev, W, b, None, padding, stride, dilation=dilation)
+    Z = impl.conv_forward(A_prev, W, b, None, padding, stride, dilation=dilation)
     np.testing.assert_allclose(Z, Z_t.numpy(), **TIGHT)
 
     dZ = np.random.default_rng(1).standard_normal(Z.shape)
     dA_t, dW_t = tape.gradient(Z_t, [A_t, W_t], output_gradients=tf.constant(dZ))
-    dA_prev, dW, db = ops.conv_backward(dZ, A_prev, W, b, padding, stride, dilation=dilation)
+    dA_prev, dW, db = impl.conv_backward(dZ, A_prev, W, b, padding, stride, dilation=dilation)
     np.testing.assert_allclose(dA_prev, dA_t.numpy(), **TIGHT)
     np.testing.assert_allclose(dW, dW_t.numpy()[::dh, ::dw], **TIGHT)
     np.testing.assert_allclose(db, dZ.sum(axis=(0, 1, 2)).reshape(b.shape), **TIGHT)
@@ -69,25 +73,27 @@ def pool_layers(draw):
     return A_prev, (kh, kw), stride
 
 
+@each_implementation
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pool_layers(), st.sampled_from(["max", "avg"]))
-def test_pool_forward_and_backward_match_tensorflow(layer, mode):
+def test_pool_forward_and_backward_match_tensorflow(impl, layer, mode):
     A_prev, kernel, stride = layer
     pool = tf.nn.max_pool2d if mode == "max" else tf.nn.avg_pool2d
     A_t = tf.constant(A_prev)
     with tf.GradientTape() as tape:
         tape.watch(A_t)
         out_t = pool(A_t, kernel, stride, "VALID")
-    A = ops.pool_forward(A_prev, kernel, stride, mode)
+    A = impl.pool_forward(A_prev, kernel, stride, mode)
     np.testing.assert_allclose(A, out_t.numpy(), **TIGHT)
     dA = np.random.default_rng(2).standard_normal(A.shape)
     expected = tape.gradient(out_t, A_t, output_gradients=tf.constant(dA)).numpy()
     for tie_break in ("all", "first"):
-        dA_prev = ops.pool_backward(dA, A_prev, kernel, stride, mode, tie_break=tie_break)
+        dA_prev = impl.pool_backward(dA, A_prev, kernel, stride, mode, tie_break=tie_break)
         np.testing.assert_allclose(dA_prev, expected, **TIGHT)
 
 
-def test_pool_backward_tie_rules_on_tied_maxima():
+@each_implementation
+def test_pool_backward_tie_rules_on_tied_maxima(impl):
     A_prev = np.zeros((1, 4, 4, 1))  # every window ties: all four positions are maxima
     A_prev[0, 0, 0, 0] = 1.0  # except the top-left window, which has one maximum
     dA = np.arange(1.0, 5.0).reshape(1, 2, 2, 1)
@@ -96,19 +102,20 @@ def test_pool_backward_tie_rules_on_tied_maxima():
         tape.watch(A_t)
         out_t = tf.nn.max_pool2d(A_t, 2, 2, "VALID")
     tf_grad = tape.gradient(out_t, A_t, output_gradients=tf.constant(dA)).numpy()
-    first = ops.pool_backward(dA, A_prev, (2, 2), (2, 2), "max", tie_break="first")
+    first = impl.pool_backward(dA, A_prev, (2, 2), (2, 2), "max", tie_break="first")
     np.testing.assert_array_equal(first, tf_grad)
-    every = ops.pool_backward(dA, A_prev, (2, 2), (2, 2), "max")
+    every = impl.pool_backward(dA, A_prev, (2, 2), (2, 2), "max")
     expected = np.kron(dA[0, :, :, 0], np.ones((2, 2)))  # each tied window sends dA to all 4
     expected[0:2, 0:2] = [[1, 0], [0, 0]]
     np.testing.assert_array_equal(every[0, :, :, 0], expected)
     assert every.sum() == 1 + 4 * (2 + 3 + 4) and first.sum() == dA.sum()
 
 
-def test_pool_backward_overlapping_windows_accumulate():
+@each_implementation
+def test_pool_backward_overlapping_windows_accumulate(impl):
     A_prev = np.array([1.0, 5.0, 2.0, 0.0]).reshape(1, 1, 4, 1)  # 5 is the max of two windows
     dA = np.array([10.0, 20.0, 30.0]).reshape(1, 1, 3, 1)
-    dA_prev = ops.pool_backward(dA, A_prev, (1, 2), (1, 1), "max")
+    dA_prev = impl.pool_backward(dA, A_prev, (1, 2), (1, 1), "max")
     np.testing.assert_array_equal(dA_prev.ravel(), [0, 30, 30, 0])
 
 
@@ -126,30 +133,32 @@ def numerical_gradient(f, x, eps=1e-6):
     return grad
 
 
+@each_implementation
 @pytest.mark.parametrize("padding, stride", [("same", (1, 1)), ("valid", (2, 1)), ((1, 2), (2, 3))])
-def test_conv_backward_matches_finite_differences(padding, stride):
+def test_conv_backward_matches_finite_differences(impl, padding, stride):
     rng = np.random.default_rng(3)
     A_prev, W = rng.standard_normal((2, 5, 6, 2)), rng.standard_normal((3, 2, 2, 3))
     b = rng.standard_normal((1, 1, 1, 3))
-    dZ = rng.standard_normal(ops.conv_forward(A_prev, W, b, None, padding, stride).shape)
+    dZ = rng.standard_normal(impl.conv_forward(A_prev, W, b, None, padding, stride).shape)
 
     def loss():
-        return np.sum(ops.conv_forward(A_prev, W, b, None, padding, stride) * dZ)
+        return np.sum(impl.conv_forward(A_prev, W, b, None, padding, stride) * dZ)
 
-    dA_prev, dW, db = ops.conv_backward(dZ, A_prev, W, b, padding, stride)
+    dA_prev, dW, db = impl.conv_backward(dZ, A_prev, W, b, padding, stride)
     for analytic, variable in ((dA_prev, A_prev), (dW, W), (db, b)):
         np.testing.assert_allclose(analytic, numerical_gradient(loss, variable), rtol=1e-6, atol=1e-7)
 
 
+@each_implementation
 @pytest.mark.parametrize("mode", ["max", "avg"])
-def test_pool_backward_matches_finite_differences(mode):
+def test_pool_backward_matches_finite_differences(impl, mode):
     A_prev = np.random.default_rng(4).standard_normal((2, 5, 5, 2))
-    dA = np.random.default_rng(5).standard_normal(ops.pool_forward(A_prev, (2, 3), (1, 2), mode).shape)
+    dA = np.random.default_rng(5).standard_normal(impl.pool_forward(A_prev, (2, 3), (1, 2), mode).shape)
 
     def loss():
-        return np.sum(ops.pool_forward(A_prev, (2, 3), (1, 2), mode) * dA)
+        return np.sum(impl.pool_forward(A_prev, (2, 3), (1, 2), mode) * dA)
 
-    analytic = ops.pool_backward(dA, A_prev, (2, 3), (1, 2), mode)
+    analytic = impl.pool_backward(dA, A_prev, (2, 3), (1, 2), mode)
     np.testing.assert_allclose(analytic, numerical_gradient(loss, A_prev), rtol=1e-6, atol=1e-7)
 
 
@@ -162,13 +171,12 @@ def test_ops_agree_with_the_loop_reference_in_several_blocks(monkeypatch, thread
     rng = np.random.default_rng(6)
     A_prev, W = rng.standard_normal((7, 9, 8, c_prev)), rng.standard_normal((3, 3, c_prev, 4))
     b = rng.standard_normal((1, 1, 1, 4))
-    pads = ops.resolve_padding((1, 2), (9, 8), (3, 3), (2, 1))
     Z = ops.conv_forward(A_prev, W, b, None, (1, 2), (2, 1))
-    np.testing.assert_allclose(Z, loops.conv_forward(A_prev, W, b, pads, (2, 1)), **TIGHT)
+    np.testing.assert_allclose(Z, loops.conv_forward(A_prev, W, b, None, (1, 2), (2, 1)), **TIGHT)
     np.testing.assert_allclose(ops.conv_forward(A_prev, W, b, "tanh", (1, 2), (2, 1)), np.tanh(Z), **TIGHT)
     dZ = rng.standard_normal(Z.shape)
     for ours, reference in zip(ops.conv_backward(dZ, A_prev, W, b, (1, 2), (2, 1)),
-                               loops.conv_backward(dZ, A_prev, W, pads, (2, 1))):
+                               loops.conv_backward(dZ, A_prev, W, b, (1, 2), (2, 1))):
         np.testing.assert_allclose(ours, reference, **TIGHT)
     for mode in ("max", "avg"):
         A = ops.pool_forward(A_prev, (3, 2), (2, 2), mode)
@@ -177,10 +185,11 @@ def test_ops_agree_with_the_loop_reference_in_several_blocks(monkeypatch, thread
                                    loops.pool_backward(A, A_prev, (3, 2), (2, 2), mode), **TIGHT)
 
 
-def test_conv_forward_course_example_gives_4_top_left():
+@each_implementation
+def test_conv_forward_course_example_gives_4_top_left(impl):
     image = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]])
     kernel = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]])
-    Z = ops.conv_forward(image[None, :, :, None], kernel[:, :, None, None], np.zeros((1, 1, 1, 1)), None, "valid")
+    Z = impl.conv_forward(image[None, :, :, None], kernel[:, :, None, None], np.zeros((1, 1, 1, 1)), None, "valid")
     np.testing.assert_array_equal(Z[0, :, :, 0], [[4, 3, 4], [2, 4, 3], [2, 3, 4]])
 
 
@@ -192,14 +201,15 @@ def test_course_shapes_on_50000_images():
     assert pooled.shape == (50000, 14, 14, 2)
 
 
+@each_implementation
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_ops_preserve_dtype(dtype):
+def test_ops_preserve_dtype(impl, dtype):
     A_prev, W, b = np.ones((1, 6, 6, 2), dtype), np.ones((3, 3, 2, 2), dtype), np.ones((1, 1, 1, 2), dtype)
-    Z = ops.conv_forward(A_prev, W, b, "relu")
+    Z = impl.conv_forward(A_prev, W, b, "relu")
     assert Z.dtype == dtype
-    assert {g.dtype for g in ops.conv_backward(Z, A_prev, W, b)} == {np.dtype(dtype)}
-    A = ops.pool_forward(A_prev, (2, 2), (2, 2), "avg")
-    assert A.dtype == dtype and ops.pool_backward(A, A_prev, (2, 2), (2, 2), "avg").dtype == dtype
+    assert {g.dtype for g in impl.conv_backward(Z, A_prev, W, b)} == {np.dtype(dtype)}
+    A = impl.pool_forward(A_prev, (2, 2), (2, 2), "avg")
+    assert A.dtype == dtype and impl.pool_backward(A, A_prev, (2, 2), (2, 2), "avg").dtype == dtype
 
 
 @pytest.mark.parametrize("size, kernel, stride", [(28, 5, 1), (28, 2, 2), (7, 4, 3), (10, 3, 4), (5, 6, 2)])
