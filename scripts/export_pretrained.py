@@ -28,7 +28,8 @@ def main() -> int:
         "backend": "keras", "dataset": "mnist", "accuracy": f"{accuracy:.2%}",
         "source": paths.PRETRAINED_KERAS.name,
     })
-    print(f"{paths.PRETRAINED_MODEL}: {accuracy:.2%} on {len(mnist.y_test):,} test digits from {mnist.source}")
+    print(f"{paths.PRETRAINED_MODEL}: {accuracy:.2%} on {len(mnist.y_test):,} test digits "
+          f"from {mnist.source}")
     return 0
 
 

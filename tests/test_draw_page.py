@@ -104,8 +104,8 @@ print(sorted({name.split(".")[0] for name in sys.modules} & {"tensorflow", "kera
 def test_draw_page_reads_a_drawing_with_the_shipped_model_without_tensorflow():
     env = {name: value for name, value in os.environ.items() if name != "CNNVIZ_DRAW_MODEL"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
-    run = subprocess.run([sys.executable, "-c", FRESH_PROCESS_DRAWS], check=False, env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=5 * TIMEOUT)
+    run = subprocess.run([sys.executable, "-c", FRESH_PROCESS_DRAWS], check=False, env=env,
+                         cwd=ROOT, capture_output=True, text=True, timeout=5 * TIMEOUT)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.splitlines()[-1] == "[]"  # neither tensorflow nor keras was imported
 
