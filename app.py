@@ -4,9 +4,11 @@ import streamlit as st
 
 PAGES = [  # (file, title, icon) in menu order
     ("app_pages/home.py", "Home", ":material/home:"),
+    ("app_pages/data.py", "Data", ":material/dataset:"),
     ("app_pages/convolution.py", "Convolution", ":material/grid_on:"),
     ("app_pages/pooling.py", "Pooling", ":material/compress:"),
     ("app_pages/backprop.py", "Backpropagation", ":material/undo:"),
+    ("app_pages/architectures.py", "Architectures", ":material/account_tree:"),
     ("app_pages/training.py", "Training", ":material/monitoring:"),
     ("app_pages/draw.py", "Draw a digit", ":material/draw:"),
 ]

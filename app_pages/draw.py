@@ -1,4 +1,5 @@
-"""Draw: draw a digit (or pick an MNIST sample, or upload a photo) and watch LeNet-5 read it."""
+"""Draw: draw a digit (or pick an MNIST sample, or upload a photo) and watch LeNet-5 read it, or
+a Keras model the user uploads (kept in this browser session only; Keras imported on upload)."""
 
 import os
 from pathlib import Path
@@ -7,7 +8,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnnviz import figures, lenet, paths, ui
+from cnnviz import figures, keras_model, lenet, paths, ui
 from cnnviz.preprocess import NothingDrawn, preprocess_steps
 from cnnviz.upload import FORMATS, MAX_BYTES, decode_upload, photo_ink
 
@@ -16,6 +17,9 @@ PRETRAINED_MODEL = Path(os.environ.get("CNNVIZ_DRAW_MODEL", paths.PRETRAINED_MOD
 CANVAS_SIZE = 280
 SOURCES = ("Draw", "MNIST sample", "Upload a photo")
 CLASS_NAMES = [str(digit) for digit in range(10)]
+YOUR_MODEL = "Your Keras model"
+UPLOADED_MODEL_KEY = "draw_uploaded_model"  # (file id, UploadedModel or why it was refused)
+MAX_MAPS = 32  # feature maps drawn per layer of an uploaded model
 NOTHING_DRAWN = {
     "Draw": "Nothing drawn yet: draw a digit on the canvas.",
     "Upload a photo": "Upload a photo of one digit; dark ink on light paper is fine.",
@@ -28,12 +32,17 @@ def load_model(path: str, modified_ns: int) -> tuple[dict, dict]:
     return lenet.load_params(path)
 
 
-def model_ui() -> dict | None:
-    """Pick the pretrained or this session's model and load it; None (reason shown) on failure."""
+def model_ui() -> dict | keras_model.UploadedModel | None:
+    """Pick the pretrained, this session's or an uploaded model and load it: LeNet-5 params, an
+    uploaded Keras model, or None (reason shown) on failure."""
     options = {"Pretrained LeNet-5": PRETRAINED_MODEL}
     if st.session_state.get(ui.TRAINED_MODEL_KEY):
         options["Trained in this session"] = Path(st.session_state[ui.TRAINED_MODEL_KEY])
+    options[YOUR_MODEL] = None
     choice = st.radio("Model", list(options), horizontal=True, key="draw_model")
+    if choice == YOUR_MODEL:
+        return uploaded_model_ui()
+    st.session_state.pop(UPLOADED_MODEL_KEY, None)  # another model chosen: free the upload
     path = options[choice]
     try:
         params, meta = load_model(str(path), path.stat().st_mtime_ns if path.is_file() else 0)
@@ -49,6 +58,43 @@ def model_ui() -> dict | None:
     )
     st.caption(f"Model: `{path.name}`{f' ({described})' if described else ''}")
     return params
+
+
+def uploaded_model_ui() -> keras_model.UploadedModel | None:
+    """The user's .keras file, loaded once per upload into this session only (dropped with the
+    file); None, with the reason shown, until one loads."""
+    upload = st.file_uploader(
+        f"Keras model (.keras, up to {keras_model.MAX_BYTES // 2**20} MB)",
+        type=["keras"],
+        max_upload_size=keras_model.MAX_BYTES // 2**20,
+        key="draw_model_upload",
+    )
+    state = st.session_state
+    if upload is None:
+        state.pop(UPLOADED_MODEL_KEY, None)
+        st.info(
+            "Upload a model saved with `model.save('name.keras')` that reads one 28×28 grayscale "
+            "digit (input (28, 28), (28, 28, 1) or (784,), values in [0, 1]). It is loaded in "
+            "safe mode (no Lambda layers, no custom code) and kept in this browser session only."
+        )
+        return None
+    if state.get(UPLOADED_MODEL_KEY, (None,))[0] != upload.file_id:
+        state.pop(UPLOADED_MODEL_KEY, None)
+        try:
+            with st.spinner("Loading your model…"):
+                loaded = keras_model.load(upload.getvalue())
+            state[UPLOADED_MODEL_KEY] = (upload.file_id, loaded)
+        except keras_model.KerasModelError as error:
+            state[UPLOADED_MODEL_KEY] = (upload.file_id, f"{upload.name}: {error}")
+    refused_or_loaded = state[UPLOADED_MODEL_KEY][1]  # a refused file is not loaded again
+    if isinstance(refused_or_loaded, str):
+        st.error(refused_or_loaded)
+        return None
+    st.caption(
+        f"Model: `{upload.name}` ({len(refused_or_loaded.layers)} layers, "
+        f"{refused_or_loaded.parameters:,} parameters), in this browser session only."
+    )
+    return refused_or_loaded
 
 
 def canvas_ui() -> np.ndarray | None:
@@ -93,6 +139,7 @@ def upload_ui() -> np.ndarray | None:
     uploaded = st.file_uploader(
         f"Photo of one handwritten digit (up to {MAX_BYTES // 2**20} MiB)",
         type=[fmt.lower() for fmt in FORMATS] + ["jpg"],
+        max_upload_size=MAX_BYTES // 2**20,  # the server allows more, for models
         key="draw_upload",
     )
     if uploaded is None:
@@ -153,6 +200,57 @@ def layers_ui(params: dict, cache: dict, x: np.ndarray, top: int, class_names: l
         st.plotly_chart(figure, key="draw_saliency")
 
 
+def uploaded_views_ui(
+    uploaded: keras_model.UploadedModel, digit: np.ndarray, true_label: str | None
+) -> None:
+    """The uploaded model's reading, every layer's output in order, and saliency."""
+    outputs, layers = keras_model.read(uploaded, digit)
+    if uploaded.softmax_10:
+        top = prediction_ui(outputs, CLASS_NAMES, true_label)
+    else:
+        st.info(uploaded.output_note)
+        top = int(np.argmax(outputs))
+        st.subheader(f"Largest output: unit {top} ({outputs[top]:.4g})")
+        st.plotly_chart(figures.draw.outputs_figure(outputs), key="draw_outputs")
+    st.header("Layer by layer")
+    tabs = st.tabs([layer.name for layer in layers] + ["saliency"])
+    for tab, layer in zip(tabs, layers):
+        with tab:
+            layer_output_ui(layer)
+    with tabs[-1]:
+        gradient, score = keras_model.saliency(uploaded, digit, top)
+        label = CLASS_NAMES[top] if uploaded.softmax_10 else f"unit {top}"
+        st.caption(
+            f"Gradient of {label}'s score ({score}) with respect to each input pixel: more ink on "
+            "a red pixel would raise the score, on a blue one lower it."
+        )
+        st.plotly_chart(figures.draw.saliency_figure(digit, gradient, label), key="draw_saliency")
+
+
+def layer_output_ui(layer: keras_model.LayerOutput) -> None:
+    """One layer of an uploaded model: maps (beside their kernels for a convolution) or units."""
+    values = layer.values[..., None] if layer.values.ndim == 2 else layer.values
+    note = " Dropout is off when reading a digit (it acts in training only)." \
+        if layer.kind == "Dropout" else ""
+    if values.ndim == 3:
+        shown = min(values.shape[2], MAX_MAPS)
+        more = f", the first {shown} shown" if shown < values.shape[2] else ""
+        maps = f"{values.shape[2]} map{'s' if values.shape[2] > 1 else ''}"
+        st.caption(f"{layer.name} ({layer.kind}): {maps} of "
+                   f"{values.shape[0]}×{values.shape[1]}{more}.{note}")
+        kernels = None if layer.kernels is None else layer.kernels[..., :shown]
+        figure = figures.draw.feature_maps_figure(
+            values[..., :shown], kernels, layer=layer.name, columns=4 if kernels is not None else 8
+        )
+    elif values.ndim == 1:
+        st.caption(f"{layer.name} ({layer.kind}): {len(values)} units.{note}")
+        figure = figures.draw.dense_layers_figure({layer.name: values})
+    else:
+        st.caption(f"{layer.name} ({layer.kind}): output of shape {values.shape}, not drawn.")
+        return
+    st.plotly_chart(figure, key=f"draw_layer_{layer.name}")
+
+
 def network_input_ui(source: str) -> tuple[np.ndarray | None, str | None]:
     """Input on the left, preprocessing steps on the right: (digit (28, 28) or None, true label)."""
     input_col, steps_col = st.columns([1, 2], gap="large")
@@ -190,15 +288,17 @@ def network_input_ui(source: str) -> tuple[np.ndarray | None, str | None]:
 
 st.title("Draw a digit")
 st.write(
-    "Draw a digit, pick one from MNIST or upload a photo, and watch LeNet-5 read it, "
-    "layer by layer."
+    "Draw a digit, pick one from MNIST or upload a photo, and watch LeNet-5 (or your own Keras "
+    "model) read it, layer by layer."
 )
-params = model_ui()
+model = model_ui()
 source = st.radio("Input", SOURCES, horizontal=True, key="draw_source")
 digit, true_label = network_input_ui(source)
-if digit is not None and params is not None:
+if digit is not None and isinstance(model, keras_model.UploadedModel):
+    uploaded_views_ui(model, digit, true_label)
+elif digit is not None and model is not None:  # LeNet-5's params
     x = digit[None, :, :, None]  # (1, 28, 28, 1)
-    probs, cache = lenet.forward(params, x)
+    probs, cache = lenet.forward(model, x)
     top = prediction_ui(probs[0], CLASS_NAMES, true_label)
     st.header("Layer by layer")
-    layers_ui(params, cache, x, top, CLASS_NAMES)
+    layers_ui(model, cache, x, top, CLASS_NAMES)

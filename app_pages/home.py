@@ -11,12 +11,17 @@ st.write(
 )
 st.markdown(
     """
+- **Data**: 25 sample images of each split (train, validation, test) and the images per class, for
+  MNIST and Fashion-MNIST: the homework's first look at the data.
 - **Convolution**: pick kernels (blur, sharpen, Sobel, … or your own numbers), padding and stride;
   see the output maps, the output-size formula, and step through one output value.
 - **Pooling**: max or average pooling; the window behind each output cell and its maximum.
 - **Backpropagation**: choose the upstream gradient and see dA_prev, dW and db; the full-convolution
   view of dA_prev; pooling's gradient and its ties; a numerical gradient check; learn a kernel by
-  gradient descent.
+  gradient descent; and the homework's 2-3-1 network from scratch, every value and gradient on it.
+- **Architectures**: MLPs and CNNs side by side (parameters, multiply-adds, receptive fields per
+  layer), edit a network layer by layer, why both LeNet-5s have 61,706 parameters, the 1,000 ×
+  1,000 image argument, and any network as a Keras script to take home.
 - **Training** and **Draw a digit** (when installed): train LeNet-5 live, then let it read your digit.
 
 The input (sidebar) is shared by the pages: a dataset image, an uploaded picture, or the course's

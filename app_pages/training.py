@@ -1,25 +1,23 @@
 """Training: LeNet-5 (Keras, TF1 or NumPy) learning live, then what it got right and wrong.
 
-The run trains in a child process owned by this browser session (st.session_state["training_job"]),
-so it never slows the server's other pages; a fragment polls it twice a second, so the page stays
-responsive and survives page switches.
+The run is a job of this browser session (st.session_state["training_job"], started by
+cnnviz.training.start_job) that executes off the server process, so it never slows the server's
+other pages; a fragment polls it twice a second, so the page stays responsive and survives page
+switches.
 Finished runs, and runs reopened from the runs/ folder, go to this session's runs list.
 """
 
-import os
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from cnnviz import data, figures, train, ui
+from cnnviz import data, export, figures, paths, training, ui
+from cnnviz.architectures import analyze
+from cnnviz.networks import TRAINING_NETWORKS
 
 JOB, RUNS, MODEL_PATH = "training_job", "training_runs", ui.TRAINED_MODEL_KEY
 SELECTED, PENDING_SELECTION = "training_selected", "training_pending_selection"
-RUNS_DIR = Path(os.environ.get("CNNVIZ_RUNS_DIR", train.DEFAULT_RUNS_DIR))
-MODEL_LABELS = {"lenet5": "LeNet-5", "lenet5-dropout": "LeNet-5 + dropout 0.5",
-                "lenet5-batchnorm": "LeNet-5 + batch norm", "mlp": "MLP 784-128-64-10 (baseline)"}
-BACKEND_LABELS = {"keras": "Keras", "tf1": "TensorFlow 1 graph", "numpy": "NumPy (cnnviz.ops)"}
+RUNS_DIR = paths.runs_dir()
 GRID_IMAGES = 48
 
 state = st.session_state
@@ -29,21 +27,24 @@ st.caption("Train LeNet-5 three ways on the same data, watch the curves grow, th
            "NumPy and TF1 start from the same weights and see the same batches: one seed, same curves.")
 
 
-def run_label(run: train.SavedRun) -> str:
+def model_label(model: str) -> str:
+    return training.MODELS[model].label
+
+
+def run_label(run: training.SavedRun) -> str:
     config, history = run.config, run.history
     accuracy = "" if history.test_accuracy is None else f" · test {history.test_accuracy:.1%}"
-    started, token = run.run_dir.name[9:15], run.run_dir.name[-6:]  # <date>-<HHMMSS>-...-<token>
-    return (f"{started[:2]}:{started[2:4]}:{started[4:]} {BACKEND_LABELS[config.backend]} · "
-            f"{MODEL_LABELS[config.model]} · {config.dataset} · {len(history.epochs)} ep{accuracy} "
-            f"({run.status}, {token})")
+    started = f"{run.started:%H:%M:%S} " if run.started else ""
+    return (f"{started}{training.BACKENDS[config.backend]} · {model_label(config.model)} · "
+            f"{config.dataset} · {len(history.epochs)} ep{accuracy} ({run.status}, {run.token})")
 
 
-def add_run(run: train.SavedRun) -> None:
+def add_run(run: training.SavedRun) -> None:
     """Put run in this session's list (once), select it, and offer its model to the draw page."""
     if all(kept.run_dir != run.run_dir for kept in state[RUNS]):
         state[RUNS].append(run)
     state[PENDING_SELECTION] = run_label(run)  # applied before the run selector is drawn
-    if run.model_path is not None and run.config.model in train.LENET_WEIGHT_LAYOUT:
+    if run.model_path is not None and training.MODELS[run.config.model].lenet_layout:
         state[MODEL_PATH] = str(run.model_path)
 
 
@@ -56,18 +57,18 @@ def collect_finished_job() -> None:
     if job.error:
         st.error(f"Training failed: {job.error}")
     if job.result is not None and job.result.run_dir is not None:
-        add_run(train.load_run(job.result.run_dir))
+        add_run(training.load_run(job.result.run_dir))
 
 
-def controls_ui(running: bool) -> train.TrainConfig:
+def controls_ui(running: bool) -> training.TrainConfig:
     """The run's settings, read from widgets (disabled while a run is going)."""
     left, middle, right = st.columns(3)
     with left:
-        backend = st.radio("Backend", train.BACKENDS, format_func=BACKEND_LABELS.get, key="train_backend",
-                           disabled=running, horizontal=True)
-        models = train.KERAS_MODEL_NAMES if backend == "keras" else ("lenet5",)
-        model = st.selectbox("Model", models, format_func=MODEL_LABELS.get, key="train_model",
-                             disabled=running or backend != "keras",
+        backend = st.radio("Backend", tuple(training.BACKENDS), format_func=training.BACKENDS.get,
+                           key="train_backend", disabled=running, horizontal=True)
+        models = training.models_for(backend)
+        model = st.selectbox("Model", models, format_func=model_label, key="train_model",
+                             disabled=running or len(models) == 1,
                              help="The variants and the MLP baseline are Keras only.")
     with middle:
         dataset = st.selectbox("Dataset", data.available_datasets(), key="train_dataset", disabled=running)
@@ -87,16 +88,16 @@ def controls_ui(running: bool) -> train.TrainConfig:
         learning_rate = st.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3,
                                          format_func=lambda v: f"{v:g}", key="train_lr", disabled=running)
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=running)
-    return train.TrainConfig(backend=backend, model=model, dataset=dataset, epochs=int(epochs),
-                             batch_size=int(batch_size), learning_rate=float(learning_rate),
-                             limit=None if limit >= n_train else int(limit), seed=int(seed),
-                             augment=augment)
+    return training.TrainConfig(backend=backend, model=model, dataset=dataset, epochs=int(epochs),
+                                batch_size=int(batch_size), learning_rate=float(learning_rate),
+                                limit=None if limit >= n_train else int(limit), seed=int(seed),
+                                augment=augment)
 
 
-def start(config: train.TrainConfig) -> None:
+def start(config: training.TrainConfig) -> None:
     try:
         dataset = ui.dataset(config.dataset)
-        state[JOB] = train.BackgroundRun(config, dataset, train.new_run_dir(config, RUNS_DIR))
+        state[JOB] = training.start_job(config, dataset, training.new_run_dir(config, RUNS_DIR))
     except (ValueError, OSError) as error:
         st.error(f"Could not start training: {error}")
 
@@ -112,10 +113,9 @@ def live_ui() -> None:
     progress = live["progress"]
     if progress:
         done = progress["seen"] / progress["total"]
-        eta = (progress["total"] - progress["seen"]) / max(progress["images_per_second"], 1e-9)
         st.progress(done, text=f"epoch {progress['epoch'] + 1}/{job.config.epochs} · {done:.0%} · "
                                f"{progress['images_per_second']:.0f} images/s · ETA "
-                               f"{train.format_seconds(eta)}" + (" · stopping…" if job.stopping else ""))
+                               f"{training.format_seconds(progress['eta'])}" + (" · stopping…" if job.stopping else ""))
     else:
         st.progress(0.0, text="Starting (building the model)…")
     st.plotly_chart(figures.training.batch_curves_figure(live["batches"]), key="live_batches")
@@ -125,7 +125,7 @@ def live_ui() -> None:
         st.plotly_chart(figures.training.filters_figure(live["first_layer"]), key="live_filters")
 
 
-def results_ui(run: train.SavedRun) -> None:
+def results_ui(run: training.SavedRun) -> None:
     """Curves, test accuracy, confusion matrix, filtered test images and downloads of one run."""
     history = run.history
     if run.error:
@@ -137,14 +137,15 @@ def results_ui(run: train.SavedRun) -> None:
                           else f"{history.test_accuracy:.2%}")
         columns[1].metric("Validation accuracy", f"{last['val_accuracy']:.2%}")
         columns[2].metric("Images / second", f"{history.images_per_second:,.0f}")
-        columns[3].metric("Wall time", train.format_seconds(history.wall_time))
+        columns[3].metric("Wall time", training.format_seconds(history.wall_time))
         st.plotly_chart(figures.training.epoch_curves_figure(history.epochs), key="result_epochs")
     if history.batches:
         st.plotly_chart(figures.training.batch_curves_figure(history.batches), key="result_batches")
     downloads_ui(run)
+    export_ui(run)
     if state.get(MODEL_PATH) == str(run.model_path):
         st.caption("The Draw page reads digits with this model.")
-    elif run.config.model not in train.LENET_WEIGHT_LAYOUT:
+    elif not training.MODELS[run.config.model].lenet_layout:
         st.caption("The Draw page takes LeNet-5 models (with or without dropout) only.")
     if history.test_predictions is None:
         st.info("This run ended before testing (killed or failed); its curves are all that was saved.")
@@ -193,7 +194,7 @@ def results_ui(run: train.SavedRun) -> None:
                                                   names), key="result_grid")
 
 
-def downloads_ui(run: train.SavedRun) -> None:
+def downloads_ui(run: training.SavedRun) -> None:
     """The run's model file and its history (per epoch and per batch) as CSV."""
     history = run.history
     downloads = st.columns(3)
@@ -209,10 +210,35 @@ def downloads_ui(run: train.SavedRun) -> None:
                                  key="download_batches")
 
 
+def export_ui(run: training.SavedRun) -> None:
+    """The run as a short Keras script: same layers, initializers, optimizer, data and settings."""
+    config = run.config
+    network = TRAINING_NETWORKS[config.model]
+    script = export.keras_script(network, dataset=config.dataset, epochs=config.epochs,
+                                 batch_size=config.batch_size, learning_rate=config.learning_rate,
+                                 seed=config.seed, limit=config.limit, title=run_label(run))
+    with st.expander("Copy as Keras code"):
+        if config.augment:
+            st.caption("The script trains without this run's random shifts (augmentation).")
+        st.code(script, language="python")
+        st.download_button("Download the script", script, key="download_script", mime="text/x-python",
+                           file_name=export.script_filename(network, config.dataset))
+
+
+def comparison_ui(runs: list[training.SavedRun]) -> None:
+    """Finished runs side by side: test accuracy against parameters and training seconds."""
+    points = [{"label": run_label(run), "test_accuracy": run.history.test_accuracy,
+               "params": analyze(TRAINING_NETWORKS[run.config.model]).total_params,
+               "seconds": sum(epoch["seconds"] for epoch in run.history.epochs)}
+              for run in runs if run.history.test_accuracy is not None]
+    if points:
+        st.plotly_chart(figures.architectures.runs_comparison_figure(points), key="compare_size_time")
+
+
 def saved_runs_ui() -> None:
     """Reopen a run saved in the runs folder (earlier, or before a restart); live runs of other
     sessions stay private until they end."""
-    saved = [run for run in train.list_runs(RUNS_DIR) if run.status != "running"]
+    saved = [run for run in training.list_runs(RUNS_DIR) if run.status != "running"]
     with st.expander(f"Saved runs in {RUNS_DIR.name}/ ({len(saved)})"):
         if not saved:
             st.write("No saved runs yet.")
@@ -246,6 +272,7 @@ if state[RUNS]:
     results_ui(state[RUNS][labels.index(selected)])
     if len(state[RUNS]) > 1:
         st.subheader("Compare runs")
+        comparison_ui(state[RUNS])
         compared = st.multiselect("Runs overlaid", labels, default=labels[-2:], key="compare_runs")
         st.plotly_chart(figures.training.runs_overlay_figure(
             {label: state[RUNS][labels.index(label)].history.epochs for label in compared}),

@@ -9,6 +9,7 @@ BENCHMARKS = {  # name -> module, in the order BENCHMARKS.md shows them
     "train": "benchmarks.train",
     "draw": "benchmarks.draw",
     "browser": "benchmarks.browser_latency",  # the helpers it shares with tests/e2e: browser.py
+    "architectures": "benchmarks.architectures",
 }
 USAGE = f"usage: python -m benchmarks NAME [--json] [options]  (NAME: {', '.join(BENCHMARKS)})"
 

@@ -50,15 +50,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict[str, str] | None = None, *, timeout: float = 90) -> Iterator[str]:
-    """`streamlit run app.py` from the repository root on a free port; yields its URL, then stops it.
+    """`cnnviz app` (the checkout's app) on a free local port; yields its URL, then stops it.
 
     env is added to this process's environment (e.g. CNNVIZ_RUNS_DIR). The server's output goes to
     a temporary log whose tail is raised with the error when the server does not come up.
     """
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    command = [sys.executable, "-m", "cnnviz", "app", "--port", str(port), "--address", "127.0.0.1",
+               "--server.fileWatcherType", "none"]
     with tempfile.TemporaryFile("w+") as log:
         server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})

@@ -1,7 +1,7 @@
 """`python -m benchmarks train`: training speed and accuracy of the three backends.
 
 - overhead: Keras LeNet-5 epochs through bare `model.fit` against the same fit with the training
-  page's callbacks (cnnviz.train's per-batch adapter -> Trainer.on_batch -> a QueueReporter sending
+  page's callbacks (cnnviz.training's per-batch adapter -> Trainer.on_batch -> a QueueReporter sending
   each batch's logs to another process, as BackgroundRun's training process does), alternated;
   throughput = best of the rounds; cost = 1 - median over rounds of (bare time / callbacks time).
 - throughput: one epoch of training steps per backend (Keras fit, TF1 session, NumPy), same images
@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from benchmarks.common import argument_parser, machine, print_json_line
-from cnnviz import train
+from cnnviz import training
 from cnnviz.data import DatasetUnavailable, load_dataset
 
 PARTS = ("overhead", "throughput", "mnist", "numpy", "fashion")
@@ -26,8 +26,8 @@ PARTS = ("overhead", "throughput", "mnist", "numpy", "fashion")
 
 def _epoch_data(dataset, config):
     """Training images (m, 28, 28, 1) float32 and labels (m,) of config's split, in seed order."""
-    train_idx, _ = train.split_indices(len(dataset.x_train), config, np.random.default_rng(config.seed))
-    return train.as_inputs(dataset.x_train[train_idx]), np.asarray(dataset.y_train[train_idx], np.int64)
+    train_idx, _ = training.split_indices(len(dataset.x_train), config, np.random.default_rng(config.seed))
+    return training.as_inputs(dataset.x_train[train_idx]), np.asarray(dataset.y_train[train_idx], np.int64)
 
 
 def _never_stop(*_) -> bool:
@@ -42,15 +42,16 @@ def _drain(reports) -> None:
 
 def overhead(dataset, batch_size: int, rounds: int) -> dict:
     """Images/s of bare model.fit and of model.fit with the page's callbacks, alternated."""
-    config = train.TrainConfig(backend="keras", batch_size=batch_size)
+    config = training.TrainConfig(backend="keras", batch_size=batch_size)
     X, y = _epoch_data(dataset, config)
-    backend = train.KerasBackend(config)
+    backend = training.backends.KerasBackend(config)
     Y = np.eye(10, dtype=np.float32)[y]
     context = multiprocessing.get_context("spawn")
     reports = context.Queue()
     receiver = context.Process(target=_drain, args=(reports,), daemon=True)
     receiver.start()
-    trainer = train.Trainer(config, dataset, [train.QueueReporter(reports)], stop=None, run_dir=None)
+    trainer = training.loop.Trainer(config, dataset, [training.jobs.QueueReporter(reports)], stop=None,
+                                    run_dir=None)
 
     def with_callbacks():  # the path of a page run: adapter -> Trainer.on_batch -> QueueReporter
         trainer.epoch_start, trainer.epoch_rows = time.perf_counter(), []
@@ -77,14 +78,14 @@ def overhead(dataset, batch_size: int, rounds: int) -> dict:
 def throughput(dataset, batch_size: int) -> dict:
     """Training images per second of one epoch per backend, same images and batch size."""
     speeds = {}
-    for name in train.BACKENDS:
-        config = train.TrainConfig(backend=name, batch_size=batch_size)
+    for name in training.BACKENDS:
+        config = training.TrainConfig(backend=name, batch_size=batch_size)
         X, y = _epoch_data(dataset, config)
-        backend = train.make_backend(config)
+        backend = training.backends.make_backend(config)
         try:
-            train.run_epoch_batches(backend, X[: 4 * batch_size], y[: 4 * batch_size], batch_size, _never_stop)
+            backend.train_epoch(X[: 4 * batch_size], y[: 4 * batch_size], batch_size, _never_stop)
             start = time.perf_counter()
-            train.run_epoch_batches(backend, X, y, batch_size, _never_stop)
+            backend.train_epoch(X, y, batch_size, _never_stop)
             speeds[name] = len(X) / (time.perf_counter() - start)
         finally:
             backend.close()
@@ -93,7 +94,7 @@ def throughput(dataset, batch_size: int) -> dict:
 
 def accuracy_run(images, **settings) -> dict:
     """test accuracy, training seconds (sum of epochs) and wall time of one train() run on images."""
-    history = train.train(train.TrainConfig(**settings), images).history
+    history = training.train(training.TrainConfig(**settings), images).history
     return {"test_accuracy": history.test_accuracy, "train_seconds": sum(e["seconds"] for e in history.epochs),
             "wall_time": history.wall_time, "epochs": len(history.epochs),
             "images_per_second": history.images_per_second}

@@ -1,4 +1,4 @@
-"""The `cnnviz` command (also `python -m cnnviz`): `cnnviz app`, `cnnviz train ...`.
+"""The `cnnviz` command (also `python -m cnnviz`): `cnnviz app`, `cnnviz train ...`, `cnnviz check`.
 
 Each command's module exposes `main(argv)` and is imported only when its command runs, so a
 command loads only what it needs. Benchmarks are not part of the library: `python -m benchmarks`.
@@ -9,7 +9,8 @@ import sys
 
 COMMANDS = {  # name -> (module, what it does)
     "app": ("cnnviz.launch", "start the Streamlit app"),
-    "train": ("cnnviz.train", "train LeNet-5 (Keras, TF1 or NumPy) from the command line"),
+    "train": ("cnnviz.training.cli", "train LeNet-5 (Keras, TF1 or NumPy) from the command line"),
+    "check": ("cnnviz.check.cli", "grade a course solution (0-conv_forward.py ...) against cnnviz.ops"),
 }
 USAGE = "usage: cnnviz COMMAND [options]\n" + "\n".join(
     f"  {name:<8}{text}" for name, (_, text) in COMMANDS.items()

@@ -1,13 +1,12 @@
 """`cnnviz app`: start the Streamlit app (app.py and app_pages/, wherever cnnviz is installed).
 
-The server runs from the app's own folder, so its `.streamlit/config.toml` (upload cap, no
+The server replaces this process (exec) and runs from the app's own folder, so its `.streamlit/config.toml` (upload cap, no
 usage statistics, no developer toolbar) applies however the command is started; the runs folder
 is resolved before that, from the caller's folder (see cnnviz.paths).
 """
 
 import argparse
 import os
-import subprocess
 import sys
 
 from cnnviz import paths
@@ -38,8 +37,7 @@ def main(argv: list[str]) -> int:
     if not paths.APP.is_file():
         print(f"error: the app is missing ({paths.APP}); reinstall cnnviz", file=sys.stderr)
         return 2
-    env = {**os.environ, paths.RUNS_ENV: str(paths.runs_dir().resolve())}
-    try:
-        return subprocess.call(streamlit_command(args), cwd=paths.HOME, env=env)
-    except KeyboardInterrupt:
-        return 0
+    os.environ[paths.RUNS_ENV] = str(paths.runs_dir().resolve())  # before leaving the caller's folder
+    os.chdir(paths.HOME)
+    command = streamlit_command(args)
+    os.execv(command[0], command)  # the server takes this process: signals reach it directly

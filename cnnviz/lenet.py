@@ -17,6 +17,7 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,21 +25,55 @@ from cnnviz.ops import conv_backward, conv_forward, pool_backward, pool_forward
 
 FORMAT = "cnnviz-lenet5"
 FORMAT_VERSION = 1
-PARAM_SHAPES = {
-    "conv1_W": (5, 5, 1, 6),
-    "conv1_b": (1, 1, 1, 6),
-    "conv2_W": (5, 5, 6, 16),
-    "conv2_b": (1, 1, 1, 16),
-    "fc1_W": (400, 120),
-    "fc1_b": (120,),
-    "fc2_W": (120, 84),
-    "fc2_b": (84,),
-    "out_W": (84, 10),
-    "out_b": (10,),
-}
-CONV_LAYERS = (("conv1", "same"), ("conv2", "valid"))  # (name, padding), each + ReLU + max pool
-DENSE_LAYERS = ("fc1", "fc2")  # each + ReLU, then the "out" layer gives the logits
+INPUT_SHAPE = (28, 28, 1)  # (h, w, c) of one image
 POOL_KERNEL, POOL_STRIDE = (2, 2), (2, 2)  # max pooling; backward routes ties like TensorFlow
+
+
+class Layer(NamedTuple):
+    """One LeNet-5 layer with weights: parameters f"{name}_W" and f"{name}_b".
+
+    kind "conv": `size` filters of kernel x kernel, stride 1, `padding`, then ReLU and max pooling;
+    kind "dense": `size` units, then ReLU (softmax for the last layer).
+    """
+
+    name: str
+    kind: str  # "conv" or "dense"
+    size: int  # filters (conv) or units (dense)
+    kernel: int = 0  # conv only
+    padding: str = ""  # conv only: "same" or "valid"
+
+
+LENET5 = (  # stated once: read here and by cnnviz.training's Keras and TF1 builders
+    Layer("conv1", "conv", 6, kernel=5, padding="same"),
+    Layer("conv2", "conv", 16, kernel=5, padding="valid"),
+    Layer("fc1", "dense", 120),
+    Layer("fc2", "dense", 84),
+    Layer("out", "dense", 10),
+)
+CONV_LAYERS = tuple(layer for layer in LENET5 if layer.kind == "conv")
+DENSE_LAYERS = tuple(layer for layer in LENET5 if layer.kind == "dense")[:-1]  # hidden, + ReLU
+OUTPUT_LAYER = LENET5[-1]  # the logits, then softmax
+
+
+def _param_shapes(layers, input_shape) -> dict[str, tuple]:
+    """Every parameter's shape, walking the activations' shape (h, w, c) through layers."""
+    (h, w, c), shapes = input_shape, {}
+    for layer in layers:
+        if layer.kind == "conv":
+            shapes[f"{layer.name}_W"] = (layer.kernel, layer.kernel, c, layer.size)
+            shapes[f"{layer.name}_b"] = (1, 1, 1, layer.size)
+            if layer.padding == "valid":
+                h, w = h - layer.kernel + 1, w - layer.kernel + 1
+            h, w = (1 + (n - k) // s for n, k, s in zip((h, w), POOL_KERNEL, POOL_STRIDE))
+        else:  # flattened row-major (h, w, c) like Keras Flatten
+            shapes[f"{layer.name}_W"] = (h * w * c, layer.size)
+            shapes[f"{layer.name}_b"] = (layer.size,)
+            h = w = 1
+        c = layer.size
+    return shapes
+
+
+PARAM_SHAPES = _param_shapes(LENET5, INPUT_SHAPE)  # conv1_W (5, 5, 1, 6), ..., out_b (10,)
 
 
 class ModelFileError(ValueError):
@@ -73,17 +108,19 @@ def forward(params: dict, X: np.ndarray) -> tuple[np.ndarray, dict]:
     "pool2" (m, 5, 5, 16), "fc1" (m, 120), "fc2" (m, 84), "logits" (m, 10), "probs" (m, 10).
     """
     X = np.asarray(X)
-    if X.ndim != 4 or X.shape[1:] != (28, 28, 1):
+    if X.ndim != 4 or X.shape[1:] != INPUT_SHAPE:
         raise ValueError(f"X must have shape (m, 28, 28, 1), got {X.shape}; use x[..., None] / 255")
     cache = {"X": X}
     A = X
-    for index, (name, padding) in enumerate(CONV_LAYERS, start=1):
-        A = cache[name] = conv_forward(A, params[f"{name}_W"], params[f"{name}_b"], _relu, padding)
+    for index, layer in enumerate(CONV_LAYERS, start=1):
+        W, b = params[f"{layer.name}_W"], params[f"{layer.name}_b"]
+        A = cache[layer.name] = conv_forward(A, W, b, _relu, layer.padding)
         A = cache[f"pool{index}"] = pool_forward(A, POOL_KERNEL, POOL_STRIDE)
     A = A.reshape(A.shape[0], -1)  # (m, 400), row-major (h, w, c) like Keras Flatten
-    for name in DENSE_LAYERS:
-        A = cache[name] = _relu(A @ params[f"{name}_W"] + params[f"{name}_b"])
-    logits = cache["logits"] = A @ params["out_W"] + params["out_b"]
+    for layer in DENSE_LAYERS:
+        A = cache[layer.name] = _relu(A @ params[f"{layer.name}_W"] + params[f"{layer.name}_b"])
+    out = OUTPUT_LAYER.name
+    logits = cache["logits"] = A @ params[f"{out}_W"] + params[f"{out}_b"]
     cache["probs"] = softmax(logits)
     return cache["probs"], cache
 
@@ -108,20 +145,22 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
 
 def backward(params: dict, cache: dict, dlogits: np.ndarray) -> dict[str, np.ndarray]:
     """Gradients of the loss, from dlogits (m, 10): one per parameter (same keys), plus "X" = dL/dX."""
-    grads = {"out_W": cache["fc2"].T @ dlogits, "out_b": dlogits.sum(axis=0)}
-    dA = dlogits @ params["out_W"].T
-    inputs = {"fc1": cache["pool2"].reshape(dA.shape[0], -1), "fc2": cache["fc1"]}
-    for name in reversed(DENSE_LAYERS):
-        dZ = dA * (cache[name] > 0)
-        grads[f"{name}_W"], grads[f"{name}_b"] = inputs[name].T @ dZ, dZ.sum(axis=0)
-        dA = dZ @ params[f"{name}_W"].T
-    dA = dA.reshape(cache["pool2"].shape)
-    for index, (name, padding) in reversed(list(enumerate(CONV_LAYERS, start=1))):
+    grads = {}
+    flat = cache[f"pool{len(CONV_LAYERS)}"]  # (m, 5, 5, 16), flattened into the first dense layer
+    A_prevs = [flat.reshape(len(flat), -1), *(cache[layer.name] for layer in DENSE_LAYERS)]
+    dA = dlogits
+    for layer, A_prev in reversed(list(zip((*DENSE_LAYERS, OUTPUT_LAYER), A_prevs))):
+        dZ = dA if layer is OUTPUT_LAYER else dA * (cache[layer.name] > 0)
+        grads[f"{layer.name}_W"], grads[f"{layer.name}_b"] = A_prev.T @ dZ, dZ.sum(axis=0)
+        dA = dZ @ params[f"{layer.name}_W"].T
+    dA = dA.reshape(flat.shape)
+    for index, layer in reversed(list(enumerate(CONV_LAYERS, start=1))):
+        name = layer.name
         dA = pool_backward(dA, cache[name], POOL_KERNEL, POOL_STRIDE, tie_break="first")
         dZ = dA * (cache[name] > 0)
         A_prev = cache["X"] if index == 1 else cache[f"pool{index - 1}"]
         dA, grads[f"{name}_W"], grads[f"{name}_b"] = conv_backward(
-            dZ, A_prev, params[f"{name}_W"], params[f"{name}_b"], padding
+            dZ, A_prev, params[f"{name}_W"], params[f"{name}_b"], layer.padding
         )
     grads["X"] = dA
     return grads
@@ -235,24 +274,26 @@ def _load_keras(path: Path) -> tuple[dict, dict]:
         raise ModelFileError(f"{path} could not be loaded as a Keras model ({error})") from error
     weighted = [layer for layer in model.layers if layer.weights]
     kinds = [type(layer).__name__ for layer in weighted]
-    expected = ["Conv2D", "Conv2D", "Dense", "Dense", "Dense"]
+    expected = [{"conv": "Conv2D", "dense": "Dense"}[spec.kind] for spec in LENET5]
     if kinds != expected:
         raise ModelFileError(
             f"{path} is not a LeNet-5: layers with weights are {kinds}, expected {expected}"
         )
     params = {}
-    for layer, name in zip(weighted, ("conv1", "conv2", "fc1", "fc2", "out")):
+    for layer, spec in zip(weighted, LENET5):
         kernel, bias = (np.asarray(w) for w in layer.get_weights())
-        params[f"{name}_W"] = kernel.astype(np.float32)
-        bias_shape = PARAM_SHAPES[f"{name}_b"]
-        params[f"{name}_b"] = bias.reshape(bias_shape) if bias.size == np.prod(bias_shape) else bias
-    paddings = [layer.padding for layer in weighted[:2]]
+        params[f"{spec.name}_W"] = kernel.astype(np.float32)
+        bias_shape = PARAM_SHAPES[f"{spec.name}_b"]
+        params[f"{spec.name}_b"] = bias.reshape(bias_shape) if bias.size == np.prod(bias_shape) else bias
+    paddings = [layer.padding for layer in weighted[: len(CONV_LAYERS)]]
     activations = [keras.activations.serialize(layer.activation) for layer in weighted]
     activations = [a if isinstance(a, str) else a.get("config", a) for a in activations]
-    if paddings != ["same", "valid"] or activations != ["relu"] * 4 + ["softmax"]:
+    expected_paddings = [spec.padding for spec in CONV_LAYERS]
+    expected_activations = ["relu"] * (len(LENET5) - 1) + ["softmax"]
+    if paddings != expected_paddings or activations != expected_activations:
         raise ModelFileError(
             f"{path} is not a LeNet-5: conv paddings {paddings} and activations {activations}, "
-            "expected same, valid and relu x4, softmax"
+            f"expected {expected_paddings} and {expected_activations}"
         )
     _check_params(params, str(path))
     return {name: value.astype(np.float32) for name, value in params.items()}, {

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from cnnviz import lenet
 from cnnviz.preprocess import canvas_to_mnist
 from cnnviz.upload import photo_ink
+from tests import keras_uploads
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "draw.py")
@@ -162,7 +163,7 @@ def test_draw_page_offers_the_model_trained_in_this_session(monkeypatch, tmp_pat
     fake_canvas(monkeypatch, drawing())
     at = run_page(trained_model_path=str(session_model))
     model_radio = at.radio(key="draw_model")
-    assert model_radio.options == ["Pretrained LeNet-5", "Trained in this session"]
+    assert model_radio.options == ["Pretrained LeNet-5", "Trained in this session", "Your Keras model"]
     model_radio.set_value("Trained in this session").run()
     assert not at.exception
     assert any("session.npz" in text and "tf1" in text for text in texts(at, "caption"))
@@ -202,3 +203,75 @@ def test_draw_page_rejects_a_corrupt_upload_clearly(monkeypatch, pretrained):
     assert not at.exception
     assert any("not an image" in text for text in texts(at, "error"))
     assert not at.subheader
+
+
+# --- your own Keras model ----------------------------------------------------------------------
+
+
+def upload_model(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.radio(key="draw_model").set_value("Your Keras model").run()
+    return at.file_uploader(key="draw_model_upload").upload(
+        name, data, "application/octet-stream").run()
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("name", list(keras_uploads.GOOD))
+def test_draw_page_reads_with_an_uploaded_model(monkeypatch, pretrained, name):
+    from cnnviz import keras_model
+
+    fake_canvas(monkeypatch, drawing())
+    at = upload_model(run_page(), f"{name}.keras", keras_uploads.GOOD[name]())
+    assert not at.exception and not at.error
+    uploaded = at.session_state["draw_uploaded_model"][1]
+    outputs, layers = keras_model.read(uploaded, canvas_to_mnist(drawing()))
+    top = int(np.argmax(outputs))
+    if name == "no softmax":
+        assert any("not a softmax over 10 classes" in text for text in texts(at, "info"))
+        assert any(f"Largest output: unit {top}" in text for text in texts(at, "subheader"))
+    else:
+        assert any(f"reads: {top} ({outputs[top]:.0%})" in text for text in texts(at, "subheader"))
+    assert [tab.label for tab in at.tabs] == [layer.name for layer in layers] + ["saliency"]
+    drawn = [layer for layer in layers if layer.values.ndim in (1, 2, 3)]
+    assert len(at.get("plotly_chart")) == 1 + 1 + len(drawn) + 1  # steps, outputs, layers, saliency
+    assert any(f"{name}.keras" in text and "this browser session only" in text
+               for text in texts(at, "caption"))
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("name", list(keras_uploads.BAD))
+def test_draw_page_refuses_a_bad_model_and_stays_usable(monkeypatch, pretrained, name):
+    build, words = keras_uploads.BAD[name]
+    fake_canvas(monkeypatch, drawing())
+    at = upload_model(run_page(), "model.keras", build())
+    assert not at.exception
+    errors = texts(at, "error")
+    assert len(errors) == 1 and words in errors[0] and errors[0].startswith("model.keras: ")
+    assert len(at.get("plotly_chart")) == 1 and not at.subheader  # the preprocessing still shows
+    at.radio(key="draw_model").set_value("Pretrained LeNet-5").run()
+    assert not at.exception and not at.error
+    assert any(text.startswith("The network reads") for text in texts(at, "subheader"))
+
+
+@pytest.mark.tf
+def test_draw_page_drops_the_model_with_its_file(monkeypatch, pretrained):
+    fake_canvas(monkeypatch, drawing())
+    at = upload_model(run_page(), "good.keras", keras_uploads.logits_only())
+    assert any(text.startswith("Largest output") for text in texts(at, "subheader"))
+    at.file_uploader(key="draw_model_upload").clear().run()
+    assert not at.exception and "draw_uploaded_model" not in at.session_state
+    assert any("Upload a model saved with" in text for text in texts(at, "info"))
+    assert not at.subheader
+    at = upload_model(at, "bad.keras", keras_uploads.truncated())
+    assert any("truncated" in text for text in texts(at, "error")) and not at.subheader
+
+
+def test_draw_page_opens_without_tensorflow():
+    code = (
+        "import sys; from streamlit.testing.v1 import AppTest; "
+        f"at = AppTest.from_file({PAGE!r}, default_timeout=60).run(); "
+        "assert not at.exception, at.exception; "
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, env={**os.environ, "CNNVIZ_DRAW_MODEL": "missing.npz"})
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -7,6 +7,7 @@ from cnnviz.figures import draw as draw_figures
 from cnnviz.figures.draw import (
     dense_layers_figure,
     feature_maps_figure,
+    outputs_figure,
     preprocess_steps_figure,
     probability_figure,
     saliency_figure,
@@ -84,6 +85,22 @@ def test_feature_maps_figure_without_kernels_shows_maps_only():
     fig = feature_maps_figure(maps, None, layer="pool1", columns=6)
     assert len(fig.data) == 6
     assert [a.text for a in fig.layout.annotations] == [f"pool1 {k}" for k in range(1, 7)]
+
+
+def test_feature_maps_figure_scale_reaches_negative_values():
+    maps = RNG.standard_normal((6, 6, 3))  # e.g. after batch norm, before the ReLU
+    fig = feature_maps_figure(maps, None, layer="bn")
+    assert fig.data[0].zmin == maps.min() and fig.data[0].zmax == maps.max()
+    relu = feature_maps_figure(np.maximum(maps, 0), None, layer="relu")
+    assert relu.data[0].zmin == 0
+
+
+def test_outputs_figure_shows_raw_values_with_the_largest_coloured():
+    values = np.array([0.5, -2.0, 3.0, 1.0])
+    bars = outputs_figure(values).data[0]
+    np.testing.assert_allclose(bars.y, values)
+    assert bars.marker.color[2] == draw_figures.TOP_COLOUR
+    assert bars.marker.color.count(draw_figures.TOP_COLOUR) == 1
 
 
 @pytest.mark.parametrize(

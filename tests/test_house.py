@@ -1,7 +1,8 @@
 """House rules that code can check, over every module of cnnviz/ (subpackages included):
 TensorFlow stays out of module level, only cnnviz/ui.py imports Streamlit, nothing imports the
 benchmarks, the tests or Playwright, and imports run one way (app_pages -> ui -> figures,
-training, explain -> ops, lenet, data) without cycles."""
+training, explain -> ops, lenet, data) without cycles; the student's process of `cnnviz check`
+imports nothing from cnnviz."""
 
 import ast
 import subprocess
@@ -37,14 +38,14 @@ def top_level(names: set[str]) -> set[str]:
     return {name.split(".")[0] for name in names}
 
 
-def test_cnnviz_ops_and_data_import_without_tensorflow():
-    code = "import sys, cnnviz.ops, cnnviz.data; print('tensorflow' in sys.modules)"
+def test_cnnviz_ops_data_and_training_import_without_tensorflow():
+    code = "import sys, cnnviz.ops, cnnviz.data, cnnviz.training; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
 
 def test_the_walk_sees_the_subpackages():
-    assert {"cnnviz.ops", "cnnviz.figures.explorer", "cnnviz.figures.draw"} <= set(MODULES)
+    assert {"cnnviz.ops", "cnnviz.figures.explorer", "cnnviz.figures.draw", "cnnviz.training.loop"} <= set(MODULES)
 
 
 def test_only_the_ui_module_imports_streamlit():
@@ -87,3 +88,9 @@ def test_module_level_imports_have_no_cycles():
     for name in graph:
         if name not in state:
             visit(name, ())
+
+
+def test_the_check_child_runs_on_numpy_alone():
+    """cnnviz/check/child.py runs as a bare script in the student's process (python -I)."""
+    assert top_level(imports(MODULES["cnnviz.check.child"], module_level=False)) <= {
+        "importlib", "json", "resource", "sys", "traceback", "pathlib", "numpy"}

@@ -29,6 +29,14 @@ def test_init_params_shapes_dtype_and_seed():
     assert np.abs(fc1).max() <= 2 * np.sqrt(2 / 400) / 0.8796 + 1e-6
 
 
+def test_param_shapes_follow_from_the_layer_spec():
+    assert list(lenet.PARAM_SHAPES) == [f"{layer.name}_{part}" for layer in lenet.LENET5
+                                        for part in ("W", "b")]
+    assert lenet.PARAM_SHAPES["conv2_W"] == (5, 5, 6, 16)  # 6 channels in from conv1
+    assert lenet.PARAM_SHAPES["fc1_W"] == (400, 120)  # 28 same -> 14 -> 10 valid -> 5: 5 * 5 * 16
+    assert lenet.PARAM_SHAPES["out_b"] == (10,)
+
+
 def test_forward_activations_have_the_contract_shapes():
     X, _ = _tiny_batch(2)
     probs, cache = lenet.forward(lenet.init_params(0), X.astype(np.float32))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import data, explain, kernels, ui
+from cnnviz import data, dense, explain, kernels, ui
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -39,7 +39,8 @@ def test_app_lists_pages_in_order_and_runs_home():
     at = ok(AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run())
     assert at.title[0].value == "cnnviz"
     source = (ROOT / "app.py").read_text()
-    order = ["home", "convolution", "pooling", "backprop", "training", "draw"]
+    order = ["home", "data", "convolution", "pooling", "backprop", "architectures", "training",
+             "draw"]
     assert [source.index(f"app_pages/{name}.py") for name in order] == sorted(
         source.index(f"app_pages/{name}.py") for name in order
     )
@@ -258,7 +259,7 @@ def test_explorer_pages_do_not_import_tensorflow():
     script = (
         "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
-        "for name in ('home', 'convolution', 'pooling', 'backprop'):\n"
+        "for name in ('home', 'data', 'convolution', 'pooling', 'backprop', 'architectures'):\n"
         f"    at = AppTest.from_file('{ROOT}/app_pages/' + name + '.py', default_timeout={TIMEOUT}).run()\n"
         "    assert not at.exception, name\n"
         "print('tensorflow' in sys.modules)\n"
@@ -365,3 +366,63 @@ def test_pooling_on_every_available_dataset_with_class_and_index(name):
     assert at.session_state["last_good_pool"][0].caption.endswith(
         f"#{at.number_input(key='_w_index').value}"
     )
+
+
+def test_backprop_homework_network_one_example_and_batch_mean():
+    at = ok(page("backprop"))
+    assert any(s.value == "The homework's 2-3-1 network" for s in at.subheader)
+    at.number_input(key="_w_dense_example").set_value(3).run()
+    ok(at)
+    chart = at.get("plotly_chart")
+    assert any('"example 3"' in c.proto.spec for c in chart)
+    at.radio(key="_w_dense_view").set_value("batch mean").run()
+    ok(at)
+    assert not errors(at)
+    checks = at.dataframe[-1].value
+    assert len(checks) == 13 and checks["relative error"].astype(float).max() < 1e-5
+
+
+def test_backprop_homework_gradient_descent_lowers_the_loss():
+    at = ok(page("backprop"))
+    at.slider(key="_w_dense_steps").set_value(20).run()
+    at.slider(key="_w_dense_rate").set_value(2.0).run()
+    ok(at)
+    X, Y_T, weights = dense.homework_example()
+    losses = dense.gradient_descent(X, Y_T, weights, learning_rate=2.0, steps=20)[1]
+    assert losses[-1] < losses[0]
+    assert any(f"L goes from {losses[0]:.4f} to {losses[-1]:.4f}" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("name", data.available_datasets())
+def test_data_page_shows_samples_and_counts_per_split(name):
+    at = AppTest.from_file(str(ROOT / "app_pages" / "data.py"), default_timeout=TIMEOUT)
+    ok(at.run())
+    at.selectbox(key="data_dataset").set_value(name).run()
+    ok(at)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 4  # a grid per split and the class counts
+    assert all(f'"{split}: ' in chart.proto.spec for split, chart in
+               zip(("train", "validation", "test"), charts))
+    counts = at.dataframe[0].value
+    loaded = data.load_dataset(name)
+    assert counts["class"].tolist() == loaded.class_names
+    assert counts["test"].sum() == len(loaded.y_test)
+    assert counts["train"].sum() + counts["validation"].sum() == len(loaded.y_train)
+    before = at.session_state["data_seed"]
+    at.button(key="data_shuffle").click().run()
+    ok(at)
+    assert at.session_state["data_seed"] != before
+
+
+def test_data_page_says_how_to_get_a_missing_fashion_mnist(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "FASHION_DIRS", (tmp_path,))
+    ui.dataset.clear()
+    try:
+        at = AppTest.from_file(str(ROOT / "app_pages" / "data.py"), default_timeout=TIMEOUT)
+        ok(at.run())
+        at.selectbox(key="data_dataset").set_value("fashion-mnist").run()
+        ok(at)
+        assert any("Fashion-MNIST is not installed" in i.value for i in at.info)
+        assert not at.get("plotly_chart")
+    finally:
+        ui.dataset.clear()

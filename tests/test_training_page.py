@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import lenet, train
+from cnnviz import lenet, training
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "training.py")
 TIMEOUT = 60
@@ -49,7 +49,10 @@ def test_training_page_trains_shows_results_and_offers_the_model(page, tmp_path)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test accuracy"].endswith("%")
     assert len(at.get("plotly_chart")) >= 4  # epoch and batch curves, confusion matrix, image grid
-    assert len(at.get("download_button")) == 3
+    assert len(at.get("download_button")) == 4  # the model, two histories, the Keras script
+    script = at.code[0].value
+    assert "def build_model" in script and "LEARNING_RATE = 0.001" in script
+    compile(script, "exported.py", "exec")
     at.selectbox(key="grid_true").set_value(None)
     at.checkbox(key="grid_mistakes").set_value(False)
     at = ok(at.run())
@@ -66,10 +69,10 @@ def test_training_page_stop_halts_the_run(page):
 
 
 def test_training_page_reopens_a_saved_run_and_compares_runs(page, tmp_path):
-    with_numpy = train.TrainConfig(backend="numpy", epochs=1, limit=200)
+    with_numpy = training.TrainConfig(backend="numpy", epochs=1, limit=200)
     from cnnviz.data import load_dataset
 
-    train.train(with_numpy, load_dataset("mnist"), run_dir=train.new_run_dir(with_numpy, tmp_path))
+    training.train(with_numpy, load_dataset("mnist"), run_dir=training.new_run_dir(with_numpy, tmp_path))
     at = ok(page.run())
     at.button(key="reopen_run").click()
     at = ok(at.run())
@@ -77,6 +80,7 @@ def test_training_page_reopens_a_saved_run_and_compares_runs(page, tmp_path):
     at = finish(start_numpy_run(at, epochs=1))
     assert len(at.session_state["training_runs"]) == 2
     assert at.multiselect(key="compare_runs").value == at.selectbox(key="training_selected").options
+    assert any("compare_size_time" in chart.proto.id for chart in at.get("plotly_chart"))
 
 
 def test_two_sessions_never_see_each_others_live_runs(tmp_path, monkeypatch):

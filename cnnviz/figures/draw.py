@@ -77,14 +77,28 @@ def probability_figure(probs: np.ndarray, class_names: Sequence[str] | None = No
     return fig
 
 
+def outputs_figure(values: np.ndarray) -> go.Figure:
+    """Bars of a model's raw outputs (k,) by unit, the largest coloured: for an output layer that
+    is not a softmax over the classes."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    colours = [OTHER_COLOUR] * len(values)
+    colours[int(np.argmax(values))] = TOP_COLOUR
+    fig = go.Figure(go.Bar(x=np.arange(len(values)), y=values, marker_color=colours,
+                           hovertemplate="unit %{x}: %{y:.4g}<extra></extra>"))
+    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      xaxis={"title": "output unit"}, yaxis={"title": "value"},
+                      title="The model's outputs, as they are")
+    return fig
+
+
 def feature_maps_figure(
     maps: np.ndarray, kernels: np.ndarray | None = None, *, layer: str = "conv", columns: int = 4
 ) -> go.Figure:
     """Grid of a layer's feature maps (h, w, c), each with its learned kernel beside it when given.
 
     kernels: W (kh, kw, c_prev, c) of the layer; a kernel with several input channels is shown as a
-    small grid of its c_prev slices. Maps share one grey scale per layer, kernels one red/blue
-    scale.
+    small grid of its c_prev slices. Maps share one grey scale per layer (black at 0, or at the
+    lowest value when some are negative, e.g. before an activation), kernels one red/blue scale.
     """
     maps = np.asarray(maps)
     if maps.ndim != 3:
@@ -113,7 +127,8 @@ def feature_maps_figure(
         horizontal_spacing=0.012 if kernels is not None else 0.02,
         vertical_spacing=0.3 / rows,
     )
-    map_max = float(maps.max()) or 1.0
+    map_min, map_max = min(float(maps.min()), 0.0), max(float(maps.max()), 0.0)
+    map_max = map_max if map_max > map_min else map_min + 1.0
     kernel_max = None if kernels is None else float(np.abs(kernels).max()) or 1.0
     for k in range(channels):
         row, col = divmod(k, columns)
@@ -124,7 +139,7 @@ def feature_maps_figure(
                 col=col * per_map + 1,
             )
         fig.add_trace(
-            _image_trace(maps[..., k], "gray", 0.0, map_max),
+            _image_trace(maps[..., k], "gray", map_min, map_max),
             row=row + 1,
             col=col * per_map + per_map,
         )

@@ -357,7 +357,7 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
     )  # hundreds of frames: skip Plotly's per-property checks
 
 
-def loss_figure(losses) -> go.Figure:
+def loss_figure(losses, title: str = "loss ½·mean (Z − T)²") -> go.Figure:
     """Loss per gradient-descent step, log scale."""
     losses = np.asarray(losses, dtype=np.float64)
     fig = go.Figure(
@@ -370,7 +370,7 @@ def loss_figure(losses) -> go.Figure:
         )
     )
     fig.update_layout(
-        title="loss ½·mean (Z − T)²",
+        title=title,
         xaxis_title="step",
         yaxis_type="log",
         margin={"l": 10, "r": 10, "t": 50, "b": 10},

@@ -1,11 +1,13 @@
 """Figures of the training page: learning curves, first-layer filters, confusion matrix, test images.
 
-Pure functions: lists of metric rows (as in cnnviz.train.History) or arrays in, Plotly figures out.
+Pure functions: lists of metric rows (as in cnnviz.training.History) or arrays in, Plotly figures out.
 """
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from cnnviz.figures.data import tiles_figure
 
 METRICS = (("loss", "loss"), ("accuracy", "accuracy"))  # (row key, axis title)
 MISTAKE_COLOUR, TRAIN_COLOUR, VALIDATION_COLOUR = "#d62728", "#1f77b4", "#ff7f0e"
@@ -152,27 +154,8 @@ def select_examples(y_true, y_pred, true_class=None, predicted_class=None,
 def image_grid_figure(images: np.ndarray, y_true, y_pred, class_names: list[str],
                       cols: int = 8) -> go.Figure:
     """Images (n, 28, 28) tiled in one heatmap, each titled "GT a / P b"; mistakes framed in red."""
-    images = np.asarray(images)
-    n, gap = len(images), 8
-    rows = max(1, -(-n // cols))
-    tile = 28 + gap
-    canvas = np.full((rows * tile, cols * tile), np.nan)
-    figure = go.Figure()
-    for index in range(n):
-        top, left = (index // cols) * tile, (index % cols) * tile
-        canvas[top : top + 28, left : left + 28] = images[index]
-        wrong = y_true[index] != y_pred[index]
-        colour = MISTAKE_COLOUR if wrong else "#2ca02c"
-        figure.add_annotation(x=left + 13.5, y=top - 0.5, yanchor="bottom", showarrow=False,
-                              text=f"GT {class_names[y_true[index]]} / P {class_names[y_pred[index]]}",
-                              font={"size": 10, "color": colour})
-        if wrong:
-            figure.add_shape(type="rect", x0=left - 1, x1=left + 28, y0=top - 1, y1=top + 28,
-                             line={"color": MISTAKE_COLOUR, "width": 2})
-    figure.add_trace(go.Heatmap(z=canvas, colorscale="gray_r", showscale=False, zmin=0, zmax=255,
-                                hoverinfo="skip"))
-    figure.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
-    figure.update_xaxes(visible=False)
-    figure.update_layout(height=100 * rows + 40, margin={"l": 10, "r": 10, "t": 20, "b": 10},
-                         plot_bgcolor="white")
-    return figure
+    pairs = list(zip(y_true, y_pred))
+    return tiles_figure(
+        images, [f"GT {class_names[t]} / P {class_names[p]}" for t, p in pairs], cols=cols,
+        colours=[MISTAKE_COLOUR if t != p else "#2ca02c" for t, p in pairs],
+        framed=[index for index, (t, p) in enumerate(pairs) if t != p], frame_colour=MISTAKE_COLOUR)

@@ -7,18 +7,18 @@ import pytest
 from playwright.sync_api import expect
 
 from benchmarks import browser
-from cnnviz import train
+from cnnviz import training
 
 NUMPY = "NumPy (cnnviz.ops)"
 
 
-def new_runs(runs_dir, before: set) -> list[train.SavedRun]:
-    return [run for run in train.list_runs(runs_dir) if run.run_dir not in before]
+def new_runs(runs_dir, before: set) -> list[training.SavedRun]:
+    return [run for run in training.list_runs(runs_dir) if run.run_dir not in before]
 
 
 @pytest.mark.parametrize("backend", ["Keras", "TensorFlow 1 graph", NUMPY])
 def test_training_curves_grow_until_stop(page, app_url, runs_dir, backend, screenshot):
-    before = {run.run_dir for run in train.list_runs(runs_dir)}
+    before = {run.run_dir for run in training.list_runs(runs_dir)}
     browser.start_training(page, app_url, backend=backend, epochs=100)  # stopped long before
     browser.wait_for_batches(page, 1)
     browser.wait_for_batches(page, browser.batches_seen(page) + 2)  # the live curve grows
@@ -32,7 +32,7 @@ def test_training_curves_grow_until_stop(page, app_url, runs_dir, backend, scree
     assert run.status == "stopped" and len(run.history.epochs) >= 1
     assert run.model_path is not None and run.model_path.is_file()  # the last epoch's checkpoint
     results_run = browser.widget(page, "stSelectbox", "Run").first.locator("input").input_value()
-    assert "stopped" in results_run and run.run_dir.name[-6:] in results_run
+    assert "stopped" in results_run and run.token in results_run
     expect(page.get_by_text(re.compile(rf"Saved runs in {runs_dir.name}/ \(\d+\)"))).to_be_visible()
     screenshot(page, f"training-stopped-{backend.split()[0].lower()}")
 
@@ -40,7 +40,7 @@ def test_training_curves_grow_until_stop(page, app_url, runs_dir, backend, scree
 def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
     trainer, explorer_a, explorer_b = (browser.new_page(chromium) for _ in range(3))
     try:
-        before = {run.run_dir for run in train.list_runs(runs_dir)}
+        before = {run.run_dir for run in training.list_runs(runs_dir)}
         browser.start_training(trainer, app_url, backend=NUMPY, epochs=100)  # runs until stopped
         browser.wait_for_batches(trainer, 1)
         for explorer in (explorer_a, explorer_b):

@@ -5,7 +5,7 @@ import ast
 import tomllib
 
 from benchmarks import browser
-from cnnviz import upload
+from cnnviz import keras_model, upload
 
 ROOT = browser.ROOT
 APP_SOURCES = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]
@@ -42,9 +42,17 @@ def test_unsafe_html_only_on_constant_strings():
 def test_upload_size_capped_and_no_telemetry():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     cap_bytes = config["server"]["maxUploadSize"] * 2**20
-    assert cap_bytes <= 10 * 2**20
-    assert cap_bytes >= upload.MAX_BYTES  # the draw page's stated limit is reachable, not cut short
+    assert cap_bytes <= 20 * 2**20  # the largest upload: a Keras model on the Draw page
+    assert cap_bytes >= keras_model.MAX_BYTES >= upload.MAX_BYTES  # stated limits are reachable
     assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_every_file_uploader_states_its_own_cap():
+    """The server allows 20 MB for models; each image uploader keeps its smaller cap."""
+    for path in [*APP_SOURCES, ROOT / "cnnviz" / "ui.py"]:
+        for name, call in calls(path):
+            if name == "file_uploader":
+                assert keyword(call, "max_upload_size") is not None, f"{path.name}:{call.lineno}"
 
 
 def test_keras_files_loaded_in_safe_mode_and_no_pickles():

@@ -1,17 +1,16 @@
-"""Tests of the TF1 and Keras LeNet-5 builders: structure, parameter counts, and the Keras file reader."""
+"""Tests of the TF1 and Keras builders: structure, parameter counts, and the Keras file reader."""
 
 import numpy as np
 import pytest
 
-from cnnviz import lenet, models
+from cnnviz import lenet
+from cnnviz.training import models
 
 pytestmark = pytest.mark.tf
 
 
 def _keras_model(name):
-    import keras
-
-    return models.KERAS_MODELS[name](keras.Input((28, 28, 1)))
+    return models.keras_model(name)
 
 
 def test_lenet5_keras_structure_and_parameter_count():

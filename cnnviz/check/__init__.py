@@ -1,0 +1,8 @@
+"""`cnnviz check`: grade a student's course solution against cnnviz.ops and say what is wrong.
+
+Rooms: `cases` (the course's and random cases, with the expected outputs), `runner` (the
+student's file in its own limited process, `child.py` being that process), `grade` (values
+compared case by case), `diagnose` (known mistakes replayed against the student's output),
+`report` (the HTML page) and `cli` (the command). Never used by the web app: the server does not
+run uploaded code.
+"""

@@ -1,0 +1,153 @@
+"""Run a student's file in its own process, with a time limit and a memory limit.
+
+The child is a fresh `python -I cnnviz/check/child.py ...` in its own session (so a time-out kills
+everything it started), with RLIMIT_AS, RLIMIT_CPU and RLIMIT_FSIZE set by the child on itself and
+one BLAS thread. Cases go in and results come back as .npz files of plain arrays in a temporary
+folder, read with allow_pickle=False: nothing from the student's process is unpickled.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cnnviz.check.cases import TASKS, Case
+
+CHILD = Path(__file__).resolve().parent / "child.py"
+POLL_SECONDS = 0.02
+TAIL_CHARS = 2000  # of the child's stderr, shown when it dies without a word
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a call went. kind: "ok" (outputs set), or what went wrong: "import", "missing",
+    "exception", "memory", "return", "timeout", "crash", "not run"."""
+
+    kind: str
+    outputs: tuple[np.ndarray, ...] | None = None
+    message: str = ""
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class Run:
+    """setup: the import's Outcome (kind "ok" when the function was found); per case name, how the
+    call went. What the student's code prints is not shown."""
+
+    setup: Outcome
+    outcomes: dict[str, Outcome]
+
+
+def run_solution(path: Path, function: str, cases: list[Case], *, timeout: float = 20.0,
+                 memory_mb: int = 2048) -> Run:
+    """Call `function` of the file at `path` on every case in one child process.
+
+    timeout: seconds allowed for the import and for each case; memory_mb: the child's address
+    space. A case that times out or kills the process leaves the later ones "not run".
+    """
+    ids = {case.name: f"{index:03d}" for index, case in enumerate(cases)}
+    with tempfile.TemporaryDirectory(prefix="cnnviz-check-") as folder:
+        workdir = Path(folder)
+        _write_cases(workdir, cases, ids)
+        cpu_seconds = int(timeout * (len(cases) + 1)) + 5  # a backstop; the wall clock rules
+        command = [sys.executable, "-I", str(CHILD), str(workdir), str(path.resolve()), function,
+                   str(memory_mb * 2**20), str(cpu_seconds)]
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1"}
+        with open(workdir / "stdout", "wb") as stdout, open(workdir / "stderr", "wb") as stderr:
+            child = subprocess.Popen(command, cwd=path.resolve().parent, stdout=stdout,
+                                     stderr=stderr, stdin=subprocess.DEVNULL, env=env,
+                                     start_new_session=True)
+            stuck_in = _wait(child, workdir / "progress", timeout)
+        return _collect(workdir, cases, ids, child.returncode, stuck_in, timeout, memory_mb)
+
+
+def _write_cases(workdir: Path, cases: list[Case], ids: dict[str, str]) -> None:
+    listing = []
+    for case in cases:
+        names = TASKS[case.task][0]
+        arrays = {name: case.args[name] for name in names if isinstance(case.args[name], np.ndarray)}
+        np.savez(workdir / f"in-{ids[case.name]}.npz", **arrays)
+        listing.append({
+            "id": ids[case.name],
+            "args": [[name, "array" if name in arrays else _plain(case.args[name])]
+                     for name in names],
+            "outputs": len(TASKS[case.task][1]),
+        })
+    (workdir / "cases.json").write_text(json.dumps(listing))
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _wait(child: subprocess.Popen, progress: Path, timeout: float) -> str | None:
+    """Wait for the child; kill its session when one step (the import or a case) outlasts
+    `timeout`. Returns the id of that step ("import" or a case id), or None."""
+    step, since = None, time.monotonic()
+    while child.poll() is None:
+        lines = progress.read_text().split() if progress.exists() else []
+        if lines and lines[-1] != step:
+            step, since = lines[-1], time.monotonic()
+        if time.monotonic() - since > timeout:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            return step or "import"
+        time.sleep(POLL_SECONDS)
+    return None
+
+
+def _collect(workdir: Path, cases: list[Case], ids: dict[str, str], returncode: int,
+             stuck_in: str | None, timeout: float, memory_mb: int) -> Run:
+    stderr = (workdir / "stderr").read_bytes()[-TAIL_CHARS:].decode(errors="replace").strip()
+    ended = _ending(returncode, stuck_in, timeout, memory_mb, stderr)
+    steps = (workdir / "progress").read_text().split() if (workdir / "progress").exists() else []
+    setup = _status(workdir, "import")
+    if setup is None:  # found the function, or died before a case began
+        setup = ended if steps[-1:] in ([], ["import"]) else Outcome("ok")
+    if setup.kind != "ok":
+        return Run(setup, {case.name: Outcome("not run") for case in cases})
+    outcomes, stopped = {}, False
+    for case in cases:
+        outcome = _status(workdir, ids[case.name])
+        if outcome is None:
+            outcome, stopped = (Outcome("not run") if stopped else ended), True
+        elif outcome.kind == "ok":
+            with np.load(workdir / f"out-{ids[case.name]}.npz", allow_pickle=False) as saved:
+                arrays = tuple(saved[f"arr_{k}"] for k in range(len(saved.files)))
+            outcome = Outcome("ok", arrays)
+        outcomes[case.name] = outcome
+    return Run(Outcome("ok"), outcomes)
+
+
+def _status(workdir: Path, step: str) -> Outcome | None:
+    path = workdir / f"status-{step}.json"
+    if not path.exists():
+        return None
+    status = json.loads(path.read_text())
+    return Outcome(status["kind"], message=status.get("message", ""),
+                   traceback=status.get("traceback", ""))
+
+
+def _ending(returncode: int, stuck_in: str | None, timeout: float, memory_mb: int,
+            stderr: str) -> Outcome:
+    """Why the child stopped before writing a step's status."""
+    if stuck_in is not None:
+        return Outcome("timeout", message=f"did not finish within {timeout:g} s (--timeout)")
+    if returncode == -signal.SIGXCPU:
+        return Outcome("timeout", message="used up its CPU time limit")
+    if returncode < 0:
+        name = signal.Signals(-returncode).name
+        hint = (f"; the memory limit is {memory_mb} MiB (--memory-mb)"
+                if -returncode in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT) else "")
+        return Outcome("crash", message=f"was killed by signal {name}{hint}", traceback=stderr)
+    if returncode != 0:
+        return Outcome("crash", message=f"ended with exit code {returncode}", traceback=stderr)
+    return Outcome("crash", message="ended without a result", traceback=stderr)

@@ -1,0 +1,30 @@
+"""Training LeNet-5 (and Keras variants) with Keras, TF1 or cnnviz's NumPy ops: what pages,
+benchmarks and the command line use.
+
+Rooms, imported one way (cli, jobs -> loop -> backends -> runs -> config; models by backends):
+config (TrainConfig, History, registries), models (Keras and TF1 builders), backends (one protocol,
+three frameworks), runs (the runs folder), loop (train, Trainer), jobs (where the page's runs
+execute), cli (`python -m cnnviz train`).
+"""
+
+from cnnviz.training import backends, jobs, loop, runs
+from cnnviz.training.config import (
+    BACKENDS,
+    MODELS,
+    Callback,
+    History,
+    ModelSpec,
+    TrainConfig,
+    TrainResult,
+    format_seconds,
+    models_for,
+)
+from cnnviz.training.jobs import Job, start_job
+from cnnviz.training.loop import as_inputs, split_indices, train
+from cnnviz.training.runs import SavedRun, list_runs, load_run, new_run_dir
+
+__all__ = [
+    "BACKENDS", "MODELS", "Callback", "History", "Job", "ModelSpec", "SavedRun",
+    "TrainConfig", "TrainResult", "as_inputs", "backends", "format_seconds", "jobs", "list_runs",
+    "load_run", "loop", "models_for", "new_run_dir", "runs", "split_indices", "start_job", "train",
+]

@@ -1,0 +1,131 @@
+"""cnnviz.export: the exported Keras scripts build the same model and train in a subprocess."""
+
+import os
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnviz import architectures, export, networks
+from cnnviz.architectures import Network
+from cnnviz.layer_specs import Dense, Flatten
+
+ROOT = Path(__file__).resolve().parents[1]
+SETTINGS = {"epochs": 2, "batch_size": 32, "learning_rate": 0.002, "seed": 3}
+EVERY_NETWORK = {**networks.PRESETS, **networks.TRAINING_NETWORKS}
+
+
+def dataset_for(network: Network) -> str:
+    return "cifar10" if network.input_shape == (32, 32, 3) else "mnist"
+
+
+def script_for(network: Network, **settings) -> str:
+    return export.keras_script(network, dataset=dataset_for(network), **{**SETTINGS, **settings})
+
+
+@pytest.mark.parametrize("title", list(EVERY_NETWORK))
+def test_every_network_exports_a_script_with_its_settings(title):
+    network = EVERY_NETWORK[title]
+    script = script_for(network, limit=500)
+    compile(script, f"{network.name}.py", "exec")
+    for line in ("EPOCHS = 2", "BATCH_SIZE = 32", "LEARNING_RATE = 0.002", "SEED = 3",
+                 "LIMIT = 500", f'DATASET = "{dataset_for(network)}"', f'name="{network.name}"'):
+        assert line in script
+    assert max(len(line) for line in script.splitlines()) <= 100
+    for name in architectures.layer_names(network):
+        assert f'name="{name}"' in script
+
+
+def test_script_loads_cnnviz_data_when_it_can_and_keras_otherwise():
+    mnist = script_for(networks.LENET5)
+    assert "from cnnviz.data import load_dataset" in mnist
+    assert "keras.datasets.mnist.load_data()" in mnist
+    cifar = script_for(networks.PRESETS["CNN for CIFAR-10 (lecture)"])
+    assert "cnnviz" not in cifar.split("def load_data")[1].split("def _images")[0]
+    assert "keras.datasets.cifar10.load_data()" in cifar
+
+
+@pytest.mark.parametrize("network, settings, expected", [
+    (networks.LENET5, {"dataset": "cifar10"},
+     "cifar10 images are (32, 32, 3), the network's input is (28, 28, 1)"),
+    (Network("no_classes", (28, 28, 1), (Flatten(), Dense(5))), {},
+     "last layer gives (5,); to classify mnist it must give (10,)"),
+    (networks.LENET5, {"dataset": "svhn"}, "dataset must be one of"),
+    (networks.LENET5, {"epochs": 0}, "epochs must be a positive integer"),
+    (networks.LENET5, {"batch_size": 2.5}, "batch_size must be a positive integer"),
+    (networks.LENET5, {"learning_rate": -1}, "learning_rate must be a number > 0"),
+    (networks.LENET5, {"limit": 1}, "limit must be None or an integer >= 2"),
+    (Network("bad", (28, 28, 1), (Dense(10),)), {}, "layer 1 (Dense)"),
+])
+def test_invalid_exports_say_why(network, settings, expected):
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        export.keras_script(network, **{"dataset": "mnist", **SETTINGS, **settings})
+
+
+def test_script_filename_is_safe():
+    assert export.script_filename(networks.LENET5, "fashion-mnist") == "lenet5_fashion_mnist.py"
+
+
+def built_from_script(script: str, folder: Path):
+    """build_model() of the script, run in this process (its main() is not)."""
+    path = folder / "exported.py"
+    path.write_text(script)
+    return runpy.run_path(str(path), run_name="exported")["build_model"]()
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("title", list(EVERY_NETWORK))
+def test_script_builds_the_same_model_as_to_keras(title, tmp_path):
+    import numpy as np
+
+    network = EVERY_NETWORK[title]
+    exported = built_from_script(script_for(network), tmp_path)
+    original = architectures.to_keras(network, SETTINGS["learning_rate"], seed=SETTINGS["seed"])
+    original_layers = [layer for layer in original.layers if type(layer).__name__ != "InputLayer"]
+    assert [(type(layer).__name__, layer.name, layer.count_params())
+            for layer in exported.layers] == [
+        (type(layer).__name__, layer.name, layer.count_params()) for layer in original_layers]
+    assert exported.count_params() == original.count_params()
+    for mine, theirs in zip(exported.get_weights(), original.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)  # same seeded initializers
+    assert float(exported.optimizer.learning_rate.numpy()) == pytest.approx(0.002)
+    assert exported.loss == original.loss
+
+
+def layer_types(model) -> list[str]:
+    names = [type(layer).__name__ for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    return ["Activation" if name == "ReLU" else name for name in names]  # ReLU() = Activation
+
+
+# Two runs, since each costs 10-15 s on a quiet machine (TensorFlow's import, the first epoch's
+# tracing) and main() is the same code for every network (the models are compared above): the
+# training page's LeNet-5 on MNIST, and its batch-norm variant (Activation layers) on Fashion-MNIST.
+RUNS = [("lenet5", "mnist"), ("lenet5-batchnorm", "fashion-mnist")]
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("name, dataset", RUNS)
+def test_exported_script_trains_one_epoch_in_a_subprocess(name, dataset, tmp_path):
+    import keras
+
+    from cnnviz import data
+
+    if dataset not in data.available_datasets():
+        pytest.skip(f"{dataset} is not installed (scripts/system-deps.sh installs it)")
+    network = EVERY_NETWORK[name]
+    script = tmp_path / export.script_filename(network, dataset)
+    script.write_text(export.keras_script(network, dataset=dataset, **SETTINGS))
+    saved = tmp_path / "model.keras"
+    result = subprocess.run(
+        [sys.executable, str(script), "--epochs", "1", "--limit", "300", "--save", str(saved)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "val_accuracy" in result.stdout and "test accuracy" in result.stdout
+    trained = keras.models.load_model(saved)
+    original = architectures.to_keras(network)
+    assert trained.count_params() == original.count_params()
+    assert layer_types(trained) == layer_types(original)

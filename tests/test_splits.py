@@ -1,0 +1,56 @@
+"""cnnviz.splits: the Data page's train / validation / test splits, samples and class counts."""
+
+import numpy as np
+
+from cnnviz import splits
+from cnnviz.data import Dataset
+from cnnviz.training import TrainConfig, split_indices
+
+
+def dataset(with_valid=False, n=50):
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n)
+    extra = {"x_valid": x[:5], "y_valid": y[:5]} if with_valid else {}
+    return Dataset("mnist", x, y, x[:8], y[:8], "test", **extra)
+
+
+def test_validation_is_what_the_training_page_holds_out():
+    ds = dataset()
+    parts = splits.dataset_splits(ds)
+    train, valid = split_indices(50, TrainConfig(), np.random.default_rng(0))
+    np.testing.assert_array_equal(parts["validation"].indices, valid)
+    np.testing.assert_array_equal(parts["train"].indices, train)
+    assert (len(parts["train"]), len(parts["validation"]), len(parts["test"])) == (45, 5, 8)
+    assert parts["train"].images is ds.x_train  # positions, not copies
+
+
+def test_a_files_own_validation_split_is_used():
+    ds = dataset(with_valid=True)
+    parts = splits.dataset_splits(ds)
+    assert parts["validation"].images is ds.x_valid and len(parts["validation"]) == 5
+    assert len(parts["train"]) == 50
+
+
+def test_a_sample_comes_from_its_split_with_its_labels():
+    ds = dataset()
+    validation = splits.dataset_splits(ds)["validation"]
+    images, labels = validation.sample(3, seed=1)
+    chosen = validation.indices[splits.sample_indices(5, 3, seed=1)]
+    np.testing.assert_array_equal(images, ds.x_train[chosen])
+    np.testing.assert_array_equal(labels, ds.y_train[chosen])
+    assert validation.class_counts().sum() == 5
+    np.testing.assert_array_equal(validation.class_counts(),
+                                  np.bincount(ds.y_train[validation.indices], minlength=10))
+
+
+def test_sample_indices_are_distinct_seeded_and_bounded():
+    first = splits.sample_indices(1000, 25, seed=4)
+    assert len(set(first.tolist())) == 25 and first.max() < 1000
+    np.testing.assert_array_equal(first, splits.sample_indices(1000, 25, seed=4))
+    assert not np.array_equal(first, splits.sample_indices(1000, 25, seed=5))
+    assert sorted(splits.sample_indices(7, 25).tolist()) == list(range(7))
+
+
+def test_class_counts():
+    counts = splits.class_counts(np.array([0, 3, 3, 9]))
+    assert counts.tolist() == [1, 0, 0, 2, 0, 0, 0, 0, 0, 1]

@@ -1,0 +1,72 @@
+"""Tests of the runs folder: checkpoints, reading runs back, interrupted runs, run-folder names."""
+
+import json
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from cnnviz import lenet, training
+
+
+def test_run_dir_keeps_history_and_a_loadable_checkpoint(small_mnist, tmp_path, small_config):
+    run_dir = training.new_run_dir(small_config("numpy"), tmp_path)
+    result = training.train(small_config("numpy"), small_mnist, run_dir=run_dir)
+    saved = training.load_run(run_dir)
+    assert saved.status == "finished" and saved.config == small_config("numpy")
+    assert saved.history.epochs == result.history.epochs
+    assert saved.history.test_accuracy == result.history.test_accuracy
+    params, meta = lenet.load_params(saved.model_path)
+    predictions = lenet.predict(params, training.as_inputs(small_mnist.x_test)).argmax(axis=1)
+    assert predictions.tolist() == result.history.test_predictions  # the final weights were saved
+    assert meta["epochs_done"] == 2 and meta["config"]["backend"] == "numpy"
+    assert sorted(p.name for p in run_dir.iterdir()) == ["model.npz", "run.json"]  # no temp files
+    assert [run.run_dir for run in training.list_runs(tmp_path)] == [run_dir]
+
+
+def test_load_run_marks_a_killed_run_interrupted(small_mnist, tmp_path, small_config):
+    stop, seen_while_running = threading.Event(), []
+
+    class Peek(training.Callback):
+        def on_epoch_end(self, epoch, logs):
+            seen_while_running.append(training.load_run(tmp_path / "run").status)
+            stop.set()
+
+    training.train(small_config("numpy"), small_mnist, [Peek()], stop=stop, run_dir=tmp_path / "run")
+    assert seen_while_running == ["running"]
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    record["status"] = "running"  # what a killed process leaves behind
+    (tmp_path / "run" / "run.json").write_text(json.dumps(record))
+    killed = training.load_run(tmp_path / "run")
+    assert killed.status == "interrupted" and killed.model_path.is_file()
+
+
+def test_list_runs_skips_unreadable_folders(tmp_path):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "run.json").write_text("{not json")
+    assert training.list_runs(tmp_path) == []
+    with pytest.raises(ValueError, match="run_dir"):
+        training.load_run(tmp_path / "broken")
+
+
+def test_saved_run_reads_start_time_and_token_from_its_folder_name(tmp_path, small_config):
+    before = datetime.now(UTC).replace(microsecond=0)
+    config = small_config("keras", model="lenet5-dropout", dataset="fashion-mnist")
+    runs = [training.SavedRun(training.new_run_dir(config, tmp_path), config, "finished",
+                              training.History(), None) for _ in range(2)]
+    assert all(before <= run.started <= datetime.now(UTC) for run in runs)
+    assert all(len(run.token) == 6 and run.run_dir.name.endswith(f"-{run.token}") for run in runs)
+    assert runs[0].token != runs[1].token
+    foreign = training.SavedRun(tmp_path / "my-run", config, "finished", training.History(), None)
+    assert foreign.started is None and foreign.token == "run"
+
+
+def test_active_runs_know_a_folder_however_it_is_spelled(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    active = training.runs.ActiveRuns()
+    active.add("run")
+    assert tmp_path / "run" in active and "sub/../run" in active and "other" not in active
+    active.discard(tmp_path / "run")
+    assert "run" not in active
+    active.add(None)  # a run without a folder is never listed
+    active.discard(None)
