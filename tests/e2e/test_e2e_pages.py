@@ -88,14 +88,7 @@ def test_backprop_gradient_choices_redraw_gradients(page, app_url):
 
 def test_draw_canvas_stroke_is_read_as_a_one(page, app_url, screenshot):
     browser.open_page(page, f"{app_url}/draw")
-    canvas = page.locator("canvas.upper-canvas").first  # the drawing layer of the Fabric.js canvas
-    box = canvas.bounding_box()
-    x, top = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.15
-    page.mouse.move(x, top)
-    page.mouse.down()
-    for step in range(1, 21):  # a vertical stroke, 70% of the canvas high, in small mouse moves
-        page.mouse.move(x + step * 0.5, top + step * box["height"] * 0.035)
-    page.mouse.up()
+    browser.draw_stroke(page)
     reading = page.get_by_role("heading", name=re.compile("The network reads"))
     expect(reading).to_be_visible()
     browser.wait_for_app(page)
