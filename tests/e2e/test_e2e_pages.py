@@ -62,6 +62,20 @@ def test_convolution_controls_redraw_output(page, app_url):
     assert "/ 2⌋" in formula, formula  # the output-size formula follows the stride
 
 
+def test_convolution_click_on_an_output_cell_steps_there(page, app_url):
+    browser.open_page(page, f"{app_url}/convolution")
+    positions = page.get_by_test_id("stSliderThumbValue")
+    before = positions.all_inner_texts()
+    area = page.locator(".st-key-outputs .nsewdrag").first  # the plot area (click targets drawn
+    area.scroll_into_view_if_needed()                        # once: found from the data)
+    box = area.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)
+    expect(positions).not_to_have_text(before)
+    browser.wait_for_app(page)
+    assert_healthy(page)
+
+
 def test_pooling_controls_redraw_output(page, app_url):
     browser.open_page(page, f"{app_url}/pooling")
     browser.changed_chart(page, "pool_outputs", lambda: browser.choose_radio(page, "Mode", "avg"))
