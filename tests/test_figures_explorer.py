@@ -77,6 +77,12 @@ def test_sweep_figure_has_one_frame_per_position():
         np.ones((5, 6)), ((1, 1), (1, 1)), np.zeros((3, 4)), (3, 3), (2, 2), positions
     )
     assert len(fig.frames) == 12 and len(fig.layout.sliders[0].steps) == 12
+    many = explain.sweep_positions((26, 26))
+    walk = figures.sweep_figure(np.ones((28, 28)), ((0, 0), (0, 0)), np.zeros((26, 26)), (3, 3),
+                                (1, 1), many)
+    steps = [step.args[0][0] for step in walk.layout.sliders[0].steps]
+    assert len(walk.frames) == len(many) and steps[0] == walk.frames[0].name
+    assert len(steps) <= figures.MAX_SLIDER_STEPS and set(steps) <= {f.name for f in walk.frames}
     border, window, cell = fig.frames[-1].layout.shapes
     assert border.line.dash == "dash" and (border.x0, border.y1) == (-0.5, 4.5)
     assert (window.x0, window.y0) == (2 * 3 - 1 - 0.5, 2 * 2 - 1 - 0.5)  # window at input coords

@@ -18,6 +18,7 @@ WINNER_COLOR = "#2ca02c"
 LEFTOVER_COLOR = "rgba(214, 39, 40, 0.35)"
 PADDING_COLOR = "#1f77b4"  # dashed line: the image's border, zero padding outside
 MAX_TEXT_CELLS = 64  # print values inside cells up to 8x8
+MAX_SLIDER_STEPS = 30  # the window walk's slider: each step is a widget Plotly lays out (169: 90 ms)
 PANEL_GAP = 0.04  # between side-by-side panels, as a fraction of the width
 # Room for the tick labels, fixed: with automargin (Plotly.js 4's default) every chart is laid out
 # twice, measuring its labels in between, which made a redraw 2-3x slower in chromium.
@@ -354,13 +355,11 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
                 "x": 0.25,
                 "len": 0.75,
                 "ticklen": 0,
-                "font": {
-                    "color": "rgba(0, 0, 0, 0)"
-                },  # one tick per frame: hide the crowded labels
+                "font": {"color": "rgba(0, 0, 0, 0)"},  # crowded tick labels: hidden
                 "currentvalue": {"prefix": "output (i, j) = ", "font": {"color": "#31333f"}},
-                "steps": [
+                "steps": [  # every frame is played, at most MAX_SLIDER_STEPS are steps
                     {"label": name, "method": "animate", "args": [[name], animate]}
-                    for name in names
+                    for name in names[:: -(-len(names) // MAX_SLIDER_STEPS)]
                 ],
             }
         ],
