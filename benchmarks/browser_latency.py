@@ -208,6 +208,7 @@ def main(argv: list[str]) -> int:
                     cycles[name] = itertools.cycle(changes(page))
                     idle[name] = page_timings(page, key, cycles[name], args.changes)
                 trainer = browser.new_page(chromium)
+                trainer.set_default_timeout(4 * browser.TIMEOUT_MS)  # TensorFlow's first import
                 browser.start_training(trainer, url, backend=args.backend, epochs=100)
                 browser.wait_for_batches(trainer, 1)
                 seen = browser.batches_seen(trainer)
