@@ -22,112 +22,139 @@ def pre_activation(image: ui.InputImage, layer: ui.ConvLayer):
     )
 
 
-image = ui.input_picker()
-layer = ui.conv_layer_ui(image, editable=False)
-image, layer, Z = ui.guarded(pre_activation, image, layer, name="backprop")
-A_prev = image.pixels[None]
-c_prev, c_new = layer.W.shape[2:]
-size = layer.W.shape[0] if layer.W.shape[0] == layer.W.shape[1] else 3
-filter_titles = [f"filter {f + 1}" for f in range(c_new)]
+def preset_size(layer: ui.ConvLayer) -> int:
+    """Side of the preset kernels offered as targets: the layer's kernel's, or 3 if not square."""
+    return layer.W.shape[0] if layer.W.shape[0] == layer.W.shape[1] else 3
 
-st.subheader("Conv backward")
-kind = ui.synced_choice("Upstream gradient dZ", "dz", explain.DZ_KINDS, horizontal=True)
-seed, position, T = 0, (0, 0, 0), None
-if kind == "random":
-    seed = ui.synced_number("Seed", "dz_seed", 0, (0, 10**6))
-elif kind == "impulse":
+
+@st.fragment
+def conv_backward_ui(image: ui.InputImage, layer: ui.ConvLayer, Z: np.ndarray) -> None:
+    """dZ, chosen here, through conv_backward: dA_prev, dW, db, dA_prev as a full convolution and
+    the numerical gradient check. A fragment: the dZ controls rerun only this part of the page."""
+    A_prev = image.pixels[None]
+    c_prev, c_new = layer.W.shape[2:]
+    size = preset_size(layer)
+    filter_titles = [f"filter {f + 1}" for f in range(c_new)]
+
+    st.subheader("Conv backward")
+    kind = ui.synced_choice("Upstream gradient dZ", "dz", explain.DZ_KINDS, horizontal=True)
+    seed, position, T = 0, (0, 0, 0), None
+    if kind == "random":
+        seed = ui.synced_number("Seed", "dz_seed", 0, (0, 10**6))
+    elif kind == "impulse":
+        st.caption(
+            "A 1 at one output position (pick it below or click dZ): it reaches the inputs of that "
+            "window (through the kernel) and the weights (through that window of the input)."
+        )
+        position = ui.position_ui(
+            "Impulse at", "impulse", Z.shape[1:3], c_new, default=ui.strongest(Z[0, :, :, 0])
+        )
+    elif kind == "target kernel":
+        target = ui.synced_choice(
+            "Target kernel (T = conv with it)",
+            "target",
+            ui.available_presets(size),
+            widget=st.selectbox,
+        )
+        W_target = kernels.layer_weights(
+            [kernels.preset_kernel(target, size, fan_in_channels=c_prev)] * c_new, c_prev
+        )
+        T = ops.conv_forward(A_prev, W_target, layer.b, None, layer.padding, layer.stride)
+        loss = 0.5 * float(((Z - T) ** 2).sum())
+        st.caption(f"L = ½‖Z − T‖² = {loss:.4g}; dL/dZ = Z − T.")
+    dZ = explain.upstream_dZ(kind, Z, seed=seed, position=position, T=T)
+    dA_prev, dW, db = ops.conv_backward(dZ, A_prev, layer.W, layer.b, layer.padding, layer.stride)
+
+    left, right = st.columns(2)
+    with left:
+        impulse = kind == "impulse"
+        st.plotly_chart(
+            figures.explorer.maps_figure(
+                dZ[0], [f"dZ, {t}" for t in filter_titles], clickable=impulse
+            ),
+            key="dZ",
+            on_select=(lambda: ui.select_position("dZ", "impulse")) if impulse else "ignore",
+            selection_mode="points",
+        )
+    with right:
+        st.plotly_chart(
+            figures.explorer.maps_figure(
+                dA_prev[0],
+                ["dA_prev" + (f", {name}" if c_prev > 1 else "") for name in image.channel_names],
+            ),
+            key="dA_prev",
+        )
+    st.plotly_chart(
+        figures.explorer.kernels_figure(
+            [dW[:, :, 0, f] for f in range(c_new)],
+            [f"dW, {t}" + (" (channel 1)" if c_prev > 1 else "") for t in filter_titles],
+        ).update_layout(height=260),
+        key="dW",
+    )
+    st.markdown("db = Σ dZ per filter: " + ", ".join(f"**{v:.4g}**" for v in db.ravel()))
+
+    st.subheader("dA_prev as a full convolution")
+    st.write(
+        f"Insert stride − 1 = {layer.stride[0] - 1}, {layer.stride[1] - 1} zeros between the "
+        "entries of dZ, pad it with kernel − 1 zeros, and cross-correlate with the kernel rotated "
+        "by 180°: that is dA_prev."
+    )
+    dA_full = explain.dA_prev_by_full_convolution(
+        dZ, layer.W, layer.pads, layer.stride, image.pixels.shape[:2]
+    )
+    columns = st.columns([2, 1, 2])
+    with columns[0]:
+        st.plotly_chart(
+            figures.explorer.maps_figure(
+                explain.dilate(dZ, layer.stride)[0, :, :, :1], ["dZ of filter 1, dilated"]
+            ).update_layout(height=330),
+            key="dilated",
+        )
+    with columns[1]:
+        st.plotly_chart(
+            figures.explorer.kernels_figure(
+                [layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"]
+            ).update_layout(height=250),
+            key="rotated",
+        )
+        st.metric(
+            "max |conv_backward − full convolution|",
+            f"{float(np.abs(dA_full - dA_prev).max()):.3g}",
+        )
+    with columns[2]:
+        st.plotly_chart(
+            figures.explorer.maps_figure(
+                dA_full[0, :, :, :1], ["full convolution = dA_prev"]
+            ).update_layout(height=330),
+            key="full",
+        )
+    if c_new > 1:
+        st.caption(
+            "The right map sums every filter's contribution; the left one shows filter 1's dZ."
+        )
+
+    st.subheader("Numerical gradient check")
+    rows = explain.gradient_check(A_prev, layer.W, layer.b, dZ, layer.padding, layer.stride)
     st.caption(
-        "A 1 at one output position (pick it below or click dZ): it reaches the inputs of that "
-        "window (through the kernel) and the weights (through that window of the input)."
+        "L = Σ dZ ⊙ Z; centred differences (ε = 1e-6, float64) on sampled entries against "
+        "conv_backward; error = |analytic − numeric| / max(|analytic|, |numeric|, 1)."
     )
-    position = ui.position_ui(
-        "Impulse at", "impulse", Z.shape[1:3], c_new, default=ui.strongest(Z[0, :, :, 0])
+    st.dataframe(
+        [
+            {
+                "parameter": r.parameter,
+                "index": str(r.index),
+                "analytic": r.analytic,
+                "numeric": r.numeric,
+                "error": f"{r.error:.1e}",
+            }
+            for r in rows
+        ],
+        hide_index=True,
     )
-elif kind == "target kernel":
-    target = ui.synced_choice(
-        "Target kernel (T = conv with it)",
-        "target",
-        ui.available_presets(size),
-        widget=st.selectbox,
-    )
-    W_target = kernels.layer_weights(
-        [kernels.preset_kernel(target, size, fan_in_channels=c_prev)] * c_new, c_prev
-    )
-    T = ops.conv_forward(A_prev, W_target, layer.b, None, layer.padding, layer.stride)
-    st.caption(f"L = ½‖Z − T‖² = {0.5 * float(((Z - T) ** 2).sum()):.4g}; dL/dZ = Z − T.")
-dZ = explain.upstream_dZ(kind, Z, seed=seed, position=position, T=T)
-dA_prev, dW, db = ops.conv_backward(dZ, A_prev, layer.W, layer.b, layer.padding, layer.stride)
-
-left, right = st.columns(2)
-with left:
-    impulse = kind == "impulse"
-    st.plotly_chart(
-        figures.explorer.maps_figure(dZ[0], [f"dZ, {t}" for t in filter_titles], clickable=impulse),
-        key="dZ",
-        on_select=(lambda: ui.select_position("dZ", "impulse")) if impulse else "ignore",
-        selection_mode="points",
-    )
-with right:
-    st.plotly_chart(
-        figures.explorer.maps_figure(
-            dA_prev[0],
-            ["dA_prev" + (f", {name}" if c_prev > 1 else "") for name in image.channel_names],
-        ),
-        key="dA_prev",
-    )
-st.plotly_chart(
-    figures.explorer.kernels_figure(
-        [dW[:, :, 0, f] for f in range(c_new)],
-        [f"dW, {t}" + (" (channel 1)" if c_prev > 1 else "") for t in filter_titles],
-    ).update_layout(height=260),
-    key="dW",
-)
-st.markdown("db = Σ dZ per filter: " + ", ".join(f"**{v:.4g}**" for v in db.ravel()))
-
-st.subheader("dA_prev as a full convolution")
-st.write(
-    f"Insert stride − 1 = {layer.stride[0] - 1}, {layer.stride[1] - 1} zeros between the entries of dZ, "
-    "pad it with kernel − 1 zeros, and cross-correlate with the kernel rotated by 180°: that is dA_prev."
-)
-dA_full = explain.dA_prev_by_full_convolution(
-    dZ, layer.W, layer.pads, layer.stride, image.pixels.shape[:2]
-)
-columns = st.columns([2, 1, 2])
-with columns[0]:
-    st.plotly_chart(
-        figures.explorer.maps_figure(
-            explain.dilate(dZ, layer.stride)[0, :, :, :1], ["dZ of filter 1, dilated"]
-        ).update_layout(height=330),
-        key="dilated",
-    )
-with columns[1]:
-    st.plotly_chart(
-        figures.explorer.kernels_figure([layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"]).update_layout(
-            height=250
-        ),
-        key="rotated",
-    )
-    st.metric(
-        "max |conv_backward − full convolution|", f"{float(np.abs(dA_full - dA_prev).max()):.3g}"
-    )
-with columns[2]:
-    st.plotly_chart(
-        figures.explorer.maps_figure(dA_full[0, :, :, :1], ["full convolution = dA_prev"]).update_layout(
-            height=330
-        ),
-        key="full",
-    )
-if c_new > 1:
-    st.caption("The right map sums every filter's contribution; the left one shows filter 1's dZ.")
-
-st.subheader("Pool backward")
-kernel_hw, pool_stride, _ = ui.pool_ui()
-dA_kind = ui.synced_choice(
-    "Upstream gradient dA", "pool_dA", ("all ones", "random"), horizontal=True
-)
 
 
-def pool_routes(A_prev, kernel_hw, pool_stride):
+def pool_routes(A_prev, kernel_hw, pool_stride, dA_kind: str):
     """dA_prev of max pooling under both tie rules, and of avg pooling, for the same dA."""
     dA = explain.upstream_dZ(
         dA_kind, ops.pool_forward(A_prev, kernel_hw, pool_stride, "max"), seed=1
@@ -144,94 +171,98 @@ def pool_routes(A_prev, kernel_hw, pool_stride):
     return A_prev, kernel_hw, pool_stride, dA, routes
 
 
-pooled_input, kernel_hw, pool_stride, dA, routes = ui.guarded(
-    pool_routes, A_prev, kernel_hw, pool_stride, name="backprop_pool"
-)
-st.plotly_chart(
-    figures.explorer.maps_figure(
-        np.concatenate([g[0, :, :, :1] for g in routes.values()], axis=2), list(routes)
-    ),
-    key="pool_grads",
-)
-tied, windows = explain.max_pool_ties(pooled_input, kernel_hw, pool_stride)
-sums = {name: float(g.sum()) for name, g in routes.items()}
-st.markdown(
-    f"**{tied} of {windows}** max-pool windows on this image have a tied maximum (often all-zero "
-    f"background). Σ dA = {float(dA.sum()):.4g}. The course's rule gives the window's gradient to every "
-    f"maximum (Σ dA_prev = {sums['max (all maxima, course)']:.4g}); TensorFlow's gives it to the first one "
-    f"only (Σ dA_prev = {sums['max (first maximum, TensorFlow)']:.4g} = Σ dA: one position per window)."
-)
-
-st.subheader("Numerical gradient check")
-rows = explain.gradient_check(A_prev, layer.W, layer.b, dZ, layer.padding, layer.stride)
-st.caption(
-    "L = Σ dZ ⊙ Z; centred differences (ε = 1e-6, float64) on sampled entries against conv_backward; "
-    "error = |analytic − numeric| / max(|analytic|, |numeric|, 1)."
-)
-st.dataframe(
-    [
-        {
-            "parameter": r.parameter,
-            "index": str(r.index),
-            "analytic": r.analytic,
-            "numeric": r.numeric,
-            "error": f"{r.error:.1e}",
-        }
-        for r in rows
-    ],
-    hide_index=True,
-)
-
-st.subheader("Learn the kernel")
-st.write(
-    "Gradient descent on W, from a random start, so that conv(X, W) matches conv(X, target): "
-    "each step's gradient comes from `conv_backward`."
-)
-columns = st.columns(3)
-with columns[0]:
-    targets = ui.available_presets(size)
-    goal = ui.synced_choice(
-        "Target",
-        "learn_target",
-        targets,
-        widget=st.selectbox,
-        url=False,
-        default="Sobel left" if "Sobel left" in targets else None,
+@st.fragment
+def pool_backward_ui(A_prev: np.ndarray, kernel_hw, pool_stride) -> None:
+    """dA through max pooling under both tie rules, and through avg pooling. A fragment: the dA
+    choice reruns only this part of the page."""
+    dA_kind = ui.synced_choice(
+        "Upstream gradient dA", "pool_dA", ("all ones", "random"), horizontal=True
     )
-with columns[1]:
-    steps = ui.synced_number("Steps", "learn_steps", 60, (5, 500), widget=st.slider)
-with columns[2]:
-    momentum = ui.synced_number("Momentum", "learn_momentum", 0.9, (0.0, 0.95), widget=st.slider)
-chart, kernel_view = st.empty(), st.empty()
-
-
-def show_learning(losses: list[float], W, W_goal, goal: str, key: str) -> None:
-    """The loss curve so far and the kernel next to its target (first input channel)."""
-    chart.plotly_chart(figures.explorer.loss_figure(losses), key=f"loss_{key}")
-    kernel_view.plotly_chart(
-        figures.explorer.kernels_figure(
-            [W[:, :, 0, 0], W_goal[:, :, 0, 0]],
-            [f"W after {len(losses) - 1} steps", f"target: {goal}"],
-        ).update_layout(height=260),
-        key=f"learned_{key}",
+    pooled_input, kernel_hw, pool_stride, dA, routes = ui.guarded(
+        pool_routes, A_prev, kernel_hw, pool_stride, dA_kind, name="backprop_pool"
+    )
+    st.plotly_chart(
+        figures.explorer.maps_figure(
+            np.concatenate([g[0, :, :, :1] for g in routes.values()], axis=2), list(routes)
+        ),
+        key="pool_grads",
+    )
+    tied, windows = explain.max_pool_ties(pooled_input, kernel_hw, pool_stride)
+    sums = {name: float(g.sum()) for name, g in routes.items()}
+    st.markdown(
+        f"**{tied} of {windows}** max-pool windows on this image have a tied maximum (often "
+        f"all-zero background). Σ dA = {float(dA.sum()):.4g}. The course's rule gives the window's "
+        f"gradient to every maximum (Σ dA_prev = {sums['max (all maxima, course)']:.4g}); "
+        f"TensorFlow's gives it to the first one only (Σ dA_prev = "
+        f"{sums['max (first maximum, TensorFlow)']:.4g} = Σ dA: one position per window)."
     )
 
 
-if st.button("Run gradient descent", key="learn"):
-    W_goal = kernels.layer_weights(
-        [kernels.preset_kernel(goal, size, fan_in_channels=c_prev)], c_prev
+@st.fragment
+def learn_ui(A_prev: np.ndarray, layer: ui.ConvLayer) -> None:
+    """Gradient descent on W towards a preset kernel, the loss curve drawn as it runs. A fragment:
+    its controls and its button rerun only this part of the page."""
+    c_prev, size = layer.W.shape[2], preset_size(layer)
+    st.subheader("Learn the kernel")
+    st.write(
+        "Gradient descent on W, from a random start, so that conv(X, W) matches conv(X, target): "
+        "each step's gradient comes from `conv_backward`."
     )
-    losses = []
-    for step, loss, W in explain.learn_kernel(
-        A_prev, W_goal, layer.padding, layer.stride, steps=steps, momentum=momentum
-    ):
-        losses.append(loss)
-        if step % 5 == 0 or step == steps:
-            show_learning(losses, W, W_goal, goal, str(step))
-    st.session_state["learned"] = (losses, W, W_goal, goal)
-elif "learned" in st.session_state:
-    st.caption("The last run (press the button to run again with the settings above).")
-    show_learning(*st.session_state["learned"], "last")
+    columns = st.columns(3)
+    with columns[0]:
+        targets = ui.available_presets(size)
+        goal = ui.synced_choice(
+            "Target",
+            "learn_target",
+            targets,
+            widget=st.selectbox,
+            url=False,
+            default="Sobel left" if "Sobel left" in targets else None,
+        )
+    with columns[1]:
+        steps = ui.synced_number("Steps", "learn_steps", 60, (5, 500), widget=st.slider)
+    with columns[2]:
+        momentum = ui.synced_number(
+            "Momentum", "learn_momentum", 0.9, (0.0, 0.95), widget=st.slider
+        )
+    chart, kernel_view = st.empty(), st.empty()
+
+    def show_learning(losses: list[float], W, W_goal, goal: str, key: str) -> None:
+        """The loss curve so far and the kernel next to its target (first input channel)."""
+        chart.plotly_chart(figures.explorer.loss_figure(losses), key=f"loss_{key}")
+        kernel_view.plotly_chart(
+            figures.explorer.kernels_figure(
+                [W[:, :, 0, 0], W_goal[:, :, 0, 0]],
+                [f"W after {len(losses) - 1} steps", f"target: {goal}"],
+            ).update_layout(height=260),
+            key=f"learned_{key}",
+        )
+
+    if st.button("Run gradient descent", key="learn"):
+        W_goal = kernels.layer_weights(
+            [kernels.preset_kernel(goal, size, fan_in_channels=c_prev)], c_prev
+        )
+        losses = []
+        for step, loss, W in explain.learn_kernel(
+            A_prev, W_goal, layer.padding, layer.stride, steps=steps, momentum=momentum
+        ):
+            losses.append(loss)
+            if step % 5 == 0 or step == steps:
+                show_learning(losses, W, W_goal, goal, str(step))
+        st.session_state["learned"] = (losses, W, W_goal, goal)
+    elif "learned" in st.session_state:
+        st.caption("The last run (press the button to run again with the settings above).")
+        show_learning(*st.session_state["learned"], "last")
+
+
+image = ui.input_picker()
+layer = ui.conv_layer_ui(image, editable=False)
+image, layer, Z = ui.guarded(pre_activation, image, layer, name="backprop")
+conv_backward_ui(image, layer, Z)
+st.subheader("Pool backward")
+kernel_hw, pool_stride, _ = ui.pool_ui()
+pool_backward_ui(image.pixels[None], kernel_hw, pool_stride)
+learn_ui(image.pixels[None], layer)
 
 st.subheader("The homework's 2-3-1 network")
 st.write(

@@ -22,7 +22,8 @@ TIMEOUT_MS = 60_000  # a first page load imports TensorFlow on 2 busy cores
 RUN_START_TIMEOUT_MS = 180_000  # a first run waits for Ray to start, then a worker to import TF
 
 _APP = "[data-testid='stApp']"
-_SIGNATURE_JS = """(key) => {
+# A hash of the data of the Plotly chart with widget key `key` (null: not drawn yet).
+SIGNATURE_JS = """(key) => {
     const plot = document.querySelector(`.st-key-${key} .js-plotly-plot`);
     if (!plot || !plot.data) return null;
     const text = JSON.stringify(plot.data);
@@ -80,14 +81,14 @@ def follow_menu(page: Page, title: str) -> None:
 
 def chart_signature(page: Page, key: str) -> str | None:
     """A hash of the data of the Plotly chart with widget key `key` (None: not drawn)."""
-    return page.evaluate(_SIGNATURE_JS, key)
+    return page.evaluate(SIGNATURE_JS, key)
 
 
 def wait_for_chart_change(page: Page, key: str, before: str | None) -> None:
     """Wait (checking every animation frame) until chart `key` shows data other than `before`."""
     try:
         page.wait_for_function(
-            f"([key, before]) => {{ const now = ({_SIGNATURE_JS})(key); return now !== null && now !== before; }}",
+            f"([key, before]) => {{ const now = ({SIGNATURE_JS})(key); return now !== null && now !== before; }}",
             arg=[key, before], polling="raf")
     except PlaywrightTimeoutError:
         raise AssertionError(f"chart {key!r} was not redrawn with new data within {TIMEOUT_MS} ms") from None
@@ -136,6 +137,18 @@ def choose_select(page: Page, label: str, option: str, scope: Page | Locator | N
         except PlaywrightTimeoutError:
             page.keyboard.press("Escape")
     raise AssertionError(f"selectbox {label!r} never offered {option!r}")
+
+
+def draw_stroke(page: Page) -> None:
+    """Draw a vertical stroke, 70% of the Draw page's canvas high, in small mouse moves (a "1")."""
+    canvas = page.locator("canvas.upper-canvas").first  # the drawing layer of the Fabric.js canvas
+    box = canvas.bounding_box()
+    x, top = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.15
+    page.mouse.move(x, top)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(x + step * 0.5, top + step * box["height"] * 0.035)
+    page.mouse.up()
 
 
 def errors(page: Page) -> list[str]:

@@ -8,8 +8,11 @@ Z and A (m, h_new, w_new, c_new) with, per axis,
 No Python loop runs over examples or output pixels. The batch is cut into blocks of examples whose
 temporaries fit a core's cache (about 1 MiB, so memory never grows with kh * kw * m), and within a
 block the only loops run over the kh * kw kernel taps, each one strided slice of the whole block.
-A large batch is split into one run of blocks per CPU core, each on its own thread (NumPy's loops
-and BLAS release the GIL); a small one (a LeNet-5 batch, one explorer image) stays on one thread.
+A convolution block becomes one matrix product of its windows (one row each) with W; how the
+windows are copied depends on the shape (see `_windows`). A large batch is split into one run of
+blocks per CPU core, each on its own thread (NumPy's loops and BLAS release the GIL); a small one
+(a LeNet-5 batch, one explorer image) stays on one thread, and a server's many sessions use the
+other core.
 """
 
 import itertools
@@ -194,25 +197,37 @@ def _in_parallel(blocks: list[slice], work: Callable[[list[slice]], object]) -> 
         return list(pool.map(work, [blocks[lo:hi] for lo, hi in itertools.pairwise(bounds)]))
 
 
-def _columns(A_padded, kernel_hw, out_hw, stride, dilation, workspace) -> np.ndarray:
-    """Every window as a column: (kh * kw * c_prev, n * h_new * w_new), rows ordered like W.
+_MIN_RUN = 8  # values a window row must hold in a row for one copy of the window view to pay
 
-    Written into the front of the flat `workspace`, reused from block to block.
+
+def _windows(A_padded, kernel_hw, out_hw, stride, dilation, workspace) -> np.ndarray:
+    """Every window as a row: (n * h_new * w_new, kh * kw * c_prev), columns ordered like W.
+
+    Written into the front of the flat `workspace`, reused from block to block. When each kernel
+    row meets a contiguous run of at least _MIN_RUN input values (kw * c_prev, e.g. 30 in LeNet-5's
+    second layer), the windows are one strided copy of window_view, row-major. With fewer (the
+    course's 1-channel 3x3: runs of 3 values), copying item by item is slow, so the matrix is
+    built column-major, one strided copy of the whole block per kernel tap; BLAS reads either.
     """
     n, c = A_padded.shape[0], A_padded.shape[3]
-    shape = (*kernel_hw, c, n, *out_hw)
-    columns = workspace[: np.prod(shape)].reshape(shape)
+    count, size = n * out_hw[0] * out_hw[1], kernel_hw[0] * kernel_hw[1] * c
+    run = c * (kernel_hw[1] if dilation[1] == 1 else 1)
+    if run >= _MIN_RUN:
+        by_row = workspace[: count * size].reshape(n, *out_hw, *kernel_hw, c)
+        np.copyto(by_row, window_view(A_padded, kernel_hw, stride, dilation))
+        return by_row.reshape(count, size)
+    columns = workspace[: count * size].reshape(*kernel_hw, c, n, *out_hw)
     for i, j, (rows, cols) in _taps(out_hw, kernel_hw, stride, dilation):
         columns[i, j] = A_padded[:, rows, cols, :].transpose(3, 0, 1, 2)  # (c, n, h_new, w_new)
-    return columns.reshape(-1, n * out_hw[0] * out_hw[1])
+    return columns.reshape(size, count).T
 
 
 def conv_forward(A_prev, W, b, activation, padding="same", stride=(1, 1), *, dilation=(1, 1)):
     """Forward pass of a convolutional layer: activation(A_prev * W + b).
 
     A_prev (m, h_prev, w_prev, c_prev), W (kh, kw, c_prev, c_new), b (1, 1, 1, c_new);
-    activation: a callable, None, or a name in ACTIVATIONS; padding "same", "valid" or (ph, pw);
-    stride and dilation (sh, sw), (dh, dw). Returns A (m, h_new, w_new, c_new).
+    activation: an element-wise callable, None, or a name in ACTIVATIONS; padding "same", "valid"
+    or (ph, pw); stride and dilation (sh, sw), (dh, dw). Returns A (m, h_new, w_new, c_new).
     """
     A_prev, W, pads, stride, dilation, out_hw = _conv_geometry(A_prev, W, padding, stride, dilation)
     b = _check_bias(b, W.shape[3])
@@ -223,17 +238,23 @@ def conv_forward(A_prev, W, b, activation, padding="same", stride=(1, 1), *, dil
     W_columns = W.astype(dtype, copy=False).reshape(-1, c_new)  # (kh * kw * c_prev, c_new)
     Z = np.empty((A_prev.shape[0], *out_hw, c_new), dtype=dtype)
     window_size = out_hw[0] * out_hw[1]
+    bias_row = np.tile(b.astype(dtype, copy=False).reshape(-1), window_size)  # one example's b
     size, blocks = _blocks(len(Z), W_columns.shape[0] * window_size * dtype.itemsize)
 
     def forward(run: list[slice]) -> None:
+        """Z of the run's blocks, each finished (bias, activation) while it is in the cache."""
         workspace = np.empty(W_columns.shape[0] * size * window_size, dtype=dtype)
         for block in run:
-            columns = _columns(A_padded[block], W.shape[:2], out_hw, stride, dilation, workspace)
-            np.matmul(columns.T, W_columns, out=Z[block].reshape(-1, c_new))  # (n * h_new * w_new, c_new)
+            windows = _windows(A_padded[block], W.shape[:2], out_hw, stride, dilation, workspace)
+            Z_block = Z[block]  # a view (n, h_new, w_new, c_new)
+            np.matmul(windows, W_columns, out=Z_block.reshape(-1, c_new))
+            per_example = Z_block.reshape(len(Z_block), -1)  # (n, h_new * w_new * c_new)
+            per_example += bias_row
+            if activation is not None:
+                Z[block] = activation(Z[block])
 
     _in_parallel(blocks, forward)
-    Z += b.astype(dtype, copy=False)
-    return Z if activation is None else activation(Z).astype(dtype, copy=False)
+    return Z
 
 
 def _check_upstream(grad, name: str, expected: tuple) -> np.ndarray:
@@ -268,9 +289,9 @@ def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1), *, dilation=(
         workspace = np.empty(W_columns.shape[0] * size * out_hw[0] * out_hw[1], dtype=dtype)
         dW_columns = np.zeros(W_columns.shape, dtype=dtype)
         for block in run:
-            columns = _columns(A_padded[block], kernel_hw, out_hw, stride, dilation, workspace)
+            windows = _windows(A_padded[block], kernel_hw, out_hw, stride, dilation, workspace)
             dZ_block = dZ[block].reshape(-1, c_new)  # (n * h_new * w_new, c_new)
-            dW_columns += columns @ dZ_block
+            dW_columns += windows.T @ dZ_block
             dA_block = dA_padded[block]
             for i, j, (rows, cols) in _taps(out_hw, kernel_hw, stride, dilation):
                 seen = dA_block[:, rows, cols, :]  # the inputs tap (i, j) met (n, h_new, w_new, c_prev)

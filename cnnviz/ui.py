@@ -6,11 +6,12 @@ Each widget has its own key "_w_<name>"; Streamlit drops a widget's key when its
 `_synced` restores it from the plain name on return.
 """
 
+import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from cnnviz import data, kernels, ops, upload
@@ -33,6 +34,25 @@ DEFAULT_PRESETS = (
     "sharpen",
     "emboss",
 )
+
+
+# What the pages import on their first visit beyond the home page's needs: pandas and pyarrow for
+# the kernel editor (st.data_editor), the figures, LeNet-5 and the canvas of the Draw page.
+WARM_UP_MODULES = ("pandas", "pyarrow", "cnnviz.explain", "cnnviz.figures", "cnnviz.lenet",
+                   "streamlit_drawable_canvas")
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import WARM_UP_MODULES once per server, on a background thread started after the first page
+    is drawn, so a student's next page does not wait for them (pandas alone takes 0.5-4 s)."""
+    thread = threading.Thread(
+        target=lambda: [importlib.import_module(name) for name in WARM_UP_MODULES],
+        name="cnnviz-warm-up",
+        daemon=True,
+    )
+    thread.start()
+    return thread
 
 
 def _from_url(name: str, default) -> tuple[object, bool]:
@@ -303,6 +323,8 @@ def _kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarra
 
 def _kernel_editor(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:
     """An editable grid for filter f; bad cells are refused with a message and the last good kernel stays."""
+    import pandas as pd  # here, not at the top: pages without a kernel editor start faster
+
     state = st.session_state
     kernel = _kernel(f, preset, size, seed, c_prev)
     key = f"_w_editor_{f}_{preset}_{size}_{seed}_{c_prev}"

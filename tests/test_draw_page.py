@@ -17,7 +17,8 @@ from cnnviz.preprocess import canvas_to_mnist
 from cnnviz.upload import photo_ink
 from tests import keras_uploads
 
-PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "draw.py")
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "app_pages" / "draw.py")
 TIMEOUT = 60
 
 
@@ -86,6 +87,28 @@ def test_draw_page_reads_a_drawing_like_the_library(monkeypatch, pretrained):
         "dense",
         "saliency",
     ]
+
+
+FRESH_PROCESS_DRAWS = """
+import sys, types
+from streamlit.testing.v1 import AppTest
+from test_draw_page import PAGE, TIMEOUT, drawing
+canvas = types.ModuleType("streamlit_drawable_canvas")
+canvas.st_canvas = lambda **kwargs: types.SimpleNamespace(image_data=drawing(), json_data=None)
+sys.modules["streamlit_drawable_canvas"] = canvas
+at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+assert not at.exception and at.subheader[0].value.startswith("The network reads"), at
+print(sorted({name.split(".")[0] for name in sys.modules} & {"tensorflow", "keras"}))
+"""
+
+
+def test_draw_page_reads_a_drawing_with_the_shipped_model_without_tensorflow():
+    env = {name: value for name, value in os.environ.items() if name != "CNNVIZ_DRAW_MODEL"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
+    run = subprocess.run([sys.executable, "-c", FRESH_PROCESS_DRAWS], check=False, env=env,
+                         cwd=ROOT, capture_output=True, text=True, timeout=5 * TIMEOUT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.splitlines()[-1] == "[]"  # neither tensorflow nor keras was imported
 
 
 def test_draw_page_empty_canvas_says_nothing_drawn(monkeypatch, pretrained):

@@ -77,6 +77,12 @@ def test_sweep_figure_has_one_frame_per_position():
         np.ones((5, 6)), ((1, 1), (1, 1)), np.zeros((3, 4)), (3, 3), (2, 2), positions
     )
     assert len(fig.frames) == 12 and len(fig.layout.sliders[0].steps) == 12
+    many = explain.sweep_positions((26, 26))
+    walk = figures.sweep_figure(np.ones((28, 28)), ((0, 0), (0, 0)), np.zeros((26, 26)), (3, 3),
+                                (1, 1), many)
+    steps = [step.args[0][0] for step in walk.layout.sliders[0].steps]
+    assert len(walk.frames) == len(many) and steps[0] == walk.frames[0].name
+    assert len(steps) <= figures.MAX_SLIDER_STEPS and set(steps) <= {f.name for f in walk.frames}
     border, window, cell = fig.frames[-1].layout.shapes
     assert border.line.dash == "dash" and (border.x0, border.y1) == (-0.5, 4.5)
     assert (window.x0, window.y0) == (2 * 3 - 1 - 0.5, 2 * 2 - 1 - 0.5)  # window at input coords
@@ -101,3 +107,22 @@ def test_maps_figure_click_targets_cover_every_cell_of_each_map():
     )
     assert len(click_a.x) == 12 and (click_a.x[5], click_a.y[5]) == (1, 1)
     assert list(click_b.customdata[5]) == [maps[1, 1, 1], 1]  # (value, which map)
+
+
+def test_figures_are_ready_for_plotly_js_as_they_are():
+    """The figures skip plotly.py's validation: colour scales must be spelled out (Plotly.js knows
+    no "gray" or "RdBu_r"), and axes keep fixed margins (automargin lays a chart out twice)."""
+    rng = np.random.default_rng(0)
+    built = [
+        figures.maps_figure(rng.standard_normal((5, 6, 2)), ["a", "b"], clickable=True),
+        figures.maps_figure(rng.random((5, 6, 1)), ["a"], diverging=False),
+        figures.input_figure(rng.random((5, 6)), ((1, 1), (0, 2)), window=(0, 0, 2, 2)),
+        figures.kernels_figure([rng.standard_normal((3, 3))], ["k"]),
+    ]
+    for figure in built:
+        spec = figure.to_plotly_json()
+        for trace in spec["data"]:
+            if trace["type"] == "heatmap":
+                assert all(len(stop) == 2 and 0 <= stop[0] <= 1 for stop in trace["colorscale"])
+        axes = [value for name, value in spec["layout"].items() if name[1:5] == "axis"]
+        assert axes and all(axis["automargin"] is False for axis in axes)

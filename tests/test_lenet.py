@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from cnnviz import lenet
+from cnnviz import data, lenet, paths
 
 
 def _tiny_batch(m=3, seed=0):
@@ -165,3 +165,15 @@ def test_load_params_errors_are_model_file_errors(tmp_path):
     with pytest.raises(lenet.ModelFileError, match="fc1_W has shape"):
         lenet.load_params(wrong)
     assert issubclass(lenet.ModelFileError, ValueError)
+
+
+@pytest.mark.tf
+def test_shipped_weights_predict_like_the_keras_model_they_were_exported_from():
+    import keras
+
+    params, meta = lenet.load_params(paths.PRETRAINED_MODEL)  # what the Draw page runs
+    assert meta["source"] == paths.PRETRAINED_KERAS.name
+    digits = data.load_dataset("mnist").x_test[:200, ..., None].astype(np.float32) / 255.0
+    model = keras.saving.load_model(paths.PRETRAINED_KERAS, compile=False)
+    expected = np.asarray(model.predict(digits, verbose=0))
+    np.testing.assert_allclose(lenet.forward(params, digits)[0], expected, atol=1e-5)

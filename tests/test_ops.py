@@ -163,14 +163,18 @@ def test_pool_backward_matches_finite_differences(impl, mode):
 
 
 @pytest.mark.parametrize("threads", [1, 3])
-def test_ops_agree_with_the_loop_reference_in_several_blocks(monkeypatch, threads):
+@pytest.mark.parametrize("c_prev", [1, 3])  # windows copied tap by tap (runs of 3), as rows (of 9)
+def test_ops_agree_with_the_loop_reference_in_several_blocks(monkeypatch, threads, c_prev):
     monkeypatch.setattr(ops, "_BLOCK_BYTES", 2048)  # forces many blocks, some of them partial
     monkeypatch.setattr(ops, "_THREADS", threads)  # runs of blocks on up to 3 threads at once
     monkeypatch.setattr(ops, "_MIN_BLOCKS_PER_THREAD", 1)
     rng = np.random.default_rng(6)
-    A_prev, W, b = rng.standard_normal((7, 9, 8, 3)), rng.standard_normal((3, 3, 3, 4)), np.ones((1, 1, 1, 4))
+    A_prev, W = rng.standard_normal((7, 9, 8, c_prev)), rng.standard_normal((3, 3, c_prev, 4))
+    b = rng.standard_normal((1, 1, 1, 4))
     Z = ops.conv_forward(A_prev, W, b, None, (1, 2), (2, 1))
     np.testing.assert_allclose(Z, loops.conv_forward(A_prev, W, b, None, (1, 2), (2, 1)), **TIGHT)
+    A = ops.conv_forward(A_prev, W, b, "tanh", (1, 2), (2, 1))  # activation applied block by block
+    np.testing.assert_allclose(A, np.tanh(Z), **TIGHT)
     dZ = rng.standard_normal(Z.shape)
     for ours, reference in zip(ops.conv_backward(dZ, A_prev, W, b, (1, 2), (2, 1)),
                                loops.conv_backward(dZ, A_prev, W, b, (1, 2), (2, 1))):
@@ -257,3 +261,12 @@ A_OK, W_OK, B_OK = np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 4)), np.zeros((1, 1,
 def test_bad_input_raises_value_error_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_lenet5_second_layer_matches_tensorflow_in_float32():
+    rng = np.random.default_rng(7)  # 128 x 14x14x6 * 5x5x6x16: windows copied as rows, several blocks
+    A_prev = rng.random((128, 14, 14, 6), dtype=np.float32)
+    W = rng.standard_normal((5, 5, 6, 16)).astype(np.float32)
+    b = rng.standard_normal((1, 1, 1, 16)).astype(np.float32)
+    expected = tf.nn.relu(tf.nn.conv2d(A_prev, W, 1, "VALID") + b).numpy()
+    np.testing.assert_allclose(ops.conv_forward(A_prev, W, b, "relu", "valid"), expected, atol=1e-4)

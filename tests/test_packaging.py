@@ -46,8 +46,8 @@ def test_wheel_holds_the_app_its_pages_config_and_data(wheel):
     frame = ast.parse((ROOT / "app.py").read_text())
     pages = next(ast.literal_eval(node.value) for node in frame.body
                  if isinstance(node, ast.Assign) and node.targets[0].id == "PAGES")
-    expected = {"app.py", ".streamlit/config.toml", "data/mnist_10k.npz", "data/lenet5_mnist.keras",
-                "deploy/haproxy.cfg",
+    expected = {"app.py", ".streamlit/config.toml", "data/mnist_10k.npz", "data/lenet5_mnist.npz",
+                "data/lenet5_mnist.keras", "deploy/haproxy.cfg",
                 *(path for path, _, _ in pages)}
     assert {f"share/cnnviz/{path}" for path in expected} <= shared
 

@@ -276,6 +276,24 @@ def test_explorer_pages_do_not_import_tensorflow():
     assert result.stdout.strip().splitlines()[-1] == "False"
 
 
+def test_home_page_starts_without_pandas_or_the_emoji_table():
+    """What a fresh server's first page imports is its cold start: pandas (the kernel editor's) and
+    Streamlit's emoji table (an emoji page icon's) cost seconds on a busy server."""
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "from cnnviz import ui\n"
+        "ui.WARM_UP_MODULES = ()  # the warm-up after the first page imports pandas on purpose\n"
+        f"at = AppTest.from_file('{ROOT}/app.py', default_timeout={TIMEOUT}).run()\n"
+        "assert not at.exception and at.title[0].value == 'cnnviz'\n"
+        "print(sorted({'pandas', 'streamlit.emojis'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 def colour_png() -> bytes:
     import io
 

@@ -62,6 +62,20 @@ def test_convolution_controls_redraw_output(page, app_url):
     assert "/ 2⌋" in formula, formula  # the output-size formula follows the stride
 
 
+def test_convolution_click_on_an_output_cell_steps_there(page, app_url):
+    browser.open_page(page, f"{app_url}/convolution")
+    positions = page.get_by_test_id("stSliderThumbValue")
+    before = positions.all_inner_texts()
+    area = page.locator(".st-key-outputs .nsewdrag").first  # the plot area (click targets drawn
+    area.scroll_into_view_if_needed()                        # once: found from the data)
+    box = area.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3)
+    expect(positions).not_to_have_text(before)
+    browser.wait_for_app(page)
+    assert_healthy(page)
+
+
 def test_pooling_controls_redraw_output(page, app_url):
     browser.open_page(page, f"{app_url}/pooling")
     browser.changed_chart(page, "pool_outputs", lambda: browser.choose_radio(page, "Mode", "avg"))
@@ -88,14 +102,7 @@ def test_backprop_gradient_choices_redraw_gradients(page, app_url):
 
 def test_draw_canvas_stroke_is_read_as_a_one(page, app_url, screenshot):
     browser.open_page(page, f"{app_url}/draw")
-    canvas = page.locator("canvas.upper-canvas").first  # the drawing layer of the Fabric.js canvas
-    box = canvas.bounding_box()
-    x, top = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.15
-    page.mouse.move(x, top)
-    page.mouse.down()
-    for step in range(1, 21):  # a vertical stroke, 70% of the canvas high, in small mouse moves
-        page.mouse.move(x + step * 0.5, top + step * box["height"] * 0.035)
-    page.mouse.up()
+    browser.draw_stroke(page)
     reading = page.get_by_role("heading", name=re.compile("The network reads"))
     expect(reading).to_be_visible()
     browser.wait_for_app(page)
