@@ -15,6 +15,7 @@
 Prints Markdown for BENCHMARKS.md; with --json, then one line of JSON with the figures.
 """
 
+import itertools
 import multiprocessing
 import tempfile
 import threading
@@ -25,7 +26,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from benchmarks import browser
-from benchmarks.browser_latency import change_latencies, convolution_changes, percentiles
+from benchmarks.browser_latency import convolution_changes, percentiles
 from benchmarks.common import argument_parser, descendants, machine, print_json_line
 from benchmarks.server import started_server
 from cnnviz import training
@@ -135,7 +136,7 @@ def classroom(args) -> dict:
                     pressed.append(time.time())
                     page.locator(".st-key-train_start button").click()
                 spread = pressed[-1] - pressed[0]
-                changes, latencies = iter(_cycle(convolution_changes(explorer))), []
+                changes, latencies = itertools.cycle(convolution_changes(explorer)), []
                 deadline = time.monotonic() + args.timeout
                 while not all(_seen(page)["ended"] for page in trainers):
                     if time.monotonic() > deadline:
@@ -174,18 +175,14 @@ def classroom(args) -> dict:
 
 
 def _timed_change(page, changes) -> float:
-    """Seconds from the next control change to the redrawn chart; the browser helpers' timeout
-    (a lower bound) when it is not redrawn by then."""
+    """Milliseconds from the next control change to the redrawn output chart; the browser
+    helpers' timeout (a lower bound) when it is not redrawn by then."""
+    _, action = next(changes)
     try:
-        return change_latencies(page, changes, 1)[0]
+        return browser.changed_chart(page, "outputs", action) * 1e3
     except AssertionError:  # not redrawn within browser.TIMEOUT_MS
         browser.wait_for_app(page)
-        return browser.TIMEOUT_MS / 1000
-
-
-def _cycle(items):
-    while True:
-        yield from items
+        return browser.TIMEOUT_MS
 
 
 def _seen(page) -> dict:

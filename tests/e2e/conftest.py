@@ -22,9 +22,10 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium():
-    """Debian's chromium, launched once per session."""
+    """Debian's chromium, launched once for the browser tests; Playwright's event loop ends with
+    them (the protocol clients of later tests run their own asyncio loops)."""
     if not browser.CHROMIUM.exists():
         message = f"{browser.CHROMIUM} is missing: install it with `sudo apt-get install chromium`"
         if os.environ.get("CI"):
@@ -36,15 +37,15 @@ def chromium():
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def runs_dir(tmp_path_factory) -> Path:
-    """The server's runs folder (CNNVIZ_RUNS_DIR), empty at the start of the session."""
+    """The server's runs folder (CNNVIZ_RUNS_DIR), empty at the start of the browser tests."""
     return tmp_path_factory.mktemp("runs")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app_url(chromium, runs_dir) -> str:
-    """URL of the app served for the whole session (started after chromium, so skipped with it);
+    """URL of the app served for the browser tests (started after chromium, so skipped with it);
     its training runs one at a time (CNNVIZ_MAX_RUNS 1), so a second one waits in the queue."""
     with browser.streamlit_server({"CNNVIZ_RUNS_DIR": str(runs_dir), "CNNVIZ_MAX_RUNS": "1"}) as url:
         yield url
