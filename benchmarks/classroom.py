@@ -32,7 +32,8 @@ from urllib.parse import urlsplit
 
 from benchmarks.common import argument_parser, machine, print_json_line
 from benchmarks.server import Sample, TreeSampler, listening_pid, started_replicas, started_server
-from benchmarks.streamlit_protocol import RunTimeout, SessionLost, StreamlitSession, Widget
+from benchmarks.streamlit_protocol import RunTimeout, SessionLost, StreamlitSession
+from benchmarks.streamlit_widgets import Widget
 
 MAX_SESSIONS, MAX_MINUTES = 200, 30
 PAGES = ("convolution", "pooling", "backprop")

@@ -40,12 +40,12 @@ from urllib.parse import urlsplit
 
 from streamlit.proto.Alert_pb2 import Alert
 from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.Checkbox_pb2 import Checkbox
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from streamlit.proto.Slider_pb2 import Slider
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+from benchmarks.streamlit_widgets import Widget, held_value, read_widget
 
 MAX_CACHED_MESSAGE_AGE = 2  # Streamlit's global.maxCachedMessageAge default
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # what the browser sends without a cookie
@@ -55,110 +55,12 @@ FINISHED = {
     ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile error",
     ForwardMsg.FINISHED_EARLY_FOR_RERUN: "replaced",
 }
-WIDGET_KINDS = ("radio", "selectbox", "number_input", "slider", "checkbox", "button",
-                "file_uploader")
-
-
 class SessionLost(ConnectionError):
     """The websocket closed, or the server did not finish a run in time."""
 
 
 class RunTimeout(SessionLost):
     """The server did not finish a run within the session's timeout."""
-
-
-@dataclass(frozen=True)
-class Widget:
-    """A control as its element describes it: enough to set it to another value."""
-
-    id: str  # "$$ID-<hash>-<key>"
-    kind: str  # radio, selectbox, number_input, slider, select_slider, checkbox, toggle, button,
-    # file_uploader
-    label: str
-    options: tuple[str, ...] = ()  # radio, selectbox, select_slider
-    bounds: tuple[float, float, float] | None = None  # (min, max, step) of numbers and sliders
-    disabled: bool = False
-    fragment_id: str = ""  # the fragment the widget belongs to ("" for the page)
-
-    @property
-    def key(self) -> str:
-        """The key the page gave the widget (the id's last part)."""
-        return self.id.split("-", 2)[-1]
-
-    def state(self, value) -> WidgetState:
-        """The WidgetState that says this widget holds `value` (an option, number or bool)."""
-        state = WidgetState(id=self.id)
-        if self.kind in ("radio", "selectbox"):
-            state.string_value = value
-        elif self.kind == "select_slider":
-            state.string_array_value.data[:] = [value]
-        elif self.kind == "slider":
-            state.double_array_value.data[:] = [value]
-        elif self.kind == "number_input":
-            state.double_value = value
-        elif self.kind in ("checkbox", "toggle"):
-            state.bool_value = value
-        else:
-            raise ValueError(f"widget {self.label!r} is a {self.kind}: click it or upload to it, "
-                             "do not set it")
-        return state
-
-    def another_value(self, current, rng: random.Random):
-        """A value a student might pick next: another option, one step, the other side."""
-        if self.options:
-            return rng.choice([option for option in self.options if option != current])
-        if self.kind in ("checkbox", "toggle"):
-            return not current
-        low, high, step = self.bounds
-        if self.kind == "slider":  # drag anywhere along the rail
-            choices = [low + k * step for k in range(round((high - low) / step) + 1)]
-        else:  # the - and + buttons
-            current = low if current is None else current
-            choices = [current - step, current + step]
-        choices = [v for v in choices if low <= v <= high and v != current]
-        if not choices:
-            raise ValueError(f"widget {self.label!r} has no other value within {low}..{high}")
-        return rng.choice(choices)
-
-
-def held_value(state: WidgetState):
-    """The value a WidgetState holds, as Widget.state takes it."""
-    kind = state.WhichOneof("value")
-    if kind in ("string_array_value", "double_array_value"):
-        return getattr(state, kind).data[0]
-    return getattr(state, kind)
-
-
-def _widget(element, fragment_id: str) -> tuple[Widget, WidgetState | None, bool] | None:
-    """(widget, its state in the element, whether the server set it) of a widget element."""
-    kind = element.WhichOneof("type")
-    if kind not in WIDGET_KINDS:
-        return None
-    proto = getattr(element, kind)
-    set_by_server = kind not in ("button", "file_uploader") and proto.set_value
-    value, options, bounds = None, (), None
-    if kind in ("radio", "selectbox"):
-        options = tuple(proto.options)
-        if set_by_server and proto.HasField("raw_value"):
-            value = proto.raw_value
-        elif proto.HasField("default"):
-            value = options[proto.default]
-    elif kind == "number_input":
-        bounds = (proto.min if proto.has_min else -1e300, proto.max if proto.has_max else 1e300,
-                  proto.step or 1)
-        value = proto.value if set_by_server and proto.HasField("value") else (
-            proto.default if proto.HasField("default") else None)
-    elif kind == "slider" and proto.type == Slider.SELECT_SLIDER:
-        kind, options = "select_slider", tuple(proto.options)
-        value = proto.raw_value[0] if set_by_server else options[int(proto.default[0])]
-    elif kind == "slider":
-        bounds = (proto.min, proto.max, proto.step)
-        value = (proto.value if set_by_server else proto.default)[0]
-    elif kind == "checkbox":
-        kind = "toggle" if proto.type == Checkbox.TOGGLE else "checkbox"
-        value = proto.value if set_by_server else proto.default
-    widget = Widget(proto.id, kind, proto.label, options, bounds, proto.disabled, fragment_id)
-    return widget, None if value is None else widget.state(value), set_by_server
 
 
 @dataclass
@@ -464,7 +366,7 @@ class StreamlitSession:
             if self._run is not None:
                 self._run.error_boxes.append(element.alert.body)
         else:
-            found = _widget(element, fragment_id)
+            found = read_widget(element, fragment_id)
             if found is None:
                 return
             widget, state, set_by_server = found

@@ -12,7 +12,8 @@ import pytest
 
 from benchmarks import classroom
 from benchmarks.server import TreeSampler, started_server
-from benchmarks.streamlit_protocol import StreamlitSession, Widget, held_value
+from benchmarks.streamlit_protocol import StreamlitSession
+from benchmarks.streamlit_widgets import Widget, held_value
 
 
 @pytest.mark.parametrize("widget, current", [
