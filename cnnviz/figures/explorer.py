@@ -63,15 +63,13 @@ def _panels(panels: list[list[dict]], titles, *, title=None, shapes=()) -> go.Fi
     """
     n = len(panels)
     width = (1 - PANEL_GAP * (n - 1)) / n
-    small = all(
-        np.shape(t["z"])[0] * np.shape(t["z"])[1] <= MAX_TEXT_CELLS
-        for traces in panels
-        for t in traces
-        if t["type"] == "heatmap"
-    )
+    map_shapes = [np.shape(t["z"]) for traces in panels for t in traces if t["type"] == "heatmap"]
+    small = all(rows * columns <= MAX_TEXT_CELLS for rows, columns in map_shapes)
     ticks = {"dtick": 1} if small else {}  # kernels and windows: one tick per cell
     layout = {
         "margin": MARGIN,
+        # a student's zoom survives new values, and resets when the maps change size
+        "uirevision": str(map_shapes),
         "plot_bgcolor": "white",
         "showlegend": False,
         "title": {"text": title if title is not None or n > 1 else titles[0]},
