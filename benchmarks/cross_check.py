@@ -22,9 +22,9 @@ import time
 
 from benchmarks import browser
 from benchmarks.browser_latency import convolution_changes
-from benchmarks.classroom import Classroom, percentiles_ms, server_under_test, student, warm_up
 from benchmarks.common import machine, print_json_line
 from benchmarks.streamlit_protocol import StreamlitSession
+from benchmarks.students import Classroom, percentiles_ms, server_under_test, student, warm_up
 
 SESSIONS = 3  # browsers, and protocol sessions beside them
 CYCLE = [("Stride sh", 2), ("Padding", "same"), ("Stride sh", 1), ("Padding", "valid")]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from benchmarks import classroom
+from benchmarks import students
 from benchmarks.server import TreeSampler, started_server
 from benchmarks.streamlit_protocol import StreamlitSession
 from benchmarks.streamlit_widgets import Widget, held_value
@@ -73,11 +73,11 @@ def test_session_changes_a_control_found_in_the_page_and_the_server_applies_it(s
 
 @pytest.mark.server
 def test_two_students_record_changes_without_errors(server):
-    room = classroom.Classroom()
+    room = students.Classroom()
     until = time.monotonic() + 12
 
     async def lesson():
-        await asyncio.gather(*(classroom.student(n, server.url, until, (0.3, 1.0), 1.0, 7, room)
+        await asyncio.gather(*(students.student(n, server.url, until, (0.3, 1.0), 1.0, 7, room)
                                for n in range(2)))
 
     asyncio.run(lesson())
