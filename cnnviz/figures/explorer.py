@@ -363,31 +363,31 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
         ],
     }
     figure["layout"].update(controls, margin={**MARGIN, "b": 90})
-    figure["frames"] = [
+    frames = [
         {"layout": {"shapes": boxes(i, j)}, "name": name} for (i, j), name in zip(positions, names)
     ]
-    return go.Figure(
-        figure, _validate=False
-    )  # hundreds of frames: skip Plotly's per-property checks
+    return PlainFramesFigure(figure, frames)
+
+
+class PlainFramesFigure(go.Figure):
+    """A figure whose animation frames stay plain dicts, in `to_dict()` (what st.plotly_chart
+    sends) but not in `.frames`: even unvalidated, plotly.py builds a Frame, a Layout and its
+    Shapes per frame (170 ms for the 169 frames of a 26x26 walk, most of a rerun)."""
+
+    def __init__(self, figure: dict, frames: list[dict]):
+        super().__init__(figure, _validate=False)
+        self._plain_frames = frames
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "frames": self._plain_frames}
 
 
 def loss_figure(losses, title: str = "loss ½·mean (Z − T)²") -> go.Figure:
-    """Loss per gradient-descent step, log scale."""
+    """Loss per gradient-descent step (steps + 1,), log scale; built unvalidated like the maps."""
     losses = np.asarray(losses, dtype=np.float64)
-    fig = go.Figure(
-        go.Scatter(
-            x=np.arange(len(losses)),
-            y=losses,
-            mode="lines",
-            name="loss",
-            hovertemplate="step %{x}<br>loss %{y:.3g}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title=title,
-        xaxis_title="step",
-        yaxis_type="log",
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        height=320,
-    )
-    return fig
+    trace = {"type": "scatter", "x": np.arange(len(losses)), "y": losses, "mode": "lines",
+             "name": "loss", "hovertemplate": "step %{x}<br>loss %{y:.3g}<extra></extra>"}
+    layout = {"title": {"text": title}, "xaxis": {"title": {"text": "step"}},
+              "yaxis": {"type": "log"}, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+              "height": 320}
+    return go.Figure({"data": [trace], "layout": layout}, _validate=False)
