@@ -110,3 +110,20 @@ def test_draw_canvas_stroke_is_read_as_a_one(page, app_url, screenshot):
     expect(page.locator(".st-key-draw_probs .main-svg").first).to_be_visible()
     assert_healthy(page)
     screenshot(page, "draw-a-one")
+
+
+def test_convolution_window_walk_plays_its_frames(page, app_url):
+    """The walk's frames reach Plotly.js (they are sent as plain dicts, outside plotly.py's
+    figure objects) and the play button moves the window."""
+    browser.open_page(page, f"{app_url}/convolution")
+    page.get_by_text("▶ Walk the window across the image").click()
+    chart = page.locator(".st-key-sweep .js-plotly-plot")
+    expect(chart.locator(".main-svg").first).to_be_visible()
+    names = chart.evaluate("plot => plot._transitionData._frames.map(frame => frame.name)")
+    assert len(names) == 13 * 13 and len(set(names)) == len(names)  # 26x26 outputs, every 2nd
+    window = "plot => JSON.stringify(plot.layout.shapes.map(shape => [shape.x0, shape.y0]))"
+    before = chart.evaluate(window)
+    chart.locator(".updatemenu-button").first.click()  # ▶ play
+    page.wait_for_function(f"([plot, before]) => ({window})(plot) !== before",
+                           arg=[chart.element_handle(), before], timeout=browser.TIMEOUT_MS)
+    assert_healthy(page)
