@@ -205,12 +205,13 @@ def start_training(page: Page, url: str, *, backend: str = "Keras", epochs: int 
 
 _BATCHES_JS = """() => {
     const plot = document.querySelector('.st-key-live_batches .js-plotly-plot');
-    return plot && plot.data && plot.data.length ? plot.data[0].y.length : 0;
+    const seen = plot && plot.data && plot.data.length ? plot.data[0].x : [];
+    return seen.length ? seen[seen.length - 1] : 0;
 }"""
 
 
 def batches_seen(page: Page) -> int:
-    """Points on the live per-batch curve (0 before the first batch)."""
+    """Batches seen: the last x of the live per-batch curve (0 before the first batch)."""
     return page.evaluate(_BATCHES_JS)
 
 

@@ -42,7 +42,7 @@ WATCH_JS = """() => {
     setInterval(() => {
         const seen = window.cnnviz, now = Date.now();
         const plot = document.querySelector('.st-key-live_batches .js-plotly-plot');
-        if (!seen.firstBatch && plot && plot.data && plot.data.length && plot.data[0].y.length)
+        if (!seen.firstBatch && plot && plot.data && plot.data.length && plot.data[0].x.length)
             seen.firstBatch = now;
         const text = document.body.innerText;
         const ahead = text.match(/you are next|(\\d+) runs are ahead of yours/);

@@ -31,6 +31,19 @@ def test_batch_curves_figure_has_raw_and_smoothed_traces_per_metric():
     assert len(tf.batch_curves_figure([]).data) == 4  # empty run: empty traces, no error
 
 
+def test_batch_curves_figure_draws_a_long_run_at_most_max_points_smoothed_over_all():
+    values = np.random.default_rng(0).random(5 * tf.MAX_CURVE_POINTS + 3)
+    batches = [{"loss": v, "accuracy": 1 - v} for v in values]
+    raw_loss, smooth_loss, _, smooth_acc = tf.batch_curves_figure(batches, smoothing=0.9).data
+    shown = np.asarray(raw_loss.x) - 1
+    assert len(shown) == tf.MAX_CURVE_POINTS and shown[0] == 0 and shown[-1] == len(values) - 1
+    assert np.all(np.diff(shown) > 0)
+    np.testing.assert_allclose(raw_loss.y, values[shown])
+    np.testing.assert_allclose(smooth_loss.y, tf.smooth(values, 0.9)[shown])
+    np.testing.assert_allclose(smooth_acc.y, tf.smooth(1 - values, 0.9)[shown])
+    np.testing.assert_array_equal(tf.curve_points(7), np.arange(7))
+
+
 def test_epoch_curves_figure_shows_train_and_validation():
     figure = tf.epoch_curves_figure(_epochs())
     names = [trace.name for trace in figure.data]
@@ -42,8 +55,12 @@ def test_epoch_curves_figure_shows_train_and_validation():
 
 def test_runs_overlay_figure_has_one_line_per_run_and_metric():
     figure = tf.runs_overlay_figure({"run A": _epochs(2), "run B": _epochs(3)})
-    assert [trace.name for trace in figure.data] == ["run A", "run A", "run B", "run B"]
-    assert len(figure.data[2].x) == 3
+    loss_a, loss_b, accuracy_a, accuracy_b = figure.data
+    assert [trace.name for trace in figure.data] == ["run A", "run B", "run A", "run B"]
+    assert (loss_a.xaxis, accuracy_a.xaxis) == ("x", "x2") and len(loss_b.x) == 3
+    assert list(accuracy_b.y) == [row["val_accuracy"] for row in _epochs(3)]
+    assert loss_a.line.color == accuracy_a.line.color != loss_b.line.color == accuracy_b.line.color
+    assert [trace.showlegend for trace in figure.data] == [True, True, False, False]
 
 
 def test_filters_figure_one_symmetric_heatmap_per_filter():
