@@ -172,9 +172,15 @@ def prediction_ui(probs: np.ndarray, class_names: list[str], true_label: str | N
     return top
 
 
+def layer_tabs(labels: list[str], key: str) -> list:
+    """Tabs of which only the open one is computed and drawn (opening another reruns the page):
+    every stroke used to build, send and draw all six layers' charts, the hidden ones too."""
+    return st.tabs(labels, key=key, on_change="rerun")
+
+
 def layers_ui(params: dict, cache: dict, x: np.ndarray, top: int, class_names: list[str]) -> None:
     """Tabs with every layer's activations for the digit, kernels beside maps, and saliency."""
-    tabs = st.tabs(["conv1", "pool1", "conv2", "pool2", "dense", "saliency"])
+    tabs = layer_tabs(["conv1", "pool1", "conv2", "pool2", "dense", "saliency"], "draw_layer")
     views = [
         ("conv1", params["conv1_W"], 3),
         ("pool1", None, 6),
@@ -183,14 +189,19 @@ def layers_ui(params: dict, cache: dict, x: np.ndarray, top: int, class_names: l
     ]
     for tab, (layer, kernels, columns) in zip(tabs, views):
         with tab:
+            if not tab.open:
+                continue
             maps = cache[layer][0]
             st.caption(f"{layer}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}")
             figure = figures.draw.feature_maps_figure(maps, kernels, layer=layer, columns=columns)
             st.plotly_chart(figure, key=f"draw_{layer}")
     with tabs[4]:
-        dense = {"fc1 (120 ReLU units)": cache["fc1"][0], "fc2 (84 ReLU units)": cache["fc2"][0]}
-        st.plotly_chart(figures.draw.dense_layers_figure(dense), key="draw_dense")
+        if tabs[4].open:
+            dense = {"fc1 (120 ReLU units)": cache["fc1"][0], "fc2 (84 ReLU units)": cache["fc2"][0]}
+            st.plotly_chart(figures.draw.dense_layers_figure(dense), key="draw_dense")
     with tabs[5]:
+        if not tabs[5].open:
+            return
         saliency = lenet.input_gradient(params, x, top, of="logit")[0, ..., 0]
         st.caption(
             "Gradient of the top class's score (its logit, before softmax) with respect to each "
@@ -213,11 +224,14 @@ def uploaded_views_ui(
         st.subheader(f"Largest output: unit {top} ({outputs[top]:.4g})")
         st.plotly_chart(figures.draw.outputs_figure(outputs), key="draw_outputs")
     st.header("Layer by layer")
-    tabs = st.tabs([layer.name for layer in layers] + ["saliency"])
+    tabs = layer_tabs([layer.name for layer in layers] + ["saliency"], "draw_uploaded_layer")
     for tab, layer in zip(tabs, layers):
         with tab:
-            layer_output_ui(layer)
+            if tab.open:
+                layer_output_ui(layer)
     with tabs[-1]:
+        if not tabs[-1].open:
+            return
         gradient, score = keras_model.saliency(uploaded, digit, top)
         label = CLASS_NAMES[top] if uploaded.softmax_10 else f"unit {top}"
         st.caption(

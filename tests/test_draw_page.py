@@ -77,8 +77,6 @@ def test_draw_page_reads_a_drawing_like_the_library(monkeypatch, pretrained):
     probs, _ = lenet.forward(params, canvas_to_mnist(drawing())[None, :, :, None])
     top = int(probs[0].argmax())
     assert any(f"reads: {top} ({probs[0, top]:.0%})" in text for text in texts(at, "subheader"))
-    charts = at.get("plotly_chart")
-    assert len(charts) == 8  # steps, probabilities, conv1, pool1, conv2, pool2, dense, saliency
     assert [tab.label for tab in at.tabs] == [
         "conv1",
         "pool1",
@@ -87,6 +85,14 @@ def test_draw_page_reads_a_drawing_like_the_library(monkeypatch, pretrained):
         "dense",
         "saliency",
     ]
+    assert chart_keys(at) == ["draw_steps", "draw_probs", "draw_conv1"]  # only the open tab draws
+    for tab in ("pool2", "dense", "saliency"):
+        at.session_state["draw_layer"] = tab
+        assert chart_keys(at.run()) == ["draw_steps", "draw_probs", f"draw_{tab}"]
+
+
+def chart_keys(at: AppTest) -> list[str]:
+    return [chart.key for chart in at.get("plotly_chart")]
 
 
 FRESH_PROCESS_DRAWS = """
@@ -133,7 +139,7 @@ def test_draw_page_mnist_sample_goes_through_the_same_views(monkeypatch, pretrai
     assert not at.exception
     assert any("True label" in text for text in texts(at, "caption"))
     assert any(text.startswith("The network reads") for text in texts(at, "subheader"))
-    assert len(at.get("plotly_chart")) == 7  # no preprocessing figure: MNIST is preprocessed
+    assert chart_keys(at) == ["draw_probs", "draw_conv1"]  # no preprocessing: MNIST is preprocessed
     at.number_input(key="draw_sample_index").set_value(5).run()
     assert not at.exception
 
@@ -192,7 +198,7 @@ def test_draw_page_reads_an_uploaded_photo(monkeypatch, pretrained):
     x = canvas_to_mnist(photo_ink(paper))[None, :, :, None]
     top = int(lenet.forward(params, x)[0].argmax())
     assert any(f"reads: {top} " in text for text in texts(at, "subheader"))
-    assert len(at.get("plotly_chart")) == 8
+    assert chart_keys(at) == ["draw_steps", "draw_probs", "draw_conv1"]
 
 
 def test_draw_page_rejects_a_corrupt_upload_clearly(monkeypatch, pretrained):
@@ -232,7 +238,10 @@ def test_draw_page_reads_with_an_uploaded_model(monkeypatch, pretrained, name):
         assert any(f"reads: {top} ({outputs[top]:.0%})" in text for text in texts(at, "subheader"))
     assert [tab.label for tab in at.tabs] == [layer.name for layer in layers] + ["saliency"]
     drawn = [layer for layer in layers if layer.values.ndim in (1, 2, 3)]
-    assert len(at.get("plotly_chart")) == 1 + 1 + len(drawn) + 1  # steps, outputs, layers, saliency
+    keys = chart_keys(at)  # the steps, the outputs, and the first layer's tab (the open one)
+    assert len(keys) == 3 and keys[-1] == f"draw_layer_{layers[0].name}"
+    at.session_state["draw_uploaded_layer"] = drawn[-1].name
+    assert chart_keys(at.run())[-1] == f"draw_layer_{drawn[-1].name}"
     assert any(f"{name}.keras" in text and "this browser session only" in text
                for text in texts(at, "caption"))
 

@@ -5,6 +5,7 @@ import pytest
 
 from cnnviz.figures import draw as draw_figures
 from cnnviz.figures.draw import (
+    block_means,
     dense_layers_figure,
     feature_maps_figure,
     outputs_figure,
@@ -38,12 +39,27 @@ def test_preprocess_steps_figure_shows_every_stage():
     fig = preprocess_steps_figure(steps)
     stages = [steps.raw, steps.cropped, steps.thinned, steps.scaled, steps.centred]
     assert [trace.type for trace in fig.data] == ["heatmap"] * 5
-    for trace, stage in zip(fig.data, stages):
+    raw = fig.data[0]  # 280 px a side, drawn as the means of 4x4 blocks
+    assert np.shape(raw.z) == (70, 70) and raw.x[1] == raw.y[1] == 4
+    np.testing.assert_allclose(raw.z, steps.raw.reshape(70, 4, 70, 4).mean(axis=(1, 3)))
+    for trace, stage in zip(fig.data[3:], stages[3:]):  # 28 px or less: every pixel
         np.testing.assert_allclose(trace.z, stage)
+        assert list(trace.x) == list(range(stage.shape[1]))
     titles = [annotation.text for annotation in fig.layout.annotations]
     assert "280×280" in titles[0] and "160×40" in titles[1] and "20×" in titles[3]
     assert f"strokes −{steps.thinned_by} px" in titles[2] and steps.thinned_by > 0
     assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_block_means_average_square_blocks_and_partial_edges():
+    image = np.arange(35, dtype=np.float64).reshape(5, 7)
+    means, rows, cols = block_means(image, 4)  # f = 2: blocks of 2x2, the last row and column half
+    assert means.shape == (3, 4) and list(rows) == [0, 2, 4] and list(cols) == [0, 2, 4, 6]
+    assert means[0, 0] == image[:2, :2].mean() and means[2, 3] == image[4, 6]
+    assert means[2, 0] == image[4, :2].mean() and means[0, 3] == image[:2, 6].mean()
+    same, rows, _ = block_means(image, 7)  # short enough: the image itself
+    np.testing.assert_array_equal(same, image)
+    assert list(rows) == list(range(5))
 
 
 def test_probability_figure_colours_top_and_runner_up_when_unsure():

@@ -19,6 +19,7 @@ TOP_COLOUR, RUNNER_UP_COLOUR, OTHER_COLOUR = "#d62728", "#ff9f40", "#9aa5b1"
 KERNEL_COLOURSCALE = "RdBu_r"  # red positive, blue negative, white zero
 # Spelled out for the figures that skip validation (Plotly.js knows neither name):
 KERNEL_SCALE, GRAY_SCALE = (plotly.colors.get_colorscale(n) for n in (KERNEL_COLOURSCALE, "gray"))
+MAX_SHOWN_SIDE = 70  # pixels a side of a preprocessing panel (larger images are block means)
 KERNEL_WIDTH = 0.6  # width of a kernel's panel relative to its feature map's
 SALIENCY_COLOURSCALE = [  # blue: more ink here lowers the class probability; red: raises it
     [0.0, "rgba(49, 130, 255, 0.95)"],
@@ -35,7 +36,12 @@ def top_two(probs: np.ndarray) -> tuple[int, int | None]:
 
 
 def preprocess_steps_figure(steps: PreprocessSteps) -> go.Figure:
-    """A row of images: raw input, cropped to the ink, strokes thinned, 20 px, centred in 28x28."""
+    """A row of images: raw input, cropped to the ink, strokes thinned, 20 px, centred in 28x28.
+
+    Images longer than MAX_SHOWN_SIDE are drawn as the means of square blocks (hover gives a
+    block's first row and column in the image): a panel is ~200 px wide, and the canvas' 280x280
+    pixels made the figure 1 MB, re-sent and redrawn on every stroke.
+    """
     thinned = f"strokes −{steps.thinned_by} px" if steps.thinned_by else "strokes kept"
     stages = {
         "raw": steps.raw,
@@ -44,11 +50,25 @@ def preprocess_steps_figure(steps: PreprocessSteps) -> go.Figure:
         "scaled": steps.scaled,
         "centred": steps.centred,
     }
-    titles = [f"{name}<br>{image.shape[0]}×{image.shape[1]}" for name, image in stages.items()]
-    fig = make_subplots(rows=1, cols=len(stages), subplot_titles=titles, horizontal_spacing=0.03)
-    for col, image in enumerate(stages.values(), start=1):
-        fig.add_trace(_image_trace(image, "gray", 0.0, 1.0), row=1, col=col)
-    return _image_layout(fig, height=240)
+    grid = _Grid(1, len(stages), None, horizontal_spacing=0.03, vertical_spacing=0.0)
+    for col, (name, image) in enumerate(stages.items()):
+        shown, rows, cols = block_means(image, MAX_SHOWN_SIDE)
+        grid.add(0, col, f"{name}<br>{image.shape[0]}×{image.shape[1]}",
+                 {**_heatmap(shown, GRAY_SCALE, 0.0, 1.0), "x": cols, "y": rows})
+    return grid.figure(height=240)
+
+
+def block_means(image: np.ndarray, max_side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(means, rows, cols): image (h, w) as means of f x f blocks, f the smallest factor that
+    brings the longer side to max_side or less (f = 1: the image itself); rows and cols give each
+    block's first pixel. Blocks at the bottom and right edges may be partial."""
+    h, w = image.shape
+    f = -(-max(h, w) // max_side)
+    padded = np.pad(np.asarray(image, np.float64), ((0, -h % f), (0, -w % f)))
+    counts = np.pad(np.ones((h, w)), ((0, -h % f), (0, -w % f)))
+    blocks = (padded.shape[0] // f, f, padded.shape[1] // f, f)
+    means = padded.reshape(blocks).sum(axis=(1, 3)) / counts.reshape(blocks).sum(axis=(1, 3))
+    return means, np.arange(0, h, f), np.arange(0, w, f)
 
 
 def probability_figure(probs: np.ndarray, class_names: Sequence[str] | None = None) -> go.Figure:
