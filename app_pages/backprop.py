@@ -93,65 +93,68 @@ def conv_backward_ui(image: ui.InputImage, layer: ui.ConvLayer, Z: np.ndarray) -
     )
     st.markdown("db = Σ dZ per filter: " + ", ".join(f"**{v:.4g}**" for v in db.ravel()))
 
-    st.subheader("dA_prev as a full convolution")
-    st.write(
-        f"Insert stride − 1 = {layer.stride[0] - 1}, {layer.stride[1] - 1} zeros between the "
-        "entries of dZ, pad it with kernel − 1 zeros, and cross-correlate with the kernel rotated "
-        "by 180°: that is dA_prev."
-    )
-    dA_full = explain.dA_prev_by_full_convolution(
-        dZ, layer.W, layer.pads, layer.stride, image.pixels.shape[:2]
-    )
-    columns = st.columns([2, 1, 2])
-    with columns[0]:
-        st.plotly_chart(
-            figures.explorer.maps_figure(
-                explain.dilate(dZ, layer.stride)[0, :, :, :1], ["dZ of filter 1, dilated"]
-            ).update_layout(height=330),
-            key="dilated",
-        )
-    with columns[1]:
-        st.plotly_chart(
-            figures.explorer.kernels_figure(
-                [layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"]
-            ).update_layout(height=250),
-            key="rotated",
-        )
-        st.metric(
-            "max |conv_backward − full convolution|",
-            f"{float(np.abs(dA_full - dA_prev).max()):.3g}",
-        )
-    with columns[2]:
-        st.plotly_chart(
-            figures.explorer.maps_figure(
-                dA_full[0, :, :, :1], ["full convolution = dA_prev"]
-            ).update_layout(height=330),
-            key="full",
-        )
-    if c_new > 1:
-        st.caption(
-            "The right map sums every filter's contribution; the left one shows filter 1's dZ."
-        )
-
-    st.subheader("Numerical gradient check")
-    rows = explain.gradient_check(A_prev, layer.W, layer.b, dZ, layer.padding, layer.stride)
-    st.caption(
-        "L = Σ dZ ⊙ Z; centred differences (ε = 1e-6, float64) on sampled entries against "
-        "conv_backward; error = |analytic − numeric| / max(|analytic|, |numeric|, 1)."
-    )
-    st.dataframe(
-        [
-            {
-                "parameter": r.parameter,
-                "index": str(r.index),
-                "analytic": r.analytic,
-                "numeric": r.numeric,
-                "error": f"{r.error:.1e}",
-            }
-            for r in rows
-        ],
-        hide_index=True,
-    )
+    full = st.expander("dA_prev as a full convolution", key="bp_full", on_change="rerun")
+    with full:
+        if full.open:
+            st.write(
+                f"Insert stride − 1 = {layer.stride[0] - 1}, {layer.stride[1] - 1} zeros between the "
+                "entries of dZ, pad it with kernel − 1 zeros, and cross-correlate with the kernel rotated "
+                "by 180°: that is dA_prev."
+            )
+            dA_full = explain.dA_prev_by_full_convolution(
+                dZ, layer.W, layer.pads, layer.stride, image.pixels.shape[:2]
+            )
+            columns = st.columns([2, 1, 2])
+            with columns[0]:
+                st.plotly_chart(
+                    figures.explorer.maps_figure(
+                        explain.dilate(dZ, layer.stride)[0, :, :, :1], ["dZ of filter 1, dilated"]
+                    ).update_layout(height=330),
+                    key="dilated",
+                )
+            with columns[1]:
+                st.plotly_chart(
+                    figures.explorer.kernels_figure(
+                        [layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"]
+                    ).update_layout(height=250),
+                    key="rotated",
+                )
+                st.metric(
+                    "max |conv_backward − full convolution|",
+                    f"{float(np.abs(dA_full - dA_prev).max()):.3g}",
+                )
+            with columns[2]:
+                st.plotly_chart(
+                    figures.explorer.maps_figure(
+                        dA_full[0, :, :, :1], ["full convolution = dA_prev"]
+                    ).update_layout(height=330),
+                    key="full",
+                )
+            if c_new > 1:
+                st.caption(
+                    "The right map sums every filter's contribution; the left one shows filter 1's dZ."
+                )
+    check = st.expander("Numerical gradient check", key="bp_check", on_change="rerun")
+    with check:
+        if check.open:
+            rows = explain.gradient_check(A_prev, layer.W, layer.b, dZ, layer.padding, layer.stride)
+            st.caption(
+                "L = Σ dZ ⊙ Z; centred differences (ε = 1e-6, float64) on sampled entries against "
+                "conv_backward; error = |analytic − numeric| / max(|analytic|, |numeric|, 1)."
+            )
+            st.dataframe(
+                [
+                    {
+                        "parameter": r.parameter,
+                        "index": str(r.index),
+                        "analytic": r.analytic,
+                        "numeric": r.numeric,
+                        "error": f"{r.error:.1e}",
+                    }
+                    for r in rows
+                ],
+                hide_index=True,
+            )
 
 
 def pool_routes(A_prev, kernel_hw, pool_stride, dA_kind: str):

@@ -213,17 +213,26 @@ def test_pooling_window_larger_than_input_shows_error():
     assert any("larger than the padded input" in e for e in errors(at))
 
 
+def open_deep_dives(at: AppTest) -> AppTest:
+    """Open the backprop page's full-convolution and gradient-check expanders (drawn only open)."""
+    assert not at.metric and len(at.dataframe) == 1  # closed: only the 2-3-1 network's checks
+    at.session_state["bp_full"] = at.session_state["bp_check"] = True
+    return ok(at.run())
+
+
 @pytest.mark.parametrize("kind", explain.DZ_KINDS)
 def test_backprop_each_dZ_choice(kind):
-    at = ok(page("backprop"))
+    at = open_deep_dives(ok(page("backprop")))
     at.radio(key="_w_dz").set_value(kind).run()
     ok(at)
     assert not errors(at)
     assert any("max |conv_backward − full convolution|" in m.label for m in at.metric)
+    checks = at.dataframe[0].value  # the numerical gradient check of conv_backward
+    assert len(checks) > 0 and checks["error"].astype(float).max() < 1e-5
 
 
 def test_backprop_stride_two_full_convolution_agrees_and_pool_dA_random():
-    at = ok(page("backprop"))
+    at = open_deep_dives(ok(page("backprop")))
     at.number_input(key="_w_stride_h").set_value(2).run()
     at.radio(key="_w_pool_dA").set_value("random").run()
     ok(at)
