@@ -110,7 +110,7 @@ async def student(number: int, url: str, until: float, think: tuple[float, float
             except SessionLost as lost:  # as the browser does: reconnect to the same session
                 if isinstance(lost, RunTimeout):
                     room.timeouts += 1
-                    room.failures.append(str(lost))
+                    room.failures.append(f"{page}: {lost}")
                 else:
                     room.disconnects.append(str(lost))
                 await session.reconnect()
