@@ -22,6 +22,21 @@ def forward(image: ui.InputImage, kernel_hw, stride, mode: str):
     )
 
 
+image = ui.input_picker()
+kernel_hw, stride, mode = ui.pool_ui()
+image, kernel_hw, stride, mode, A = ui.guarded(forward, image, kernel_hw, stride, mode, name="pool")
+input_hw, no_pads = image.pixels.shape[:2], ((0, 0), (0, 0))
+
+st.subheader("Output size")
+st.code("\n".join(explain.size_formula(input_hw, kernel_hw, no_pads, stride)), language=None)
+leftover = explain.unvisited(input_hw, kernel_hw, no_pads, stride)
+if any(leftover):
+    st.warning(
+        f"The floor leaves {leftover[0]} row(s) at the bottom and {leftover[1]} column(s) at the "
+        "right of the input that no window visits (shaded red)."
+    )
+
+
 @st.fragment
 def step_through(image: ui.InputImage, kernel_hw, stride, mode: str, A, leftover) -> None:
     """One output cell and its window. A fragment: the position controls (and a click on the
@@ -76,24 +91,4 @@ def step_through(image: ui.InputImage, kernel_hw, stride, mode: str, A, leftover
     )
 
 
-@st.fragment
-def pooling_layer(image: ui.InputImage) -> None:
-    """The layer (its settings in the sidebar) and all that follows from it. A fragment: a layer
-    setting reruns this, not the page's frame and the input picker."""
-    kernel_hw, stride, mode = ui.pool_ui()
-    image, kernel_hw, stride, mode, A = ui.guarded(forward, image, kernel_hw, stride, mode, name="pool")
-    input_hw, no_pads = image.pixels.shape[:2], ((0, 0), (0, 0))
-
-    st.subheader("Output size")
-    st.code("\n".join(explain.size_formula(input_hw, kernel_hw, no_pads, stride)), language=None)
-    leftover = explain.unvisited(input_hw, kernel_hw, no_pads, stride)
-    if any(leftover):
-        st.warning(
-            f"The floor leaves {leftover[0]} row(s) at the bottom and {leftover[1]} column(s) at the "
-            "right of the input that no window visits (shaded red)."
-        )
-
-    step_through(image, kernel_hw, stride, mode, A, leftover)
-
-
-pooling_layer(ui.input_picker())
+step_through(image, kernel_hw, stride, mode, A, leftover)
