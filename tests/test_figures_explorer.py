@@ -130,11 +130,3 @@ def test_figures_are_ready_for_plotly_js_as_they_are():
                 assert all(len(stop) == 2 and 0 <= stop[0] <= 1 for stop in trace["colorscale"])
         axes = [value for name, value in spec["layout"].items() if name[1:5] == "axis"]
         assert axes and all(axis["automargin"] is False for axis in axes)
-
-
-def test_zoom_survives_new_values_and_resets_when_the_maps_change_size():
-    rng = np.random.default_rng(0)
-    first = figures.maps_figure(rng.standard_normal((6, 5, 2)), ["a", "b"])
-    new_values = figures.maps_figure(rng.standard_normal((6, 5, 2)), ["a", "b"])
-    smaller = figures.maps_figure(rng.standard_normal((3, 3, 2)), ["a", "b"])
-    assert first.layout.uirevision == new_values.layout.uirevision != smaller.layout.uirevision

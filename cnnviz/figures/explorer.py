@@ -68,8 +68,6 @@ def _panels(panels: list[list[dict]], titles, *, title=None, shapes=()) -> go.Fi
     ticks = {"dtick": 1} if small else {}  # kernels and windows: one tick per cell
     layout = {
         "margin": MARGIN,
-        # a student's zoom survives new values, and resets when the maps change size
-        "uirevision": str(map_shapes),
         "plot_bgcolor": "white",
         "showlegend": False,
         "title": {"text": title if title is not None or n > 1 else titles[0]},
