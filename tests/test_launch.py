@@ -1,5 +1,6 @@
 """`cnnviz app`: the Streamlit command it runs, and a clear error when the app is missing."""
 
+import subprocess
 import sys
 
 from cnnviz import launch, paths
@@ -34,6 +35,16 @@ def test_app_command_sends_the_training_runs_to_a_ray_cluster(monkeypatch):
     env = launch.server_env(launch.parse_args(["--ray-address", "10.0.0.5:6379"]))
     assert env["CNNVIZ_RAY_ADDRESS"] == "10.0.0.5:6379"
     assert env[paths.RUNS_ENV] == str(paths.runs_dir().resolve())
+
+
+def test_the_launcher_starts_streamlit_without_loading_numpy_first():
+    """Every cold start waits for what `cnnviz app` imports before it execs Streamlit."""
+    def printed(code: str) -> list[str]:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout.split()
+
+    assert printed("import sys, cnnviz.launch; print('numpy' in sys.modules)") == ["False"]
+    assert printed("from cnnviz import conv_forward; print(conv_forward.__module__)") == ["cnnviz.ops"]
 
 
 def test_server_skips_the_full_garbage_collection_after_every_run():
