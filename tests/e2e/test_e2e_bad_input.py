@@ -83,7 +83,7 @@ def test_kernel_cell_refused_and_last_kernel_kept(page, app_url, value, message)
     expect(editor).to_have_value(value)
     editor.press("Enter")
     refusal = page.get_by_test_id("stAlertContentError").filter(has_text=message).filter(has_text="last good kernel")
-    expect(refusal).to_be_visible()  # polls: the grid sends its edit after the editor closes
+    expect(refusal).to_be_visible()  # polls: the edit may reach the server after the settle time
     browser.wait_for_app(page)
     assert browser.chart_signature(page, "outputs") == before
     assert_working(page)
