@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from cnnviz import architectures, export, figures, layer_specs, networks
+from cnnviz import figures
+from cnnviz.networks import architectures, export, layer_specs, presets
 
 YOURS = "Your network"
 START = "LeNet-5 (course)"
@@ -19,7 +20,7 @@ compare_area = st.container()  # filled last: it can include the network edited 
 
 def load(title: str) -> None:
     """Start editing a copy of a preset (its input shape and layers)."""
-    network = networks.PRESETS[title]
+    network = presets.PRESETS[title]
     state["arch_base"] = [architectures.layer_fields(layer) for layer in network.layers]
     state["arch_h"], state["arch_w"], state["arch_c"] = network.input_shape
     state["arch_network"], state["arch_from"] = network, title
@@ -28,7 +29,7 @@ def load(title: str) -> None:
 
 def named(network: architectures.Network) -> tuple[architectures.Network, str]:
     """(network, title): the preset itself while it is unedited, else "my_network"."""
-    preset = networks.PRESETS[state["arch_from"]]
+    preset = presets.PRESETS[state["arch_from"]]
     if (network.input_shape, network.layers) == (preset.input_shape, preset.layers):
         return preset, state["arch_from"]
     return (architectures.Network("my_network", network.input_shape, network.layers),
@@ -57,8 +58,8 @@ if "arch_base" not in state:
     load(START)
 columns = st.columns([3, 1])
 with columns[0]:
-    preset = st.selectbox("Start from", list(networks.PRESETS), key="arch_preset",
-                          index=list(networks.PRESETS).index(START))
+    preset = st.selectbox("Start from", list(presets.PRESETS), key="arch_preset",
+                          index=list(presets.PRESETS).index(START))
 with columns[1]:
     st.write("")  # aligns the button with the box
     if st.button("Load", key="arch_load", help="Replace the table below with this preset"):
@@ -121,7 +122,7 @@ st.caption(
 # --- why 61,706 twice ---------------------------------------------------------------------------
 
 st.subheader("Why both LeNet-5s have 61,706 parameters")
-pairs = networks.same_count_two_ways()
+pairs = presets.same_count_two_ways()
 
 
 def on_input(row: architectures.LayerRow) -> str:
@@ -155,7 +156,7 @@ st.subheader("The 1,000 × 1,000 image argument")
 channels = st.radio("Image", (1, 3), format_func={1: "grayscale", 3: "colour (RGB)"}.get,
                     horizontal=True, key="arch_channels")
 sides = [8, 16, 28, 32, 64, 128, 256, 512, 1000, 2000]
-comparison = networks.dense_vs_conv(sides, channels=channels)
+comparison = presets.dense_vs_conv(sides, channels=channels)
 st.plotly_chart(figures.architectures.dense_vs_conv_figure(comparison), key="arch_dense_vs_conv")
 at_1000 = sides.index(1000)
 st.markdown(
@@ -202,11 +203,11 @@ else:
 
 with compare_area:
     st.subheader("Compare networks")
-    options = [*networks.PRESETS, YOURS]
+    options = [*presets.PRESETS, YOURS]
     chosen = st.multiselect("Networks", options, key="arch_compare", default=[
         "MLP 512-512 (lecture)", "CNN for MNIST (lecture)", "LeNet-5 (course)"])
     log = st.toggle("Logarithmic scale", True, key="arch_log")
-    analyses = {name: analysis if name == YOURS else architectures.analyze(networks.PRESETS[name])
+    analyses = {name: analysis if name == YOURS else architectures.analyze(presets.PRESETS[name])
                 for name in chosen}
     if analyses:
         st.dataframe(

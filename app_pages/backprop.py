@@ -3,7 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from cnnviz import dense, explain, figures, kernels, ops, ui
+from cnnviz import figures, ui
+from cnnviz.nn import dense, explain, kernels, ops
 
 st.title("Backpropagation")
 st.caption(

@@ -3,7 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from cnnviz import explain, figures, ops, ui
+from cnnviz import figures, ui
+from cnnviz.nn import explain, ops
 
 st.title("Convolution")
 st.caption(

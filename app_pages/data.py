@@ -3,7 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from cnnviz import data, figures, splits, ui
+from cnnviz import data, figures, ui
+from cnnviz.data import splits
 
 st.title("Data at a glance")
 st.caption(

@@ -8,9 +8,11 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from cnnviz import figures, keras_model, lenet, paths, ui
-from cnnviz.preprocess import NothingDrawn, preprocess_steps
-from cnnviz.upload import FORMATS, MAX_BYTES, decode_upload, photo_ink
+from cnnviz import figures, paths, ui
+from cnnviz.data.preprocess import NothingDrawn, preprocess_steps
+from cnnviz.data.upload import FORMATS, MAX_BYTES, decode_upload, photo_ink
+from cnnviz.nn import lenet
+from cnnviz.readers import keras_model
 
 # The pretrained model shipped in data/; CNNVIZ_DRAW_MODEL points the page at another file.
 PRETRAINED_MODEL = Path(os.environ.get("CNNVIZ_DRAW_MODEL", paths.PRETRAINED_MODEL))

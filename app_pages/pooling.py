@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from cnnviz import explain, figures, ops, ui
+from cnnviz import figures, ui
+from cnnviz.nn import explain, ops
 
 st.title("Pooling")
 st.caption(

@@ -12,9 +12,10 @@ session's runs list.
 import numpy as np
 import streamlit as st
 
-from cnnviz import data, export, figures, paths, training, ui
-from cnnviz.architectures import analyze
-from cnnviz.networks import TRAINING_NETWORKS
+from cnnviz import data, figures, paths, training, ui
+from cnnviz.networks import export
+from cnnviz.networks.architectures import analyze
+from cnnviz.networks.presets import TRAINING_NETWORKS
 
 JOB, RUNS, MODEL_PATH = "training_job", "training_runs", ui.TRAINED_MODEL_KEY
 PHASE = "training_phase"  # the job's phase when the page was drawn (the Stop button's label)

@@ -9,8 +9,8 @@ Prints a Markdown table (parameters, test accuracy, the course's figure, trainin
 
 from benchmarks.common import argument_parser, machine, print_json_line
 from cnnviz import data, training
-from cnnviz.architectures import analyze
-from cnnviz.networks import TRAINING_NETWORKS
+from cnnviz.networks.architectures import analyze
+from cnnviz.networks.presets import TRAINING_NETWORKS
 
 RUNS = (  # (model name, dataset, the course material's reported test accuracy)
     ("cnn-mnist", "mnist", 0.992),

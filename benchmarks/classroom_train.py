@@ -30,7 +30,7 @@ from benchmarks.browser_latency import convolution_changes, percentiles
 from benchmarks.common import argument_parser, descendants, machine, print_json_line
 from benchmarks.server import started_server
 from cnnviz import training
-from cnnviz.data import load_dataset
+from cnnviz.data.datasets import load_dataset
 from cnnviz.training.service import MAX_RUNS_ENV
 
 PARTS = ("class", "single")

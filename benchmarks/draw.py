@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from benchmarks.common import argument_parser, machine, print_json_line
-from cnnviz import lenet, paths
-from cnnviz.preprocess import canvas_to_mnist
+from cnnviz import paths
+from cnnviz.data.preprocess import canvas_to_mnist
+from cnnviz.nn import lenet
 
 CANVAS = 280
 HEIGHTS = (100, 170, 240)  # height of the drawn digit on the canvas, px
@@ -193,7 +194,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--n", type=int, default=None, help="test digits used (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="positions on the canvas")
     args = parser.parse_args(argv)
-    from cnnviz.data import load_dataset
+    from cnnviz.data.datasets import load_dataset
 
     dataset = load_dataset("mnist")
     try:

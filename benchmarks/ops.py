@@ -15,8 +15,8 @@ from functools import partial
 import numpy as np
 
 from benchmarks.common import argument_parser, machine, print_json_line
-from cnnviz import loops, ops
-from cnnviz.blas import limit_blas_threads
+from cnnviz.nn import loops, ops
+from cnnviz.nn.blas import limit_blas_threads
 
 FAST, REFERENCE = ops, loops  # timed as "cnnviz" and as "two loops" (and per pixel, per example)
 

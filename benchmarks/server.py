@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cnnviz.replicas import free_port, stop
+from cnnviz.serving.replicas import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from benchmarks.common import argument_parser, machine, print_json_line
 from cnnviz import training
-from cnnviz.data import DatasetUnavailable, load_dataset
+from cnnviz.data.datasets import DatasetUnavailable, load_dataset
 from cnnviz.training.worker import Reporter
 
 PARTS = ("overhead", "throughput", "mnist", "numpy", "fashion")

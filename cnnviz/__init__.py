@@ -9,7 +9,7 @@ __all__ = ["conv_backward", "conv_forward", "pool_backward", "pool_forward"]
 
 def __getattr__(name: str):
     if name in __all__:
-        from cnnviz import ops
+        from cnnviz.nn import ops
 
         return getattr(ops, name)
     raise AttributeError(f"module 'cnnviz' has no attribute {name!r}")

@@ -8,7 +8,7 @@ import importlib
 import sys
 
 COMMANDS = {  # name -> (module, what it does)
-    "app": ("cnnviz.launch", "start the Streamlit app"),
+    "app": ("cnnviz.serving.launch", "start the Streamlit app"),
     "train": ("cnnviz.training.cli", "train LeNet-5 (Keras, TF1 or NumPy) from the command line"),
     "check": ("cnnviz.check.cli", "grade a course solution (0-conv_forward.py ...) against cnnviz.ops"),
 }

@@ -16,7 +16,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cnnviz import data, lenet, paths  # the checkout's, not an installed copy
+from cnnviz import data, paths  # the checkout's, not an installed copy
+from cnnviz.nn import lenet
 
 
 def main() -> int:

@@ -5,7 +5,7 @@ import types
 import numpy as np
 import pytest
 
-from cnnviz.data import EMBEDDED_MNIST
+from cnnviz.data.datasets import EMBEDDED_MNIST
 from cnnviz.training import TrainConfig
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.data import load_dataset
+from cnnviz.data.datasets import load_dataset
 from cnnviz.training import models
 
 TRAIN_SLICE = 512  # digits: one epoch takes a second or two

@@ -1,13 +1,13 @@
-"""cnnviz.architectures, layer_specs and networks: counts by hand and against Keras; errors."""
+"""cnnviz.networks.architectures, layer_specs and networks: counts by hand and against Keras; errors."""
 
 import math
 
 import numpy as np
 import pytest
 
-from cnnviz import architectures, lenet, networks
-from cnnviz.architectures import Network, analyze, layer_names
-from cnnviz.layer_specs import (
+from cnnviz.networks import architectures, presets
+from cnnviz.networks.architectures import Network, analyze, layer_names
+from cnnviz.networks.layer_specs import (
     Activation,
     AveragePooling2D,
     BatchNormalization,
@@ -17,6 +17,7 @@ from cnnviz.layer_specs import (
     Flatten,
     MaxPooling2D,
 )
+from cnnviz.nn import lenet
 
 COURSE_TOTALS = {  # the course material's numbers (issue 14)
     "MLP 512-512 (lecture)": 669_706,
@@ -26,21 +27,21 @@ COURSE_TOTALS = {  # the course material's numbers (issue 14)
     "LeNet-5 (homework)": 61_706,
     "CNN for CIFAR-10 (lecture)": 528_054,
 }
-EVERY_NETWORK = {**networks.PRESETS, **networks.TRAINING_NETWORKS}
+EVERY_NETWORK = {**presets.PRESETS, **presets.TRAINING_NETWORKS}
 
 
 @pytest.mark.parametrize("title", list(COURSE_TOTALS))
 def test_presets_have_the_course_totals(title):
-    assert analyze(networks.PRESETS[title]).total_params == COURSE_TOTALS[title]
+    assert analyze(presets.PRESETS[title]).total_params == COURSE_TOTALS[title]
 
 
 def test_preset_shapes_and_counts_by_hand():
-    lenet = analyze(networks.LENET5)
+    lenet = analyze(presets.LENET5)
     assert [row.output_shape for row in lenet.rows] == [
         (28, 28, 6), (14, 14, 6), (10, 10, 16), (5, 5, 16), (400,), (120,), (84,), (10,)]
     assert [row.params for row in lenet.rows] == [
         (5 * 5 * 1 + 1) * 6, 0, (5 * 5 * 6 + 1) * 16, 0, 0, 401 * 120, 121 * 84, 85 * 10]
-    cifar = analyze(networks.PRESETS["CNN for CIFAR-10 (lecture)"])
+    cifar = analyze(presets.PRESETS["CNN for CIFAR-10 (lecture)"])
     assert cifar.rows[7].output_shape == (4 * 4 * 64,)  # three halvings of 32
     assert cifar.rows[8].params == (1024 + 1) * 500
 
@@ -63,7 +64,7 @@ def test_every_network_matches_keras_layer_by_layer(title):
 
 def test_training_lenets_follow_lenets_one_spec():
     for name in ("lenet5", "lenet5-dropout", "lenet5-batchnorm"):
-        weighted = [row for row in analyze(networks.TRAINING_NETWORKS[name]).rows
+        weighted = [row for row in analyze(presets.TRAINING_NETWORKS[name]).rows
                     if architectures.layer_kind(row.layer) in ("Conv2D", "Dense")]
         assert [row.name for row in weighted] == [layer.name for layer in lenet.LENET5]
         assert [row.params for row in weighted] == [
@@ -73,7 +74,7 @@ def test_training_lenets_follow_lenets_one_spec():
 
 @pytest.mark.tf
 def test_to_keras_compiles_like_the_training_page():
-    model = architectures.to_keras(networks.LENET5, 0.003, seed=1)
+    model = architectures.to_keras(presets.LENET5, 0.003, seed=1)
     assert type(model.optimizer).__name__ == "Adam"
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.003)
     assert model.loss == "categorical_crossentropy"
@@ -132,7 +133,7 @@ def test_multiply_adds_by_hand():
     # conv: 3 x 3 x 3 outputs, each 3 x 3 x 2 weights; bn: one per value; dense: 3 x 4
     assert [row.macs for row in rows] == [27 * 18, 27, 0, 0, 3 * 4, 0]
     assert [row.params for row in rows] == [(18 + 1) * 3, 4 * 3, 0, 0, 4 * 4, 0]
-    lenet = analyze(networks.LENET5)
+    lenet = analyze(presets.LENET5)
     assert lenet.total_macs == (28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 400 * 120 + 120 * 84
                                 + 84 * 10)
 
@@ -179,14 +180,14 @@ def test_table_rows_with_missing_fields_name_the_row(row, expected):
 
 
 def test_ends_in_softmax():
-    assert architectures.ends_in_softmax(networks.PRESETS["MLP 128-64 (homework)"])
+    assert architectures.ends_in_softmax(presets.PRESETS["MLP 128-64 (homework)"])
     assert architectures.ends_in_softmax(Network("d", (2, 2, 1), (
         Flatten(), Dense(10, activation="softmax"), Dropout(0.1))))
     assert not architectures.ends_in_softmax(Network("l", (2, 2, 1), (Flatten(), Dense(10))))
 
 
 def test_both_lenets_differ_only_where_a_conv_is_a_dense_layer():
-    pairs = networks.same_count_two_ways()
+    pairs = presets.same_count_two_ways()
     different = [pair for pair in pairs if pair.differs]
     assert len(different) == 1
     course, homework = different[0].course, different[0].homework
@@ -194,17 +195,17 @@ def test_both_lenets_differ_only_where_a_conv_is_a_dense_layer():
     assert homework.input_shape == (5, 5, 16) and course.input_shape == (400,)
     assert course.params == homework.params and course.macs == homework.macs
     assert all(p.course.params == p.homework.params for p in pairs)
-    assert sum(p.course.params for p in pairs) == analyze(networks.LENET5).total_params
+    assert sum(p.course.params for p in pairs) == analyze(presets.LENET5).total_params
 
 
 def test_dense_vs_conv_grows_only_for_the_dense_layer():
     sides = [28, 1000]
-    gray = networks.dense_vs_conv(sides)
+    gray = presets.dense_vs_conv(sides)
     assert gray["dense"].tolist() == [(28 * 28 + 1) * 512, (1000 * 1000 + 1) * 512]
     assert gray["conv"].tolist() == [(9 + 1) * 32] * 2
-    assert gray["dense"][0] == analyze(networks.PRESETS["MLP 512-512 (lecture)"]).rows[1].params
-    assert gray["conv"][0] == analyze(networks.PRESETS["CNN for MNIST (lecture)"]).rows[0].params
-    colour = networks.dense_vs_conv(sides, channels=3)
+    assert gray["dense"][0] == analyze(presets.PRESETS["MLP 512-512 (lecture)"]).rows[1].params
+    assert gray["conv"][0] == analyze(presets.PRESETS["CNN for MNIST (lecture)"]).rows[0].params
+    colour = presets.dense_vs_conv(sides, channels=3)
     assert colour["dense"][1] == (3 * 10**6 + 1) * 512 and colour["conv"][1] == (27 + 1) * 32
     with pytest.raises(ValueError, match="sides must be positive"):
-        networks.dense_vs_conv([0, 28])
+        presets.dense_vs_conv([0, 28])

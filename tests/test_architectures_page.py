@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import architectures, networks
+from cnnviz.networks import architectures, presets
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -47,7 +47,7 @@ def test_page_compares_presets_and_explains_the_same_count():
     assert totals["parameters"].tolist() == [669_706, 220_234, 61_706]
     assert "conv3: Conv2D 120 5x5 valid relu on 5 x 5 x 16" in text(at)
     assert "61,706 = 61,706" in text(at) and not errors(at)
-    at.multiselect(key="arch_compare").set_value([*networks.PRESETS, "Your network"]).run()
+    at.multiselect(key="arch_compare").set_value([*presets.PRESETS, "Your network"]).run()
     ok(at)
     assert at.dataframe[0].value["parameters"].tolist()[-1] == 61_706  # the unedited LeNet-5
     at.toggle(key="arch_log").set_value(False).run()
@@ -97,7 +97,7 @@ def test_insert_a_layer_and_load_a_preset():
     at.button(key="arch_load").click().run()
     ok(at)
     assert (at.number_input(key="arch_h").value, at.number_input(key="arch_c").value) == (32, 3)
-    assert at.session_state["arch_network"] == networks.PRESETS["CNN for CIFAR-10 (lecture)"]
+    assert at.session_state["arch_network"] == presets.PRESETS["CNN for CIFAR-10 (lecture)"]
     assert at.selectbox(key="arch_dataset").options == ["cifar10"]
     assert "528,054 parameters" in text(at)
 

@@ -5,9 +5,10 @@ import pytest
 
 from benchmarks import draw as bench_draw
 from benchmarks.draw import evaluate, redraw, thin
-from cnnviz import data, lenet
-from cnnviz.data import load_dataset
-from cnnviz.preprocess import ink_image, stroke_width
+from cnnviz.data import datasets as data
+from cnnviz.data.datasets import load_dataset
+from cnnviz.data.preprocess import ink_image, stroke_width
+from cnnviz.nn import lenet
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
-"""cnnviz.blas: OpenBLAS' thread count is set and restored."""
+"""cnnviz.nn.blas: OpenBLAS' thread count is set and restored."""
 
 import ctypes
 
 import numpy as np
 
-from cnnviz import blas
+from cnnviz.nn import blas
 
 
 def openblas_get_num_threads():

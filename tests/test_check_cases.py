@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from cnnviz import ops
 from cnnviz.check import cases, diagnose
 from cnnviz.check.grade import grade, table_row
 from cnnviz.check.runner import Outcome
 from cnnviz.figures.check import comparison_figure
+from cnnviz.nn import ops
 
 
 def course_same_pads(case: cases.Case):

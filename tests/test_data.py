@@ -1,4 +1,4 @@
-"""cnnviz.data on the embedded MNIST, tiny IDX/npz files written here, and Debian's Fashion-MNIST."""
+"""cnnviz.data.datasets on the embedded MNIST, tiny IDX/npz files written here, and Debian's Fashion-MNIST."""
 
 import gzip
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnviz import data
+from cnnviz.data import datasets as data
 
 
 def write_idx(path: Path, array: np.ndarray, gzipped: bool = False) -> None:

@@ -1,9 +1,9 @@
-"""cnnviz.dense: the homework's 2-3-1 network, its conventions, gradients and example."""
+"""cnnviz.nn.dense: the homework's 2-3-1 network, its conventions, gradients and example."""
 
 import numpy as np
 import pytest
 
-from cnnviz import dense
+from cnnviz.nn import dense
 
 
 def random_case(n=7, seed=0):

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import lenet
-from cnnviz.preprocess import canvas_to_mnist
-from cnnviz.upload import photo_ink
+from cnnviz.data.preprocess import canvas_to_mnist
+from cnnviz.data.upload import photo_ink
+from cnnviz.nn import lenet
 from tests import keras_uploads
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,7 +223,7 @@ def upload_model(at: AppTest, name: str, data: bytes) -> AppTest:
 @pytest.mark.tf
 @pytest.mark.parametrize("name", list(keras_uploads.GOOD))
 def test_draw_page_reads_with_an_uploaded_model(monkeypatch, pretrained, name):
-    from cnnviz import keras_model
+    from cnnviz.readers import keras_model
 
     fake_canvas(monkeypatch, drawing())
     at = upload_model(run_page(), f"{name}.keras", keras_uploads.GOOD[name]())

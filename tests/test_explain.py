@@ -1,11 +1,11 @@
-"""cnnviz.explain: step-through values, output size and floor counts, the full-convolution view of
+"""cnnviz.nn.explain: step-through values, output size and floor counts, the full-convolution view of
 dA_prev, tie counts, the gradient check, learning a kernel, and upload decoding."""
 
 
 import numpy as np
 import pytest
 
-from cnnviz import explain, kernels, ops
+from cnnviz.nn import explain, kernels, ops
 
 PADDINGS = ["valid", "same", (2, 1)]
 STRIDES = [(1, 1), (2, 2), (3, 2)]

@@ -1,4 +1,4 @@
-"""cnnviz.export: the exported Keras scripts build the same model and train in a subprocess."""
+"""cnnviz.networks.export: the exported Keras scripts build the same model and train in a subprocess."""
 
 import os
 import re
@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz import architectures, export, networks
-from cnnviz.architectures import Network
-from cnnviz.layer_specs import Dense, Flatten
+from cnnviz.networks import architectures, export, presets
+from cnnviz.networks.architectures import Network
+from cnnviz.networks.layer_specs import Dense, Flatten
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {"epochs": 2, "batch_size": 32, "learning_rate": 0.002, "seed": 3}
-EVERY_NETWORK = {**networks.PRESETS, **networks.TRAINING_NETWORKS}
+EVERY_NETWORK = {**presets.PRESETS, **presets.TRAINING_NETWORKS}
 
 
 def dataset_for(network: Network) -> str:
@@ -40,24 +40,24 @@ def test_every_network_exports_a_script_with_its_settings(title):
 
 
 def test_script_loads_cnnviz_data_when_it_can_and_keras_otherwise():
-    mnist = script_for(networks.LENET5)
+    mnist = script_for(presets.LENET5)
     assert "from cnnviz.data import load_dataset" in mnist
     assert "keras.datasets.mnist.load_data()" in mnist
-    cifar = script_for(networks.PRESETS["CNN for CIFAR-10 (lecture)"])
+    cifar = script_for(presets.PRESETS["CNN for CIFAR-10 (lecture)"])
     assert "cnnviz" not in cifar.split("def load_data")[1].split("def _images")[0]
     assert "keras.datasets.cifar10.load_data()" in cifar
 
 
 @pytest.mark.parametrize("network, settings, expected", [
-    (networks.LENET5, {"dataset": "cifar10"},
+    (presets.LENET5, {"dataset": "cifar10"},
      "cifar10 images are (32, 32, 3), the network's input is (28, 28, 1)"),
     (Network("no_classes", (28, 28, 1), (Flatten(), Dense(5))), {},
      "last layer gives (5,); to classify mnist it must give (10,)"),
-    (networks.LENET5, {"dataset": "svhn"}, "dataset must be one of"),
-    (networks.LENET5, {"epochs": 0}, "epochs must be a positive integer"),
-    (networks.LENET5, {"batch_size": 2.5}, "batch_size must be a positive integer"),
-    (networks.LENET5, {"learning_rate": -1}, "learning_rate must be a number > 0"),
-    (networks.LENET5, {"limit": 1}, "limit must be None or an integer >= 2"),
+    (presets.LENET5, {"dataset": "svhn"}, "dataset must be one of"),
+    (presets.LENET5, {"epochs": 0}, "epochs must be a positive integer"),
+    (presets.LENET5, {"batch_size": 2.5}, "batch_size must be a positive integer"),
+    (presets.LENET5, {"learning_rate": -1}, "learning_rate must be a number > 0"),
+    (presets.LENET5, {"limit": 1}, "limit must be None or an integer >= 2"),
     (Network("bad", (28, 28, 1), (Dense(10),)), {}, "layer 1 (Dense)"),
 ])
 def test_invalid_exports_say_why(network, settings, expected):
@@ -66,7 +66,7 @@ def test_invalid_exports_say_why(network, settings, expected):
 
 
 def test_script_filename_is_safe():
-    assert export.script_filename(networks.LENET5, "fashion-mnist") == "lenet5_fashion_mnist.py"
+    assert export.script_filename(presets.LENET5, "fashion-mnist") == "lenet5_fashion_mnist.py"
 
 
 def built_from_script(script: str, folder: Path):

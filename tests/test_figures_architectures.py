@@ -2,13 +2,13 @@
 
 import numpy as np
 
-from cnnviz import architectures, networks
 from cnnviz.figures import architectures as fa
+from cnnviz.networks import architectures, presets
 
 
 def test_params_per_layer_figure_one_trace_per_network_with_its_weighted_layers():
     titles = ["MLP 512-512 (lecture)", "LeNet-5 (course)"]
-    analyses = {title: architectures.analyze(networks.PRESETS[title]) for title in titles}
+    analyses = {title: architectures.analyze(presets.PRESETS[title]) for title in titles}
     figure = fa.params_per_layer_figure(analyses)
     assert [trace.name for trace in figure.data] == [
         "MLP 512-512 (lecture): 669,706", "LeNet-5 (course): 61,706"]
@@ -21,7 +21,7 @@ def test_params_per_layer_figure_one_trace_per_network_with_its_weighted_layers(
 
 
 def test_dense_vs_conv_figure_draws_both_lines_and_marks_the_big_image():
-    comparison = networks.dense_vs_conv([28, 100, 1000])
+    comparison = presets.dense_vs_conv([28, 100, 1000])
     figure = fa.dense_vs_conv_figure(comparison)
     dense, conv = figure.data
     assert list(dense.y) == comparison["dense"].tolist() and list(conv.y) == [320] * 3

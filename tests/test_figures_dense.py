@@ -2,8 +2,8 @@
 
 import pytest
 
-from cnnviz import dense
 from cnnviz.figures import dense as fd
+from cnnviz.nn import dense
 
 
 def test_network_figure_draws_every_weight_with_its_gradient_and_every_unit():

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from cnnviz.data.preprocess import preprocess_steps
 from cnnviz.figures import draw as draw_figures
 from cnnviz.figures.draw import (
     block_means,
@@ -14,7 +15,6 @@ from cnnviz.figures.draw import (
     saliency_figure,
     top_two,
 )
-from cnnviz.preprocess import preprocess_steps
 
 RNG = np.random.default_rng(5)
 

@@ -5,8 +5,8 @@ import plotly.graph_objects as go
 import plotly.io
 import pytest
 
-from cnnviz import explain
 from cnnviz.figures import explorer as figures
+from cnnviz.nn import explain
 
 
 def rects(fig: go.Figure) -> list:

@@ -15,9 +15,9 @@ MODULES = {  # dotted name -> path, for every module of the library
     for path in sorted((ROOT / "cnnviz").rglob("*.py"))
 }
 # the library's foundations: they import none of the rooms built on them
-FOUNDATIONS = {"cnnviz.ops", "cnnviz.loops", "cnnviz.data", "cnnviz.paths", "cnnviz.blas",
-               "cnnviz.lenet", "cnnviz.kernels", "cnnviz.preprocess", "cnnviz.upload"}
-UPPER_ROOMS = ("cnnviz.ui", "cnnviz.figures", "cnnviz.training", "cnnviz.explain", "cnnviz.launch")
+FOUNDATIONS = {"cnnviz.nn.ops", "cnnviz.nn.loops", "cnnviz.data.datasets", "cnnviz.paths", "cnnviz.nn.blas",
+               "cnnviz.nn.lenet", "cnnviz.nn.kernels", "cnnviz.data.preprocess", "cnnviz.data.upload"}
+UPPER_ROOMS = ("cnnviz.ui", "cnnviz.figures", "cnnviz.training", "cnnviz.nn.explain", "cnnviz.serving.launch")
 
 
 def imports(path: Path, *, module_level: bool = True) -> set[str]:
@@ -45,7 +45,7 @@ def test_cnnviz_ops_data_and_training_import_without_tensorflow():
 
 
 def test_the_walk_sees_the_subpackages():
-    assert {"cnnviz.ops", "cnnviz.figures.explorer", "cnnviz.figures.draw", "cnnviz.training.loop"} <= set(MODULES)
+    assert {"cnnviz.nn.ops", "cnnviz.figures.explorer", "cnnviz.figures.draw", "cnnviz.training.loop"} <= set(MODULES)
 
 
 def test_only_the_ui_module_imports_streamlit():

@@ -9,7 +9,7 @@ import weakref
 import numpy as np
 import pytest
 
-from cnnviz import keras_model
+from cnnviz.readers import keras_model
 from tests import keras_uploads
 
 pytestmark = pytest.mark.tf

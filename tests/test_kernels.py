@@ -1,9 +1,9 @@
-"""cnnviz.kernels: presets, their sizes, hand-edited grids and stacking into W."""
+"""cnnviz.nn.kernels: presets, their sizes, hand-edited grids and stacking into W."""
 
 import numpy as np
 import pytest
 
-from cnnviz import kernels
+from cnnviz.nn import kernels
 
 
 @pytest.mark.parametrize("name", kernels.PRESETS)

@@ -3,7 +3,8 @@
 import subprocess
 import sys
 
-from cnnviz import launch, paths
+from cnnviz import paths
+from cnnviz.serving import launch
 
 
 def test_app_command_runs_the_shipped_frame_with_our_and_streamlits_options():
@@ -43,8 +44,8 @@ def test_the_launcher_starts_streamlit_without_loading_numpy_first():
         return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               check=True).stdout.split()
 
-    assert printed("import sys, cnnviz.launch; print('numpy' in sys.modules)") == ["False"]
-    assert printed("from cnnviz import conv_forward; print(conv_forward.__module__)") == ["cnnviz.ops"]
+    assert printed("import sys, cnnviz.serving.launch; print('numpy' in sys.modules)") == ["False"]
+    assert printed("from cnnviz import conv_forward; print(conv_forward.__module__)") == ["cnnviz.nn.ops"]
 
 
 def test_server_skips_the_full_garbage_collection_after_every_run():

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from cnnviz import data, lenet, paths
+from cnnviz import data, paths
+from cnnviz.nn import lenet
 
 
 def _tiny_batch(m=3, seed=0):

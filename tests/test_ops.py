@@ -1,4 +1,4 @@
-"""cnnviz.ops against TensorFlow (forward and gradients), finite differences, the loop reference,
+"""cnnviz.nn.ops against TensorFlow (forward and gradients), finite differences, the loop reference,
 the course's worked examples, and every ValueError path. The checks that hold for any
 implementation run on both cnnviz.ops and its loop reference cnnviz.loops (same signatures)."""
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cnnviz import loops, ops
+from cnnviz.nn import loops, ops
 
 tf = pytest.importorskip("tensorflow")  # a listed requirement: this skip never hides a feature
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import data, dense, explain, kernels, ui
+from cnnviz import ui
+from cnnviz.data import datasets as data
+from cnnviz.nn import dense, explain, kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cnnviz.preprocess import (
+from cnnviz.data.preprocess import (
     MAX_STROKE,
     NothingDrawn,
     canvas_to_mnist,

@@ -23,7 +23,8 @@ from PIL import Image
 
 from benchmarks.server import free_port, healthy
 from benchmarks.streamlit_protocol import SessionLost, StreamlitSession
-from cnnviz import paths, replicas
+from cnnviz import paths
+from cnnviz.serving import replicas
 
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
 

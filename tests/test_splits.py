@@ -1,9 +1,9 @@
-"""cnnviz.splits: the Data page's train / validation / test splits, samples and class counts."""
+"""cnnviz.data.splits: the Data page's train / validation / test splits, samples and class counts."""
 
 import numpy as np
 
-from cnnviz import splits
-from cnnviz.data import Dataset
+from cnnviz.data import splits
+from cnnviz.data.datasets import Dataset
 from cnnviz.training import TrainConfig, split_indices
 
 

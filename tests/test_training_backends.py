@@ -5,8 +5,9 @@ import inspect
 import numpy as np
 import pytest
 
-from cnnviz import lenet, training
-from cnnviz.networks import TRAINING_NETWORKS
+from cnnviz import training
+from cnnviz.networks.presets import TRAINING_NETWORKS
+from cnnviz.nn import lenet
 from cnnviz.training import backends
 
 BACKENDS = ["numpy", pytest.param("tf1", marks=pytest.mark.tf),

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from cnnviz import lenet, paths, training
+from cnnviz import paths, training
+from cnnviz.nn import lenet
 from cnnviz.training import cli
 from cnnviz.training.config import TrainConfig, option
 

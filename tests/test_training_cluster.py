@@ -16,7 +16,7 @@ import pytest
 
 from benchmarks.common import descendants
 from cnnviz import training
-from cnnviz.replicas import free_port
+from cnnviz.serving.replicas import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RAY = Path(sys.executable).with_name("ray")

@@ -10,7 +10,8 @@ import types
 import numpy as np
 import pytest
 
-from cnnviz import lenet, training
+from cnnviz import training
+from cnnviz.nn import lenet
 from cnnviz.training import runs, service
 
 pytestmark = pytest.mark.usefixtures("ray_service")

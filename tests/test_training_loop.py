@@ -5,7 +5,8 @@ import threading
 import numpy as np
 import pytest
 
-from cnnviz import lenet, training
+from cnnviz import training
+from cnnviz.nn import lenet
 
 
 class Recorder(training.Callback):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cnnviz import lenet
+from cnnviz.nn import lenet
 from cnnviz.training import models
 
 pytestmark = pytest.mark.tf

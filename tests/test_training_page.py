@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import lenet, training
+from cnnviz import training
+from cnnviz.nn import lenet
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "training.py")
 TIMEOUT = 120
@@ -82,7 +83,7 @@ def test_training_page_stop_halts_the_run(page):
 
 def test_training_page_reopens_a_saved_run_and_compares_runs(page, tmp_path):
     with_numpy = training.TrainConfig(backend="numpy", epochs=1, limit=200)
-    from cnnviz.data import load_dataset
+    from cnnviz.data.datasets import load_dataset
 
     training.train(with_numpy, load_dataset("mnist"), run_dir=training.new_run_dir(with_numpy, tmp_path))
     at = ok(page.run())

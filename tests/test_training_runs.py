@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cnnviz import lenet, training
+from cnnviz import training
+from cnnviz.nn import lenet
 
 
 def test_run_dir_keeps_history_and_a_loadable_checkpoint(small_mnist, tmp_path, small_config):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnviz import upload
-from cnnviz.preprocess import NothingDrawn, canvas_to_mnist, preprocess_steps
-from cnnviz.upload import decode_upload, otsu_threshold, photo_ink
+from cnnviz.data import upload
+from cnnviz.data.preprocess import NothingDrawn, canvas_to_mnist, preprocess_steps
+from cnnviz.data.upload import decode_upload, otsu_threshold, photo_ink
 
 
 def encode(image: Image.Image, fmt: str = "PNG", **options) -> bytes:

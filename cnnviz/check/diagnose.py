@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from cnnviz import ops
 from cnnviz.check.cases import ATOL, RTOL, Case
 from cnnviz.check.grade import CaseResult, OutputResult
+from cnnviz.nn import ops
 
 TEXTS = {
     "kernel_flipped": "the kernel is flipped (a true convolution): the course's layer is a "

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnviz.architectures import Analysis
+from cnnviz.networks.architectures import Analysis
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}

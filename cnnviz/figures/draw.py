@@ -12,7 +12,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cnnviz.preprocess import PreprocessSteps
+from cnnviz.data.preprocess import PreprocessSteps
 
 UNSURE_BELOW = 0.8  # a top probability under this shows the runner-up
 TOP_COLOUR, RUNNER_UP_COLOUR, OTHER_COLOUR = "#d62728", "#ff9f40", "#9aa5b1"

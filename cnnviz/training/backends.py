@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from cnnviz import lenet
-from cnnviz.blas import limit_blas_threads
+from cnnviz.nn import lenet
+from cnnviz.nn.blas import limit_blas_threads
 from cnnviz.training.config import MODELS, TrainConfig
 from cnnviz.training.runs import replace_atomically
 

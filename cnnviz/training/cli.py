@@ -19,7 +19,7 @@ import typing
 from pathlib import Path
 
 from cnnviz import paths
-from cnnviz.data import load_dataset
+from cnnviz.data.datasets import load_dataset
 from cnnviz.training.config import Callback, TrainConfig, TrainResult, format_seconds
 from cnnviz.training.jobs import start_job
 from cnnviz.training.loop import check_out_path, train

@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnviz.data import CLASS_NAMES
+from cnnviz.data.datasets import CLASS_NAMES
 
 BACKENDS = {"keras": "Keras", "tf1": "TensorFlow 1 graph", "numpy": "NumPy (cnnviz.ops)"}  # label
 

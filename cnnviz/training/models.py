@@ -8,7 +8,7 @@ TRAINING_NETWORKS, which follow the same LENET5. TensorFlow is imported inside e
 importing this module stays cheap.
 """
 
-from cnnviz.lenet import CONV_LAYERS, DENSE_LAYERS, OUTPUT_LAYER, POOL_KERNEL, POOL_STRIDE
+from cnnviz.nn.lenet import CONV_LAYERS, DENSE_LAYERS, OUTPUT_LAYER, POOL_KERNEL, POOL_STRIDE
 
 
 def lenet5_tf1(x, y, learning_rate=0.001):
@@ -55,7 +55,7 @@ def keras_model(name: str, learning_rate: float = 0.001):
     """The compiled Keras model config.MODELS calls `name` (lenet5, lenet5-dropout,
     lenet5-batchnorm, mlp): cnnviz.networks.TRAINING_NETWORKS[name] built by
     cnnviz.architectures.to_keras, with he_normal(seed=0) kernels and every layer named."""
-    from cnnviz.architectures import to_keras
-    from cnnviz.networks import TRAINING_NETWORKS
+    from cnnviz.networks.architectures import to_keras
+    from cnnviz.networks.presets import TRAINING_NETWORKS
 
     return to_keras(TRAINING_NETWORKS[name], learning_rate, seed=0)

@@ -25,7 +25,7 @@ import types
 from dataclasses import asdict
 from pathlib import Path
 
-from cnnviz.blas import limit_blas_threads
+from cnnviz.nn.blas import limit_blas_threads
 from cnnviz.training.config import Callback, History, TrainConfig
 from cnnviz.training.loop import Trainer
 from cnnviz.training.runs import model_meta

@@ -44,7 +44,7 @@ __all__ = ["ACTIVATIONS", "COURSE_GRID", "DATASET_KEY", "DEFAULT_PRESETS", "PADD
 
 # What the pages import on their first visit beyond the home page's needs: pandas and pyarrow for
 # the kernel editor (st.data_editor), the figures, LeNet-5 and the canvas of the Draw page.
-WARM_UP_MODULES = ("pandas", "pyarrow", "cnnviz.explain", "cnnviz.figures", "cnnviz.lenet",
+WARM_UP_MODULES = ("pandas", "pyarrow", "cnnviz.nn.explain", "cnnviz.figures", "cnnviz.nn.lenet",
                    "streamlit_drawable_canvas")
 
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from cnnviz import data, upload
+from cnnviz import data
+from cnnviz.data import upload
 from cnnviz.ui.settings import DATASET_KEY, set_setting, synced_widget
 
 COURSE_GRID = np.array(

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from cnnviz import kernels, ops
+from cnnviz.nn import kernels, ops
 from cnnviz.ui.inputs import InputImage
 from cnnviz.ui.settings import set_setting, synced_widget
 

@@ -5,11 +5,12 @@ import ast
 import tomllib
 
 from benchmarks import browser
-from cnnviz import keras_model, upload
+from cnnviz.data import upload
+from cnnviz.readers import keras_model
 
 ROOT = browser.ROOT
 APP_SOURCES = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]
-LIBRARY_SOURCES = sorted((ROOT / "cnnviz").glob("*.py"))
+LIBRARY_SOURCES = sorted((ROOT / "cnnviz").rglob("*.py"))
 
 
 def calls(path):

@@ -1,4 +1,4 @@
-"""Networks as data: layers (cnnviz.layer_specs) on an input shape, analysed without TensorFlow.
+"""Networks as data: layers (cnnviz.networks.layer_specs) on an input shape, analysed without TensorFlow.
 
     network = Network("lenet5", (28, 28, 1), (
         Conv2D(6, 5, padding="same", activation="relu"), MaxPooling2D(2), ...,
@@ -15,7 +15,7 @@ and conv1_bn, conv1_relu, fc1_dropout for the layers that follow one. A network 
 import math
 from dataclasses import dataclass
 
-from cnnviz.layer_specs import (
+from cnnviz.networks.layer_specs import (
     LAYER_TYPES,
     Activation,
     AveragePooling2D,

@@ -12,7 +12,7 @@ Arguments are not validated: pass stride, dilation and kernel_shape as pairs (se
 
 import numpy as np
 
-from cnnviz import ops
+from cnnviz.nn import ops
 
 
 def _out_hw(padded_hw, kernel_hw, stride, dilation=(1, 1)):

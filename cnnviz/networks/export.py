@@ -14,7 +14,7 @@ of a seeded permutation), trains with model.fit and reports the test accuracy. `
 import re
 import textwrap
 
-from cnnviz.architectures import Network, analyze, ends_in_softmax, keras_layers
+from cnnviz.networks.architectures import Network, analyze, ends_in_softmax, keras_layers
 
 DATASET_SHAPES = {"mnist": (28, 28, 1), "fashion-mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
 KERAS_LOADERS = {"mnist": "mnist", "fashion-mnist": "fashion_mnist", "cifar10": "cifar10"}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnviz import ops
+from cnnviz.nn import ops
 
 DZ_KINDS = ("all ones", "random", "impulse", "target kernel")
 

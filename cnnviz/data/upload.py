@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
-from cnnviz.preprocess import ink_image
+from cnnviz.data.preprocess import ink_image
 
 # The draw page's photo of a digit:
 MAX_BYTES = 10 * 1024 * 1024  # 10 MiB: a phone photo fits, an abuse does not

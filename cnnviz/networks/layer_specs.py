@@ -8,7 +8,7 @@ jump j, the input pixels between neighbouring outputs: r' = r + (k - 1) j, j' = 
 `keras_args()` (the Keras layer's arguments that differ from its defaults), and `describe()` for
 tables. `_Layer` holds the defaults (no weights, shape and field passed through); each layer
 overrides what it changes. A shape a layer cannot take raises ValueError saying why;
-cnnviz.architectures adds which layer.
+cnnviz.networks.architectures adds which layer.
 """
 
 import math

@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
         return 2
     env = server_env(args)  # the runs folder resolved before leaving the caller's folder
     if args.replicas is not None:
-        from cnnviz import replicas
+        from cnnviz.serving import replicas
 
         def replica(port: int) -> list[str]:
             return streamlit_command(argparse.Namespace(**{**vars(args), "port": port,

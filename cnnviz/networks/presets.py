@@ -1,4 +1,4 @@
-"""The course's networks as cnnviz.architectures networks, and the arguments they make.
+"""The course's networks as cnnviz.networks.architectures networks, and the arguments they make.
 
 PRESETS: the six networks of the lecture notes and the homework (669,706 / 109,386 / 220,234 /
 61,706 / 61,706 / 528,054 parameters). TRAINING_NETWORKS: the training page's Keras models by
@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnviz import lenet
-from cnnviz.architectures import LayerRow, Network, analyze
-from cnnviz.layer_specs import (
+from cnnviz.networks.architectures import LayerRow, Network, analyze
+from cnnviz.networks.layer_specs import (
     Activation,
     BatchNormalization,
     Conv2D,
@@ -22,6 +21,7 @@ from cnnviz.layer_specs import (
     MaxPooling2D,
     layer_kind,
 )
+from cnnviz.nn import lenet
 
 MNIST_SHAPE = (28, 28, 1)
 CIFAR10_SHAPE = (32, 32, 3)

@@ -1,0 +1,1 @@
+"""Starting the app: one Streamlit process, or K replicas behind HAProxy."""
