@@ -15,6 +15,17 @@ def test_app_command_runs_the_shipped_frame_with_our_and_streamlits_options():
     assert command[command.index("--server.port") + 1] == "9000"
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert command[-2:] == ["--server.fileWatcherType", "none"]
+    assert command.count("--server.fileWatcherType") == 1  # the given one, not our default too
+
+
+def test_app_does_not_watch_its_source_unless_asked():
+    command = launch.streamlit_command(launch.parse_args([]))
+    assert command[command.index("--server.fileWatcherType") + 1] == "none"
+    assert command[command.index("--server.runOnSave") + 1] == "false"
+    developer = launch.streamlit_command(launch.parse_args(["--server.fileWatcherType=auto"]))
+    assert "--server.fileWatcherType" not in developer
+    assert "--server.fileWatcherType=auto" in developer
+    assert developer[developer.index("--server.runOnSave") + 1] == "false"
 
 
 def test_app_command_without_the_app_says_to_reinstall(monkeypatch, tmp_path, capsys):

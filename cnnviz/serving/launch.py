@@ -15,6 +15,10 @@ import sys
 
 from cnnviz import paths
 
+# A classroom server does not watch its own source: Streamlit's watcher walks the whole checkout
+# (.venv included), floods the log with inotify overflows and reruns every page on a save.
+# A developer turns it back on: `cnnviz app --server.fileWatcherType auto --server.runOnSave true`.
+SERVING_DEFAULTS = {"--server.fileWatcherType": "none", "--server.runOnSave": "false"}
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Our options; anything else (e.g. --server.fileWatcherType none) goes to `streamlit run`."""
@@ -49,6 +53,10 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
                "--server.port", str(args.port), "--server.headless", "true"]
     if args.address:
         command += ["--server.address", args.address]
+    given = {option.split("=")[0] for option in args.streamlit_options}
+    for option, value in SERVING_DEFAULTS.items():
+        if option not in given:
+            command += [option, value]
     return command + args.streamlit_options
 
 
