@@ -1,4 +1,5 @@
-"""cnnviz: NumPy convolution and pooling layers, forward and backward, and the figures that explain them.
+"""cnnviz: NumPy convolution and pooling layers, forward and backward, and the figures that
+explain them.
 
 `cnnviz.conv_forward`, `conv_backward`, `pool_forward` and `pool_backward` are `cnnviz.ops`'s,
 imported on first use: `cnnviz app` starts Streamlit without loading NumPy first.

@@ -10,7 +10,8 @@ import sys
 COMMANDS = {  # name -> (module, what it does)
     "app": ("cnnviz.serving.launch", "start the Streamlit app"),
     "train": ("cnnviz.training.cli", "train LeNet-5 (Keras, TF1 or NumPy) from the command line"),
-    "check": ("cnnviz.check.cli", "grade a course solution (0-conv_forward.py ...) against cnnviz.ops"),
+    "check": ("cnnviz.check.cli",
+              "grade a course solution (0-conv_forward.py ...) against cnnviz.ops"),
 }
 USAGE = "usage: cnnviz COMMAND [options]\n" + "\n".join(
     f"  {name:<8}{text}" for name, (_, text) in COMMANDS.items()

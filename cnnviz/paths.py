@@ -16,7 +16,8 @@ HOME = CHECKOUT if IS_CHECKOUT else Path(sys.prefix) / "share" / "cnnviz"
 APP = HOME / "app.py"  # the Streamlit frame; its pages are in HOME / "app_pages"
 DATA_DIR = HOME / "data"  # shipped digits and model; the full MNIST may be added here
 PRETRAINED_MODEL = DATA_DIR / "lenet5_mnist.npz"  # the Draw page's LeNet-5 (98.35% on MNIST), NumPy
-PRETRAINED_KERAS = DATA_DIR / "lenet5_mnist.keras"  # the same model as trained; scripts/export_pretrained.py
+# the same model as trained; scripts/export_pretrained.py turns it into PRETRAINED_MODEL
+PRETRAINED_KERAS = DATA_DIR / "lenet5_mnist.keras"
 HAPROXY_CONFIG = HOME / "deploy" / "haproxy.cfg"  # the proxy before `cnnviz app --replicas K`
 RUNS_ENV = "CNNVIZ_RUNS_DIR"
 

@@ -126,7 +126,8 @@ def make_case(task: str, name: str, args: dict, tie_break: str = "all") -> Case:
 
 @functools.cache
 def course_digits() -> np.ndarray:
-    """The first COURSE_DIGITS MNIST training digits (m, 28, 28, 1), float64 in [0, 1], read-only."""
+    """The first COURSE_DIGITS MNIST training digits (m, 28, 28, 1), float64 in [0, 1],
+    read-only."""
     from cnnviz.data.datasets import load_dataset
 
     digits = load_dataset("mnist").x_train[:COURSE_DIGITS].astype(np.float64)[..., None] / 255

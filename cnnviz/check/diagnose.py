@@ -65,7 +65,8 @@ def explain(result: CaseResult) -> dict[str, list[tuple[str, dict]]]:
     for key, candidate in _candidates(result.case):
         for output in failing:
             replay = candidate[names.index(output.name)]
-            if replay is not None and _same(replay, output.got) and not _same(replay, output.expected):
+            replayed = replay is not None and _same(replay, output.got)
+            if replayed and not _same(replay, output.expected):
                 found.setdefault(output.name, []).append((key, {}))
     for output in failing:
         for key, fields in _direct_checks(result.case, output):

@@ -78,7 +78,8 @@ def read_idx(path: Path) -> np.ndarray:
     expected = 4 + 4 * ndim + int(np.prod(shape))
     if len(raw) != expected:
         raise DatasetError(
-            f"{path} is truncated or corrupt: its header promises {expected} bytes, it has {len(raw)}"
+            f"{path} is truncated or corrupt: its header promises {expected} bytes, "
+            f"it has {len(raw)}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
@@ -101,10 +102,14 @@ def _as_images(array: np.ndarray, path: Path, key: str) -> np.ndarray:
     if array.ndim == 2 and array.shape[1] == 784:
         array = array.reshape(-1, 28, 28)
     if array.ndim != 3 or array.shape[1:] != (28, 28):
-        raise DatasetError(f"{path}: {key} has shape {array.shape}; expected (n, 28, 28) or (n, 784)")
+        raise DatasetError(
+            f"{path}: {key} has shape {array.shape}; expected (n, 28, 28) or (n, 784)"
+        )
     if array.dtype != np.uint8:
         if not np.issubdtype(array.dtype, np.floating) or array.min() < 0 or array.max() > 1:
-            raise DatasetError(f"{path}: {key} must be uint8 or floats in [0, 1], got {array.dtype}")
+            raise DatasetError(
+                f"{path}: {key} must be uint8 or floats in [0, 1], got {array.dtype}"
+            )
         array = np.rint(array * 255).astype(np.uint8)
     return array
 
@@ -136,7 +141,8 @@ def read_npz(path: Path, name: str = "mnist") -> Dataset:
             layout = next((k for k, lay in NPZ_LAYOUTS.items() if set(lay.values()) <= keys), None)
             if layout is None:
                 raise DatasetError(
-                    f"{path} holds {sorted(keys)}; expected Keras' x_train, y_train, x_test, y_test "
+                    f"{path} holds {sorted(keys)}; "
+                    f"expected Keras' x_train, y_train, x_test, y_test "
                     f"or the course's X_train, Y_train, X_valid, Y_valid, X_test, Y_test"
                 )
             fields = {field: archive[key] for field, key in NPZ_LAYOUTS[layout].items()}
@@ -218,7 +224,9 @@ def load_dataset(name: str, path: str | os.PathLike | None = None) -> Dataset:
         if path.is_dir():
             found = _idx_dataset(name, path)
             if found is None:
-                raise DatasetError(f"{path} lacks one of the IDX files {sorted(IDX_FILES.values())}")
+                raise DatasetError(
+                    f"{path} lacks one of the IDX files {sorted(IDX_FILES.values())}"
+                )
             return found
         if not path.is_file():
             raise DatasetError(f"{path} does not exist")

@@ -1,4 +1,5 @@
-"""Plotly figures of `cnnviz check --report`: where a student's output differs from the expected one.
+"""Plotly figures of `cnnviz check --report`: where a student's output differs from the expected
+one.
 
 Pure builders: 2-D slices (one example and channel of an NHWC output, or one kernel slice) in,
 figures out. Row 0 at the top, square cells; small slices show their numbers.
@@ -21,7 +22,9 @@ def comparison_figure(expected: np.ndarray, got: np.ndarray, title: str) -> go.F
     """
     expected, got = np.atleast_2d(expected), np.atleast_2d(got)
     if expected.ndim != 2 or got.ndim != 2:
-        raise ValueError(f"expected and got must be 2-D slices; got {expected.shape} and {got.shape}")
+        raise ValueError(
+            f"expected and got must be 2-D slices; got {expected.shape} and {got.shape}"
+        )
     rows, cols = min(expected.shape[0], got.shape[0]), min(expected.shape[1], got.shape[1])
     difference = got[:rows, :cols] - expected[:rows, :cols]
     same_shape = expected.shape == got.shape

@@ -1,6 +1,8 @@
-"""Figures of the training page: learning curves, first-layer filters, confusion matrix, test images.
+"""Figures of the training page: learning curves, first-layer filters, confusion matrix, test
+images.
 
-Pure functions: lists of metric rows (as in cnnviz.training.History) or arrays in, Plotly figures out.
+Pure functions: lists of metric rows (as in cnnviz.training.History) or arrays in, Plotly figures
+out.
 """
 
 import numpy as np
@@ -17,7 +19,8 @@ MAX_CURVE_POINTS = 400  # points a per-batch curve draws (the browser redraws it
 
 
 def smooth(values, weight: float = 0.9) -> np.ndarray:
-    """Exponential moving average with bias correction (TensorBoard's smoothing); weight in [0, 1)."""
+    """Exponential moving average with bias correction (TensorBoard's smoothing); weight in
+    [0, 1)."""
     if not 0 <= weight < 1:
         raise ValueError(f"weight must be in [0, 1), got {weight}")
     values = np.asarray(values, dtype=np.float64)
@@ -116,7 +119,8 @@ def filters_figure(first_layer: np.ndarray, max_filters: int = 16) -> go.Figure:
     n = min(first_layer.shape[3], max_filters)
     cols = min(n, 8)
     rows = -(-n // cols)
-    figure = make_subplots(rows=rows, cols=cols, subplot_titles=[f"filter {i + 1}" for i in range(n)],
+    titles = [f"filter {i + 1}" for i in range(n)]
+    figure = make_subplots(rows=rows, cols=cols, subplot_titles=titles,
                            horizontal_spacing=0.02, vertical_spacing=0.08)
     for index in range(n):
         kernel = first_layer[:, :, 0, index]
@@ -150,7 +154,8 @@ def confusion_figure(matrix: np.ndarray, class_names: list[str]) -> go.Figure:
     figure = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues", text=matrix,
                                   texttemplate="%{text}", hoverinfo="skip"))
     figure.add_trace(go.Scatter(
-        x=[labels[p] for _ in range(n) for p in range(n)], y=[labels[t] for t in range(n) for _ in range(n)],
+        x=[labels[p] for _ in range(n) for p in range(n)],
+        y=[labels[t] for t in range(n) for _ in range(n)],
         customdata=np.asarray(matrix).reshape(-1), mode="markers", showlegend=False,
         marker={"size": 28, "symbol": "square", "color": "rgba(0, 0, 0, 0)"},
         hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata} images<br>click to show them"
@@ -158,7 +163,8 @@ def confusion_figure(matrix: np.ndarray, class_names: list[str]) -> go.Figure:
     ))
     figure.update_yaxes(title_text="true class", autorange="reversed", type="category")
     figure.update_xaxes(title_text="predicted class", type="category")
-    figure.update_layout(height=460, margin={"l": 40, "r": 20, "t": 20, "b": 40}, clickmode="event+select")
+    figure.update_layout(height=460, margin={"l": 40, "r": 20, "t": 20, "b": 40},
+                         clickmode="event+select")
     return figure
 
 

@@ -1,4 +1,5 @@
-"""Networks as data: layers (cnnviz.networks.layer_specs) on an input shape, analysed without TensorFlow.
+"""Networks as data: layers (cnnviz.networks.layer_specs) on an input shape, analysed without
+TensorFlow.
 
     network = Network("lenet5", (28, 28, 1), (
         Conv2D(6, 5, padding="same", activation="relu"), MaxPooling2D(2), ...,

@@ -15,15 +15,17 @@ BLAS_THREAD_FUNCTIONS = (  # (get, set) in the OpenBLAS builds numpy ships or li
 
 
 def limit_blas_threads(n: int):
-    """Set numpy's OpenBLAS to n threads (process-wide); returns a function that restores the old count.
+    """Set numpy's OpenBLAS to n threads (process-wide); returns a function that restores the old
+    count.
 
     No-op without OpenBLAS.
     """
     try:
         with open("/proc/self/maps") as maps:
-            library = ctypes.CDLL(next(line.split()[-1] for line in maps if "openblas" in line.lower()))
-        get, set_ = next((getattr(library, g), getattr(library, s)) for g, s in BLAS_THREAD_FUNCTIONS
-                         if hasattr(library, g))
+            path = next(line.split()[-1] for line in maps if "openblas" in line.lower())
+        library = ctypes.CDLL(path)
+        get, set_ = next((getattr(library, g), getattr(library, s))
+                         for g, s in BLAS_THREAD_FUNCTIONS if hasattr(library, g))
     except (OSError, StopIteration):
         return lambda: None
     previous = get()

@@ -96,7 +96,8 @@ def parse_kernel_grid(cells) -> np.ndarray:
         )
     if len(rows) > MAX_SIZE or len(rows[0]) > MAX_SIZE:
         raise ValueError(
-            f"kernel grid is {len(rows)}x{len(rows[0])}; the largest kernel is {MAX_SIZE}x{MAX_SIZE}"
+            f"kernel grid is {len(rows)}x{len(rows[0])}; "
+            f"the largest kernel is {MAX_SIZE}x{MAX_SIZE}"
         )
     kernel = np.empty((len(rows), len(rows[0])))
     for r, row in enumerate(rows):
@@ -122,7 +123,8 @@ def _cell_value(cell, r: int, c: int) -> float:
 
 
 def layer_weights(kernels: list[np.ndarray], c_prev: int) -> np.ndarray:
-    """Stack 2-D kernels (kh, kw) into W (kh, kw, c_prev, c_new): each kernel reads every channel."""
+    """Stack 2-D kernels (kh, kw) into W (kh, kw, c_prev, c_new): each kernel reads every
+    channel."""
     if not 1 <= len(kernels) <= MAX_FILTERS:
         raise ValueError(f"kernels must hold 1 to {MAX_FILTERS} kernels, got {len(kernels)}")
     if len({k.shape for k in kernels}) != 1:

@@ -2,14 +2,16 @@
 
 Architecture (NHWC): X (m, 28, 28, 1) -> conv 6@5x5 "same" + ReLU (m, 28, 28, 6) -> max pool 2x2/2
 (m, 14, 14, 6) -> conv 16@5x5 "valid" + ReLU (m, 10, 10, 16) -> max pool 2x2/2 (m, 5, 5, 16) ->
-flatten (m, 400), row-major like Keras Flatten -> dense 120 ReLU -> dense 84 ReLU -> dense 10 softmax.
+flatten (m, 400), row-major like Keras Flatten -> dense 120 ReLU -> dense 84 ReLU -> dense 10
+softmax.
 
-Saved-model format (`save_params` / `load_params`): one NumPy `.npz` holding the ten float32 arrays
-of `init_params` under their names (conv1_W (5, 5, 1, 6), conv1_b (1, 1, 1, 6), conv2_W (5, 5, 6, 16),
-conv2_b (1, 1, 1, 16), fc1_W (400, 120), fc1_b (120,), fc2_W (120, 84), fc2_b (84,), out_W (84, 10),
-out_b (10,)) plus `meta`, a 0-d string array holding a JSON object whose "format" is
-"cnnviz-lenet5" and "version" 1 (other keys are free: backend, dataset, accuracy, ...). The NumPy and
-TF1 backends both save this format; `load_params` also reads a Keras LeNet-5 `.keras` file.
+Saved-model format (`save_params` / `load_params`): one NumPy `.npz` holding the ten float32
+arrays of `init_params` under their names (conv1_W (5, 5, 1, 6), conv1_b (1, 1, 1, 6), conv2_W
+(5, 5, 6, 16), conv2_b (1, 1, 1, 16), fc1_W (400, 120), fc1_b (120,), fc2_W (120, 84), fc2_b (84,),
+out_W (84, 10), out_b (10,)) plus `meta`, a 0-d string array holding a JSON object whose "format"
+is "cnnviz-lenet5" and "version" 1 (other keys are free: backend, dataset, accuracy, ...). The
+NumPy and TF1 backends both save this format; `load_params` also reads a Keras LeNet-5 `.keras`
+file.
 """
 
 import json
@@ -144,7 +146,8 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
 
 
 def backward(params: dict, cache: dict, dlogits: np.ndarray) -> dict[str, np.ndarray]:
-    """Gradients of the loss, from dlogits (m, 10): one per parameter (same keys), plus "X" = dL/dX."""
+    """Gradients of the loss, from dlogits (m, 10): one per parameter (same keys), plus "X" =
+    dL/dX."""
     grads = {}
     flat = cache[f"pool{len(CONV_LAYERS)}"]  # (m, 5, 5, 16), flattened into the first dense layer
     A_prevs = [flat.reshape(len(flat), -1), *(cache[layer.name] for layer in DENSE_LAYERS)]
@@ -166,7 +169,9 @@ def backward(params: dict, cache: dict, dlogits: np.ndarray) -> dict[str, np.nda
     return grads
 
 
-def input_gradient(params: dict, X: np.ndarray, class_index, *, of: str = "probability") -> np.ndarray:
+def input_gradient(
+    params: dict, X: np.ndarray, class_index, *, of: str = "probability"
+) -> np.ndarray:
     """Saliency: d(probability or logit of class_index)/dX, shape (m, 28, 28, 1).
 
     class_index: one int for every example or an int array (m,); of: "probability" or "logit".
@@ -186,14 +191,16 @@ def input_gradient(params: dict, X: np.ndarray, class_index, *, of: str = "proba
 
 def predict(params: dict, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """Class probabilities (m, 10) of X (m, 28, 28, 1), computed batch by batch."""
-    return np.concatenate([forward(params, X[i : i + batch_size])[0] for i in range(0, len(X), batch_size)])
+    starts = range(0, len(X), batch_size)
+    return np.concatenate([forward(params, X[i : i + batch_size])[0] for i in starts])
 
 
 class Adam:
     """Adam as in tf.compat.v1.train.AdamOptimizer (defaults lr 0.001, 0.9, 0.999, eps 1e-8)."""
 
     def __init__(self, params: dict, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8):
-        self.learning_rate, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
+        self.learning_rate, self.beta1, self.beta2 = learning_rate, beta1, beta2
+        self.epsilon = epsilon
         self.m = {name: np.zeros_like(value) for name, value in params.items()}
         self.v = {name: np.zeros_like(value) for name, value in params.items()}
         self.t = 0
@@ -206,11 +213,15 @@ class Adam:
             g = grads[name]
             self.m[name] = self.beta1 * self.m[name] + (1 - self.beta1) * g
             self.v[name] = self.beta2 * self.v[name] + (1 - self.beta2) * g * g
-            value -= (lr_t * self.m[name] / (np.sqrt(self.v[name]) + self.epsilon)).astype(value.dtype)
+            update = lr_t * self.m[name] / (np.sqrt(self.v[name]) + self.epsilon)
+            value -= update.astype(value.dtype)
 
 
-def train_step(params: dict, optimizer: Adam, X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """One Adam step on the batch X (m, 28, 28, 1), labels (m,); returns (loss, accuracy) before it."""
+def train_step(
+    params: dict, optimizer: Adam, X: np.ndarray, labels: np.ndarray
+) -> tuple[float, float]:
+    """One Adam step on the batch X (m, 28, 28, 1), labels (m,); returns (loss, accuracy) before
+    it."""
     probs, cache = forward(params, X)
     loss, dlogits = softmax_cross_entropy(cache["logits"], labels)
     optimizer.step(params, backward(params, cache, dlogits))
@@ -239,13 +250,16 @@ def load_params(path) -> tuple[dict[str, np.ndarray], dict]:
     """(params, meta) from a cnnviz .npz (NumPy or TF1 backend) or a Keras LeNet-5 .keras file."""
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"model file {path} does not exist; train a model or pick another file")
+        raise ModelFileError(
+            f"model file {path} does not exist; train a model or pick another file"
+        )
     if path.suffix == ".keras":
         return _load_keras(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(str(archive["meta"])) if "meta" in archive.files else {}
-            params = {name: archive[name].astype(np.float32) for name in archive.files if name != "meta"}
+            params = {name: archive[name].astype(np.float32)
+                      for name in archive.files if name != "meta"}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as error:
         raise ModelFileError(f"{path} is not a readable .npz model file ({error})") from error
     if meta.get("format") != FORMAT:
@@ -260,12 +274,14 @@ def _check_params(params: dict, source: str) -> None:
             raise ModelFileError(f"{source} is not a LeNet-5: parameter {name} is missing")
         if np.shape(params[name]) != shape:
             raise ModelFileError(
-                f"{source} is not a LeNet-5: {name} has shape {np.shape(params[name])}, expected {shape}"
+                f"{source} is not a LeNet-5: {name} has shape {np.shape(params[name])}, "
+                f"expected {shape}"
             )
 
 
 def _load_keras(path: Path) -> tuple[dict, dict]:
-    """Map a Keras LeNet-5 (conv, conv, dense, dense, dense; weightless layers ignored) onto params."""
+    """Map a Keras LeNet-5 (conv, conv, dense, dense, dense; weightless layers ignored) onto
+    params."""
     import keras
 
     try:
@@ -284,7 +300,8 @@ def _load_keras(path: Path) -> tuple[dict, dict]:
         kernel, bias = (np.asarray(w) for w in layer.get_weights())
         params[f"{spec.name}_W"] = kernel.astype(np.float32)
         bias_shape = PARAM_SHAPES[f"{spec.name}_b"]
-        params[f"{spec.name}_b"] = bias.reshape(bias_shape) if bias.size == np.prod(bias_shape) else bias
+        fits = bias.size == np.prod(bias_shape)
+        params[f"{spec.name}_b"] = bias.reshape(bias_shape) if fits else bias
     paddings = [layer.padding for layer in weighted[: len(CONV_LAYERS)]]
     activations = [keras.activations.serialize(layer.activation) for layer in weighted]
     activations = [a if isinstance(a, str) else a.get("config", a) for a in activations]
