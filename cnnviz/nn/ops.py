@@ -17,12 +17,27 @@ other core.
 
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-Pads = tuple[tuple[int, int], tuple[int, int]]
+from cnnviz.nn.geometry import (
+    Pads,
+    check_4d,
+    conv_output_hw,
+    float_dtype,
+    pad,
+    pair,
+    resolve_padding,
+    taps,
+    window_view,
+)
+
+__all__ = ["ACTIVATIONS", "Pads", "activation_grad", "conv_backward", "conv_forward",
+           "conv_output_hw", "pad", "pool_backward", "pool_forward", "resolve_activation",
+           "resolve_padding", "window_view"]
+
 
 _BLOCK_BYTES = 1 << 20  # one block's temporaries: about the size of a core's L2 cache
 _THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -60,104 +75,9 @@ def activation_grad(name: str, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
     return derivatives[name]()
 
 
-def _pair(value, name: str) -> tuple[int, int]:
-    """(a, b) of positive ints from an int or a pair; ValueError naming `name` otherwise."""
-    pair = (value, value) if np.isscalar(value) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
-        raise ValueError(f"{name} must be a positive int or a pair of positive ints, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
-def _check_4d(array, name: str) -> np.ndarray:
-    array = np.asarray(array)
-    if array.ndim != 4:
-        raise ValueError(
-            f"{name} must be 4-D (m, height, width, channels), got shape {array.shape}; "
-            f"add the missing axes, e.g. x[None, ..., None] for one grayscale image"
-        )
-    return array
-
-
-def _float_dtype(*arrays: np.ndarray) -> np.dtype:
-    """The floating dtype results take: float32 stays float32, float64 stays float64."""
-    return np.result_type(*(a.dtype for a in arrays), np.float32)
-
-
-def resolve_padding(padding, input_hw, kernel_hw, stride, dilation=(1, 1)) -> Pads:
-    """Zeros to add ((top, bottom), (left, right)) for "valid", "same" or an explicit (ph, pw).
-
-    "same" is TensorFlow's rule: output ceil(h / s), the odd extra row/column at the bottom/right.
-    """
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0), (0, 0)
-        if padding == "same":
-            pads = []
-            for size, k, s, d in zip(input_hw, kernel_hw, stride, dilation):
-                total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
-                pads.append((total // 2, total - total // 2))
-            return pads[0], pads[1]
-    elif np.ndim(padding) == 1 and len(padding) == 2 and all(
-        isinstance(p, (int, np.integer)) and p >= 0 for p in padding
-    ):
-        return (int(padding[0]),) * 2, (int(padding[1]),) * 2
-    raise ValueError(
-        f'padding must be "valid", "same" or a pair of non-negative ints (ph, pw), got {padding!r}'
-    )
-
-
-def conv_output_hw(input_hw, kernel_hw, padding, stride, dilation=(1, 1)) -> tuple[int, int]:
-    """(h_new, w_new) of a layer; ValueError when the kernel is larger than the padded input."""
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-    pads = resolve_padding(padding, input_hw, kernel_hw, stride, dilation)
-    out = []
-    for size, k, s, d, (before, after), axis in zip(
-        input_hw, kernel_hw, stride, dilation, pads, ("height", "width")
-    ):
-        span, padded = (k - 1) * d + 1, size + before + after
-        if span > padded:
-            raise ValueError(
-                f"kernel {axis} {k} (span {span} with dilation {d}) is larger than the padded input "
-                f"{axis} {padded}; use a smaller kernel, more padding or 'same' padding"
-            )
-        out.append(1 + (padded - span) // s)
-    return out[0], out[1]
-
-
-def pad(A_prev: np.ndarray, pads: Pads) -> np.ndarray:
-    """A_prev (m, h, w, c) with zeros added around its two spatial axes."""
-    if pads == ((0, 0), (0, 0)):
-        return A_prev
-    return np.pad(A_prev, ((0, 0), pads[0], pads[1], (0, 0)))
-
-
-def window_view(A_padded: np.ndarray, kernel_hw, stride, dilation=(1, 1)) -> np.ndarray:
-    """Read-only strided view (m, h_new, w_new, kh, kw, c) of every window, without copying."""
-    (kh, kw), (sh, sw), (dh, dw) = kernel_hw, _pair(stride, "stride"), _pair(dilation, "dilation")
-    m, h, w, c = A_padded.shape
-    h_new, w_new = 1 + (h - (kh - 1) * dh - 1) // sh, 1 + (w - (kw - 1) * dw - 1) // sw
-    s_m, s_h, s_w, s_c = A_padded.strides
-    return np.lib.stride_tricks.as_strided(
-        A_padded,
-        shape=(m, h_new, w_new, kh, kw, c),
-        strides=(s_m, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c),
-        writeable=False,
-    )
-
-
-def _taps(out_hw, kernel_hw, stride, dilation) -> Iterator[tuple[int, int, tuple[slice, slice]]]:
-    """(i, j, spatial slices) for every kernel tap: the input rows/columns that tap (i, j) meets."""
-    (h_new, w_new), (sh, sw), (dh, dw) = out_hw, stride, dilation
-    for i in range(kernel_hw[0]):
-        for j in range(kernel_hw[1]):
-            rows = slice(i * dh, i * dh + (h_new - 1) * sh + 1, sh)
-            cols = slice(j * dw, j * dw + (w_new - 1) * sw + 1, sw)
-            yield i, j, (rows, cols)
-
-
 def _conv_geometry(A_prev, W, padding, stride, dilation):
     """Validated (A_prev, W, pads, stride, dilation, (h_new, w_new)) of a convolution."""
-    A_prev, W = _check_4d(A_prev, "A_prev"), _check_4d(W, "W")
+    A_prev, W = check_4d(A_prev, "A_prev"), check_4d(W, "W")
     if W.shape[2] != A_prev.shape[3]:
         raise ValueError(
             f"W has {W.shape[2]} input channels but A_prev has {A_prev.shape[3]}; "
@@ -165,7 +85,7 @@ def _conv_geometry(A_prev, W, padding, stride, dilation):
         )
     if min(W.shape) < 1:
         raise ValueError(f"W must have every dimension >= 1, got shape {W.shape}")
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     kernel_hw, input_hw = W.shape[:2], A_prev.shape[1:3]
     out_hw = conv_output_hw(input_hw, kernel_hw, padding, stride, dilation)
     pads = resolve_padding(padding, input_hw, kernel_hw, stride, dilation)
@@ -175,7 +95,9 @@ def _conv_geometry(A_prev, W, padding, stride, dilation):
 def _check_bias(b, c_new: int) -> np.ndarray:
     b = np.asarray(b)
     if b.shape != (1, 1, 1, c_new):
-        raise ValueError(f"b must have shape (1, 1, 1, {c_new}) (one bias per filter), got {b.shape}")
+        raise ValueError(
+            f"b must have shape (1, 1, 1, {c_new}) (one bias per filter), got {b.shape}"
+        )
     return b
 
 
@@ -217,7 +139,7 @@ def _windows(A_padded, kernel_hw, out_hw, stride, dilation, workspace) -> np.nda
         np.copyto(by_row, window_view(A_padded, kernel_hw, stride, dilation))
         return by_row.reshape(count, size)
     columns = workspace[: count * size].reshape(*kernel_hw, c, n, *out_hw)
-    for i, j, (rows, cols) in _taps(out_hw, kernel_hw, stride, dilation):
+    for i, j, (rows, cols) in taps(out_hw, kernel_hw, stride, dilation):
         columns[i, j] = A_padded[:, rows, cols, :].transpose(3, 0, 1, 2)  # (c, n, h_new, w_new)
     return columns.reshape(size, count).T
 
@@ -232,7 +154,7 @@ def conv_forward(A_prev, W, b, activation, padding="same", stride=(1, 1), *, dil
     A_prev, W, pads, stride, dilation, out_hw = _conv_geometry(A_prev, W, padding, stride, dilation)
     b = _check_bias(b, W.shape[3])
     activation = resolve_activation(activation)
-    dtype = _float_dtype(A_prev, W, b)
+    dtype = float_dtype(A_prev, W, b)
     A_padded = pad(A_prev.astype(dtype, copy=False), pads)
     c_new = W.shape[3]
     W_columns = W.astype(dtype, copy=False).reshape(-1, c_new)  # (kh * kw * c_prev, c_new)
@@ -258,7 +180,7 @@ def conv_forward(A_prev, W, b, activation, padding="same", stride=(1, 1), *, dil
 
 
 def _check_upstream(grad, name: str, expected: tuple) -> np.ndarray:
-    grad = _check_4d(grad, name)
+    grad = check_4d(grad, name)
     if grad.shape != expected:
         raise ValueError(
             f"{name} has shape {grad.shape} but the forward output of this layer is {expected}; "
@@ -276,7 +198,7 @@ def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1), *, dilation=(
     A_prev, W, pads, stride, dilation, out_hw = _conv_geometry(A_prev, W, padding, stride, dilation)
     b = _check_bias(b, W.shape[3])
     dZ = _check_upstream(dZ, "dZ", (A_prev.shape[0], *out_hw, W.shape[3]))
-    dtype = _float_dtype(dZ, A_prev, W, b)
+    dtype = float_dtype(dZ, A_prev, W, b)
     dZ, A_padded = dZ.astype(dtype, copy=False), pad(A_prev.astype(dtype, copy=False), pads)
     kernel_hw, c_new = W.shape[:2], W.shape[3]
     W = W.astype(dtype, copy=False)
@@ -285,7 +207,8 @@ def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1), *, dilation=(
     size, blocks = _blocks(len(dZ), W_columns.shape[0] * out_hw[0] * out_hw[1] * dtype.itemsize)
 
     def backward(run: list[slice]) -> np.ndarray:
-        """Adds the run's share of dA_padded in place; returns its share of dW (kh * kw * c_prev, c_new)."""
+        """Adds the run's share of dA_padded in place; returns its share of dW
+        (kh * kw * c_prev, c_new)."""
         workspace = np.empty(W_columns.shape[0] * size * out_hw[0] * out_hw[1], dtype=dtype)
         dW_columns = np.zeros(W_columns.shape, dtype=dtype)
         for block in run:
@@ -293,8 +216,9 @@ def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1), *, dilation=(
             dZ_block = dZ[block].reshape(-1, c_new)  # (n * h_new * w_new, c_new)
             dW_columns += windows.T @ dZ_block
             dA_block = dA_padded[block]
-            for i, j, (rows, cols) in _taps(out_hw, kernel_hw, stride, dilation):
-                seen = dA_block[:, rows, cols, :]  # the inputs tap (i, j) met (n, h_new, w_new, c_prev)
+            for i, j, (rows, cols) in taps(out_hw, kernel_hw, stride, dilation):
+                # the inputs tap (i, j) met (n, h_new, w_new, c_prev)
+                seen = dA_block[:, rows, cols, :]
                 seen += (dZ_block @ W[i, j].T).reshape(seen.shape)
         return dW_columns
 
@@ -307,8 +231,8 @@ def conv_backward(dZ, A_prev, W, b, padding="same", stride=(1, 1), *, dilation=(
 
 
 def _pool_geometry(A_prev, kernel_shape, stride, mode):
-    A_prev = _check_4d(A_prev, "A_prev")
-    kernel_hw, stride = _pair(kernel_shape, "kernel_shape"), _pair(stride, "stride")
+    A_prev = check_4d(A_prev, "A_prev")
+    kernel_hw, stride = pair(kernel_shape, "kernel_shape"), pair(stride, "stride")
     if mode not in ("max", "avg"):
         raise ValueError(f'mode must be "max" or "avg", got {mode!r}')
     out_hw = conv_output_hw(A_prev.shape[1:3], kernel_hw, "valid", stride)
@@ -365,7 +289,7 @@ def pool_forward(A_prev, kernel_shape, stride=(1, 1), mode="max"):
     Returns A (m, h_new, w_new, c).
     """
     A_prev, kernel_hw, stride, out_hw = _pool_geometry(A_prev, kernel_shape, stride, mode)
-    dtype = _float_dtype(A_prev)
+    dtype = float_dtype(A_prev)
     A_prev = A_prev.astype(dtype, copy=False)
     A = np.empty((A_prev.shape[0], *out_hw, A_prev.shape[3]), dtype=dtype)
 
@@ -388,14 +312,14 @@ def pool_backward(dA, A_prev, kernel_shape, stride=(1, 1), mode="max", *, tie_br
     if tie_break not in ("all", "first"):
         raise ValueError(f'tie_break must be "all" or "first", got {tie_break!r}')
     dA = _check_upstream(dA, "dA", (A_prev.shape[0], *out_hw, A_prev.shape[3]))
-    dtype = _float_dtype(dA, A_prev)
+    dtype = float_dtype(dA, A_prev)
     dA, A_prev = dA.astype(dtype, copy=False), A_prev.astype(dtype, copy=False)
     dA_prev = np.zeros(A_prev.shape, dtype=dtype)
 
     def backward(run: list[slice]) -> None:
         for block in run:
-            _pool_backward_block(A_prev[block], dA[block], dA_prev[block], kernel_hw, stride, out_hw,
-                                 mode, tie_break)
+            _pool_backward_block(A_prev[block], dA[block], dA_prev[block], kernel_hw, stride,
+                                 out_hw, mode, tie_break)
 
     _in_parallel(_blocks(len(dA), 2 * A_prev[:1].nbytes)[1], backward)
     return dA_prev
@@ -406,12 +330,12 @@ def _pool_backward_block(x, upstream, grad, kernel_hw, stride, out_hw, mode, tie
     windows of x (n, h, w, c)."""
     if mode == "avg":
         share = upstream / (kernel_hw[0] * kernel_hw[1])
-        for _, _, (rows, cols) in _taps(out_hw, kernel_hw, stride, (1, 1)):
+        for _, _, (rows, cols) in taps(out_hw, kernel_hw, stride, (1, 1)):
             grad[:, rows, cols, :] += share
         return
     window_max = _pool_block(x, kernel_hw, stride, out_hw, "max")
     unclaimed = np.ones(upstream.shape, dtype=bool)  # windows whose maximum is not routed yet
-    for _, _, (rows, cols) in _taps(out_hw, kernel_hw, stride, (1, 1)):
+    for _, _, (rows, cols) in taps(out_hw, kernel_hw, stride, (1, 1)):
         is_max = x[:, rows, cols, :] == window_max
         if tie_break == "first":
             is_max &= unclaimed
