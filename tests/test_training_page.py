@@ -62,7 +62,8 @@ def test_training_page_starts_from_train_configs_defaults(page):
     assert page.number_input(key="train_seed").value == defaults.seed
     assert page.checkbox(key="train_augment").value == defaults.augment
     assert page.number_input(key="train_epochs").help == "Passes over the training images"
-    assert f"{VALIDATION_FRACTION:.0%} of them held out" in page.slider(key="train_limit_mnist").label
+    limit = page.slider(key="train_limit_mnist")
+    assert f"{VALIDATION_FRACTION:.0%} of them held out" in limit.label
 
 
 def test_training_page_trains_shows_results_and_offers_the_model(page, tmp_path):
