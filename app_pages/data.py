@@ -10,7 +10,8 @@ st.title("Data at a glance")
 st.caption(
     "Before building a network, look at the data: 25 random images of each split with their "
     "class, and how many images each class has. Validation is the part of the training images the "
-    "Training page holds out (10%, seed 0) unless the file brings its own."
+    f"Training page holds out ({splits.VALIDATION_FRACTION:.0%}, seed 0) unless the file brings "
+    "its own."
 )
 columns = st.columns([2, 1, 1])
 default = st.session_state.get(ui.DATASET_KEY, "mnist")

@@ -13,6 +13,7 @@ import numpy as np
 import streamlit as st
 
 from cnnviz import data, figures, paths, training, ui
+from cnnviz.data.splits import VALIDATION_FRACTION
 from cnnviz.networks import export
 from cnnviz.networks.architectures import analyze
 from cnnviz.networks.presets import TRAINING_NETWORKS
@@ -67,38 +68,59 @@ def collect_finished_job() -> None:
         add_run(training.load_run(job.result.run_dir))
 
 
+def config_field(name: str) -> tuple:
+    """(default, help) of TrainConfig's field `name`: the widgets start where the library does."""
+    field = training.config.FIELDS[name]
+    return field.default, field.metadata["help"].capitalize()
+
+
 def controls_ui(running: bool) -> training.TrainConfig:
     """The run's settings, read from widgets (disabled while a run is going)."""
     left, middle, right = st.columns(3)
     with left:
         backend = st.radio("Backend", tuple(training.BACKENDS), format_func=training.BACKENDS.get,
-                           key="train_backend", disabled=running, horizontal=True)
-        models = training.models_for(backend)
-        model = st.selectbox("Model", models, format_func=model_label, key="train_model",
-                             disabled=running or len(models) == 1,
-                             help="The variants and the MLP baseline are Keras only.")
+                           index=tuple(training.BACKENDS).index(config_field("backend")[0]),
+                           key="train_backend", disabled=running, horizontal=True,
+                           help=config_field("backend")[1])
+        model = choice_ui("Model", "model", training.models_for(backend), running,
+                          format_func=model_label, disabled=len(training.models_for(backend)) == 1)
     with middle:
-        dataset = st.selectbox("Dataset", data.available_datasets(), key="train_dataset", disabled=running)
+        dataset = choice_ui("Dataset", "dataset", data.available_datasets(), running)
         try:
             n_train = len(ui.dataset(dataset).x_train)
         except data.DatasetError as error:
             st.error(f"Cannot read {dataset}: {error}")
             st.stop()
-        limit = st.slider("Training images (10% of them held out for validation)", 200, n_train,
-                          min(n_train, 8000), step=100, key=f"train_limit_{dataset}", disabled=running)
-        augment = st.checkbox("Augment: random shifts of up to 2 pixels", key="train_augment",
-                              disabled=running)
+        limit = st.slider(f"Training images ({VALIDATION_FRACTION:.0%} of them held out for "
+                          "validation)", 200, n_train, min(n_train, 8000), step=100,
+                          key=f"train_limit_{dataset}", disabled=running)
+        augment = st.checkbox("Augment", config_field("augment")[0], key="train_augment",
+                              disabled=running, help=config_field("augment")[1])
     with right:
-        epochs = st.number_input("Epochs", 1, 100, 3, key="train_epochs", disabled=running)
-        batch_size = st.select_slider("Batch size", [8, 16, 32, 64, 128, 256], 64, key="train_batch",
-                                      disabled=running)
-        learning_rate = st.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3,
-                                         format_func=lambda v: f"{v:g}", key="train_lr", disabled=running)
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", disabled=running)
+        epochs = st.number_input("Epochs", 1, 100, config_field("epochs")[0], key="train_epochs",
+                                 disabled=running, help=config_field("epochs")[1])
+        batch_size = st.select_slider("Batch size", [8, 16, 32, 64, 128, 256],
+                                      config_field("batch_size")[0], key="train_batch",
+                                      disabled=running, help=config_field("batch_size")[1])
+        learning_rate = st.select_slider(
+            "Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], config_field("learning_rate")[0],
+            format_func=lambda v: f"{v:g}", key="train_lr", disabled=running,
+            help=config_field("learning_rate")[1])
+        seed = st.number_input("Seed", 0, 2**31 - 1, config_field("seed")[0], key="train_seed",
+                               disabled=running, help=config_field("seed")[1])
     return training.TrainConfig(backend=backend, model=model, dataset=dataset, epochs=int(epochs),
                                 batch_size=int(batch_size), learning_rate=float(learning_rate),
                                 limit=None if limit >= n_train else int(limit), seed=int(seed),
                                 augment=augment)
+
+
+def choice_ui(label: str, name: str, choices, running: bool, disabled: bool = False, **kwargs):
+    """A selectbox over choices for TrainConfig's field `name`, starting at its default."""
+    default, help_text = config_field(name)
+    choices = tuple(choices)
+    return st.selectbox(label, choices, choices.index(default) if default in choices else 0,
+                        key=f"train_{name}", disabled=running or disabled,
+                        help=help_text, **kwargs)
 
 
 def start(config: training.TrainConfig) -> bool:
@@ -168,6 +190,31 @@ def results_ui(run: training.SavedRun) -> None:
     history = run.history
     if run.error:
         st.error(f"This run failed: {run.error}")
+    summary_ui(history)
+    downloads_ui(run)
+    export_ui(run)
+    if state.get(MODEL_PATH) == str(run.model_path):
+        st.caption("The Draw page reads digits with this model.")
+    elif not training.MODELS[run.config.model].lenet_layout:
+        st.caption("The Draw page takes LeNet-5 models (with or without dropout) only.")
+    if history.test_predictions is None:
+        st.info("This run ended before testing (killed or failed); its curves are all that was "
+                "saved.")
+        return
+    try:
+        dataset = ui.dataset(run.config.dataset)
+    except data.DatasetError as error:
+        st.warning(f"The test images of this run cannot be shown: {error}")
+        return
+    y_true, y_pred = np.asarray(dataset.y_test), np.asarray(history.test_predictions)
+    if len(y_true) != len(y_pred):
+        st.warning("The dataset on this machine differs from the one this run was tested on.")
+        return
+    mistakes_ui(dataset, y_true, y_pred)
+
+
+def summary_ui(history: training.History) -> None:
+    """Test and validation accuracy, speed and wall time, then the epoch and batch curves."""
     if history.epochs:
         last = history.epochs[-1]
         columns = st.columns(4)
@@ -179,29 +226,17 @@ def results_ui(run: training.SavedRun) -> None:
         st.plotly_chart(figures.training.epoch_curves_figure(history.epochs), key="result_epochs")
     if history.batches:
         st.plotly_chart(figures.training.batch_curves_figure(history.batches), key="result_batches")
-    downloads_ui(run)
-    export_ui(run)
-    if state.get(MODEL_PATH) == str(run.model_path):
-        st.caption("The Draw page reads digits with this model.")
-    elif not training.MODELS[run.config.model].lenet_layout:
-        st.caption("The Draw page takes LeNet-5 models (with or without dropout) only.")
-    if history.test_predictions is None:
-        st.info("This run ended before testing (killed or failed); its curves are all that was saved.")
-        return
-    try:
-        dataset = ui.dataset(run.config.dataset)
-    except data.DatasetError as error:
-        st.warning(f"The test images of this run cannot be shown: {error}")
-        return
-    y_true, y_pred = np.asarray(dataset.y_test), np.asarray(history.test_predictions)
-    if len(y_true) != len(y_pred):
-        st.warning("The dataset on this machine differs from the one this run was tested on.")
-        return
+
+
+def mistakes_ui(dataset, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    """The test set's confusion matrix (a click sets the filters) beside the filters, then the
+    test images they pick."""
     names = dataset.class_names
     left, right = st.columns([3, 2])
     with left:
         st.subheader("Confusion matrix (test set)")
-        event = st.plotly_chart(figures.training.confusion_figure(figures.training.confusion_matrix(y_true, y_pred), names),
+        matrix = figures.training.confusion_matrix(y_true, y_pred)
+        event = st.plotly_chart(figures.training.confusion_figure(matrix, names),
                                 key="result_confusion", on_select="rerun", selection_mode="points")
         st.caption("Click a cell to show its images.")
         clicked = [p for p in event.selection.points if p.get("curve_number") == 1] if event else []
@@ -212,24 +247,31 @@ def results_ui(run: training.SavedRun) -> None:
                 state["grid_true"], state["grid_pred"] = cell
                 state["grid_mistakes"] = cell[0] != cell[1]
     with right:
-        st.subheader("Test images")
-        choices = [None, *range(len(names))]
-
-        def class_label(choice):
-            if choice is None:
-                return "any"
-            return names[choice] if names[choice] == str(choice) else f"{choice} {names[choice]}"
-
-        true_class = st.selectbox("True class (row)", choices, format_func=class_label, key="grid_true")
-        predicted = st.selectbox("Predicted class (column)", choices, format_func=class_label,
-                                 key="grid_pred")
-        mistakes_only = st.checkbox("Mistakes only", value=True, key="grid_mistakes")
-        picked = figures.training.select_examples(y_true, y_pred, true_class, predicted, mistakes_only)
-        st.caption(f"{len(picked)} images in this cell; showing the first {min(len(picked), GRID_IMAGES)}.")
+        picked = image_filters_ui(names, y_true, y_pred)
     if len(picked):
         shown = picked[:GRID_IMAGES]
-        st.plotly_chart(figures.training.image_grid_figure(dataset.x_test[shown], y_true[shown], y_pred[shown],
-                                                  names), key="result_grid")
+        st.plotly_chart(figures.training.image_grid_figure(
+            dataset.x_test[shown], y_true[shown], y_pred[shown], names), key="result_grid")
+
+
+def image_filters_ui(names, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """True class, predicted class and mistakes-only filters; the test images they pick."""
+    st.subheader("Test images")
+    choices = [None, *range(len(names))]
+
+    def class_label(choice):
+        if choice is None:
+            return "any"
+        return names[choice] if names[choice] == str(choice) else f"{choice} {names[choice]}"
+
+    true_class = st.selectbox("True class (row)", choices, format_func=class_label, key="grid_true")
+    predicted = st.selectbox("Predicted class (column)", choices, format_func=class_label,
+                             key="grid_pred")
+    mistakes_only = st.checkbox("Mistakes only", value=True, key="grid_mistakes")
+    picked = figures.training.select_examples(y_true, y_pred, true_class, predicted, mistakes_only)
+    st.caption(f"{len(picked)} images in this cell; showing the first "
+               f"{min(len(picked), GRID_IMAGES)}.")
+    return picked
 
 
 def downloads_ui(run: training.SavedRun) -> None:

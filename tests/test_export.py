@@ -39,6 +39,14 @@ def test_every_network_exports_a_script_with_its_settings(title):
         assert f'name="{name}"' in script
 
 
+def test_script_holds_out_the_data_splits_fraction(monkeypatch):
+    from cnnviz.data import splits
+
+    assert f"VALIDATION_FRACTION = {splits.VALIDATION_FRACTION!r}  #" in script_for(presets.LENET5)
+    monkeypatch.setattr(export, "VALIDATION_FRACTION", 0.25)  # stated once: the script follows
+    assert "VALIDATION_FRACTION = 0.25  #" in script_for(presets.LENET5)
+
+
 def test_script_loads_cnnviz_data_when_it_can_and_keras_otherwise():
     mnist = script_for(presets.LENET5)
     assert "from cnnviz.data import load_dataset" in mnist

@@ -1,10 +1,10 @@
 """cnnviz.data.splits: the Data page's train / validation / test splits, samples and class counts."""
 
 import numpy as np
+import pytest
 
 from cnnviz.data import splits
 from cnnviz.data.datasets import Dataset
-from cnnviz.training import TrainConfig, split_indices
 
 
 def dataset(with_valid=False, n=50):
@@ -17,11 +17,27 @@ def dataset(with_valid=False, n=50):
 def test_validation_is_what_the_training_page_holds_out():
     ds = dataset()
     parts = splits.dataset_splits(ds)
-    train, valid = split_indices(50, TrainConfig(), np.random.default_rng(0))
+    train, valid = splits.split_indices(50, np.random.default_rng(0))
     np.testing.assert_array_equal(parts["validation"].indices, valid)
     np.testing.assert_array_equal(parts["train"].indices, train)
     assert (len(parts["train"]), len(parts["validation"]), len(parts["test"])) == (45, 5, 8)
     assert parts["train"].images is ds.x_train  # positions, not copies
+
+
+def test_split_indices_hold_out_the_fraction_first_of_a_seeded_permutation():
+    train, valid = splits.split_indices(1000, np.random.default_rng(7), limit=300)
+    order = np.random.default_rng(7).permutation(1000)
+    n_valid = round(splits.VALIDATION_FRACTION * 300)
+    np.testing.assert_array_equal(valid, order[:n_valid])
+    np.testing.assert_array_equal(train, order[n_valid:300])
+    assert splits.split_sizes(1000) == (1000 - round(1000 * splits.VALIDATION_FRACTION),
+                                        round(1000 * splits.VALIDATION_FRACTION))
+    assert splits.split_sizes(2, fraction=0.01) == (1, 1)  # at least one image validates
+
+
+def test_a_limit_that_leaves_nothing_to_train_on_is_refused():
+    with pytest.raises(ValueError, match="limit 1 leaves no training images"):
+        splits.split_sizes(50, limit=1)
 
 
 def test_a_files_own_validation_split_is_used():

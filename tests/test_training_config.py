@@ -36,3 +36,24 @@ def test_models_for_each_backend_follow_the_registry():
     assert training.models_for("numpy") == training.models_for("tf1") == ("lenet5",)
     assert [name for name, spec in training.MODELS.items() if spec.lenet_layout] == [
         "lenet5", "lenet5-dropout"]
+
+
+def test_every_model_is_trained_by_known_backends_keras_among_them():
+    for name, model in training.MODELS.items():
+        assert "keras" in model.backends and set(model.backends) <= set(training.BACKENDS), name
+
+
+def test_the_registry_is_declared_once_with_the_networks():
+    from cnnviz.networks import presets
+
+    assert training.MODELS is presets.TRAINING_MODELS
+    assert presets.TRAINING_NETWORKS == {name: model.network for name, model
+                                         in presets.TRAINING_MODELS.items()}
+
+
+def test_config_holds_out_the_data_splits_fraction():
+    from cnnviz.data import splits
+
+    assert TrainConfig().validation_fraction == splits.VALIDATION_FRACTION
+    assert training.config.FIELDS["epochs"].default == TrainConfig().epochs
+    assert training.config.FIELDS["backend"].metadata["choices"] == tuple(training.BACKENDS)

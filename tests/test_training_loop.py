@@ -108,3 +108,16 @@ def test_shift_images_moves_whole_digits():
     np.testing.assert_array_equal(shifted.sum(axis=(1, 2, 3)), X.sum(axis=(1, 2, 3)))
     rows = [np.flatnonzero(image[:, :, 0].any(axis=1))[0] for image in shifted]
     assert set(rows) == {8, 9, 10, 11, 12}
+
+
+def test_trainer_holds_out_the_data_splits_validation(small_mnist):
+    from cnnviz.data import splits
+
+    config = training.TrainConfig(backend="numpy", limit=300, seed=4)
+    trainer = training.loop.Trainer(config, small_mnist, [], None)
+    train_idx, val_idx = splits.split_indices(len(small_mnist.x_train), np.random.default_rng(4),
+                                              limit=300)
+    assert len(val_idx) == round(300 * splits.VALIDATION_FRACTION)
+    np.testing.assert_array_equal(trainer.y_val, small_mnist.y_train[val_idx])
+    np.testing.assert_array_equal(trainer.y_train, small_mnist.y_train[train_idx])
+    np.testing.assert_array_equal(trainer.X_val, training.as_inputs(small_mnist.x_train[val_idx]))

@@ -1,8 +1,10 @@
-"""Tests of the TF1 and Keras builders: structure, parameter counts, and the Keras file reader."""
+"""Tests of the TF1 and Keras builders (the course's task 4 and 5 references, the Keras models by
+name): structure, parameter counts, and the Keras file reader."""
 
 import numpy as np
 import pytest
 
+from cnnviz.networks import course_keras, course_tf1
 from cnnviz.nn import lenet
 from cnnviz.training import models
 
@@ -44,14 +46,37 @@ def test_keras_variants_structure_and_parameter_count(name, params, marker):
     assert model.output.shape[1:] == (10,)
 
 
-def test_lenet5_tf1_structure_and_one_training_step():
+def test_course_keras_lenet5_is_built_on_its_input_and_compiled_as_the_course_says():
+    import keras
+
+    X = keras.Input((28, 28, 1))
+    model = course_keras.lenet5(X)
+    assert model.inputs[0] is X and model.count_params() == 61_706
+    assert type(model.optimizer).__name__ == "Adam" and model.loss == "categorical_crossentropy"
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(0.001)
+    rng = np.random.default_rng(0)
+    X_batch = rng.random((4, 28, 28, 1)).astype(np.float32)
+    logs = model.evaluate(X_batch, np.eye(10)[[0, 1, 2, 3]], verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "accuracy"}
+    from cnnviz.networks.architectures import to_keras
+    from cnnviz.networks.presets import LENET5
+
+    same = to_keras(LENET5, seed=0)  # the networks' LeNet-5: same layers, names, seeded kernels
+    assert [layer.name for layer in model.layers[1:]] == [layer.name for layer in same.layers[1:]]
+    for mine, theirs in zip(model.get_weights(), same.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    with pytest.raises(ValueError, match=r"X must be a keras.Input of shape \(28, 28, 1\)"):
+        course_keras.lenet5(keras.Input((32, 32, 3)))
+
+
+def test_course_tf1_lenet5_structure_and_one_training_step():
     import tensorflow as tf
 
     graph = tf.Graph()
     with graph.as_default():
         x = tf.compat.v1.placeholder(tf.float32, (None, 28, 28, 1))
         y = tf.compat.v1.placeholder(tf.float32, (None, 10))
-        y_pred, train_op, loss, accuracy = models.lenet5_tf1(x, y)
+        y_pred, train_op, loss, accuracy = course_tf1.lenet5(x, y)
         variables = {v.op.name: v for v in tf.compat.v1.trainable_variables()}
         init = tf.compat.v1.global_variables_initializer()
     assert {name: tuple(v.shape) for name, v in variables.items()} == lenet.PARAM_SHAPES

@@ -50,6 +50,22 @@ def wait_for_phase(at: AppTest, phase: str) -> AppTest:
     return ok(at.run())
 
 
+def test_training_page_starts_from_train_configs_defaults(page):
+    from cnnviz.data.splits import VALIDATION_FRACTION
+
+    defaults = training.TrainConfig()
+    assert page.radio(key="train_backend").value == defaults.backend
+    assert page.selectbox(key="train_model").value == defaults.model
+    assert page.number_input(key="train_epochs").value == defaults.epochs
+    assert page.select_slider(key="train_batch").value == defaults.batch_size
+    assert page.select_slider(key="train_lr").value == defaults.learning_rate
+    assert page.number_input(key="train_seed").value == defaults.seed
+    assert page.checkbox(key="train_augment").value == defaults.augment
+    assert page.number_input(key="train_epochs").help == "Passes over the training images"
+    limit = page.slider(key="train_limit_mnist")
+    assert f"{VALIDATION_FRACTION:.0%} of them held out" in limit.label
+
+
 def test_training_page_trains_shows_results_and_offers_the_model(page, tmp_path):
     at = start_numpy_run(page, epochs=1)
     assert "training_job" in at.session_state

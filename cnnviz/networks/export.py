@@ -6,14 +6,15 @@
 The script builds the same model as `architectures.to_keras` (same layers and names, HeNormal(seed)
 kernels, Adam(learning_rate), categorical cross-entropy, accuracy), loads the same data
 (cnnviz.data.load_dataset when cnnviz is importable, else Keras' own loader, which downloads the
-dataset), holds out the training page's validation split (10%, seeded, of the first `limit` images
-of a seeded permutation), trains with model.fit and reports the test accuracy. `--epochs`,
-`--limit` and `--save model.keras` override it from the command line.
+dataset), holds out training's validation split (cnnviz.data.splits.VALIDATION_FRACTION, seeded,
+of the first `limit` images of a seeded permutation), trains with model.fit and reports the test
+accuracy. `--epochs`, `--limit` and `--save model.keras` override it from the command line.
 """
 
 import re
 import textwrap
 
+from cnnviz.data.splits import VALIDATION_FRACTION
 from cnnviz.networks.architectures import Network, analyze, ends_in_softmax, keras_layers
 
 DATASET_SHAPES = {"mnist": (28, 28, 1), "fashion-mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
@@ -59,7 +60,7 @@ DATASET = "{dataset}"
 EPOCHS = {epochs}
 BATCH_SIZE = {batch_size}
 LEARNING_RATE = {learning_rate!r}  # Adam
-VALIDATION_FRACTION = 0.1  # of the training images, held out (seeded), as on cnnviz's Training page
+VALIDATION_FRACTION = {validation_fraction!r}  # held out of the training images (seeded), as cnnviz
 SEED = {seed}  # initial weights, validation split, dropout
 LIMIT = {limit!r}  # training images used, validation included (None: all)
 
@@ -173,8 +174,8 @@ def keras_script(network: Network, *, dataset: str, epochs: int, batch_size: int
     return TEMPLATE.format(
         title=title or network.name, dataset=dataset, filename=script_filename(network, dataset),
         epochs=epochs, batch_size=batch_size, learning_rate=float(learning_rate), seed=seed,
-        limit=limit, input_shape=network.input_shape, layers=layer_lines, name=network.name,
-        loss=loss,
+        limit=limit, validation_fraction=VALIDATION_FRACTION, input_shape=network.input_shape,
+        layers=layer_lines, name=network.name, loss=loss,
         load_data=loader.format(keras_loader=KERAS_LOADERS[dataset], n_classes=N_CLASSES))
 
 

@@ -1,9 +1,10 @@
 """The course's networks as cnnviz.networks.architectures networks, and the arguments they make.
 
 PRESETS: the six networks of the lecture notes and the homework (669,706 / 109,386 / 220,234 /
-61,706 / 61,706 / 528,054 parameters). TRAINING_NETWORKS: the training page's Keras models by
-their model names, layer for layer (names included). `same_count_two_ways` shows why both LeNet-5s
-have 61,706 parameters; `dense_vs_conv` is the "1,000 x 1,000 image" argument.
+61,706 / 61,706 / 528,054 parameters). TRAINING_MODELS: the Training page's models, declared
+once (label, network, backends; cnnviz.training.MODELS is this dict), and TRAINING_NETWORKS
+their networks by model name. `same_count_two_ways` shows why both LeNet-5s have 61,706
+parameters; `dense_vs_conv` is the "1,000 x 1,000 image" argument.
 """
 
 from dataclasses import dataclass
@@ -80,15 +81,31 @@ PRESETS = {  # title -> network, as the course material defines them
         Flatten(), Dense(500, activation="relu"), Dropout(0.4), Dense(10, activation="softmax"),
     )),
 }
-TRAINING_NETWORKS = {  # the training page's Keras model name -> the same network
-    "lenet5": LENET5,
-    "lenet5-dropout": _lenet5("lenet5_dropout", dropout=0.5),
-    "lenet5-batchnorm": _lenet5("lenet5_batchnorm", batch_norm=True),
-    "mlp": PRESETS["MLP 128-64 (homework)"],
-    "mlp-lecture": PRESETS["MLP 512-512 (lecture)"],
-    "cnn-mnist": PRESETS["CNN for MNIST (lecture)"],
-    "lenet5-homework": LENET5_HOMEWORK,
+@dataclass(frozen=True)
+class TrainingModel:
+    """A model the Training page trains: its label, its network (what Keras builds), the backends
+    that train it (cnnviz.training.BACKENDS' names: Keras trains every one, TF1 and NumPy LeNet-5
+    only), and whether its weights have cnnviz.lenet's layout (then it starts from
+    lenet.init_params and the Draw page reads it)."""
+
+    label: str
+    network: Network
+    backends: tuple[str, ...] = ("keras",)
+    lenet_layout: bool = False
+
+
+TRAINING_MODELS = {  # the Training page's model name -> its model; cnnviz.training.MODELS
+    "lenet5": TrainingModel("LeNet-5", LENET5, ("keras", "tf1", "numpy"), lenet_layout=True),
+    "lenet5-dropout": TrainingModel("LeNet-5 + dropout 0.5",
+                                    _lenet5("lenet5_dropout", dropout=0.5), lenet_layout=True),
+    "lenet5-batchnorm": TrainingModel("LeNet-5 + batch norm",
+                                      _lenet5("lenet5_batchnorm", batch_norm=True)),
+    "mlp": TrainingModel("MLP 784-128-64-10 (homework)", PRESETS["MLP 128-64 (homework)"]),
+    "mlp-lecture": TrainingModel("MLP 784-512-512-10 (lecture)", PRESETS["MLP 512-512 (lecture)"]),
+    "cnn-mnist": TrainingModel("CNN 32-64 for MNIST (lecture)", PRESETS["CNN for MNIST (lecture)"]),
+    "lenet5-homework": TrainingModel("LeNet-5 with conv 120 (homework)", LENET5_HOMEWORK),
 }
+TRAINING_NETWORKS = {name: model.network for name, model in TRAINING_MODELS.items()}
 
 
 @dataclass(frozen=True)

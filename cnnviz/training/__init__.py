@@ -3,7 +3,7 @@ benchmarks and the command line use.
 
 Rooms, imported one way (cli -> jobs -> service -> waiting -> runs; jobs, worker -> loop ->
 backends -> runs -> config; models by backends): config (TrainConfig, History, registries),
-models (Keras and TF1 builders), backends (one protocol, three frameworks), runs (the runs
+models (the Keras models by name), backends (one protocol, three frameworks), runs (the runs
 folder), loop (train, Trainer), jobs (the page's runs, on Ray), worker (a run inside a Ray
 worker), service (the Ray cluster), waiting (a waiting run's place), cli (`cnnviz train`).
 """
@@ -14,7 +14,6 @@ from cnnviz.training.config import (
     MODELS,
     Callback,
     History,
-    ModelSpec,
     TrainConfig,
     TrainResult,
     format_seconds,
@@ -25,7 +24,7 @@ from cnnviz.training.loop import as_inputs, split_indices, train
 from cnnviz.training.runs import SavedRun, list_runs, load_run, new_run_dir
 
 __all__ = [
-    "BACKENDS", "MODELS", "Callback", "History", "Job", "ModelSpec", "SavedRun",
+    "BACKENDS", "MODELS", "Callback", "History", "Job", "SavedRun",
     "TrainConfig", "TrainResult", "as_inputs", "backends", "format_seconds", "jobs", "list_runs",
     "load_run", "loop", "models_for", "new_run_dir", "runs", "service", "split_indices", "start_job",
     "train",

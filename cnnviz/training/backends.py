@@ -82,20 +82,21 @@ class NumpyBackend:
 
 
 class TF1Backend:
-    """models.lenet5_tf1 in its own graph and session, started from lenet.init_params(seed);
-    saves cnnviz.lenet's .npz format, like the NumPy backend."""
+    """The course's task 4 LeNet-5 (cnnviz.networks.course_tf1.lenet5) in its own graph and
+    session, started from lenet.init_params(seed); saves cnnviz.lenet's .npz format, like the
+    NumPy backend."""
 
     def __init__(self, config: TrainConfig):
         import tensorflow as tf
 
-        from cnnviz.training.models import lenet5_tf1
+        from cnnviz.networks import course_tf1
 
         graph = tf.Graph()
         with graph.as_default():
             tf.compat.v1.set_random_seed(config.seed)
             self.x = tf.compat.v1.placeholder(tf.float32, (None, *lenet.INPUT_SHAPE), name="x")
             self.y = tf.compat.v1.placeholder(tf.float32, (None, 10), name="y")
-            self.y_pred, self.train_op, self.loss, self.accuracy = lenet5_tf1(
+            self.y_pred, self.train_op, self.loss, self.accuracy = course_tf1.lenet5(
                 self.x, self.y, config.learning_rate
             )
             self.variables = {v.op.name: v for v in tf.compat.v1.trainable_variables()}
@@ -129,7 +130,8 @@ class TF1Backend:
 
 
 class KerasBackend:
-    """A models.keras_model network trained with model.fit, one fit call per epoch."""
+    """A models.keras_model network (lenet5: the course's task 5) trained with model.fit, one fit
+    call per epoch."""
 
     def __init__(self, config: TrainConfig):
         import keras

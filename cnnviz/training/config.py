@@ -1,5 +1,6 @@
 """What a run is: its settings (TrainConfig), what it returns (History, TrainResult), how to follow
-it (Callback), and the backend and model registries every other room reads.
+it (Callback), and the backend and model registries every other room reads (the models are
+cnnviz.networks.presets.TRAINING_MODELS).
 
 A leaf: imports nothing else from cnnviz.training. Each TrainConfig field is declared once, with
 its default and, in its metadata, the help and choices the command line shows (cnnviz.training.cli
@@ -8,34 +9,19 @@ builds its options from them).
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from cnnviz.data.datasets import CLASS_NAMES
+from cnnviz.data.splits import VALIDATION_FRACTION
+from cnnviz.networks.presets import TRAINING_MODELS
 
 BACKENDS = {"keras": "Keras", "tf1": "TensorFlow 1 graph", "numpy": "NumPy (cnnviz.ops)"}  # label
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """A trainable model: its label, the backends that build it, and whether its weights have
-    cnnviz.lenet's layout (then it starts from lenet.init_params and the Draw page reads it)."""
-
-    label: str
-    backends: tuple[str, ...]
-    lenet_layout: bool
-
-
-MODELS = {
-    "lenet5": ModelSpec("LeNet-5", tuple(BACKENDS), lenet_layout=True),
-    "lenet5-dropout": ModelSpec("LeNet-5 + dropout 0.5", ("keras",), lenet_layout=True),
-    "lenet5-batchnorm": ModelSpec("LeNet-5 + batch norm", ("keras",), lenet_layout=False),
-    "mlp": ModelSpec("MLP 784-128-64-10 (homework)", ("keras",), lenet_layout=False),
-    "mlp-lecture": ModelSpec("MLP 784-512-512-10 (lecture)", ("keras",), lenet_layout=False),
-    "cnn-mnist": ModelSpec("CNN 32-64 for MNIST (lecture)", ("keras",), lenet_layout=False),
-    "lenet5-homework": ModelSpec("LeNet-5 with conv 120 (homework)", ("keras",),
-                                 lenet_layout=False),
-}
+# The models are declared once, with the networks (cnnviz.networks.presets): the lower floor, so
+# the checker and the figures read them without importing training (and its Ray jobs).
+MODELS = TRAINING_MODELS  # name -> TrainingModel(label, network, backends, lenet_layout)
 
 
 def models_for(backend: str) -> tuple[str, ...]:
@@ -61,7 +47,8 @@ class TrainConfig:
     batch_size: int = option(64, "images per training step")
     learning_rate: float = option(0.001, "Adam's learning rate")
     limit: int | None = option(None, "training images used, validation included (default all)")
-    validation_fraction: float = option(0.1, "held out of the training images, seeded", cli=False)
+    validation_fraction: float = option(VALIDATION_FRACTION, "held out of the training images, "
+                                        "seeded", cli=False)
     seed: int = option(0, "initial weights, validation split and batch order")
     augment: bool = option(False, "random shifts of up to 2 pixels, redrawn every epoch")
 
@@ -86,6 +73,9 @@ class TrainConfig:
     @property
     def model_suffix(self) -> str:
         return ".keras" if self.backend == "keras" else ".npz"
+
+
+FIELDS = {option.name: option for option in fields(TrainConfig)}  # each one's default and metadata
 
 
 @dataclass

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnviz.data import splits
 from cnnviz.training.backends import make_backend
 from cnnviz.training.config import History, TrainConfig, TrainResult
 from cnnviz.training.runs import RunRecorder, model_meta
@@ -38,19 +39,13 @@ def shift_images(X: np.ndarray, rng: np.random.Generator, max_shift: int = 2) ->
 
 
 def split_sizes(n: int, config: TrainConfig) -> tuple[int, int]:
-    """(training images, validation images) that config takes from n images."""
-    used = min(n, config.limit or n)
-    n_val = max(1, round(config.validation_fraction * used))
-    if used - n_val < 1:
-        raise ValueError(f"limit {config.limit} leaves no training images; use a larger limit")
-    return used - n_val, n_val
+    """(training images, validation images) that config takes from n images (data.splits')."""
+    return splits.split_sizes(n, config.limit, config.validation_fraction)
 
 
 def split_indices(n: int, config: TrainConfig, rng: np.random.Generator):
-    """(train indices, validation indices) of the first `limit` images of a seeded permutation."""
-    n_train, n_val = split_sizes(n, config)
-    order = rng.permutation(n)[: n_train + n_val]
-    return order[n_val:], order[:n_val]
+    """(train indices, validation indices): config's cut of data.splits.split_indices."""
+    return splits.split_indices(n, rng, config.limit, config.validation_fraction)
 
 
 def loss_and_accuracy(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
