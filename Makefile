@@ -27,7 +27,9 @@ system-deps:
 run: $(VENV)/.app-installed
 	$(PY) -m cnnviz app --port $(PORT)
 
+# Style first (ruff, with pyproject.toml's rules): a style error stops the run before the tests.
 test: $(VENV)/.dev-installed system-deps
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.dev-installed

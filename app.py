@@ -19,10 +19,12 @@ PAGES = [  # (file, title, icon) in menu order
 # A Material icon, not an emoji: checking an emoji imports Streamlit's emoji table (0.3-0.7 s) at
 # the first page of a fresh server.
 st.set_page_config(page_title="cnnviz", page_icon=":material/neurology:", layout="wide")
-st.navigation(
+page = st.navigation(
     [
         st.Page(path, title=title, icon=icon, default=path == "app_pages/home.py")
         for path, title, icon in PAGES
     ]
-).run()
+)
+with ui.page_run():  # waits while the warm-up imports: a half-imported module must not be seen
+    page.run()
 ui.warm_up()

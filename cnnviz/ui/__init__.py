@@ -5,10 +5,13 @@ settings: widgets bound to persistent, linkable settings, the session keys two p
 position. The pages use them as `ui.<name>`.
 """
 
+import contextlib
 import importlib
+import logging
 import threading
 
 import streamlit as st
+from streamlit import runtime
 
 from cnnviz.ui.inputs import COURSE_GRID, SOURCES, InputImage, dataset, input_picker
 from cnnviz.ui.layers import (
@@ -46,16 +49,50 @@ __all__ = ["ACTIVATIONS", "COURSE_GRID", "DATASET_KEY", "DEFAULT_PRESETS", "PADD
 # the kernel editor (st.data_editor), the figures, LeNet-5 and the canvas of the Draw page.
 WARM_UP_MODULES = ("pandas", "pyarrow", "cnnviz.nn.explain", "cnnviz.figures", "cnnviz.nn.lenet",
                    "streamlit_drawable_canvas")
+# The canvas declares its component when imported, and a component's files are known only to a
+# running Streamlit Runtime (it reads the installed packages' manifests when it starts): without
+# one (AppTest, bare mode) the import raises, so the warm-up leaves it to the Draw page.
+NEEDS_RUNTIME = frozenset({"streamlit_drawable_canvas"})
+
+# A module being imported is in sys.modules before it is complete, and libraries look there
+# (plotly takes `sys.modules["pandas"]` to test for pd.Series), so no page may run while the
+# warm-up imports: pages count themselves in and wait while the warm-up holds the lock; the
+# warm-up takes it only when no page runs.
+_GATE = threading.Condition()
+_running_pages = 0
+
+
+@contextlib.contextmanager
+def page_run():
+    """Run a page (app.py wraps st.navigation's run): waits while the warm-up imports."""
+    global _running_pages
+    with _GATE:
+        _running_pages += 1
+    try:
+        yield
+    finally:
+        with _GATE:
+            _running_pages -= 1
+            _GATE.notify_all()
+
+
+def _import_warm_up_modules() -> None:
+    with _GATE:
+        _GATE.wait_for(lambda: _running_pages == 0)
+        for name in WARM_UP_MODULES:
+            if name in NEEDS_RUNTIME and not runtime.exists():
+                continue
+            try:
+                importlib.import_module(name)
+            except Exception:  # the page that needs it imports it again and shows the error
+                logging.getLogger(__name__).warning("warm-up: importing %s failed", name,
+                                                    exc_info=True)
 
 
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
     """Import WARM_UP_MODULES once per server, on a background thread started after the first page
     is drawn, so a student's next page does not wait for them (pandas alone takes 0.5-4 s)."""
-    thread = threading.Thread(
-        target=lambda: [importlib.import_module(name) for name in WARM_UP_MODULES],
-        name="cnnviz-warm-up",
-        daemon=True,
-    )
+    thread = threading.Thread(target=_import_warm_up_modules, name="cnnviz-warm-up", daemon=True)
     thread.start()
     return thread
