@@ -44,7 +44,7 @@ def test_upload_size_capped_and_no_telemetry():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     cap_bytes = config["server"]["maxUploadSize"] * 2**20
     assert cap_bytes <= 20 * 2**20  # the largest upload: a Keras model on the Draw page
-    assert cap_bytes >= keras_model.MAX_BYTES >= upload.MAX_BYTES  # stated limits are reachable
+    assert cap_bytes >= keras_model.MODEL_MAX_BYTES >= upload.PHOTO_MAX_BYTES  # limits reachable
     assert config["browser"]["gatherUsageStats"] is False
 
 
