@@ -2,6 +2,8 @@
 loaded in safe mode, no pickles, no file path typed by the user."""
 
 import ast
+import importlib
+import re
 import tomllib
 
 from benchmarks import browser
@@ -46,6 +48,15 @@ def test_upload_size_capped_and_no_telemetry():
     assert cap_bytes <= 20 * 2**20  # the largest upload: a Keras model on the Draw page
     assert cap_bytes >= keras_model.MODEL_MAX_BYTES >= upload.PHOTO_MAX_BYTES  # limits reachable
     assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_config_comments_name_constants_that_exist():
+    """The config's comments name the limits in code; renaming one must not leave them stale."""
+    text = (ROOT / ".streamlit" / "config.toml").read_text()
+    named = re.findall(r"\b(cnnviz(?:\.\w+)+)\.([A-Z][A-Z_]+)\b", text)
+    assert named
+    for module, constant in named:
+        assert hasattr(importlib.import_module(module), constant), f"{module}.{constant}"
 
 
 def test_every_file_uploader_states_its_own_cap():
