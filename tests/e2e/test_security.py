@@ -67,6 +67,20 @@ def test_every_file_uploader_states_its_own_cap():
                 assert keyword(call, "max_upload_size") is not None, f"{path.name}:{call.lineno}"
 
 
+def test_every_image_uploader_takes_the_formats_the_decoder_reads():
+    """One list of image formats (upload.EXTENSIONS): no uploader offers fewer than are decoded."""
+    assert {"png", "jpeg", "jpg", "webp"} <= set(upload.EXTENSIONS)
+    image_uploaders = 0
+    for path in [*APP_SOURCES, *sorted((ROOT / "cnnviz" / "ui").glob("*.py"))]:
+        for name, call in calls(path):
+            types = keyword(call, "type")
+            if name != "file_uploader" or ast.unparse(types) == "['keras']":
+                continue
+            image_uploaders += 1
+            assert "EXTENSIONS" in ast.unparse(types), f"{path.name}:{call.lineno}"
+    assert image_uploaders >= 2  # the Draw page's photo and the explorer's picture
+
+
 def test_keras_files_loaded_in_safe_mode_and_no_pickles():
     loads = 0
     for path in [*APP_SOURCES, *LIBRARY_SOURCES]:
