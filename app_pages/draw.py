@@ -1,5 +1,6 @@
 """Draw: draw a digit (or pick an MNIST sample, or upload a photo) and watch LeNet-5 read it, or
-a Keras model the user uploads (kept in this browser session only; Keras imported on upload)."""
+a Keras model the user uploads (kept in this browser session only; Keras imported on upload).
+Either model is a reader (cnnviz.readers.Reader): one pipeline draws what it reads."""
 
 import os
 from pathlib import Path
@@ -10,18 +11,18 @@ from streamlit_drawable_canvas import st_canvas
 
 from cnnviz import figures, paths, ui
 from cnnviz.data.preprocess import NothingDrawn, preprocess_steps
-from cnnviz.data.upload import FORMATS, MAX_BYTES, decode_upload, photo_ink
-from cnnviz.nn import lenet
-from cnnviz.readers import keras_model
+from cnnviz.data.upload import EXTENSIONS, PHOTO_MAX_BYTES, decode_upload, photo_ink
+from cnnviz.nn.lenet import ModelFileError
+from cnnviz.readers import LayerOutput, Reader, keras_model
+from cnnviz.readers.lenet import LeNetReader
 
 # The pretrained model shipped in data/; CNNVIZ_DRAW_MODEL points the page at another file.
 PRETRAINED_MODEL = Path(os.environ.get("CNNVIZ_DRAW_MODEL", paths.PRETRAINED_MODEL))
 CANVAS_SIZE = 280
 SOURCES = ("Draw", "MNIST sample", "Upload a photo")
-CLASS_NAMES = [str(digit) for digit in range(10)]
 YOUR_MODEL = "Your Keras model"
 UPLOADED_MODEL_KEY = "draw_uploaded_model"  # (file id, UploadedModel or why it was refused)
-MAX_MAPS = 32  # feature maps drawn per layer of an uploaded model
+MAX_MAPS = 32  # feature maps drawn per layer (an uploaded model may have hundreds)
 NOTHING_DRAWN = {
     "Draw": "Nothing drawn yet: draw a digit on the canvas.",
     "Upload a photo": "Upload a photo of one digit; dark ink on light paper is fine.",
@@ -29,14 +30,14 @@ NOTHING_DRAWN = {
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def load_model(path: str, modified_ns: int) -> tuple[dict, dict]:
-    """(params, meta) of a LeNet-5 file; modified_ns makes a rewritten file load afresh."""
-    return lenet.load_params(path)
+def load_model(path: str, modified_ns: int) -> LeNetReader:
+    """LeNet-5 from its file; modified_ns makes a rewritten file load afresh."""
+    return LeNetReader.load(path)
 
 
-def model_ui() -> dict | keras_model.UploadedModel | None:
-    """Pick the pretrained, this session's or an uploaded model and load it: LeNet-5 params, an
-    uploaded Keras model, or None (reason shown) on failure."""
+def model_ui() -> Reader | None:
+    """Pick the pretrained, this session's or an uploaded model and load it: its reader, or None
+    (reason shown) on failure."""
     options = {"Pretrained LeNet-5": PRETRAINED_MODEL}
     if st.session_state.get(ui.TRAINED_MODEL_KEY):
         options["Trained in this session"] = Path(st.session_state[ui.TRAINED_MODEL_KEY])
@@ -47,28 +48,26 @@ def model_ui() -> dict | keras_model.UploadedModel | None:
     st.session_state.pop(UPLOADED_MODEL_KEY, None)  # another model chosen: free the upload
     path = options[choice]
     try:
-        params, meta = load_model(str(path), path.stat().st_mtime_ns if path.is_file() else 0)
-    except (lenet.ModelFileError, ImportError) as error:
+        reader = load_model(str(path), path.stat().st_mtime_ns if path.is_file() else 0)
+    except (ModelFileError, ImportError) as error:
         st.error(
             f"No prediction: the model could not be loaded. {error}. "
             "The preprocessing below still works; train a model on the Training page "
             "or restore the file."
         )
         return None
-    described = ", ".join(
-        f"{key} {value}" for key, value in meta.items() if key in ("backend", "accuracy")
-    )
-    st.caption(f"Model: `{path.name}`{f' ({described})' if described else ''}")
-    return params
+    described = f" ({reader.description})" if reader.description else ""
+    st.caption(f"Model: `{path.name}`{described}")
+    return reader
 
 
 def uploaded_model_ui() -> keras_model.UploadedModel | None:
     """The user's .keras file, loaded once per upload into this session only (dropped with the
     file); None, with the reason shown, until one loads."""
     upload = st.file_uploader(
-        f"Keras model (.keras, up to {keras_model.MAX_BYTES // 2**20} MB)",
+        f"Keras model (.keras, up to {keras_model.MODEL_MAX_BYTES // 2**20} MB)",
         type=["keras"],
-        max_upload_size=keras_model.MAX_BYTES // 2**20,
+        max_upload_size=keras_model.MODEL_MAX_BYTES // 2**20,
         key="draw_model_upload",
     )
     state = st.session_state
@@ -93,8 +92,8 @@ def uploaded_model_ui() -> keras_model.UploadedModel | None:
         st.error(refused_or_loaded)
         return None
     st.caption(
-        f"Model: `{upload.name}` ({len(refused_or_loaded.layers)} layers, "
-        f"{refused_or_loaded.parameters:,} parameters), in this browser session only."
+        f"Model: `{upload.name}` ({refused_or_loaded.description}), "
+        "in this browser session only."
     )
     return refused_or_loaded
 
@@ -139,9 +138,9 @@ def mnist_sample_ui() -> tuple[np.ndarray, str] | None:
 def upload_ui() -> np.ndarray | None:
     """A photo of a handwritten digit, decoded and cleaned: its ink, or None (reason shown)."""
     uploaded = st.file_uploader(
-        f"Photo of one handwritten digit (up to {MAX_BYTES // 2**20} MiB)",
-        type=[fmt.lower() for fmt in FORMATS] + ["jpg"],
-        max_upload_size=MAX_BYTES // 2**20,  # the server allows more, for models
+        f"Photo of one handwritten digit (up to {PHOTO_MAX_BYTES // 2**20} MiB)",
+        type=list(EXTENSIONS),
+        max_upload_size=PHOTO_MAX_BYTES // 2**20,  # the server allows more, for models
         key="draw_upload",
     )
     if uploaded is None:
@@ -161,90 +160,79 @@ def upload_ui() -> np.ndarray | None:
         return None
 
 
-def prediction_ui(probs: np.ndarray, class_names: list[str], true_label: str | None) -> int:
-    """The network's reading, the runner-up when unsure, the probability bars; returns the top."""
-    top, runner_up = figures.draw.top_two(probs)
-    st.subheader(f"The network reads: {class_names[top]} ({probs[top]:.0%})")
-    if runner_up is not None:
-        st.warning(f"Unsure: the runner-up is {class_names[runner_up]} ({probs[runner_up]:.0%}).")
-    if true_label is not None:
-        verdict = "right" if class_names[top] == true_label else "wrong"
-        st.caption(f"True label {true_label}: the network is {verdict}.")
-    st.plotly_chart(figures.draw.probability_figure(probs, class_names), key="draw_probs")
-    return top
-
-
-def layer_tabs(labels: list[str], key: str) -> list:
-    """Tabs of which only the open one is computed and drawn (opening another reruns the page):
-    every stroke used to build, send and draw all six layers' charts, the hidden ones too."""
-    return st.tabs(labels, key=key, on_change="rerun")
-
-
-def layers_ui(params: dict, cache: dict, x: np.ndarray, top: int, class_names: list[str]) -> None:
-    """Tabs with every layer's activations for the digit, kernels beside maps, and saliency."""
-    tabs = layer_tabs(["conv1", "pool1", "conv2", "pool2", "dense", "saliency"], "draw_layer")
-    views = [
-        ("conv1", params["conv1_W"], 3),
-        ("pool1", None, 6),
-        ("conv2", params["conv2_W"], 4),
-        ("pool2", None, 8),
-    ]
-    for tab, (layer, kernels, columns) in zip(tabs, views):
-        with tab:
-            if not tab.open:
-                continue
-            maps = cache[layer][0]
-            st.caption(f"{layer}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}")
-            figure = figures.draw.feature_maps_figure(maps, kernels, layer=layer, columns=columns)
-            st.plotly_chart(figure, key=f"draw_{layer}")
-    with tabs[4]:
-        if tabs[4].open:
-            dense = {"fc1 (120 ReLU units)": cache["fc1"][0], "fc2 (84 ReLU units)": cache["fc2"][0]}
-            st.plotly_chart(figures.draw.dense_layers_figure(dense), key="draw_dense")
-    with tabs[5]:
-        if not tabs[5].open:
-            return
-        saliency = lenet.input_gradient(params, x, top, of="logit")[0, ..., 0]
-        st.caption(
-            "Gradient of the top class's score (its logit, before softmax) with respect to each "
-            "input pixel: more ink on a red pixel would raise the score, on a blue one lower it."
-        )
-        figure = figures.draw.saliency_figure(x[0, ..., 0], saliency, class_names[top])
-        st.plotly_chart(figure, key="draw_saliency")
-
-
-def uploaded_views_ui(
-    uploaded: keras_model.UploadedModel, digit: np.ndarray, true_label: str | None
-) -> None:
-    """The uploaded model's reading, every layer's output in order, and saliency."""
-    outputs, layers = keras_model.read(uploaded, digit)
-    if uploaded.softmax_10:
-        top = prediction_ui(outputs, CLASS_NAMES, true_label)
-    else:
-        st.info(uploaded.output_note)
+def prediction_ui(reader: Reader, outputs: np.ndarray, true_label: str | None) -> tuple[int, str]:
+    """The model's reading: the top class (the runner-up when unsure) and the probability bars,
+    or, for outputs that are not class probabilities, the largest; returns (top, its name)."""
+    names = reader.class_names
+    if names is None:
+        st.info(reader.output_note)
         top = int(np.argmax(outputs))
         st.subheader(f"Largest output: unit {top} ({outputs[top]:.4g})")
         st.plotly_chart(figures.draw.outputs_figure(outputs), key="draw_outputs")
+        return top, f"unit {top}"
+    top, runner_up = figures.draw.top_two(outputs)
+    st.subheader(f"The network reads: {names[top]} ({outputs[top]:.0%})")
+    if runner_up is not None:
+        st.warning(f"Unsure: the runner-up is {names[runner_up]} ({outputs[runner_up]:.0%}).")
+    if true_label is not None:
+        verdict = "right" if names[top] == true_label else "wrong"
+        st.caption(f"True label {true_label}: the network is {verdict}.")
+    st.plotly_chart(figures.draw.probability_figure(outputs, names), key="draw_probs")
+    return top, names[top]
+
+
+def views_ui(reader: Reader, digit: np.ndarray, true_label: str | None) -> None:
+    """What the model reads, then a tab per layer (layers sharing a tab together) and saliency.
+
+    Only the open tab is computed and drawn (opening another reruns the page): every stroke used
+    to build, send and draw every layer's charts, the hidden ones too."""
+    outputs, layers = reader.read(digit)
+    top, top_name = prediction_ui(reader, outputs, true_label)
     st.header("Layer by layer")
-    tabs = layer_tabs([layer.name for layer in layers] + ["saliency"], "draw_uploaded_layer")
-    for tab, layer in zip(tabs, layers):
+    by_tab: dict[str, list[LayerOutput]] = {}
+    for layer in layers:
+        by_tab.setdefault(layer.tab, []).append(layer)
+    tabs = st.tabs([*by_tab, "saliency"], key="draw_layer", on_change="rerun")
+    for tab, (label, shown) in zip(tabs, by_tab.items()):
         with tab:
             if tab.open:
-                layer_output_ui(layer)
+                layers_figure_ui(label, shown)
     with tabs[-1]:
         if not tabs[-1].open:
             return
-        gradient, score = keras_model.saliency(uploaded, digit, top)
-        label = CLASS_NAMES[top] if uploaded.softmax_10 else f"unit {top}"
+        gradient, score = reader.saliency(digit, top)
         st.caption(
-            f"Gradient of {label}'s score ({score}) with respect to each input pixel: more ink on "
-            "a red pixel would raise the score, on a blue one lower it."
+            f"Gradient of {top_name}'s score ({score}) with respect to each input pixel: more ink "
+            "on a red pixel would raise the score, on a blue one lower it."
         )
-        st.plotly_chart(figures.draw.saliency_figure(digit, gradient, label), key="draw_saliency")
+        figure = figures.draw.saliency_figure(digit, gradient, top_name)
+        st.plotly_chart(figure, key="draw_saliency")
 
 
-def layer_output_ui(layer: keras_model.LayerOutput) -> None:
-    """One layer of an uploaded model: maps (beside their kernels for a convolution) or units."""
+def layers_figure_ui(label: str, layers: list[LayerOutput]) -> None:
+    """One tab: a layer's maps (beside their kernels for a convolution), or units of one or more
+    dense layers; a caption line per layer."""
+    for layer in layers:
+        st.caption(layer_caption(layer))
+    values = [layer.values[..., None] if layer.values.ndim == 2 else layer.values
+              for layer in layers]
+    if values[0].ndim == 3:
+        shown = min(values[0].shape[2], MAX_MAPS)
+        kernels = layers[0].kernels
+        figure = figures.draw.feature_maps_figure(
+            values[0][..., :shown], None if kernels is None else kernels[..., :shown],
+            layer=layers[0].name,
+        )
+    elif all(value.ndim == 1 for value in values):
+        units = {f"{layer.name} ({len(layer.values)} units)": layer.values for layer in layers}
+        figure = figures.draw.dense_layers_figure(units)
+    else:
+        return
+    st.plotly_chart(figure, key=f"draw_layer_{label}")
+
+
+def layer_caption(layer: LayerOutput) -> str:
+    """What a layer's output is: maps of h×w (how many drawn), units, or a shape not drawn."""
     values = layer.values[..., None] if layer.values.ndim == 2 else layer.values
     note = " Dropout is off when reading a digit (it acts in training only)." \
         if layer.kind == "Dropout" else ""
@@ -252,19 +240,11 @@ def layer_output_ui(layer: keras_model.LayerOutput) -> None:
         shown = min(values.shape[2], MAX_MAPS)
         more = f", the first {shown} shown" if shown < values.shape[2] else ""
         maps = f"{values.shape[2]} map{'s' if values.shape[2] > 1 else ''}"
-        st.caption(f"{layer.name} ({layer.kind}): {maps} of "
-                   f"{values.shape[0]}×{values.shape[1]}{more}.{note}")
-        kernels = None if layer.kernels is None else layer.kernels[..., :shown]
-        figure = figures.draw.feature_maps_figure(
-            values[..., :shown], kernels, layer=layer.name, columns=4 if kernels is not None else 8
-        )
-    elif values.ndim == 1:
-        st.caption(f"{layer.name} ({layer.kind}): {len(values)} units.{note}")
-        figure = figures.draw.dense_layers_figure({layer.name: values})
-    else:
-        st.caption(f"{layer.name} ({layer.kind}): output of shape {values.shape}, not drawn.")
-        return
-    st.plotly_chart(figure, key=f"draw_layer_{layer.name}")
+        return (f"{layer.name} ({layer.kind}): {maps} of "
+                f"{values.shape[0]}×{values.shape[1]}{more}.{note}")
+    if values.ndim == 1:
+        return f"{layer.name} ({layer.kind}): {len(values)} units.{note}"
+    return f"{layer.name} ({layer.kind}): output of shape {values.shape}, not drawn."
 
 
 def network_input_ui(source: str) -> tuple[np.ndarray | None, str | None]:
@@ -310,11 +290,5 @@ st.write(
 model = model_ui()
 source = st.radio("Input", SOURCES, horizontal=True, key="draw_source")
 digit, true_label = network_input_ui(source)
-if digit is not None and isinstance(model, keras_model.UploadedModel):
-    uploaded_views_ui(model, digit, true_label)
-elif digit is not None and model is not None:  # LeNet-5's params
-    x = digit[None, :, :, None]  # (1, 28, 28, 1)
-    probs, cache = lenet.forward(model, x)
-    top = prediction_ui(probs[0], CLASS_NAMES, true_label)
-    st.header("Layer by layer")
-    layers_ui(model, cache, x, top, CLASS_NAMES)
+if digit is not None and model is not None:
+    views_ui(model, digit, true_label)

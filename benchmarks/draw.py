@@ -20,6 +20,7 @@ from benchmarks.common import argument_parser, machine, print_json_line
 from cnnviz import paths
 from cnnviz.data.preprocess import canvas_to_mnist
 from cnnviz.nn import lenet
+from cnnviz.readers.lenet import LeNetReader
 
 CANVAS = 280
 HEIGHTS = (100, 170, 240)  # height of the drawn digit on the canvas, px
@@ -142,17 +143,19 @@ def _accuracy(params: dict, images: np.ndarray, labels: np.ndarray) -> float:
 
 
 def page_timings(params: dict, digits: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """Median ms per drawing (180 px tall, 20 px brush) of each step the Draw page computes."""
+    """Median ms per drawing (180 px tall, 20 px brush) of each step the Draw page computes, through
+    the page's reader of LeNet-5."""
     rng = np.random.default_rng(seed)
+    reader = LeNetReader(params, {})
     steps = {"preprocessing": [], "forward (all layers)": [], "saliency (backward to input)": []}
     for digit in digits:
         canvas = redraw(digit, 180, 20, rng)
         start = time.perf_counter()
-        x = canvas_to_mnist(canvas)[None, :, :, None]
+        x = canvas_to_mnist(canvas)
         after_preprocessing = time.perf_counter()
-        probs, _ = lenet.forward(params, x)
+        probs, _ = reader.read(x)
         after_forward = time.perf_counter()
-        lenet.input_gradient(params, x, int(probs.argmax()), of="logit")
+        reader.saliency(x, int(probs.argmax()))
         end = time.perf_counter()
         steps["preprocessing"].append(after_preprocessing - start)
         steps["forward (all layers)"].append(after_forward - after_preprocessing)

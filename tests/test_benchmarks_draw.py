@@ -62,3 +62,11 @@ def test_pretrained_model_reads_redrawn_digits_within_two_points():
     assert len(result.redrawn) == len(bench_draw.HEIGHTS) * len(bench_draw.STROKES)
     assert result.original > 90.0
     assert result.drop <= bench_draw.TARGET_DROP, bench_draw.report(result, "pretrained", 150)
+
+
+def test_page_timings_time_each_step_of_the_page():
+    digits = np.zeros((3, 28, 28), dtype=np.uint8)
+    digits[:, 4:24, 12:16] = 255
+    timings = bench_draw.page_timings(lenet.init_params(seed=0), digits)
+    assert list(timings) == ["preprocessing", "forward (all layers)", "saliency (backward to input)"]
+    assert all(ms > 0 for ms in timings.values())

@@ -85,10 +85,12 @@ def test_draw_page_reads_a_drawing_like_the_library(monkeypatch, pretrained):
         "dense",
         "saliency",
     ]
-    assert chart_keys(at) == ["draw_steps", "draw_probs", "draw_conv1"]  # only the open tab draws
+    # only the open tab draws
+    assert chart_keys(at) == ["draw_steps", "draw_probs", "draw_layer_conv1"]
     for tab in ("pool2", "dense", "saliency"):
         at.session_state["draw_layer"] = tab
-        assert chart_keys(at.run()) == ["draw_steps", "draw_probs", f"draw_{tab}"]
+        shown = "draw_saliency" if tab == "saliency" else f"draw_layer_{tab}"
+        assert chart_keys(at.run()) == ["draw_steps", "draw_probs", shown]
 
 
 def chart_keys(at: AppTest) -> list[str]:
@@ -139,7 +141,8 @@ def test_draw_page_mnist_sample_goes_through_the_same_views(monkeypatch, pretrai
     assert not at.exception
     assert any("True label" in text for text in texts(at, "caption"))
     assert any(text.startswith("The network reads") for text in texts(at, "subheader"))
-    assert chart_keys(at) == ["draw_probs", "draw_conv1"]  # no preprocessing: MNIST is preprocessed
+    # no preprocessing: MNIST is preprocessed
+    assert chart_keys(at) == ["draw_probs", "draw_layer_conv1"]
     at.number_input(key="draw_sample_index").set_value(5).run()
     assert not at.exception
 
@@ -198,7 +201,7 @@ def test_draw_page_reads_an_uploaded_photo(monkeypatch, pretrained):
     x = canvas_to_mnist(photo_ink(paper))[None, :, :, None]
     top = int(lenet.forward(params, x)[0].argmax())
     assert any(f"reads: {top} " in text for text in texts(at, "subheader"))
-    assert chart_keys(at) == ["draw_steps", "draw_probs", "draw_conv1"]
+    assert chart_keys(at) == ["draw_steps", "draw_probs", "draw_layer_conv1"]
 
 
 def test_draw_page_rejects_a_corrupt_upload_clearly(monkeypatch, pretrained):
@@ -223,13 +226,11 @@ def upload_model(at: AppTest, name: str, data: bytes) -> AppTest:
 @pytest.mark.tf
 @pytest.mark.parametrize("name", list(keras_uploads.GOOD))
 def test_draw_page_reads_with_an_uploaded_model(monkeypatch, pretrained, name):
-    from cnnviz.readers import keras_model
-
     fake_canvas(monkeypatch, drawing())
     at = upload_model(run_page(), f"{name}.keras", keras_uploads.GOOD[name]())
     assert not at.exception and not at.error
     uploaded = at.session_state["draw_uploaded_model"][1]
-    outputs, layers = keras_model.read(uploaded, canvas_to_mnist(drawing()))
+    outputs, layers = uploaded.read(canvas_to_mnist(drawing()))
     top = int(np.argmax(outputs))
     if name == "no softmax":
         assert any("not a softmax over 10 classes" in text for text in texts(at, "info"))
@@ -240,7 +241,7 @@ def test_draw_page_reads_with_an_uploaded_model(monkeypatch, pretrained, name):
     drawn = [layer for layer in layers if layer.values.ndim in (1, 2, 3)]
     keys = chart_keys(at)  # the steps, the outputs, and the first layer's tab (the open one)
     assert len(keys) == 3 and keys[-1] == f"draw_layer_{layers[0].name}"
-    at.session_state["draw_uploaded_layer"] = drawn[-1].name
+    at.session_state["draw_layer"] = drawn[-1].name
     assert chart_keys(at.run())[-1] == f"draw_layer_{drawn[-1].name}"
     assert any(f"{name}.keras" in text and "this browser session only" in text
                for text in texts(at, "caption"))

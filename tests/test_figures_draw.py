@@ -152,3 +152,19 @@ def test_saliency_figure_overlays_symmetric_gradient_on_digit():
 def test_saliency_figure_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="same shape"):
         saliency_figure(np.zeros((28, 28)), np.zeros((28, 27)), "1")
+
+
+@pytest.mark.parametrize("channels, kernels, rows, columns", [
+    (6, True, 2, 3),  # LeNet-5's conv1: 2 rows of 3 maps, each beside its kernel
+    (6, False, 1, 6),
+    (16, True, 4, 4),
+    (16, False, 2, 8),
+    (10, True, 3, 4),
+])
+def test_feature_maps_figure_fills_rows_evenly_by_default(channels, kernels, rows, columns):
+    maps = RNG.random((5, 5, channels))
+    W = RNG.standard_normal((3, 3, 1, channels)) if kernels else None
+    fig = feature_maps_figure(maps, W)
+    panels = [(a.x, a.y) for a in fig.layout.annotations]
+    assert len({y for _, y in panels}) == rows
+    assert len({x for x, _ in panels}) == columns * (2 if kernels else 1)

@@ -9,7 +9,7 @@ import weakref
 import numpy as np
 import pytest
 
-from cnnviz.readers import keras_model
+from cnnviz.readers import Reader, keras_model
 from tests import keras_uploads
 
 pytestmark = pytest.mark.tf
@@ -28,7 +28,7 @@ def test_good_model_is_read_like_keras_reads_it(name):
 
     data = keras_uploads.GOOD[name]()
     uploaded = keras_model.load(data)
-    outputs, layers = keras_model.read(uploaded, digit())
+    outputs, layers = uploaded.read(digit())
     x = keras_model.model_input(uploaded, digit())
     expected = np.asarray(uploaded.model(x, training=False))[0]
     np.testing.assert_allclose(outputs, expected, rtol=1e-5, atol=1e-6)
@@ -37,12 +37,14 @@ def test_good_model_is_read_like_keras_reads_it(name):
         layer.name for layer in uploaded.model.layers
         if not isinstance(layer, keras.layers.InputLayer)]
     assert uploaded.softmax_10 == (name != "no softmax")
+    assert isinstance(uploaded, Reader)
+    assert (uploaded.class_names is None) == (name == "no softmax")
     assert ("not a softmax over 10 classes" in uploaded.output_note) == (name == "no softmax")
 
 
 def test_convolutions_come_with_their_kernels():
     uploaded = keras_model.load(keras_uploads.trained_lenet())
-    _, layers = keras_model.read(uploaded, digit())
+    _, layers = uploaded.read(digit())
     by_name = {layer.name: layer for layer in layers}
     assert by_name["conv1"].values.shape == (28, 28, 6)
     np.testing.assert_array_equal(by_name["conv1"].kernels,
@@ -52,8 +54,8 @@ def test_convolutions_come_with_their_kernels():
 
 def test_dropout_is_off_and_batch_norm_uses_its_averages_when_reading():
     uploaded = keras_model.load(keras_uploads.batchnorm_dropout())
-    first, layers = keras_model.read(uploaded, digit())
-    again, _ = keras_model.read(uploaded, digit())
+    first, layers = uploaded.read(digit())
+    again, _ = uploaded.read(digit())
     np.testing.assert_array_equal(first, again)  # no dropout noise
     by_name = {layer.name: layer for layer in layers}
     np.testing.assert_array_equal(by_name["dropout"].values, by_name["flat"].values)
@@ -64,9 +66,9 @@ def test_dropout_is_off_and_batch_norm_uses_its_averages_when_reading():
 def test_saliency_is_the_gradient_of_the_score(name):
     uploaded = keras_model.load(keras_uploads.GOOD[name]())
     noisy = digit() + np.random.default_rng(0).uniform(0, 0.2, (28, 28)).astype(np.float32)
-    outputs, _ = keras_model.read(uploaded, noisy)  # no ties in max pooling: no kinks
+    outputs, _ = uploaded.read(noisy)  # no ties in max pooling: no kinks
     top = int(np.argmax(outputs))
-    gradient, score = keras_model.saliency(uploaded, noisy, top)
+    gradient, score = uploaded.saliency(noisy, top)
     assert gradient.shape == (28, 28) and np.abs(gradient).max() > 0
     pixel, epsilon = (10, 14), 1e-3  # a centred finite difference on one inked pixel
 
@@ -112,7 +114,8 @@ def test_custom_objects_refused_before_keras_reads_them():
 
 @pytest.mark.parametrize("data, words", [(b"", "empty"), (b"<html>not a model</html>",
                                                           "not a .keras archive"),
-                                         (b"\0" * (keras_model.MAX_BYTES + 1), "limit is 20 MB")])
+                                         (b"\0" * (keras_model.MODEL_MAX_BYTES + 1),
+                                          "limit is 20 MB")])
 def test_not_a_model_refused(data, words):
     with pytest.raises(keras_model.KerasModelError, match=words):
         keras_model.check_archive(data)
@@ -123,8 +126,8 @@ def test_load_leaves_no_file_behind_and_the_model_can_be_freed(tmp_path, monkeyp
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     uploaded = keras_model.load(keras_uploads.functional())
-    keras_model.read(uploaded, digit())
-    keras_model.saliency(uploaded, digit(), 0)
+    uploaded.read(digit())
+    uploaded.saliency(digit(), 0)
     assert list(tmp_path.iterdir()) == []  # the upload was read from a folder now deleted
     model = weakref.ref(uploaded.model)
     del uploaded

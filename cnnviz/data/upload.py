@@ -24,14 +24,17 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 from cnnviz.data.preprocess import ink_image
 
 # The draw page's photo of a digit:
-MAX_BYTES = 10 * 1024 * 1024  # 10 MiB: a phone photo fits, an abuse does not
+PHOTO_MAX_BYTES = 10 * 1024 * 1024  # 10 MiB: a phone photo fits, an abuse does not
 MAX_PIXELS = 40_000_000  # 40 megapixels, checked from the header before decoding
 MAX_SIDE = 560  # longer side after decoding: twice the canvas, plenty for a 28x28 digit
 # The explorer's input picture:
 EXPLORER_MAX_BYTES = 5 * 2**20
 EXPLORER_MAX_PIXELS = 25_000_000  # from the header, before decoding
 EXPLORER_SIDE = 64  # longer side after decoding: every explorer figure stays fast
+# Every image uploader's formats (Pillow's names) and the file name endings it takes for them:
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+MORE_EXTENSIONS = {"JPEG": ("jpg",)}  # endings besides the format's own name
+EXTENSIONS = tuple(end for fmt in FORMATS for end in (fmt.lower(), *MORE_EXTENSIONS.get(fmt, ())))
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
@@ -47,7 +50,7 @@ class DecodedImage:
 def decode_upload(
     data: bytes,
     *,
-    max_bytes: int = MAX_BYTES,
+    max_bytes: int = PHOTO_MAX_BYTES,
     max_pixels: int = MAX_PIXELS,
     max_side: int = MAX_SIDE,
     mode: str = "auto",
@@ -104,7 +107,9 @@ def decode_upload(
     return DecodedImage(pixels=pixels, notes=notes)
 
 
-def decode_image(data: bytes, channels: str = "grayscale", *, side: int = EXPLORER_SIDE) -> np.ndarray:
+def decode_image(
+    data: bytes, channels: str = "grayscale", *, side: int = EXPLORER_SIDE
+) -> np.ndarray:
     """Uploaded image bytes -> (h, w, 1) grayscale or (h, w, 3) R/G/B float64 in [0, 1].
 
     Decoded by `decode_upload` with the explorer's caps, shrunk so the longer side is at most
@@ -124,7 +129,8 @@ def decode_image(data: bytes, channels: str = "grayscale", *, side: int = EXPLOR
 
 
 def _to_uint8_array(image: Image.Image, mode: str, max_side: int) -> np.ndarray:
-    """A decoded Pillow image -> uint8 pixels in `mode` (see decode_upload), longer side <= max_side."""
+    """A decoded Pillow image -> uint8 pixels in `mode` (see decode_upload), longer side at most
+    max_side."""
     if image.mode in SIXTEEN_BIT_MODES:
         wide = np.clip(np.asarray(image, dtype=np.float64), 0, 65535)
         image = Image.fromarray(np.round(wide * (255.0 / 65535.0)).astype(np.uint8))

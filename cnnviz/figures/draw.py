@@ -21,6 +21,7 @@ KERNEL_COLOURSCALE = "RdBu_r"  # red positive, blue negative, white zero
 KERNEL_SCALE, GRAY_SCALE = (plotly.colors.get_colorscale(n) for n in (KERNEL_COLOURSCALE, "gray"))
 MAX_SHOWN_SIDE = 70  # pixels a side of a preprocessing panel (larger images are block means)
 KERNEL_WIDTH = 0.6  # width of a kernel's panel relative to its feature map's
+MAX_COLUMNS = 8  # feature maps a row (4 when each has its kernel beside it)
 SALIENCY_COLOURSCALE = [  # blue: more ink here lowers the class probability; red: raises it
     [0.0, "rgba(49, 130, 255, 0.95)"],
     [0.5, "rgba(255, 255, 255, 0)"],
@@ -115,13 +116,18 @@ def outputs_figure(values: np.ndarray) -> go.Figure:
 
 
 def feature_maps_figure(
-    maps: np.ndarray, kernels: np.ndarray | None = None, *, layer: str = "conv", columns: int = 4
+    maps: np.ndarray,
+    kernels: np.ndarray | None = None,
+    *,
+    layer: str = "conv",
+    columns: int | None = None,
 ) -> go.Figure:
     """Grid of a layer's feature maps (h, w, c), each with its learned kernel beside it when given.
 
     kernels: W (kh, kw, c_prev, c) of the layer; a kernel with several input channels is shown as a
     small grid of its c_prev slices. Maps share one grey scale per layer (black at 0, or at the
     lowest value when some are negative, e.g. before an activation), kernels one red/blue scale.
+    columns: maps a row; by default `grid_columns(c, with_kernels)`.
     """
     maps = np.asarray(maps)
     if maps.ndim != 3:
@@ -132,7 +138,7 @@ def feature_maps_figure(
             f"kernels must have shape (kh, kw, c_prev, {channels}) to match maps; "
             f"got {np.shape(kernels)}"
         )
-    columns = min(columns, channels)
+    columns = min(columns or grid_columns(channels, kernels is not None), channels)
     rows = -(-channels // columns)
     per_map = 1 if kernels is None else 2
     tiles = None if kernels is None else [_tile_channels(kernels[..., k]) for k in range(channels)]
@@ -149,6 +155,14 @@ def feature_maps_figure(
         grid.add(row, col * per_map + per_map - 1, f"{layer} {k + 1}",
                  _heatmap(maps[..., k], GRAY_SCALE, map_min, map_max))
     return grid.figure(height=60 + rows * 150)
+
+
+def grid_columns(maps: int, with_kernels: bool) -> int:
+    """Maps a row for a layer of `maps` maps: as few rows as at most MAX_COLUMNS a row allow (half
+    as many beside kernels), filled evenly (LeNet-5's 6 maps with kernels: 2 rows of 3)."""
+    widest = MAX_COLUMNS // 2 if with_kernels else MAX_COLUMNS
+    rows = -(-maps // widest)
+    return -(-maps // rows)
 
 
 class _Grid:

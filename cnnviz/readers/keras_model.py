@@ -9,8 +9,9 @@ limit and a bound on the loads waiting, so a class uploading at once cannot tie 
 The model must take one 28x28 grayscale image: input (28, 28), (28, 28, 1) or (784,), fed with
 values in [0, 1] (ink 1, paper 0) like cnnviz's own models.
 
-`read` gives the output and every layer's output for one digit (a functional model over all
-layers); `saliency` the gradient of the top class's score by tf.GradientTape. Keras and TensorFlow
+An `UploadedModel` is a Draw page reader (cnnviz.readers.Reader): `read` gives the output and
+every layer's output for one digit (a functional model over all layers); `saliency` the gradient
+of the top class's score by tf.GradientTape. Keras and TensorFlow
 are imported inside the functions, never when this module is imported. Nothing is written to
 runs/: the upload lives in a temporary folder while Keras reads it.
 """
@@ -29,7 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-MAX_BYTES = 20 * 2**20  # the uploader's limit, also checked here
+from cnnviz.readers import DIGITS, LayerOutput
+
+MODEL_MAX_BYTES = 20 * 2**20  # the uploader's limit, also checked here
 MAX_UNPACKED_BYTES = 64 * 2**20  # Keras stores members uncompressed: a real model unpacks ~1:1
 MAX_MEMBERS = 32  # metadata.json, config.json, model.weights.h5 and a few assets
 LOAD_SECONDS = 90  # the first load also imports TensorFlow (~5 s idle, far more on busy cores)
@@ -54,8 +57,9 @@ class KerasModelError(ValueError):
 @dataclass(frozen=True)
 class UploadedModel:
     """A loaded model, a functional model `probe` returning every layer's output, and facts for
-    the page. layers: (name, class name) in order; softmax_10: the output is a softmax over 10
-    classes (else it is shown as it is); output_note says what the output is otherwise."""
+    the page; a Draw page reader (cnnviz.readers.Reader). layers: (name, class name) in order;
+    softmax_10: the output is a softmax over 10 classes (else it is shown as it is); output_note
+    says what the output is otherwise."""
 
     model: object
     probe: object
@@ -65,25 +69,61 @@ class UploadedModel:
     output_note: str
     parameters: int
 
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """The ten digits when the output is a softmax over 10 classes, else None."""
+        return DIGITS if self.softmax_10 else None
 
-@dataclass(frozen=True)
-class LayerOutput:
-    """One layer's output for one digit (batch axis dropped) and, for a convolution, its kernels
-    W (kh, kw, c_prev, c)."""
+    @property
+    def description(self) -> str:
+        return f"{len(self.layers)} layers, {self.parameters:,} parameters"
 
-    name: str
-    kind: str
-    values: np.ndarray
-    kernels: np.ndarray | None
+    def read(self, digit: np.ndarray) -> tuple[np.ndarray, list[LayerOutput]]:
+        """(output values (k,), every layer's output) for digit (28, 28) in [0, 1], in inference
+        mode (dropout off, batch norm with its moving averages)."""
+        values = self.probe(model_input(self, digit), training=False)
+        values = [np.asarray(value)[0] for value in values[:-1]]
+        outputs = []
+        for (name, kind), value in zip(self.layers, values):
+            kernel = getattr(self.model.get_layer(name), "kernel", None)
+            kernel = None if kernel is None else np.asarray(kernel)
+            fits = kernel is not None and kernel.ndim == 4 and value.ndim == 3 and \
+                kernel.shape[3] == value.shape[2]
+            outputs.append(LayerOutput(name, kind, value, kernel if fits else None))
+        return values[-1].ravel(), outputs
+
+    def saliency(self, digit: np.ndarray, unit: int) -> tuple[np.ndarray, str]:
+        """(d score / d pixel (28, 28), what the score is) for output `unit`: its logit when the
+        last layer is a softmax (of a Dense layer or a Softmax layer), else the output value."""
+        import tensorflow as tf
+
+        last = self.model.get_layer(self.layers[-1][0])
+        kind, softmax = type(last).__name__, _activation_name(last) == "softmax"
+        x = tf.constant(model_input(self, digit))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            *_, output, last_input = self.probe(x, training=False)
+            if softmax and kind in ("Softmax", "Activation"):  # its input is the logits
+                scores, what = last_input, "its logit, before softmax"
+            elif softmax and kind == "Dense":
+                scores = tf.matmul(last_input, last.kernel)
+                scores = scores + last.bias if last.use_bias else scores
+                what = "its logit, before softmax"
+            else:
+                scores, what = output, "the output value"
+            score = tf.reshape(scores, (-1,))[unit]
+        gradient = tape.gradient(score, x)
+        return np.asarray(gradient).reshape(28, 28), what
 
 
 def check_archive(data: bytes) -> None:
     """Refuse, before Keras reads anything, a file that is not a plain .keras archive."""
     if not data:
-        raise KerasModelError("The file is empty; upload a model saved with model.save('name.keras').")
-    if len(data) > MAX_BYTES:
+        raise KerasModelError(
+            "The file is empty; upload a model saved with model.save('name.keras').")
+    if len(data) > MODEL_MAX_BYTES:
         raise KerasModelError(f"The file is {len(data) / 2**20:.1f} MB; the limit is "
-                              f"{MAX_BYTES // 2**20} MB.")
+                              f"{MODEL_MAX_BYTES // 2**20} MB.")
     if data.startswith(HDF5_SIGNATURE):
         raise KerasModelError(
             "This is not a .keras archive but an HDF5 (.h5) file renamed .keras. Save it in the "
@@ -188,8 +228,8 @@ def _load(data: bytes) -> UploadedModel:
             raise KerasModelError(message) from error
     uploaded = inspect(model)
     try:
-        outputs, _ = read(uploaded, np.zeros((28, 28), np.float32))
-        saliency(uploaded, np.zeros((28, 28), np.float32), int(np.argmax(outputs)))
+        outputs, _ = uploaded.read(np.zeros((28, 28), np.float32))
+        uploaded.saliency(np.zeros((28, 28), np.float32), int(np.argmax(outputs)))
     except Exception as error:  # whatever the model's layers raise on a digit
         message = f"The model loaded but cannot read a digit ({_first_line(error)})."
         raise KerasModelError(message) from error
@@ -248,42 +288,3 @@ def _activation_name(layer) -> str | None:
 def model_input(uploaded: UploadedModel, digit: np.ndarray) -> np.ndarray:
     """digit (28, 28) in [0, 1] as the model's batch of one: (1, *input_shape) float32."""
     return np.asarray(digit, dtype=np.float32).reshape((1, *uploaded.input_shape))
-
-
-def read(uploaded: UploadedModel, digit: np.ndarray) -> tuple[np.ndarray, list[LayerOutput]]:
-    """(output values (k,), every layer's output) for digit (28, 28) in [0, 1], in inference mode
-    (dropout off, batch norm with its moving averages)."""
-    values = uploaded.probe(model_input(uploaded, digit), training=False)
-    values = [np.asarray(value)[0] for value in values[:-1]]
-    outputs = []
-    for (name, kind), value in zip(uploaded.layers, values):
-        kernel = getattr(uploaded.model.get_layer(name), "kernel", None)
-        kernel = None if kernel is None else np.asarray(kernel)
-        fits = kernel is not None and kernel.ndim == 4 and value.ndim == 3 and \
-            kernel.shape[3] == value.shape[2]
-        outputs.append(LayerOutput(name, kind, value, kernel if fits else None))
-    return values[-1].ravel(), outputs
-
-
-def saliency(uploaded: UploadedModel, digit: np.ndarray, unit: int) -> tuple[np.ndarray, str]:
-    """(d score / d pixel (28, 28), what the score is) for output `unit`: its logit when the last
-    layer is a softmax (of a Dense layer or a Softmax layer), else the output value itself."""
-    import tensorflow as tf
-
-    last = uploaded.model.get_layer(uploaded.layers[-1][0])
-    kind, softmax = type(last).__name__, _activation_name(last) == "softmax"
-    x = tf.constant(model_input(uploaded, digit))
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        *_, output, last_input = uploaded.probe(x, training=False)
-        if softmax and kind in ("Softmax", "Activation"):  # its input is the logits
-            scores, what = last_input, "its logit, before softmax"
-        elif softmax and kind == "Dense":
-            scores = tf.matmul(last_input, last.kernel)
-            scores = scores + last.bias if last.use_bias else scores
-            what = "its logit, before softmax"
-        else:
-            scores, what = output, "the output value"
-        score = tf.reshape(scores, (-1,))[unit]
-    gradient = tape.gradient(score, x)
-    return np.asarray(gradient).reshape(28, 28), what

@@ -91,9 +91,9 @@ def _upload_ui() -> InputImage:
         st.radio, "Show as", "channels", "grayscale", options=("grayscale", "RGB"), horizontal=True
     )
     uploaded = st.file_uploader(
-        "Image (PNG, JPEG, BMP, GIF)",
-        type=["png", "jpg", "jpeg", "bmp", "gif"],
-        max_upload_size=-(-upload.EXPLORER_MAX_BYTES // 2**20),  # the server allows more, for models
+        f"Image ({', '.join(upload.FORMATS)})",
+        type=list(upload.EXTENSIONS),
+        max_upload_size=-(-upload.EXPLORER_MAX_BYTES // 2**20),  # the server allows more
     )
     state = st.session_state
     if uploaded is not None and uploaded.file_id != state.get("upload_id"):

@@ -2,6 +2,8 @@
 loaded in safe mode, no pickles, no file path typed by the user."""
 
 import ast
+import importlib
+import re
 import tomllib
 
 from benchmarks import browser
@@ -44,8 +46,17 @@ def test_upload_size_capped_and_no_telemetry():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     cap_bytes = config["server"]["maxUploadSize"] * 2**20
     assert cap_bytes <= 20 * 2**20  # the largest upload: a Keras model on the Draw page
-    assert cap_bytes >= keras_model.MAX_BYTES >= upload.MAX_BYTES  # stated limits are reachable
+    assert cap_bytes >= keras_model.MODEL_MAX_BYTES >= upload.PHOTO_MAX_BYTES  # limits reachable
     assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_config_comments_name_constants_that_exist():
+    """The config's comments name the limits in code; renaming one must not leave them stale."""
+    text = (ROOT / ".streamlit" / "config.toml").read_text()
+    named = re.findall(r"\b(cnnviz(?:\.\w+)+)\.([A-Z][A-Z_]+)\b", text)
+    assert named
+    for module, constant in named:
+        assert hasattr(importlib.import_module(module), constant), f"{module}.{constant}"
 
 
 def test_every_file_uploader_states_its_own_cap():
@@ -54,6 +65,20 @@ def test_every_file_uploader_states_its_own_cap():
         for name, call in calls(path):
             if name == "file_uploader":
                 assert keyword(call, "max_upload_size") is not None, f"{path.name}:{call.lineno}"
+
+
+def test_every_image_uploader_takes_the_formats_the_decoder_reads():
+    """One list of image formats (upload.EXTENSIONS): no uploader offers fewer than are decoded."""
+    assert {"png", "jpeg", "jpg", "webp"} <= set(upload.EXTENSIONS)
+    image_uploaders = 0
+    for path in [*APP_SOURCES, *sorted((ROOT / "cnnviz" / "ui").glob("*.py"))]:
+        for name, call in calls(path):
+            types = keyword(call, "type")
+            if name != "file_uploader" or ast.unparse(types) == "['keras']":
+                continue
+            image_uploaders += 1
+            assert "EXTENSIONS" in ast.unparse(types), f"{path.name}:{call.lineno}"
+    assert image_uploaders >= 2  # the Draw page's photo and the explorer's picture
 
 
 def test_keras_files_loaded_in_safe_mode_and_no_pickles():
