@@ -31,3 +31,9 @@ def test_relative_error_is_relative_above_the_floor_and_absolute_below():
 def test_check_rows_name_each_entry():
     rows = gradcheck.check_rows("W", np.array([1.0, 2.0]), np.array([1.0, 1.0]), [(1,)])
     assert rows == [gradcheck.GradientCheckRow("W", (1,), 2.0, 1.0, 0.5)]
+
+
+def test_table_shows_the_error_under_one_label():
+    row = gradcheck.GradientCheckRow("b", (0, 2), 0.25, 0.5, 0.5)
+    assert gradcheck.table([row]) == [{"parameter": "b", "index": "(0, 2)", "analytic": 0.25,
+                                       "numeric": 0.5, gradcheck.ERROR_LABEL: "5.0e-01"}]

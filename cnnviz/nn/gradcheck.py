@@ -69,3 +69,12 @@ def check_rows(
         error = float(relative_error(a, n))
         rows.append(GradientCheckRow(name, tuple(int(k) for k in index), a, n, error))
     return rows
+
+
+def table(rows: Iterable[GradientCheckRow]) -> list[dict]:
+    """The rows as the pages show them: one column per field, the error under ERROR_LABEL."""
+    return [
+        {"parameter": r.parameter, "index": str(r.index), "analytic": r.analytic,
+         "numeric": r.numeric, ERROR_LABEL: f"{r.error:.1e}"}
+        for r in rows
+    ]
