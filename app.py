@@ -11,6 +11,7 @@ PAGES = [  # (file, title, icon) in menu order
     ("app_pages/convolution.py", "Convolution", ":material/grid_on:"),
     ("app_pages/pooling.py", "Pooling", ":material/compress:"),
     ("app_pages/backprop.py", "Backpropagation", ":material/undo:"),
+    ("app_pages/dense.py", "Homework: 2-3-1 network", ":material/hub:"),
     ("app_pages/architectures.py", "Architectures", ":material/account_tree:"),
     ("app_pages/training.py", "Training", ":material/monitoring:"),
     ("app_pages/draw.py", "Draw a digit", ":material/draw:"),

@@ -4,23 +4,18 @@ import numpy as np
 import streamlit as st
 
 from cnnviz import figures, ui
-from cnnviz.nn import dense, explain, kernels, ops
+from cnnviz.nn import explain, gradcheck, kernels, ops
 
 st.title("Backpropagation")
 st.caption(
     "The layer is the one set on the Convolution page (sidebar). Choose the upstream gradient "
-    "dZ and see dA_prev, dW and db that `conv_backward` returns. At the bottom: the homework's "
-    "2-3-1 network from scratch."
+    "dZ and see dA_prev, dW and db that `conv_backward` returns."
 )
 
 
 def pre_activation(image: ui.InputImage, layer: ui.ConvLayer):
     """Z (1, h_new, w_new, c_new): the layer before its activation (dZ is the gradient of Z)."""
-    return (
-        image,
-        layer,
-        ops.conv_forward(image.pixels[None], layer.W, layer.b, None, layer.padding, layer.stride),
-    )
+    return ops.conv_forward(image.pixels[None], layer.W, layer.b, None, layer.pads, layer.stride)
 
 
 def preset_size(layer: ui.ConvLayer) -> int:
@@ -28,16 +23,9 @@ def preset_size(layer: ui.ConvLayer) -> int:
     return layer.W.shape[0] if layer.W.shape[0] == layer.W.shape[1] else 3
 
 
-@st.fragment
-def conv_backward_ui(image: ui.InputImage, layer: ui.ConvLayer, Z: np.ndarray) -> None:
-    """dZ, chosen here, through conv_backward: dA_prev, dW, db, dA_prev as a full convolution and
-    the numerical gradient check. A fragment: the dZ controls rerun only this part of the page."""
-    A_prev = image.pixels[None]
+def upstream_gradient_ui(layer: ui.ConvLayer, A_prev: np.ndarray, Z: np.ndarray):
+    """(kind, dZ): the upstream gradient (shape of Z) chosen here, with the controls of its kind."""
     c_prev, c_new = layer.W.shape[2:]
-    size = preset_size(layer)
-    filter_titles = [f"filter {f + 1}" for f in range(c_new)]
-
-    st.subheader("Conv backward")
     kind = ui.synced_choice("Upstream gradient dZ", "dz", explain.DZ_KINDS, horizontal=True)
     seed, position, T = 0, (0, 0, 0), None
     if kind == "random":
@@ -51,6 +39,7 @@ def conv_backward_ui(image: ui.InputImage, layer: ui.ConvLayer, Z: np.ndarray) -
             "Impulse at", "impulse", Z.shape[1:3], c_new, default=ui.strongest(Z[0, :, :, 0])
         )
     elif kind == "target kernel":
+        size = preset_size(layer)
         target = ui.synced_choice(
             "Target kernel (T = conv with it)",
             "target",
@@ -60,21 +49,24 @@ def conv_backward_ui(image: ui.InputImage, layer: ui.ConvLayer, Z: np.ndarray) -
         W_target = kernels.layer_weights(
             [kernels.preset_kernel(target, size, fan_in_channels=c_prev)] * c_new, c_prev
         )
-        T = ops.conv_forward(A_prev, W_target, layer.b, None, layer.padding, layer.stride)
+        T = ops.conv_forward(A_prev, W_target, layer.b, None, layer.pads, layer.stride)
         loss = 0.5 * float(((Z - T) ** 2).sum())
         st.caption(f"L = ½‖Z − T‖² = {loss:.4g}; dL/dZ = Z − T.")
-    dZ = explain.upstream_dZ(kind, Z, seed=seed, position=position, T=T)
-    dA_prev, dW, db = ops.conv_backward(dZ, A_prev, layer.W, layer.b, layer.padding, layer.stride)
+    return kind, explain.upstream_dZ(kind, Z, seed=seed, position=position, T=T)
 
+
+def gradient_maps(image: ui.InputImage, dZ, dA_prev, dW, db, *, clickable: bool) -> None:
+    """dZ beside dA_prev, then dW per filter and db (a click on dZ moves the impulse)."""
+    c_prev, c_new = dW.shape[2:]
+    filter_titles = [f"filter {f + 1}" for f in range(c_new)]
     left, right = st.columns(2)
     with left:
-        impulse = kind == "impulse"
         st.plotly_chart(
             figures.explorer.maps_figure(
-                dZ[0], [f"dZ, {t}" for t in filter_titles], clickable=impulse
+                dZ[0], [f"dZ, {t}" for t in filter_titles], clickable=clickable
             ),
             key="dZ",
-            on_select=(lambda: ui.select_position("dZ", "impulse")) if impulse else "ignore",
+            on_select=(lambda: ui.select_position("dZ", "impulse")) if clickable else "ignore",
             selection_mode="points",
         )
     with right:
@@ -94,68 +86,78 @@ def conv_backward_ui(image: ui.InputImage, layer: ui.ConvLayer, Z: np.ndarray) -
     )
     st.markdown("db = Σ dZ per filter: " + ", ".join(f"**{v:.4g}**" for v in db.ravel()))
 
+
+def full_convolution_ui(image: ui.InputImage, layer: ui.ConvLayer, dZ, dA_prev) -> None:
+    """dA_prev again, as the dilated dZ fully convolved with the kernel rotated 180° (on request)."""
     full = st.expander("dA_prev as a full convolution", key="bp_full", on_change="rerun")
     with full:
-        if full.open:
-            st.write(
-                f"Insert stride − 1 = {layer.stride[0] - 1}, {layer.stride[1] - 1} zeros between the "
-                "entries of dZ, pad it with kernel − 1 zeros, and cross-correlate with the kernel rotated "
-                "by 180°: that is dA_prev."
+        if not full.open:
+            return
+        st.write(
+            f"Insert stride − 1 = {layer.stride[0] - 1}, {layer.stride[1] - 1} zeros between the "
+            "entries of dZ, pad it with kernel − 1 zeros, and cross-correlate with the kernel "
+            "rotated by 180°: that is dA_prev."
+        )
+        dA_full = explain.dA_prev_by_full_convolution(
+            dZ, layer.W, layer.pads, layer.stride, image.pixels.shape[:2]
+        )
+        columns = st.columns([2, 1, 2])
+        with columns[0]:
+            st.plotly_chart(
+                figures.explorer.maps_figure(
+                    explain.dilate(dZ, layer.stride)[0, :, :, :1], ["dZ of filter 1, dilated"]
+                ).update_layout(height=330),
+                key="dilated",
             )
-            dA_full = explain.dA_prev_by_full_convolution(
-                dZ, layer.W, layer.pads, layer.stride, image.pixels.shape[:2]
+        with columns[1]:
+            st.plotly_chart(
+                figures.explorer.kernels_figure(
+                    [layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"]
+                ).update_layout(height=250),
+                key="rotated",
             )
-            columns = st.columns([2, 1, 2])
-            with columns[0]:
-                st.plotly_chart(
-                    figures.explorer.maps_figure(
-                        explain.dilate(dZ, layer.stride)[0, :, :, :1], ["dZ of filter 1, dilated"]
-                    ).update_layout(height=330),
-                    key="dilated",
-                )
-            with columns[1]:
-                st.plotly_chart(
-                    figures.explorer.kernels_figure(
-                        [layer.W[::-1, ::-1, 0, 0]], ["kernel rotated 180°"]
-                    ).update_layout(height=250),
-                    key="rotated",
-                )
-                st.metric(
-                    "max |conv_backward − full convolution|",
-                    f"{float(np.abs(dA_full - dA_prev).max()):.3g}",
-                )
-            with columns[2]:
-                st.plotly_chart(
-                    figures.explorer.maps_figure(
-                        dA_full[0, :, :, :1], ["full convolution = dA_prev"]
-                    ).update_layout(height=330),
-                    key="full",
-                )
-            if c_new > 1:
-                st.caption(
-                    "The right map sums every filter's contribution; the left one shows filter 1's dZ."
-                )
+            st.metric(
+                "max |conv_backward − full convolution|",
+                f"{float(np.abs(dA_full - dA_prev).max()):.3g}",
+            )
+        with columns[2]:
+            st.plotly_chart(
+                figures.explorer.maps_figure(
+                    dA_full[0, :, :, :1], ["full convolution = dA_prev"]
+                ).update_layout(height=330),
+                key="full",
+            )
+        if layer.W.shape[3] > 1:
+            st.caption(
+                "The right map sums every filter's contribution; the left one shows filter 1's dZ."
+            )
+
+
+def gradient_check_ui(A_prev: np.ndarray, layer: ui.ConvLayer, dZ: np.ndarray) -> None:
+    """conv_backward against gradcheck's centred differences on sampled entries (on request)."""
     check = st.expander("Numerical gradient check", key="bp_check", on_change="rerun")
     with check:
-        if check.open:
-            rows = explain.gradient_check(A_prev, layer.W, layer.b, dZ, layer.padding, layer.stride)
-            st.caption(
-                "L = Σ dZ ⊙ Z; centred differences (ε = 1e-6, float64) on sampled entries against "
-                "conv_backward; error = |analytic − numeric| / max(|analytic|, |numeric|, 1)."
-            )
-            st.dataframe(
-                [
-                    {
-                        "parameter": r.parameter,
-                        "index": str(r.index),
-                        "analytic": r.analytic,
-                        "numeric": r.numeric,
-                        "error": f"{r.error:.1e}",
-                    }
-                    for r in rows
-                ],
-                hide_index=True,
-            )
+        if not check.open:
+            return
+        rows = explain.gradient_check(A_prev, layer.W, layer.b, dZ, layer.pads, layer.stride)
+        st.caption(
+            f"L = Σ dZ ⊙ Z; centred differences (ε = {gradcheck.EPSILON:g}, float64) on sampled "
+            f"entries against conv_backward; {gradcheck.ERROR_LABEL} = {gradcheck.ERROR_FORMULA}."
+        )
+        st.dataframe(gradcheck.table(rows), hide_index=True)
+
+
+@st.fragment
+def conv_backward_ui(image: ui.InputImage, layer: ui.ConvLayer, Z: np.ndarray) -> None:
+    """dZ, chosen here, through conv_backward: dA_prev, dW, db, dA_prev as a full convolution and
+    the numerical gradient check. A fragment: the dZ controls rerun only this part of the page."""
+    A_prev = image.pixels[None]
+    st.subheader("Conv backward")
+    kind, dZ = upstream_gradient_ui(layer, A_prev, Z)
+    dA_prev, dW, db = ops.conv_backward(dZ, A_prev, layer.W, layer.b, layer.pads, layer.stride)
+    gradient_maps(image, dZ, dA_prev, dW, db, clickable=kind == "impulse")
+    full_convolution_ui(image, layer, dZ, dA_prev)
+    gradient_check_ui(A_prev, layer, dZ)
 
 
 def pool_routes(A_prev, kernel_hw, pool_stride, dA_kind: str):
@@ -172,7 +174,7 @@ def pool_routes(A_prev, kernel_hw, pool_stride, dA_kind: str):
         ),
         "avg": ops.pool_backward(dA, A_prev, kernel_hw, pool_stride, "avg"),
     }
-    return A_prev, kernel_hw, pool_stride, dA, routes
+    return dA, routes
 
 
 @st.fragment
@@ -182,7 +184,7 @@ def pool_backward_ui(A_prev: np.ndarray, kernel_hw, pool_stride) -> None:
     dA_kind = ui.synced_choice(
         "Upstream gradient dA", "pool_dA", ("all ones", "random"), horizontal=True
     )
-    pooled_input, kernel_hw, pool_stride, dA, routes = ui.guarded(
+    (pooled_input, kernel_hw, pool_stride, _), (dA, routes) = ui.guarded(
         pool_routes, A_prev, kernel_hw, pool_stride, dA_kind, name="backprop_pool"
     )
     st.plotly_chart(
@@ -248,7 +250,7 @@ def learn_ui(A_prev: np.ndarray, layer: ui.ConvLayer) -> None:
         )
         losses = []
         for step, loss, W in explain.learn_kernel(
-            A_prev, W_goal, layer.padding, layer.stride, steps=steps, momentum=momentum
+            A_prev, W_goal, layer.pads, layer.stride, steps=steps, momentum=momentum
         ):
             losses.append(loss)
             if step % 5 == 0 or step == steps:
@@ -261,82 +263,10 @@ def learn_ui(A_prev: np.ndarray, layer: ui.ConvLayer) -> None:
 
 image = ui.input_picker()
 layer = ui.conv_layer_ui(image, editable=False)
-image, layer, Z = ui.guarded(pre_activation, image, layer, name="backprop")
+(image, layer), Z = ui.guarded(pre_activation, image, layer, name="backprop")
 conv_backward_ui(image, layer, Z)
 st.subheader("Pool backward")
 kernel_hw, pool_stride, _ = ui.pool_ui()
 pool_backward_ui(image.pixels[None], kernel_hw, pool_stride)
 learn_ui(image.pixels[None], layer)
 
-st.subheader("The homework's 2-3-1 network")
-st.write(
-    "Two inputs, three sigmoid units, one sigmoid output; L = 1/(2N) Σ (y − y_t)² over the "
-    "homework's N = 1,000 random examples (`np.random.seed(0)`). Every number below comes from "
-    "`cnnviz.dense.forward_propagation` and `back_propagation`."
-)
-
-
-@st.cache_data(show_spinner=False)
-def homework_gradient_check() -> list:
-    """dense.gradient_check on the homework's batch: the same for every student, computed once."""
-    return dense.gradient_check(*dense.homework_example())
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def homework_descent(learning_rate: float, steps: int) -> np.ndarray:
-    """The losses of gradient descent on the homework's batch, once per setting for the class."""
-    return dense.gradient_descent(*dense.homework_example(), learning_rate=learning_rate,
-                                  steps=steps)[1]
-
-
-@st.fragment
-def homework_network() -> None:
-    """The 2-3-1 network, its gradient check and gradient descent. A fragment: its own controls
-    rerun only this section."""
-    X, Y_T, homework_weights = dense.homework_example()
-    columns = st.columns([1, 2])
-    with columns[0]:
-        view = ui.synced_choice("Show", "dense_view", ("one example", "batch mean"), url=False)
-        example = None
-        if view == "one example":
-            example = ui.synced_number("Example", "dense_example", 0, (0, len(X) - 1))
-    values = dense.node_values(X, Y_T, homework_weights, example)
-    with columns[1]:
-        st.caption(
-            "Each edge: weight / dL/dweight (red positive, blue negative, thicker is larger). Each "
-            "unit: z, its sigmoid, dL/dz (which is also dL/db) and its bias b. "
-            + ("The gradients are those of this example's own loss ½(y − y_t)²."
-               if example is not None else
-               "Values are batch means; the gradients are those of L, the mean of the examples' own.")
-        )
-    network_title = (f"example {example}" if example is not None
-                     else f"batch of {len(X):,}: L = {values['L']:.4f}")
-    st.plotly_chart(figures.dense.network_figure(values, homework_weights, title=network_title),
-                    key="dense_network")
-
-    st.markdown("**Gradient check**: back_propagation against centred differences (ε = 1e-6, float64) "
-                "of L for every weight; error = |a − n| / max(|a|, |n|).")
-    st.dataframe(
-        [{"weight": r.parameter, "index": str(r.index), "analytic": r.analytic, "numeric": r.numeric,
-          "relative error": f"{r.error:.1e}"} for r in homework_gradient_check()],
-        hide_index=True,
-    )
-
-    st.markdown("**Gradient descent** on the batch: w ← w − learning rate · dL/dw.")
-    columns = st.columns(2)
-    with columns[0]:
-        dense_rate = ui.synced_number("Learning rate", "dense_rate", 5.0, (0.1, 20.0),
-                                      widget=st.slider, step=0.1)
-    with columns[1]:
-        dense_steps = ui.synced_number("Steps", "dense_steps", 100, (1, 500), widget=st.slider)
-    dense_losses = homework_descent(dense_rate, dense_steps)
-    st.plotly_chart(figures.explorer.loss_figure(dense_losses, title="loss L = 1/(2N) Σ (y − y_t)²"),
-                    key="dense_loss")
-    st.caption(
-        f"L goes from {dense_losses[0]:.4f} to {dense_losses[-1]:.4f}. The homework's labels are "
-        "random coin flips, unrelated to X, so the best the network can do is predict about ½ "
-        "everywhere: L ≈ 1/2 · ¼ = 0.125."
-    )
-
-
-homework_network()

@@ -16,16 +16,16 @@ st.caption(
 def forward(image: ui.InputImage, layer: ui.ConvLayer):
     """The layer's output A (h_new, w_new, c_new) for one image."""
     A = ops.conv_forward(
-        image.pixels[None], layer.W, layer.b, layer.activation, layer.padding, layer.stride
+        image.pixels[None], layer.W, layer.b, layer.activation, layer.pads, layer.stride
     )
-    return image, layer, A[0]
+    return A[0]
 
 
 image = ui.input_picker()
 editor_column, kernels_column = st.columns([2, 3])
 with editor_column:
     layer = ui.conv_layer_ui(image, editable=True)
-image, layer, A = ui.guarded(forward, image, layer, name="conv")
+(image, layer), A = ui.guarded(forward, image, layer, name="conv")
 c_prev, c_new = layer.W.shape[2:]
 input_hw, kernel_hw = image.pixels.shape[:2], layer.W.shape[:2]
 
@@ -51,28 +51,23 @@ if any(leftover):
     )
 
 
-@st.fragment
-def step_through(image: ui.InputImage, layer: ui.ConvLayer, A: np.ndarray, leftover) -> None:
-    """One output value at a time, and the window's walk. A fragment: its own controls (position,
-    channel, a click on the output map) rerun only this part of the page."""
-    c_prev, c_new = layer.W.shape[2:]
-    kernel_hw = layer.W.shape[:2]
-    channel = 0
-    if c_prev > 1:
-        channel = st.radio(
-            "Input channel shown",
-            range(c_prev),
-            format_func=lambda c: image.channel_names[c],
-            horizontal=True,
-            key="conv_channel",
-        )
-    st.subheader("Step through one output value")
-    i, j, f = ui.position_ui(
-        "Output", "conv_step", A.shape[:2], c_new, default=ui.strongest(A[:, :, 0])
+def channel_ui(image: ui.InputImage) -> int:
+    """The input channel the step-through shows (a choice only for colour images)."""
+    if image.pixels.shape[2] == 1:
+        return 0
+    return st.radio(
+        "Input channel shown",
+        range(image.pixels.shape[2]),
+        format_func=lambda c: image.channel_names[c],
+        horizontal=True,
+        key="conv_channel",
     )
-    step = explain.conv_step(
-        image.pixels, layer.W, layer.b, layer.pads, layer.stride, layer.activation, i, j, f
-    )
+
+
+def window_and_outputs(
+    image: ui.InputImage, layer: ui.ConvLayer, A, step: explain.ConvStep, channel: int, ij, leftover
+) -> None:
+    """The input with the window of output (i, j) on it, beside the output maps (click a cell)."""
     (top, _), (left_pad, _) = layer.pads
     st.caption(
         "Zero padding is drawn outside the dashed line; the orange square is the receptive field "
@@ -85,7 +80,7 @@ def step_through(image: ui.InputImage, layer: ui.ConvLayer, A: np.ndarray, lefto
                 image.pixels[:, :, channel],
                 layer.pads,
                 leftover=leftover,
-                window=(step.top - top, step.left - left_pad, *kernel_hw),
+                window=(step.top - top, step.left - left_pad, *layer.W.shape[:2]),
                 title=f"input: {image.caption}",
             ).update_layout(height=400),
             key="input",
@@ -93,12 +88,18 @@ def step_through(image: ui.InputImage, layer: ui.ConvLayer, A: np.ndarray, lefto
     with right:
         st.plotly_chart(
             figures.explorer.maps_figure(
-                A, [f"output {f + 1}" for f in range(c_new)], highlight=(i, j), clickable=True
+                A, [f"output {f + 1}" for f in range(A.shape[2])], highlight=ij, clickable=True
             ).update_layout(height=400),
             key="outputs",
             on_select=lambda: ui.select_position("outputs", "conv_step"),
             selection_mode="points",
         )
+
+
+def window_times_kernel(layer: ui.ConvLayer, A, step: explain.ConvStep, channel: int, ijf) -> None:
+    """Window ⊙ kernel of one channel, and the sum, bias and activation that give output (i, j)."""
+    i, j, f = ijf
+    c_prev = layer.W.shape[2]
     left, right = st.columns([3, 2])
     with left:
         st.plotly_chart(
@@ -120,19 +121,38 @@ def step_through(image: ui.InputImage, layer: ui.ConvLayer, A: np.ndarray, lefto
             f"(the output map holds {A[i, j, f]:.4g})"
         )
 
+
+def sweep_ui(image: ui.InputImage, layer: ui.ConvLayer, A, channel: int, f: int) -> None:
+    """On request, the window walking across the input while filter f's output fills in."""
     if st.toggle("▶ Walk the window across the image", key="conv_sweep"):
-        positions = explain.sweep_positions(A.shape[:2])
         st.plotly_chart(
             figures.explorer.sweep_figure(
                 image.pixels[:, :, channel],
                 layer.pads,
                 A[:, :, f],
-                kernel_hw,
+                layer.W.shape[:2],
                 layer.stride,
-                positions,
+                explain.sweep_positions(A.shape[:2]),
             ).update_layout(height=420),
             key="sweep",
         )
+
+
+@st.fragment
+def step_through(image: ui.InputImage, layer: ui.ConvLayer, A: np.ndarray, leftover) -> None:
+    """One output value at a time, and the window's walk. A fragment: its own controls (position,
+    channel, a click on the output map) rerun only this part of the page."""
+    channel = channel_ui(image)
+    st.subheader("Step through one output value")
+    i, j, f = ui.position_ui(
+        "Output", "conv_step", A.shape[:2], A.shape[2], default=ui.strongest(A[:, :, 0])
+    )
+    step = explain.conv_step(
+        image.pixels, layer.W, layer.b, layer.pads, layer.stride, layer.activation, i, j, f
+    )
+    window_and_outputs(image, layer, A, step, channel, (i, j), leftover)
+    window_times_kernel(layer, A, step, channel, (i, j, f))
+    sweep_ui(image, layer, A, channel, f)
 
 
 @st.fragment

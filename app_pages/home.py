@@ -18,7 +18,9 @@ st.markdown(
 - **Pooling**: max or average pooling; the window behind each output cell and its maximum.
 - **Backpropagation**: choose the upstream gradient and see dA_prev, dW and db; the full-convolution
   view of dA_prev; pooling's gradient and its ties; a numerical gradient check; learn a kernel by
-  gradient descent; and the homework's 2-3-1 network from scratch, every value and gradient on it.
+  gradient descent.
+- **Homework: 2-3-1 network**: the homework's network from scratch, every value and gradient on it,
+  its gradient check and gradient descent.
 - **Architectures**: MLPs and CNNs side by side (parameters, multiply-adds, receptive fields per
   layer), edit a network layer by layer, why both LeNet-5s have 61,706 parameters, the 1,000 ×
   1,000 image argument, and any network as a Keras script to take home.

@@ -14,18 +14,14 @@ st.caption(
 
 def forward(image: ui.InputImage, kernel_hw, stride, mode: str):
     """The pooled maps (h_new, w_new, c) of one image."""
-    return (
-        image,
-        kernel_hw,
-        stride,
-        mode,
-        ops.pool_forward(image.pixels[None], kernel_hw, stride, mode)[0],
-    )
+    return ops.pool_forward(image.pixels[None], kernel_hw, stride, mode)[0]
 
 
 image = ui.input_picker()
 kernel_hw, stride, mode = ui.pool_ui()
-image, kernel_hw, stride, mode, A = ui.guarded(forward, image, kernel_hw, stride, mode, name="pool")
+(image, kernel_hw, stride, mode), A = ui.guarded(
+    forward, image, kernel_hw, stride, mode, name="pool"
+)
 input_hw, no_pads = image.pixels.shape[:2], ((0, 0), (0, 0))
 
 st.subheader("Output size")

@@ -74,8 +74,9 @@ def open_page(page: Page, url: str) -> None:
 
 
 def follow_menu(page: Page, title: str) -> None:
-    """Click the sidebar menu entry `title` (same session) and wait for that page."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link").filter(has_text=title).click()
+    """Click the sidebar menu entry `title` (same session) and wait for that page. The whole
+    name must match: "Home" is also part of "Homework: 2-3-1 network"."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     wait_for_app(page)
 
 

@@ -177,7 +177,8 @@ def test_learn_kernel_converges_to_the_target(target, padding, stride):
     rng = np.random.default_rng(6)
     A_prev = rng.random((1, 20, 20, 1))
     W_target = kernels.layer_weights([kernels.preset_kernel(target)], 1)
-    history = list(explain.learn_kernel(A_prev, W_target, padding, stride, steps=150))
+    pads = ops.resolve_padding(padding, A_prev.shape[1:3], W_target.shape[:2], stride)
+    history = list(explain.learn_kernel(A_prev, W_target, pads, stride, steps=150))
     losses = [loss for _, loss, _ in history]
     assert [step for step, _, _ in history] == list(range(151))
     assert losses[-1] < 1e-6 * losses[0]

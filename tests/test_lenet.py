@@ -7,6 +7,7 @@ import pytest
 
 from cnnviz import data, paths
 from cnnviz.nn import lenet
+from cnnviz.nn.gradcheck import numerical_gradient
 
 
 def _tiny_batch(m=3, seed=0):
@@ -60,12 +61,9 @@ def test_softmax_cross_entropy_gradient_matches_finite_differences():
     loss, dlogits = lenet.softmax_cross_entropy(logits, labels)
     expected = -np.mean(np.log(lenet.softmax(logits)[np.arange(4), labels]))
     assert loss == pytest.approx(expected)
-    eps, numeric = 1e-6, np.zeros_like(logits)
-    for index in np.ndindex(logits.shape):
-        step = np.zeros_like(logits)
-        step[index] = eps
-        numeric[index] = (lenet.softmax_cross_entropy(logits + step, labels)[0]
-                          - lenet.softmax_cross_entropy(logits - step, labels)[0]) / (2 * eps)
+    numeric = numerical_gradient(
+        lambda z: lenet.softmax_cross_entropy(z, labels)[0], logits.copy()
+    )
     np.testing.assert_allclose(dlogits, numeric, atol=1e-8)
 
 
@@ -77,12 +75,16 @@ def test_backward_full_gradient_matches_finite_differences():
         if name.endswith("_b"):
             params[name] = np.random.default_rng(4).normal(0, 0.05, params[name].shape)
 
+    def loss_at(name, value):
+        """Loss with X or the parameter `name` set to `value`."""
+        if name == "X":
+            return lenet.softmax_cross_entropy(lenet.forward(params, value)[1]["logits"], labels)[0]
+        shifted = {**params, name: value}
+        return lenet.softmax_cross_entropy(lenet.forward(shifted, X)[1]["logits"], labels)[0]
+
     def shifted_loss(name, delta):
         """Loss with `delta` added to X or to the parameter `name`."""
-        if name == "X":
-            return lenet.softmax_cross_entropy(lenet.forward(params, X + delta)[1]["logits"], labels)[0]
-        shifted = {**params, name: params[name] + delta}
-        return lenet.softmax_cross_entropy(lenet.forward(shifted, X)[1]["logits"], labels)[0]
+        return loss_at(name, (X if name == "X" else params[name]) + delta)
 
     _, cache = lenet.forward(params, X)
     grads = lenet.backward(params, cache, lenet.softmax_cross_entropy(cache["logits"], labels)[1])
@@ -94,11 +96,13 @@ def test_backward_full_gradient_matches_finite_differences():
         direction = rng.normal(size=value.shape)
         numeric = (shifted_loss(name, eps * direction) - shifted_loss(name, -eps * direction)) / (2 * eps)
         assert np.sum(grads[name] * direction) == pytest.approx(numeric, rel=1e-5, abs=1e-9), name
-        for flat in rng.choice(value.size, size=min(6, value.size), replace=False):
-            delta = np.zeros(value.shape)
-            delta.flat[flat] = eps
-            numeric = (shifted_loss(name, delta) - shifted_loss(name, -delta)) / (2 * eps)
-            assert grads[name].flat[flat] == pytest.approx(numeric, rel=1e-4, abs=1e-9), name
+        flat = rng.choice(value.size, size=min(6, value.size), replace=False)
+        indices = list(zip(*np.unravel_index(flat, value.shape)))
+        numeric = numerical_gradient(
+            lambda v, name=name: loss_at(name, v), np.array(value, np.float64), indices, eps
+        )
+        for index in indices:
+            assert grads[name][index] == pytest.approx(numeric[index], rel=1e-4, abs=1e-9), name
 
 
 @pytest.mark.parametrize("of", ["probability", "logit"])

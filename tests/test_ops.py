@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnnviz.nn import loops, ops
+from cnnviz.nn.gradcheck import numerical_gradient
 
 tf = pytest.importorskip("tensorflow")  # a listed requirement: this skip never hides a feature
 
@@ -119,20 +120,6 @@ def test_pool_backward_overlapping_windows_accumulate(impl):
     np.testing.assert_array_equal(dA_prev.ravel(), [0, 30, 30, 0])
 
 
-def numerical_gradient(f, x, eps=1e-6):
-    """Centred finite differences of the scalar f() with respect to every entry of x (in place)."""
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        original = x[index]
-        x[index] = original + eps
-        plus = f()
-        x[index] = original - eps
-        minus = f()
-        x[index] = original
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
-
-
 @each_implementation
 @pytest.mark.parametrize("padding, stride", [("same", (1, 1)), ("valid", (2, 1)), ((1, 2), (2, 3))])
 def test_conv_backward_matches_finite_differences(impl, padding, stride):
@@ -141,7 +128,7 @@ def test_conv_backward_matches_finite_differences(impl, padding, stride):
     b = rng.standard_normal((1, 1, 1, 3))
     dZ = rng.standard_normal(impl.conv_forward(A_prev, W, b, None, padding, stride).shape)
 
-    def loss():
+    def loss(_):  # reads the variable numerical_gradient has just shifted
         return np.sum(impl.conv_forward(A_prev, W, b, None, padding, stride) * dZ)
 
     dA_prev, dW, db = impl.conv_backward(dZ, A_prev, W, b, padding, stride)
@@ -155,7 +142,7 @@ def test_pool_backward_matches_finite_differences(impl, mode):
     A_prev = np.random.default_rng(4).standard_normal((2, 5, 5, 2))
     dA = np.random.default_rng(5).standard_normal(impl.pool_forward(A_prev, (2, 3), (1, 2), mode).shape)
 
-    def loss():
+    def loss(_):
         return np.sum(impl.pool_forward(A_prev, (2, 3), (1, 2), mode) * dA)
 
     analytic = impl.pool_backward(dA, A_prev, (2, 3), (1, 2), mode)
@@ -213,6 +200,17 @@ def test_ops_preserve_dtype(impl, dtype):
     assert A.dtype == dtype and impl.pool_backward(A, A_prev, (2, 2), (2, 2), "avg").dtype == dtype
 
 
+def test_resolve_padding_takes_resolved_pads_as_they_are():
+    pads = ops.resolve_padding("same", (5, 6), (3, 2), (2, 1))
+    assert ops.resolve_padding(pads, (5, 6), (3, 2), (2, 1)) == pads
+    assert ops.resolve_padding(((0, 2), (1, 0)), (5, 6), (3, 2), (1, 1)) == ((0, 2), (1, 0))
+    A_prev, W, b = np.ones((1, 5, 6, 1)), np.ones((3, 2, 1, 1)), np.zeros((1, 1, 1, 1))
+    np.testing.assert_array_equal(ops.conv_forward(A_prev, W, b, None, pads, (2, 1)),
+                                  ops.conv_forward(A_prev, W, b, None, "same", (2, 1)))
+    with pytest.raises(ValueError, match="padding"):
+        ops.resolve_padding(((0, -1), (1, 0)), (5, 6), (3, 2), (1, 1))
+
+
 @pytest.mark.parametrize("size, kernel, stride", [(28, 5, 1), (28, 2, 2), (7, 4, 3), (10, 3, 4), (5, 6, 2)])
 def test_same_padding_follows_tensorflow(size, kernel, stride):
     (top, bottom), (left, right) = ops.resolve_padding("same", (size, size), (kernel, kernel), (stride, stride))
@@ -225,7 +223,7 @@ def test_activations_and_their_gradients():
     for name, function in ops.ACTIVATIONS.items():
         apply = (lambda x: x) if function is None else function
         A = apply(Z)
-        numeric = numerical_gradient(lambda apply=apply: np.sum(apply(Z)), Z)
+        numeric = numerical_gradient(lambda z, apply=apply: np.sum(apply(z)), Z)
         np.testing.assert_allclose(ops.activation_grad(name, Z, A), numeric, rtol=1e-6)
     with pytest.raises(ValueError, match="activation"):
         ops.activation_grad("swish", Z, Z)

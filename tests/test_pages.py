@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz import ui
 from cnnviz.data import datasets as data
-from cnnviz.nn import dense, explain, kernels
+from cnnviz.nn import dense, explain, gradcheck, kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -41,8 +41,8 @@ def test_app_lists_pages_in_order_and_runs_home():
     at = ok(AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run())
     assert at.title[0].value == "cnnviz"
     source = (ROOT / "app.py").read_text()
-    order = ["home", "data", "convolution", "pooling", "backprop", "architectures", "training",
-             "draw"]
+    order = ["home", "data", "convolution", "pooling", "backprop", "dense", "architectures",
+             "training", "draw"]
     assert [source.index(f"app_pages/{name}.py") for name in order] == sorted(
         source.index(f"app_pages/{name}.py") for name in order
     )
@@ -217,7 +217,7 @@ def test_pooling_window_larger_than_input_shows_error():
 
 def open_deep_dives(at: AppTest) -> AppTest:
     """Open the backprop page's full-convolution and gradient-check expanders (drawn only open)."""
-    assert not at.metric and len(at.dataframe) == 1  # closed: only the 2-3-1 network's checks
+    assert not at.metric and not at.dataframe  # closed: nothing computed yet
     at.session_state["bp_full"] = at.session_state["bp_check"] = True
     return ok(at.run())
 
@@ -230,7 +230,7 @@ def test_backprop_each_dZ_choice(kind):
     assert not errors(at)
     assert any("max |conv_backward − full convolution|" in m.label for m in at.metric)
     checks = at.dataframe[0].value  # the numerical gradient check of conv_backward
-    assert len(checks) > 0 and checks["error"].astype(float).max() < 1e-5
+    assert len(checks) > 0 and checks[gradcheck.ERROR_LABEL].astype(float).max() < 1e-5
 
 
 def test_backprop_stride_two_full_convolution_agrees_and_pool_dA_random():
@@ -270,7 +270,8 @@ def test_explorer_pages_do_not_import_tensorflow():
     script = (
         "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
-        "for name in ('home', 'data', 'convolution', 'pooling', 'backprop', 'architectures'):\n"
+        "for name in ('home', 'data', 'convolution', 'pooling', 'backprop', 'dense',\n"
+        "             'architectures'):\n"
         f"    at = AppTest.from_file('{ROOT}/app_pages/' + name + '.py', default_timeout={TIMEOUT}).run()\n"
         "    assert not at.exception, name\n"
         "print('tensorflow' in sys.modules)\n"
@@ -397,9 +398,9 @@ def test_pooling_on_every_available_dataset_with_class_and_index(name):
     )
 
 
-def test_backprop_homework_network_one_example_and_batch_mean():
-    at = ok(page("backprop"))
-    assert any(s.value == "The homework's 2-3-1 network" for s in at.subheader)
+def test_dense_homework_network_one_example_and_batch_mean():
+    at = ok(page("dense"))
+    assert at.title[0].value == "Homework: 2-3-1 network"
     at.number_input(key="_w_dense_example").set_value(3).run()
     ok(at)
     chart = at.get("plotly_chart")
@@ -408,11 +409,11 @@ def test_backprop_homework_network_one_example_and_batch_mean():
     ok(at)
     assert not errors(at)
     checks = at.dataframe[-1].value
-    assert len(checks) == 13 and checks["relative error"].astype(float).max() < 1e-5
+    assert len(checks) == 13 and checks[gradcheck.ERROR_LABEL].astype(float).max() < 1e-5
 
 
-def test_backprop_homework_gradient_descent_lowers_the_loss():
-    at = ok(page("backprop"))
+def test_dense_homework_gradient_descent_lowers_the_loss():
+    at = ok(page("dense"))
     at.slider(key="_w_dense_steps").set_value(20).run()
     at.slider(key="_w_dense_rate").set_value(2.0).run()
     ok(at)

@@ -54,6 +54,36 @@ def _axis(k: int) -> str:
     return "" if k == 0 else str(k + 1)
 
 
+def _panel_axes(k: int, left: float, width: float, ticks: dict) -> dict:
+    """Layout axes of panel k: its x domain, row 0 at the top, square cells, no gridlines."""
+    suffix = _axis(k)
+    common = {"constrain": "domain", "showgrid": False, "automargin": False, **ticks}
+    return {
+        f"xaxis{suffix}": {"domain": [left, left + width], "anchor": f"y{suffix}", **common},
+        f"yaxis{suffix}": {
+            "anchor": f"x{suffix}",
+            "scaleanchor": f"x{suffix}",
+            "autorange": "reversed",
+            "showticklabels": k == 0,
+            **common,
+        },
+    }
+
+
+def _panel_title(text: str, left: float, width: float) -> dict:
+    """An annotation centred above a panel spanning [left, left + width] of the paper."""
+    return {
+        "text": text,
+        "x": left + width / 2,
+        "y": 1,
+        "xref": "paper",
+        "yref": "paper",
+        "xanchor": "center",
+        "yanchor": "bottom",
+        "showarrow": False,
+    }
+
+
 def _panels(panels: list[list[dict]], titles, *, title=None, shapes=()) -> go.Figure:
     """Side-by-side panels of traces, each with row 0 at the top, square cells and its title above
     (a single panel's title is the figure's).
@@ -70,46 +100,18 @@ def _panels(panels: list[list[dict]], titles, *, title=None, shapes=()) -> go.Fi
         "margin": MARGIN,
         "plot_bgcolor": "white",
         "showlegend": False,
-        "title": {"text": title if title is not None or n > 1 else titles[0]},
         "shapes": list(shapes),
         "annotations": [],
     }
-    if layout["title"]["text"] is None:
-        del layout["title"]
+    figure_title = title if title is not None or n > 1 else titles[0]
+    if figure_title is not None:
+        layout["title"] = {"text": figure_title}
     data = []
     for k, traces in enumerate(panels):
         suffix, left = _axis(k), k * (width + PANEL_GAP)
-        layout[f"xaxis{suffix}"] = {
-            "domain": [left, left + width],
-            "anchor": f"y{suffix}",
-            "constrain": "domain",
-            "showgrid": False,
-            "automargin": False,
-            **ticks,
-        }
-        layout[f"yaxis{suffix}"] = {
-            "anchor": f"x{suffix}",
-            "scaleanchor": f"x{suffix}",
-            "autorange": "reversed",
-            "constrain": "domain",
-            "showgrid": False,
-            "showticklabels": k == 0,
-            "automargin": False,
-            **ticks,
-        }
+        layout.update(_panel_axes(k, left, width, ticks))
         if n > 1:
-            layout["annotations"].append(
-                {
-                    "text": titles[k],
-                    "x": left + width / 2,
-                    "y": 1,
-                    "xref": "paper",
-                    "yref": "paper",
-                    "xanchor": "center",
-                    "yanchor": "bottom",
-                    "showarrow": False,
-                }
-            )
+            layout["annotations"].append(_panel_title(titles[k], left, width))
         data += [{**trace, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"} for trace in traces]
     return go.Figure({"data": data, "layout": layout}, _validate=False)  # our own, known-good keys
 
@@ -144,6 +146,49 @@ def _box(
     return box
 
 
+def _padded_heatmap(plane: np.ndarray, pads, zrange=None) -> dict:
+    """The plane (h, w) with its zero padding, in input coordinates (padding at -1, ... and h, ...)."""
+    (top, bottom), (left, right) = pads
+    h, w = plane.shape
+    return _heatmap(
+        np.pad(plane, pads),
+        x=np.arange(-left, w + right),
+        y=np.arange(-top, h + bottom),
+        zrange=zrange,
+    )
+
+
+def _border(hw, pads) -> list[dict]:
+    """The image's border as a dashed box, when there is padding outside it to tell apart."""
+    return [_box(0, 0, *hw, PADDING_COLOR, dash="dash")] if np.any(pads) else []
+
+
+def _leftover_boxes(hw, pads, leftover) -> list[dict]:
+    """Shaded strips over the bottom rows and right columns that no window visits."""
+    (h, w), ((top, bottom), (left, right)) = hw, pads
+    boxes = []
+    if leftover[0]:
+        strip = (h - leftover[0], -left, leftover[0], w + left + right)
+        boxes.append(_box(*strip, LEFTOVER_COLOR, fill=LEFTOVER_COLOR))
+    if leftover[1]:
+        strip = (-top, w - leftover[1], h + top + bottom, leftover[1])
+        boxes.append(_box(*strip, LEFTOVER_COLOR, fill=LEFTOVER_COLOR))
+    return boxes
+
+
+def _winner_dots(winners: np.ndarray, window) -> dict:
+    """A dot on each True cell of winners (kh, kw), placed inside window (top, left, kh, kw)."""
+    rows, cols = np.nonzero(winners)
+    return {
+        "type": "scatter",
+        "x": cols + window[1],
+        "y": rows + window[0],
+        "mode": "markers",
+        "marker": {"color": WINNER_COLOR, "size": 10},
+        "hoverinfo": "skip",
+    }
+
+
 def input_figure(
     plane,
     pads=((0, 0), (0, 0)),
@@ -159,55 +204,13 @@ def input_figure(
     dot each; leftover: (rows, cols) at the bottom/right that no window visits, shaded red.
     """
     plane = np.asarray(plane, dtype=np.float64)
-    (top, bottom), (left, right) = pads
-    h, w = plane.shape
-    traces = [
-        _heatmap(
-            np.pad(plane, pads),
-            x=np.arange(-left, w + right),
-            y=np.arange(-top, h + bottom),
-            zrange=(min(0.0, plane.min()), max(1.0, plane.max())),
-        )
-    ]
-    shapes = []
-    if top or bottom or left or right:
-        shapes.append(_box(0, 0, h, w, PADDING_COLOR, dash="dash"))
-    if leftover[0]:
-        shapes.append(
-            _box(
-                h - leftover[0],
-                -left,
-                leftover[0],
-                w + left + right,
-                LEFTOVER_COLOR,
-                fill=LEFTOVER_COLOR,
-            )
-        )
-    if leftover[1]:
-        shapes.append(
-            _box(
-                -top,
-                w - leftover[1],
-                h + top + bottom,
-                leftover[1],
-                LEFTOVER_COLOR,
-                fill=LEFTOVER_COLOR,
-            )
-        )
+    zrange = (min(0.0, plane.min()), max(1.0, plane.max()))
+    traces = [_padded_heatmap(plane, pads, zrange)]
+    shapes = _border(plane.shape, pads) + _leftover_boxes(plane.shape, pads, leftover)
     if window is not None:
         shapes.append(_box(*window, WINDOW_COLOR))
         if winners is not None:
-            rows, cols = np.nonzero(winners)
-            traces.append(
-                {
-                    "type": "scatter",
-                    "x": cols + window[1],
-                    "y": rows + window[0],
-                    "mode": "markers",
-                    "marker": {"color": WINNER_COLOR, "size": 10},
-                    "hoverinfo": "skip",
-                }
-            )
+            traces.append(_winner_dots(winners, window))
     return _panels([traces], [title], shapes=shapes)
 
 
@@ -290,26 +293,49 @@ def step_figure(window, kernel, product) -> go.Figure:
     )
 
 
+def _play_controls(names: list[str]) -> dict:
+    """Layout of the walk's play/pause buttons and its slider over the frames `names`."""
+    animate = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}
+    play = {"frame": {"duration": 120, "redraw": True}, "fromcurrent": True}
+    buttons = {
+        "type": "buttons",
+        "showactive": False,
+        "x": 0,
+        "y": -0.12,
+        "xanchor": "left",
+        "yanchor": "top",
+        "direction": "left",
+        "buttons": [
+            {"label": "▶ play", "method": "animate", "args": [None, play]},
+            {"label": "❚❚ pause", "method": "animate", "args": [[None], animate]},
+        ],
+    }
+    slider = {
+        "active": 0,
+        "y": -0.12,
+        "x": 0.25,
+        "len": 0.75,
+        "ticklen": 0,
+        "font": {"color": "rgba(0, 0, 0, 0)"},  # crowded tick labels: hidden
+        "currentvalue": {"prefix": "output (i, j) = ", "font": {"color": "#31333f"}},
+        "steps": [  # every frame is played, at most MAX_SLIDER_STEPS are steps
+            {"label": name, "method": "animate", "args": [[name], animate]}
+            for name in names[:: -(-len(names) // MAX_SLIDER_STEPS)]
+        ],
+    }
+    return {"updatemenus": [buttons], "sliders": [slider]}
+
+
 def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figure:
     """Play control: the window walks the padded input (left) while its output cell lights up (right).
 
     plane (h, w), out_map (h_new, w_new), positions [(i, j), ...] in play order; one frame each.
     """
-    (top, bottom), (left, right) = pads
-    h, w = np.shape(plane)
-    panels = [
-        [
-            _heatmap(
-                np.pad(plane, pads), x=np.arange(-left, w + right), y=np.arange(-top, h + bottom)
-            )
-        ],
-        [_heatmap(out_map, diverging=True)],
-    ]
+    plane = np.asarray(plane, dtype=np.float64)
+    (top, _), (left, _) = pads
+    panels = [[_padded_heatmap(plane, pads)], [_heatmap(out_map, diverging=True)]]
     figure = _panels(panels, ["input (padded)", "output"]).to_dict()
-
-    border = (
-        [_box(0, 0, h, w, PADDING_COLOR, dash="dash")] if top or bottom or left or right else []
-    )
+    border = _border(plane.shape, pads)
 
     def boxes(i: int, j: int) -> list[dict]:
         return [
@@ -319,48 +345,9 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
         ]
 
     names = [f"{i},{j}" for i, j in positions]
-    animate = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}
-    controls = {
-        "shapes": boxes(*positions[0]),
-        "updatemenus": [
-            {
-                "type": "buttons",
-                "showactive": False,
-                "x": 0,
-                "y": -0.12,
-                "xanchor": "left",
-                "yanchor": "top",
-                "direction": "left",
-                "buttons": [
-                    {
-                        "label": "▶ play",
-                        "method": "animate",
-                        "args": [
-                            None,
-                            {"frame": {"duration": 120, "redraw": True}, "fromcurrent": True},
-                        ],
-                    },
-                    {"label": "❚❚ pause", "method": "animate", "args": [[None], animate]},
-                ],
-            }
-        ],
-        "sliders": [
-            {
-                "active": 0,
-                "y": -0.12,
-                "x": 0.25,
-                "len": 0.75,
-                "ticklen": 0,
-                "font": {"color": "rgba(0, 0, 0, 0)"},  # crowded tick labels: hidden
-                "currentvalue": {"prefix": "output (i, j) = ", "font": {"color": "#31333f"}},
-                "steps": [  # every frame is played, at most MAX_SLIDER_STEPS are steps
-                    {"label": name, "method": "animate", "args": [[name], animate]}
-                    for name in names[:: -(-len(names) // MAX_SLIDER_STEPS)]
-                ],
-            }
-        ],
-    }
-    figure["layout"].update(controls, margin={**MARGIN, "b": 90})
+    figure["layout"].update(
+        _play_controls(names), shapes=boxes(*positions[0]), margin={**MARGIN, "b": 90}
+    )
     frames = [
         {"layout": {"shapes": boxes(i, j)}, "name": name} for (i, j), name in zip(positions, names)
     ]

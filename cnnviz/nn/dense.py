@@ -10,7 +10,8 @@ keys, dW1 (3, 2), db1 (1, 3), dW2 (3,), db2 (1,).
 
 import numpy as np
 
-from cnnviz.nn.explain import GradientCheckRow
+from cnnviz.nn import gradcheck
+from cnnviz.nn.gradcheck import GradientCheckRow
 
 HIDDEN = 3
 
@@ -67,35 +68,30 @@ def homework_example(n: int = 1000):
     return X, Y_T, {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
 
 
-def numerical_gradients(X, Y_T, weights, epsilon: float = 1e-6):
-    """Centred differences (L(w + ε) − L(w − ε)) / 2ε of every weight entry, float64; shaped like
+def numerical_gradients(X, Y_T, weights, epsilon: float = gradcheck.EPSILON):
+    """gradcheck.numerical_gradient of L for every weight entry, float64; shaped like
     back_propagation's gradients."""
     gradients = {}
     for name, value in weights.items():
-        shift = np.zeros_like(np.atleast_1d(np.asarray(value, dtype=np.float64)))
-        gradient = np.empty_like(shift)
-        for index in np.ndindex(shift.shape):
-            shift[index] = epsilon
-            plus = loss(X, Y_T, {**weights, name: value + shift.reshape(np.shape(value))})
-            minus = loss(X, Y_T, {**weights, name: value - shift.reshape(np.shape(value))})
-            gradient[index] = (plus - minus) / (2 * epsilon)
-            shift[index] = 0.0
+        shifted, shape = np.atleast_1d(np.array(value, dtype=np.float64)), np.shape(value)
+
+        def shifted_loss(w, name=name, shape=shape) -> float:
+            return loss(X, Y_T, {**weights, name: w.reshape(shape)})
+
+        gradient = gradcheck.numerical_gradient(shifted_loss, shifted, epsilon=epsilon)
         gradients[name] = gradient.reshape(1, -1) if name == "b1" else gradient
     return gradients
 
 
-def gradient_check(X, Y_T, weights, epsilon: float = 1e-6) -> list[GradientCheckRow]:
-    """Every weight entry: back_propagation's gradient against numerical_gradients; error is the
-    relative error |a − n| / max(|a|, |n|) (0 when both are 0)."""
+def gradient_check(X, Y_T, weights, epsilon: float = gradcheck.EPSILON) -> list[GradientCheckRow]:
+    """Every weight entry: back_propagation's gradient against numerical_gradients, with
+    gradcheck's relative error."""
     analytic = back_propagation(X, Y_T, weights)[0]
     numeric = numerical_gradients(X, Y_T, weights, epsilon)
     rows = []
     for name in weights:
-        for index in np.ndindex(analytic[name].shape):
-            a, n = float(analytic[name][index]), float(numeric[name][index])
-            scale = max(abs(a), abs(n))
-            error = abs(a - n) / scale if scale else 0.0
-            rows.append(GradientCheckRow(name, tuple(int(k) for k in index), a, n, error))
+        indices = list(np.ndindex(analytic[name].shape))
+        rows += gradcheck.check_rows(name, analytic[name], numeric[name], indices)
     return rows
 
 

@@ -1,8 +1,8 @@
 """The numbers behind the explorer's pages, built on `cnnviz.ops` (NumPy only; TensorFlow lazily).
 
 One image at a time: A_prev (h, w, c) here, made (1, h, w, c) before calling ops. Kernels W
-(kh, kw, c_prev, c_new), b (1, 1, 1, c_new), pads ((top, bottom), (left, right)) as from
-`ops.resolve_padding`.
+(kh, kw, c_prev, c_new), b (1, 1, 1, c_new); padding in one form everywhere: pads ((top, bottom),
+(left, right)) as from `ops.resolve_padding`, which the ops take as they are.
 """
 
 from collections.abc import Iterator
@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnviz.nn import ops
+from cnnviz.nn import gradcheck, ops
+from cnnviz.nn.gradcheck import GradientCheckRow
 
 DZ_KINDS = ("all ones", "random", "impulse", "target kernel")
 
@@ -170,23 +171,11 @@ def max_pool_ties(A_prev, kernel_hw, stride) -> tuple[int, int]:
     return int((count > 1).sum()), int(count.size)
 
 
-@dataclass(frozen=True)
-class GradientCheckRow:
-    parameter: str  # "A_prev", "W" or "b"
-    index: tuple
-    analytic: float
-    numeric: float
-    error: float
-
-
 def gradient_check(
-    A_prev, W, b, dZ, padding, stride, *, samples: int = 6, seed: int = 0, epsilon: float = 1e-6
+    A_prev, W, b, dZ, pads, stride, *, samples: int = 6, seed: int = 0
 ) -> list[GradientCheckRow]:
-    """Centred finite differences of L = Σ dZ ⊙ Z on sampled entries of A_prev, W and b, float64.
-
-    Entries with a non-zero analytic gradient are sampled first.
-    Compared with `conv_backward`; error |a − n| / max(|a|, |n|, 1): relative for gradients above
-    1, absolute below (a zero gradient is not divided by rounding noise).
+    """gradcheck's centred differences of L = Σ dZ ⊙ Z on sampled entries of A_prev, W and b,
+    float64, against `conv_backward`; entries with a non-zero analytic gradient are sampled first.
     """
     params = {
         "A_prev": np.array(A_prev, np.float64),
@@ -194,26 +183,18 @@ def gradient_check(
         "b": np.array(b, np.float64),
     }
     dZ = np.asarray(dZ, np.float64)
-    analytic = dict(zip(params, ops.conv_backward(dZ, *params.values(), padding, stride)))
+    analytic = dict(zip(params, ops.conv_backward(dZ, *params.values(), pads, stride)))
 
-    def loss() -> float:
-        return float((ops.conv_forward(*params.values(), None, padding, stride) * dZ).sum())
+    def loss(_) -> float:  # reads params, one of which gradcheck has just shifted
+        return float((ops.conv_forward(*params.values(), None, pads, stride) * dZ).sum())
 
     rng = np.random.default_rng(seed)
     rows = []
     for name, array in params.items():
-        for flat in _sample_entries(analytic[name], samples, rng):
-            index = np.unravel_index(flat, array.shape)
-            saved = array[index]
-            array[index] = saved + epsilon
-            plus = loss()
-            array[index] = saved - epsilon
-            minus = loss()
-            array[index] = saved
-            numeric = (plus - minus) / (2 * epsilon)
-            exact = float(analytic[name][index])
-            error = abs(exact - numeric) / max(abs(exact), abs(numeric), 1.0)
-            rows.append(GradientCheckRow(name, tuple(int(k) for k in index), exact, numeric, error))
+        flat = _sample_entries(analytic[name], samples, rng)
+        indices = list(zip(*np.unravel_index(flat, array.shape)))
+        numeric = gradcheck.numerical_gradient(loss, array, indices)
+        rows += gradcheck.check_rows(name, analytic[name], numeric, indices)
     return rows
 
 
@@ -229,7 +210,7 @@ def _sample_entries(gradient: np.ndarray, samples: int, rng: np.random.Generator
 def learn_kernel(
     A_prev,
     W_target,
-    padding,
+    pads,
     stride,
     *,
     steps: int = 100,
@@ -246,14 +227,8 @@ def learn_kernel(
     """
     A_prev = np.asarray(A_prev, np.float64)
     no_bias = np.zeros((1, 1, 1, W_target.shape[3]))
-    T = ops.conv_forward(A_prev, W_target, no_bias, None, padding, stride)
-    windows = ops.window_view(
-        ops.pad(
-            A_prev, ops.resolve_padding(padding, A_prev.shape[1:3], W_target.shape[:2], stride)
-        ),
-        W_target.shape[:2],
-        stride,
-    )
+    T = ops.conv_forward(A_prev, W_target, no_bias, None, pads, stride)
+    windows = ops.window_view(ops.pad(A_prev, pads), W_target.shape[:2], stride)
     patches = windows.reshape(-1, int(np.prod(W_target.shape[:3])))
     curvature = np.linalg.eigvalsh(patches.T @ patches)[-1] / T.size  # of the loss, per filter
     learning_rate = step_scale / max(curvature, 1e-12)
@@ -261,9 +236,9 @@ def learn_kernel(
     W = np.random.default_rng(seed).normal(0.0, np.sqrt(2.0 / fan_in), W_target.shape)
     velocity = np.zeros_like(W)
     for step in range(steps + 1):
-        residual = ops.conv_forward(A_prev, W, no_bias, None, padding, stride) - T
+        residual = ops.conv_forward(A_prev, W, no_bias, None, pads, stride) - T
         yield step, 0.5 * float(np.mean(residual**2)), W.copy()
-        _, dW, _ = ops.conv_backward(residual / residual.size, A_prev, W, no_bias, padding, stride)
+        _, dW, _ = ops.conv_backward(residual / residual.size, A_prev, W, no_bias, pads, stride)
         velocity = momentum * velocity - learning_rate * dW
         W = W + velocity
 

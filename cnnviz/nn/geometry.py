@@ -33,10 +33,15 @@ def float_dtype(*arrays: np.ndarray) -> np.dtype:
 
 
 def resolve_padding(padding, input_hw, kernel_hw, stride, dilation=(1, 1)) -> Pads:
-    """Zeros to add ((top, bottom), (left, right)) for "valid", "same" or an explicit (ph, pw).
+    """Zeros to add ((top, bottom), (left, right)) for "valid", "same", an explicit (ph, pw) or
+    pads already in that form (a layer resolved once keeps one padding for every call).
 
     "same" is TensorFlow's rule: output ceil(h / s), the odd extra row/column at the bottom/right.
     """
+    if np.shape(padding) == (2, 2) and all(
+        isinstance(p, (int, np.integer)) and p >= 0 for p in np.ravel(padding)
+    ):
+        return (int(padding[0][0]), int(padding[0][1])), (int(padding[1][0]), int(padding[1][1]))
     if isinstance(padding, str):
         if padding == "valid":
             return (0, 0), (0, 0)
@@ -51,7 +56,8 @@ def resolve_padding(padding, input_hw, kernel_hw, stride, dilation=(1, 1)) -> Pa
     ):
         return (int(padding[0]),) * 2, (int(padding[1]),) * 2
     raise ValueError(
-        f'padding must be "valid", "same" or a pair of non-negative ints (ph, pw), got {padding!r}'
+        f'padding must be "valid", "same", a pair of non-negative ints (ph, pw) or pads '
+        f"((top, bottom), (left, right)), got {padding!r}"
     )
 
 

@@ -23,11 +23,11 @@ DEFAULT_PRESETS = (
 
 @dataclass(frozen=True)
 class ConvLayer:
-    """W (kh, kw, c_prev, c_new), b (1, 1, 1, c_new), the ops padding argument and its pads."""
+    """W (kh, kw, c_prev, c_new), b (1, 1, 1, c_new) and the padding as pads ((top, bottom),
+    (left, right)), resolved once for the input image; ops and explain take pads as they are."""
 
     W: np.ndarray
     b: np.ndarray
-    padding: str | tuple[int, int]
     pads: ops.Pads
     stride: tuple[int, int]
     activation: str
@@ -107,7 +107,7 @@ def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
     W = kernels.layer_weights(grids, c_prev)
     b = np.full((1, 1, 1, n_filters), float(bias))
     pads = ops.resolve_padding(padding, input_image.pixels.shape[:2], W.shape[:2], stride)
-    return ConvLayer(W, b, padding, pads, stride, activation, tuple(labels))
+    return ConvLayer(W, b, pads, stride, activation, tuple(labels))
 
 
 def _kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:

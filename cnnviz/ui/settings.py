@@ -98,8 +98,9 @@ def synced_number(
     return synced_widget(widget, label, name, default, bounds=bounds, url=url, **kwargs)
 
 
-def guarded(compute: Callable, *args, name: str):
-    """compute(*args); on ValueError show it with st.error and fall back to the last good args."""
+def guarded(compute: Callable, *args, name: str) -> tuple[tuple, object]:
+    """(args, compute(*args)); on ValueError show it with st.error and return the last good args
+    and their result instead (st.stop() when no settings have worked yet)."""
     state = st.session_state
     try:
         result = compute(*args)
@@ -108,6 +109,7 @@ def guarded(compute: Callable, *args, name: str):
         if f"last_good_{name}" not in state:
             st.stop()
         st.caption("Showing the last settings that worked.")
-        return compute(*state[f"last_good_{name}"])
+        args = state[f"last_good_{name}"]
+        return args, compute(*args)
     state[f"last_good_{name}"] = args
-    return result
+    return args, result

@@ -8,7 +8,8 @@ from playwright.sync_api import Page, expect
 from benchmarks import browser
 
 CHARTS = {"Convolution": ("kernels", "input", "outputs", "step"), "Pooling": ("pool_input", "pool_outputs"),
-          "Backpropagation": ("dZ", "dA_prev", "dW", "pool_grads")}  # keys of charts drawn on first visit
+          "Backpropagation": ("dZ", "dA_prev", "dW", "pool_grads"),
+          "Homework: 2-3-1 network": ("dense_network", "dense_loss")}  # charts drawn on first visit
 HEADINGS = {"Home": "cnnviz"}  # a page's h1 when it is not the menu title
 
 
