@@ -65,7 +65,7 @@ def collect_finished_job() -> None:
     elif job.result is None:
         st.info("You left the training queue; nothing was trained.")
     if job.result is not None and job.result.run_dir is not None:
-        add_run(training.load_run(job.result.run_dir))
+        add_run(training.SavedRun.of_result(job.result))  # as saved, without reading it back
 
 
 def config_field(name: str) -> tuple:
@@ -141,16 +141,17 @@ def live_ui() -> None:
         return
     if job.done or job.phase != state.get(PHASE):
         st.rerun()  # the whole page: results, or the Stop button's new label
-    live = job.snapshot()
-    progress = live["progress"]
-    if live["phase"] == "starting":
+    standing = job.standing()  # a waiting run's page needs no copy of the rows
+    if standing["phase"] == "starting":
         st.progress(0.0, text="Starting the training service…")
         return
-    if live["phase"] == "queued":  # text only: a class's waiting runs cost the server little
+    if standing["phase"] == "queued":  # text only: a class's waiting runs cost the server little
         leaving = " · leaving…" if job.stopping else ""
         st.progress(0.0, text=f"Waiting for a free training slot{leaving}")
-        st.info(queue_text(live["place"], live["starts_in"]))
+        st.info(queue_text(standing["place"], standing["starts_in"]))
         return
+    live = job.snapshot()
+    progress = live["progress"]
     if progress:
         done = progress["seen"] / progress["total"]
         st.progress(done, text=f"epoch {progress['epoch'] + 1}/{job.config.epochs} · {done:.0%} · "

@@ -51,6 +51,8 @@ def test_a_run_trains_on_a_ray_worker_and_streams_its_progress(small_mnist, tmp_
     predictions = lenet.predict(params, training.as_inputs(small_mnist.x_test)).argmax(axis=1)
     assert predictions.tolist() == job.result.history.test_predictions
     assert meta["epochs_done"] == 1 and meta["run"] == "run"
+    # the history the worker's reports added up to is the one it saved, and the page's run
+    assert training.SavedRun.of_result(job.result) == training.load_run(tmp_path / "run")
 
 
 def test_a_run_that_fails_says_why(small_mnist, tmp_path, small_config):
@@ -76,6 +78,8 @@ def test_runs_start_in_queue_order_and_know_their_place(small_mnist, tmp_path, s
     wait_until(lambda: [second.snapshot()["place"], third.snapshot()["place"]] == [1, 2], third,
                "places 1 and 2")
     assert second.phase == third.phase == "queued"
+    standing = third.standing()  # the queue's figures alone, no rows
+    assert set(standing) == {"phase", "place", "starts_in"} and standing["place"] == 2
     assert runs.read_record(tmp_path / "third")["status"] == "queued"
     assert 0 < second.snapshot()["starts_in"] < third.snapshot()["starts_in"]
     first.stop()

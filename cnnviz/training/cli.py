@@ -101,7 +101,7 @@ class RunEnded(Exception):
 
 
 def waiting_news(live: dict, address: str) -> str | None:
-    """What a run that has not started yet is waiting for (a job's snapshot)."""
+    """What a run that has not started yet is waiting for (a job's standing())."""
     if live["phase"] == "starting":
         return f"joining the Ray cluster at {address}…"
     if live["phase"] == "queued" and live["place"]:
@@ -118,7 +118,7 @@ def train_on_ray(config: TrainConfig, dataset, run_dir: Path, address: str) -> T
     try:
         while not job.done:
             job.join(0.5)
-            news = waiting_news(job.snapshot(), address)
+            news = waiting_news(job.standing(), address)
             if news and news != told:
                 print(news, file=sys.stderr)
                 told = news

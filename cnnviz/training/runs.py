@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cnnviz import paths
-from cnnviz.training.config import History, TrainConfig
+from cnnviz.training.config import History, TrainConfig, TrainResult
 
 RUN_STAMP = "%Y%m%d-%H%M%S"  # a run folder's name starts with its UTC start time, 15 characters
 LIVE_STATUSES = ("queued", "running")  # a run waiting for a training slot, or training
@@ -134,6 +134,13 @@ class SavedRun:
     history: History
     model_path: Path | None
     error: str | None = None
+
+    @classmethod
+    def of_result(cls, result: TrainResult) -> "SavedRun":
+        """The run a recorded result (its run_dir set) saved, as load_run would read it back,
+        without reading it: "stopped" or "finished", the result's own history and model."""
+        status = "stopped" if result.history.stopped else "finished"
+        return cls(Path(result.run_dir), result.config, status, result.history, result.model_path)
 
     @property
     def started(self) -> datetime | None:

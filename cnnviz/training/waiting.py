@@ -1,7 +1,7 @@
 """Where a waiting run stands in Ray's queue and when it should start: an estimate for the page.
 
 Ray's scheduler alone decides which run gets a free CPU: first come, first served among runs
-that ask for the same resources, and every run asks for the same (jobs.RUN_RESOURCES). This
+that ask for the same resources, and every run asks for the same (queueing.RUN_RESOURCES). This
 room only reads what every server replica sharing the Ray cluster and the runs folder sees:
 the runs' actors alive in Ray, named `<submission time in ns>-<run folder>` so that their names
 sort in submission order, and the run folders' run.json (status, expected_seconds, eta_at).

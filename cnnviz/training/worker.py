@@ -13,6 +13,8 @@ run() yields lists of reports, (kind, payload), at most every REPORT_SECONDS:
     ("checkpoint", {"status", "history", "model"})     the model file's bytes after an epoch
     ("status", {"status", "history", "error"})         ("failed": the run's record)
     ("done", {"history"})  or  ("error", message)      the last report
+A report's "history" is what is new since the previous one (reports.HistorySender's news): a
+checkpoint carries its epoch's rows, not the whole run's, which grows with every batch.
 """
 
 import os
@@ -22,12 +24,12 @@ import tempfile
 import threading
 import time
 import types
-from dataclasses import asdict
 from pathlib import Path
 
 from cnnviz.nn.blas import limit_blas_threads
 from cnnviz.training.config import Callback, History, TrainConfig
 from cnnviz.training.loop import Trainer
+from cnnviz.training.reports import HistorySender
 from cnnviz.training.runs import model_meta
 
 REPORT_SECONDS = 0.1  # reports travel in lists: one message per batch would cost Keras' speed
@@ -50,22 +52,25 @@ class Reporter(Callback):
 
 class ShippingRecorder:
     """A run's recorder (runs.RunRecorder's write_status and checkpoint) that sends the record
-    and the model file's bytes to the server, which writes them into its runs folder."""
+    and the model file's bytes to the server, which writes them into its runs folder.
+    sender: what the run's earlier reports carried of its history."""
 
     run_dir = None  # the run's folder is the server's
 
-    def __init__(self, reports: queue.Queue, config: TrainConfig, run_name: str):
-        self.reports, self.config, self.run_name = reports, config, run_name
+    def __init__(self, reports: queue.Queue, config: TrainConfig, run_name: str,
+                 sender: HistorySender):
+        self.reports, self.config, self.run_name, self.sender = reports, config, run_name, sender
 
     def write_status(self, status: str, history: History, error: str | None = None) -> None:
-        self.reports.put(("status", {"status": status, "history": asdict(history), "error": error}))
+        self.reports.put(("status", {"status": status, "history": self.sender.news(history),
+                                     "error": error}))
 
     def checkpoint(self, backend, history: History, status: str) -> None:
         with tempfile.TemporaryDirectory(prefix="cnnviz-checkpoint-") as folder:
             path = Path(folder) / f"model{self.config.model_suffix}"
             backend.save(path, {**model_meta(self.config, history), "run": self.run_name})
             model = path.read_bytes()
-        self.reports.put(("checkpoint", {"status": status, "history": asdict(history),
+        self.reports.put(("checkpoint", {"status": status, "history": self.sender.news(history),
                                          "model": model}))
 
 
@@ -114,14 +119,15 @@ class TrainingWorker:
         self._stop.set()
 
     def _train(self, config, arrays, run_name, cpus, reports) -> None:
+        sender = HistorySender()
         try:
             hold_threads(config.backend, cpus)
             trainer = Trainer(config, types.SimpleNamespace(**arrays), [Reporter(reports)],
                               self._stop)
             if run_name is not None:
-                trainer.recorder = ShippingRecorder(reports, config, run_name)
+                trainer.recorder = ShippingRecorder(reports, config, run_name, sender)
             result = trainer.run()
         except Exception as error:  # noqa: BLE001 - the server shows it on the page
             reports.put(("error", f"{type(error).__name__}: {error}"))
         else:
-            reports.put(("done", {"history": asdict(result.history)}))
+            reports.put(("done", {"history": sender.news(result.history)}))
