@@ -93,7 +93,13 @@ def test_readme_modules_import(bullet):
     for module in promises(bullet)[0]:
         try:
             importlib.import_module(module)
-        except ImportError as error:
+        except ImportError as error:  # `cnnviz.x.NAME`: a name the module holds is kept too
+            parent, _, name = module.rpartition(".")
+            try:
+                if hasattr(importlib.import_module(parent), name):
+                    continue
+            except ImportError:
+                pass
             missing.append(f"{module}: {error}")
     assert missing == []
 
