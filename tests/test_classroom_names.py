@@ -6,8 +6,15 @@ import threading
 import pytest
 
 from cnnviz.classroom import students
-from cnnviz.classroom.names import (ANIMALS, NAME_MAX, NameRefused, as_markdown, clean_name,
-                                    generate_name, plain_text)
+from cnnviz.classroom.names import (
+    ANIMALS,
+    NAME_MAX,
+    NameRefused,
+    as_markdown,
+    clean_name,
+    generate_name,
+    plain_text,
+)
 from cnnviz.classroom.students import NameTaken
 
 GENERATED = r"[a-z]+-[a-z]+-[1-9][0-9]"

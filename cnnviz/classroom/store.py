@@ -14,7 +14,7 @@ fail with "database is locked".
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Connection, create_engine, event, exc
 from sqlalchemy.engine import URL, Engine, make_url
@@ -95,6 +95,9 @@ class ClassStore:
         self._writer = self.engine.execution_options(cnnviz_write=True)
         self._schema_ready = False
         self._schema_lock = threading.Lock()
+        # SQLite has one writer at a time: this process's writers queue here, in order, rather
+        # than poll the file lock (its busy handler sleeps up to 100 ms between tries)
+        self._sqlite_writers = threading.Lock() if self.dialect == "sqlite" else nullcontext()
 
     def __repr__(self) -> str:
         return f"ClassStore({self.where!r})"
@@ -137,7 +140,7 @@ class ClassStore:
     def write(self) -> Iterator[Connection]:
         """A write transaction, committed when the block ends (rolled back if it raises)."""
         self.ensure_schema()
-        with self._reporting(), self._writer.begin() as connection:
+        with self._sqlite_writers, self._reporting(), self._writer.begin() as connection:
             yield connection
 
     @contextmanager

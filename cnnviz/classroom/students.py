@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, exc, func, select
 
 from cnnviz.classroom.names import NameRefused, clean_name, generate_name, name_key
-from cnnviz.classroom.schema import student_runs, students
+from cnnviz.classroom.schema import student_runs, students, upsert
 from cnnviz.classroom.store import ClassStore
 
 GENERATED_TRIES = 20  # a generated name that is taken is drawn again, this many times at most
@@ -126,16 +126,16 @@ def connected(store: ClassStore, within: float = CONNECTED_SECONDS) -> dict[str,
 
 
 def label_run(store: ClassStore, browser_key: str, run_id: str) -> None:
-    """Labels the run `run_id` (its folder name under runs/) as the browser's student's.
-    LookupError when that browser has no name yet (join first)."""
+    """Labels the run `run_id` (its folder name under runs/) as the browser's student's (again:
+    harmless). LookupError when that browser has no name yet (join first)."""
     if not isinstance(run_id, str) or not 0 < len(run_id) <= 200:
         raise ValueError("run_id must be the run's folder name (1 to 200 characters)")
     with store.write() as connection:
         student = _find(connection, _check_key(browser_key))
         if student is None:
             raise LookupError("This browser has no name in the class yet: join first.")
-        connection.execute(student_runs.insert().values(
-            run_id=run_id, student_id=student.id, started_at=time.time()))
+        upsert(connection, student_runs, {"run_id": run_id, "student_id": student.id,
+                                          "started_at": time.time()}, ["run_id"], ["student_id"])
 
 
 def runs_of(store: ClassStore, browser_key: str) -> list[str]:
