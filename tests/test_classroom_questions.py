@@ -82,7 +82,7 @@ def test_answers_that_do_not_fit_are_refused_with_a_message(class_store):
     for question, value, message in [(number, "two", "Answer with a number"),
                                      (number, "nan", "Answer with a number"),
                                      (number, "1e999", "Answer with a number"),
-                                     (choice, "min", "one of the choices: max, average")]:
+                                     (choice, "min", "one of the question.s choices")]:
         with pytest.raises(ValueError, match=message):
             questions.answer(class_store, question.id, key(0), value)
     assert questions.answers_to(class_store, number.id) == []
@@ -98,7 +98,7 @@ def test_answers_that_do_not_fit_are_refused_with_a_message(class_store):
     (("Pick", "choices", ["a"]), "2 to 8 different"),
     (("Pick", "choices", ["a", "a"]), "2 to 8 different"),
     (("Size?", "number", ["a", "b"]), "no choices"),
-    (("Pick", "choices", ["a", "b"], "c"), "one of the choices"),
+    (("Pick", "choices", ["a", "b"], "c"), "one of the question.s choices"),
 ])
 def test_questions_that_cannot_be_asked_are_refused(class_store, args, message):
     with pytest.raises(ValueError, match=message):

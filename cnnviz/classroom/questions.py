@@ -57,10 +57,10 @@ def clean_value(kind: str, choices: tuple[str, ...], value: object) -> str:
         except ValueError:
             number = math.nan
         if not math.isfinite(number) or isinstance(value, bool):
-            raise ValueError(f"Answer with a number, such as 12 or 0.5; got {str(value)[:20]!r}.")
+            raise ValueError("Answer with a number, such as 12 or 0.5.")
         return str(int(number)) if number.is_integer() else f"{number:.12g}"
     if value not in choices:
-        raise ValueError(f"Answer with one of the choices: {', '.join(choices)}.")
+        raise ValueError("Answer with one of the question's choices.")
     return value
 
 

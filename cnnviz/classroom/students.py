@@ -79,8 +79,9 @@ def _save(store: ClassStore, browser_key: str, name: str) -> Student:
                 holder = connection.execute(select(students.c.browser_key).where(
                     students.c.name_key == name_key(name))).scalar()
             if holder not in (None, browser_key):
-                raise NameTaken(f"Someone in the class is already called {name!r}: choose "
-                                "another name or take a generated one.") from error
+                # the message never repeats the name: pages show it as Markdown
+                raise NameTaken("Someone in the class already has this name: choose another "
+                                "name or take a generated one.") from error
             # the same browser joined twice at once (two tabs): its row exists now, rename it
     return _write_name(store, browser_key, name)
 
