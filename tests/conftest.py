@@ -74,6 +74,7 @@ def class_url(request, tmp_path):
     admin = sqlalchemy.create_engine(server.url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f"CREATE SCHEMA {name}")
+    admin.dispose()  # no idle connection of ours while the test runs (it may cut them all)
     yield f"{server.url()}?options=-csearch_path%3D{name}"
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP SCHEMA {name} CASCADE")

@@ -184,3 +184,26 @@ def test_a_replica_killed_mid_answer_loses_no_acknowledged_answer(class_store):
     stored = {a.name for a in questions.answers_to(class_store, question.id)}
     assert {f"student {n}" for n in acknowledged} <= stored
     assert len(stored) < 100  # it was killed before the end
+
+
+@pytest.mark.parametrize("class_url", ["postgresql"], indirect=True)  # SQLite: the test above
+def test_postgresql_connections_cut_by_a_restart_are_replaced(class_store):
+    """The server dropped every connection (a restart): the next call reconnects (pre-ping)."""
+    students.join(class_store, "k" * 20, "Ada")
+    admin = ClassStore(class_store.url.render_as_string(hide_password=False))
+    with admin.write() as connection:
+        cut = connection.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND datname = current_database() "
+            "AND backend_type = 'client backend'").scalar()
+    admin.close()
+    assert cut >= 1
+    assert students.find(class_store, "k" * 20).name == "Ada"
+
+
+def test_a_machine_without_postgresql_is_told_to_run_system_deps(monkeypatch, tmp_path):
+    from tests import classroom_db
+
+    monkeypatch.setattr(classroom_db, "PG_ROOT", tmp_path)
+    with pytest.raises(pytest.fail.Exception, match="scripts/system-deps.sh"):
+        classroom_db.binaries()
