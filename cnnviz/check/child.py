@@ -21,8 +21,11 @@ HERE = str(Path(__file__).resolve())
 
 
 def limit(memory_bytes: int, cpu_seconds: int) -> None:
+    """Lower the limits; one set lower already (by the sandbox) is kept."""
     for kind, value in ((resource.RLIMIT_AS, memory_bytes), (resource.RLIMIT_CPU, cpu_seconds),
                         (resource.RLIMIT_FSIZE, 1 << 30)):
+        hard = resource.getrlimit(kind)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(kind, (value, value))
 
 

@@ -1,0 +1,170 @@
+"""The sandbox a graded file runs in: Debian's bubblewrap (`bwrap`) around runner's child.
+
+What the student's process gets: its own network namespace with no network (not even the host's
+127.0.0.1), its own PID, IPC and UTS namespaces, a root made of read-only binds of /usr, the Python
+interpreter and its site-packages, the grader's child.py and the case folder (`/io`, read-only
+but for the files the child writes its results to), an empty private `/tmp` and working folder
+(`/student`, size-limited tmpfs) holding only the student's file, and a cleared environment. On top
+of runner's limits (time, memory, CPU) it gets a process limit and a smaller file-size limit.
+
+RLIMIT_NPROC does not bind root (the kernel exempts uid 0), so when the grader runs as root the
+child drops to a fresh unprivileged uid inside the sandbox (`setpriv`), which also drops every
+capability bwrap keeps for root. An unprivileged grader needs user namespaces; bwrap creates one,
+in which the process count is the sandbox's own.
+"""
+
+import functools
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+CHILD = Path(__file__).resolve().parent / "child.py"
+INSIDE_CHILD = "/grader/child.py"
+INSIDE_IO = "/io"
+INSIDE_WORK = "/student"
+MAX_PROCESSES = 64  # threads count too; the child needs one (one BLAS thread)
+MAX_FILE_BYTES = 64 * 2**20  # any file it writes; results of the course's cases are far smaller
+TMPFS_BYTES = 64 * 2**20  # each of /tmp and /work: memory, not the server's disk
+UID_RANGE = (3_000_000_000, 3_100_000_000)  # unused by anyone here: its own process count
+PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # see .library's notes: not secrets
+HINTS = {  # exception names -> what the sandbox did, for the student's paragraph
+    "ConnectionRefusedError": "the grader runs your file without any network",
+    "ConnectionError": "the grader runs your file without any network",
+    "gaierror": "the grader runs your file without any network",
+    "PermissionError": "in the grader your file sees only its own folder, read-only, and an "
+                       "empty /tmp",
+    "FileNotFoundError": "in the grader your file sees only its own folder and an empty /tmp",
+    "OSError": "in the grader your file has no network and sees only its own folder",
+    "BlockingIOError": f"the grader allows at most {MAX_PROCESSES} processes and threads",
+}
+
+
+def _python_paths() -> list[str]:
+    """Folders Python and NumPy are read from (deduplicated; /usr is bound whole anyway)."""
+    numpy_site = str(Path(np.__file__).resolve().parents[1])
+    folders = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, numpy_site]
+    kept = []
+    for folder in sorted({os.path.realpath(f) for f in folders} | set(folders), key=len):
+        if not any(folder == k or folder.startswith(k + "/") for k in ["/usr", *kept]):
+            kept.append(folder)
+    return kept
+
+
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64"):
+        top = Path("/") / name
+        if top.is_symlink():
+            args += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            args += ["--ro-bind", str(top), str(top)]
+    return args
+
+
+def _environment() -> list[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": INSIDE_WORK, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env |= {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
+    return ["--clearenv", *[arg for name, value in env.items()
+                            for arg in ("--setenv", name, value)]]
+
+
+def bwrap_args(io: Path, writable: list[str], student: Path) -> list[str]:
+    """bwrap's options: namespaces, the read-only system, /io (read-only but `writable`, names
+    of files in `io` that exist already) and /work holding `student` (readable by anyone)."""
+    args = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+            *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
+    for folder in ("/tmp", INSIDE_WORK):  # first: a Python under /tmp is bound over it
+        args += ["--size", str(TMPFS_BYTES), "--perms", "1777", "--tmpfs", folder]
+    folders = _python_paths()
+    inside = [*folders, INSIDE_CHILD, "/etc/ld.so.cache"]
+    parents = sorted({str(p) for f in inside for p in Path(f).parents if str(p) != "/"}, key=len)
+    for parent in parents:  # bwrap makes missing parents 0700: closed to the dropped uid
+        args += ["--perms", "0755", "--dir", parent]
+    for folder in folders:
+        args += ["--ro-bind", folder, folder]
+    if Path("/etc/ld.so.cache").exists():
+        args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    args += ["--ro-bind", str(CHILD), INSIDE_CHILD, "--ro-bind", str(io), INSIDE_IO]
+    for name in writable:
+        args += ["--bind", str(io / name), f"{INSIDE_IO}/{name}"]
+    args += ["--ro-bind", str(student), f"{INSIDE_WORK}/{student.name}", "--chdir", INSIDE_WORK]
+    return args + _environment()
+
+
+def command(io: Path, writable: list[str], student: Path, child_args: list[str]) -> list[str]:
+    """The whole command line: `python -I child.py /io /work/NAME *child_args` in the sandbox.
+    `io` and `student` must be readable by others (see `prepare`)."""
+    return [*_wrapper(io, writable, student), sys.executable, "-I", INSIDE_CHILD, INSIDE_IO,
+            f"{INSIDE_WORK}/{student.name}", *child_args]
+
+
+def _wrapper(io: Path, writable: list[str], student: Path) -> list[str]:
+    """bwrap, then (as root) a drop to a fresh uid, then the process and file-size limits."""
+    drop = []
+    if os.geteuid() == 0:
+        uid = str(UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]))
+        drop = ["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--no-new-privs", "--"]
+    limits = ["prlimit", f"--nproc={MAX_PROCESSES}", f"--fsize={MAX_FILE_BYTES}", "--"]
+    return [shutil.which("bwrap") or "bwrap", *bwrap_args(io, writable, student), "--",
+            *drop, *limits]
+
+
+def prepare(io: Path, writable: list[str], source: Path) -> Path:
+    """Make `io` readable, create the `writable` files (writable by the sandbox's uid) and copy
+    the student's file beside it, readable. Returns the copy's path."""
+    io.chmod(0o755)
+    for name in writable:
+        (io / name).touch()
+        (io / name).chmod(0o666)
+    folder = io / "student"
+    folder.mkdir(mode=0o755)
+    copy = folder / source.name
+    shutil.copyfile(source, copy)
+    copy.chmod(0o644)
+    return copy
+
+
+def hint(exception_message: str) -> str:
+    """What the sandbox did, for an outcome message such as "raised PermissionError ..."."""
+    words = exception_message.split()
+    name = words[1] if len(words) > 1 and words[0] == "raised" else ""
+    return HINTS.get(name, "")
+
+
+@functools.cache
+def available() -> tuple[bool, str]:
+    """(True, "") when Python with NumPy starts in the sandbox here, else (False, the reason)."""
+    missing = [tool for tool in ("bwrap", "prlimit") if shutil.which(tool) is None]
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        missing.append("setpriv")
+    if missing:
+        return False, (f"{', '.join(missing)} not found: install Debian's "
+                       f"{'bubblewrap' if 'bwrap' in missing else 'util-linux'} "
+                       f"(scripts/system-deps.sh)")
+    with tempfile.TemporaryDirectory(prefix="cnnviz-sandbox-") as folder:
+        source = Path(folder) / "probe.py"
+        source.write_text("")
+        io = Path(folder) / "io"
+        io.mkdir()
+        student = prepare(io, [], source)
+        args = [*_wrapper(io, [], student), sys.executable, "-I", "-c", "import numpy"]
+        try:
+            done = subprocess.run(args, capture_output=True, timeout=60,
+                                  stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return False, f"bwrap did not run ({error})"
+    if done.returncode != 0:
+        said = done.stderr.decode(errors="replace").strip().splitlines()
+        return False, (f"bwrap failed: {said[-1] if said else f'exit code {done.returncode}'}"
+                       + ("; are user namespaces disabled? (sysctl user.max_user_namespaces)"
+                          if os.geteuid() != 0 else ""))
+    return True, ""
