@@ -71,8 +71,7 @@ def find_tasks(path: Path, task: str | None) -> list[str]:
 
 def read_source(path: Path) -> str:
     """The file's text. ValueError, saying what to change, for a file too large to be a
-    solution, one that is not text in its declared encoding (UTF-8 by default) or too deeply
-    nested to parse."""
+    solution or one that is not text in its declared encoding (UTF-8 by default)."""
     size = path.stat().st_size
     if size > MAX_SOLUTION_BYTES:
         raise ValueError(f"{path.name} is {size / 2**20:.1f} MiB; a solution is a few KiB and "
@@ -81,11 +80,15 @@ def read_source(path: Path) -> str:
     source = path.read_bytes()
     try:
         encoding = tokenize.detect_encoding(io.BytesIO(source).readline)[0]
+    except SyntaxError:  # its first lines are not UTF-8: say where below
+        encoding = "utf-8"
+    try:
         return source.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
-        where = f" (byte {error.start})" if isinstance(error, UnicodeDecodeError) else ""
-        raise ValueError(f"{path.name} is not UTF-8 text{where}; save it as UTF-8 (an editor's "
-                         f"\"Save with encoding\"), or send the .py file itself") from None
+    except UnicodeDecodeError as error:
+        name = "UTF-8" if encoding.startswith("utf-8") else encoding
+        raise ValueError(f"{path.name} is not {name} text (byte {error.start}); save it as "
+                         f"UTF-8 (an editor's \"Save with encoding\"), or send the .py file "
+                         f"itself") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ POLL_SECONDS = 0.02
 TAIL_CHARS = 2000  # of the child's stderr, shown when it dies without a word
 MAX_OUTPUT_BYTES = 16 * 2**20  # printed by the child, on stdout or stderr each
 DRAIN_SECONDS = 2.0
+CHILD_KINDS = ("ok", "import", "missing", "exception", "memory", "return")  # child.py writes
 
 
 @dataclass(frozen=True)
@@ -155,11 +157,21 @@ def _collect(workdir: Path, cases: list[Case], ids: dict[str, str], ended: Outco
         if outcome is None:
             outcome, stopped = (Outcome("not run") if stopped else ended), True
         elif outcome.kind == "ok":
-            with np.load(workdir / f"out-{ids[case.name]}.npz", allow_pickle=False) as saved:
-                arrays = tuple(saved[f"arr_{k}"] for k in range(len(saved.files)))
-            outcome = Outcome("ok", arrays)
+            outcome = _outputs(workdir / f"out-{ids[case.name]}.npz")
         outcomes[case.name] = outcome
     return Run(Outcome("ok"), outcomes)
+
+
+def _outputs(path: Path) -> Outcome:
+    """The arrays the child saved; a "return" Outcome when the file holds anything else (the
+    student's code can write it too)."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = tuple(np.asarray(saved[f"arr_{k}"], dtype=np.float64)
+                           for k in range(len(saved.files)))
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        return Outcome("return", message="left a result that is not plain arrays of numbers")
+    return Outcome("ok", arrays)
 
 
 def _status(workdir: Path, step: str) -> Outcome | None:
@@ -167,9 +179,14 @@ def _status(workdir: Path, step: str) -> Outcome | None:
     text = path.read_text() if path.exists() else ""
     if not text:  # the sandbox creates it empty: not written yet
         return None
-    status = json.loads(text)
-    return Outcome(status["kind"], message=status.get("message", ""),
-                   traceback=status.get("traceback", ""))
+    try:
+        status = json.loads(text)
+        if status["kind"] not in CHILD_KINDS:
+            raise ValueError(status["kind"])
+        return Outcome(status["kind"], message=str(status.get("message", "")),
+                       traceback=str(status.get("traceback", "")))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return Outcome("return", message="left a status the grader cannot read")
 
 
 def _ending(returncode: int, stuck_in: str | None, timeout: float, memory_mb: int,

@@ -42,6 +42,7 @@ HINTS = {  # exception names -> what the sandbox did, for the student's paragrap
     "FileNotFoundError": "in the grader your file sees only its own folder and an empty /tmp",
     "OSError": "in the grader your file has no network and sees only its own folder",
     "BlockingIOError": f"the grader allows at most {MAX_PROCESSES} processes and threads",
+    "ProcessLookupError": "in the grader your file sees only its own processes",
 }
 
 
@@ -158,7 +159,7 @@ def available() -> tuple[bool, str]:
         student = prepare(io, [], source)
         args = [*_wrapper(io, [], student), sys.executable, "-I", "-c", "import numpy"]
         try:
-            done = subprocess.run(args, capture_output=True, timeout=60,
+            done = subprocess.run(args, capture_output=True, timeout=60, check=False,
                                   stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as error:
             return False, f"bwrap did not run ({error})"
