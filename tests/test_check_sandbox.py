@@ -153,6 +153,7 @@ def test_sandbox_cannot_kill_the_grader_or_its_processes(tmp_path, capsys):
         bystander.wait()
     out = printed(capsys)
     assert "raised PermissionError" in out or "raised ProcessLookupError" in out
+    assert "may signal, only its own processes" in out
 
 
 @pytest.mark.parametrize("body, words", [

@@ -219,7 +219,7 @@ def _sandbox_note(outcome, sandbox: bool) -> str:
         return ""
     from cnnviz.check.sandbox import hint
 
-    said = hint(outcome.message)
+    said = hint(outcome.message, outcome.traceback)
     return f" Note: {said}." if said else ""
 
 

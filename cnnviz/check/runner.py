@@ -3,7 +3,9 @@
 The child is a fresh `python -I cnnviz/check/child.py ...` in its own session (so a time-out kills
 everything it started), with RLIMIT_AS, RLIMIT_CPU and RLIMIT_FSIZE set by the child on itself and
 one BLAS thread. Cases go in and results come back as .npz files of plain arrays in a temporary
-folder, read with allow_pickle=False: nothing from the student's process is unpickled.
+folder, read with allow_pickle=False: nothing from the student's process is unpickled. What it
+prints comes through pipes, read up to MAX_OUTPUT_BYTES (then it is killed). With sandbox=True
+the child runs in cnnviz.check.sandbox (bubblewrap) instead of as the caller.
 """
 
 import json

@@ -33,17 +33,16 @@ MAX_FILE_BYTES = 64 * 2**20  # any file it writes; results of the course's cases
 TMPFS_BYTES = 64 * 2**20  # each of /tmp and /work: memory, not the server's disk
 UID_RANGE = (3_000_000_000, 3_100_000_000)  # unused by anyone here: its own process count
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # see .library's notes: not secrets
+NO_NETWORK = "the grader runs your file without any network"
+OWN_FOLDER = "in the grader your file sees only its own folder, read-only, and an empty /tmp"
+OWN_PROCESSES = "in the grader your file sees, and may signal, only its own processes"
 HINTS = {  # exception names -> what the sandbox did, for the student's paragraph
-    "ConnectionRefusedError": "the grader runs your file without any network",
-    "ConnectionError": "the grader runs your file without any network",
-    "gaierror": "the grader runs your file without any network",
-    "PermissionError": "in the grader your file sees only its own folder, read-only, and an "
-                       "empty /tmp",
-    "FileNotFoundError": "in the grader your file sees only its own folder and an empty /tmp",
-    "OSError": "in the grader your file has no network and sees only its own folder",
+    "ConnectionRefusedError": NO_NETWORK, "ConnectionError": NO_NETWORK, "gaierror": NO_NETWORK,
+    "PermissionError": OWN_FOLDER, "FileNotFoundError": OWN_FOLDER, "OSError": OWN_FOLDER,
     "BlockingIOError": f"the grader allows at most {MAX_PROCESSES} processes and threads",
-    "ProcessLookupError": "in the grader your file sees only its own processes",
+    "ProcessLookupError": OWN_PROCESSES,
 }
+CALLS = {"kill": OWN_PROCESSES, "socket": NO_NETWORK, "connect": NO_NETWORK, "url": NO_NETWORK}
 
 
 def _python_paths() -> list[str]:
@@ -134,11 +133,15 @@ def prepare(io: Path, writable: list[str], source: Path) -> Path:
     return copy
 
 
-def hint(exception_message: str) -> str:
-    """What the sandbox did, for an outcome message such as "raised PermissionError ..."."""
-    words = exception_message.split()
-    name = words[1] if len(words) > 1 and words[0] == "raised" else ""
-    return HINTS.get(name, "")
+def hint(message: str, traceback: str) -> str:
+    """What the sandbox did, for a failure "raised NAME ..." whose traceback is `traceback`: by
+    the call on the failing line, else by the exception's name."""
+    words = message.split()
+    if len(words) < 2 or words[0] != "raised" or words[1] not in HINTS:
+        return ""
+    lines = traceback.strip().splitlines()
+    failing = lines[-2] if len(lines) >= 2 else ""
+    return next((said for call, said in CALLS.items() if call in failing), HINTS[words[1]])
 
 
 @functools.cache
