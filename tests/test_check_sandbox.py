@@ -161,9 +161,11 @@ def test_sandbox_cannot_kill_the_grader_or_its_processes(tmp_path, capsys):
     ("while True:\n        pass", ["did not finish within 3 s", "loop that never ends"]),
     ("time.sleep(3600)", ["did not finish within 3 s"]),
     ("while True:\n        sys.stdout.write('x' * 2**20)",
-     [f"printed more than {runner.MAX_OUTPUT_BYTES // 2**20} MiB", "print less"]),
+     [f"printed more than {runner.MAX_OUTPUT_BYTES // 2**20} MiB", "the grader reads no prints"]),
     ("return {'A': A_prev}", ["returned a dict, not an array of numbers"]),
-], ids=["20 GB", "endless loop", "sleep", "prints a gigabyte", "dict"])
+    ("big = open('/tmp/big', 'wb')\n    while True:\n        big.write(bytes(2**20))",
+     ["raised OSError", f"{sandbox.TMPFS_BYTES // 2**20} MiB each"]),
+], ids=["20 GB", "endless loop", "sleep", "prints a gigabyte", "dict", "fills /tmp"])
 def test_sandbox_stops_a_runaway_solution(tmp_path, capsys, body, words):
     source = f"import sys\nimport time\n\nimport numpy as np\n\n\n{POOL}\n    {body}\n"
     assert check(tmp_path, source) == 2
@@ -194,7 +196,8 @@ def test_sandbox_refuses_forged_results(tmp_path, capsys):
      ["is not UTF-8 text (byte 5)", "save it as UTF-8"]),
     ("x = 1\n" * 900_000, ["is 5.1 MiB", "up to 1024 KiB"]),
     (f"{POOL}\n    return A_prev +\n", ["cannot read it", "line 2"]),
-], ids=["not UTF-8", "5 MB", "syntax error"])
+    ("x = " + "-" * 100_000 + "1\n", ["too deeply nested for Python to read"]),
+], ids=["not UTF-8", "5 MB", "syntax error", "deep nesting"])
 def test_sandbox_unreadable_file_is_refused_up_front(tmp_path, capsys, source, words):
     assert check(tmp_path, source, name="1-pool_forward.py") == 2
     out = printed(capsys)

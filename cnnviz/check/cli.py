@@ -131,8 +131,8 @@ def check_task(args: argparse.Namespace, task: str) -> TaskReport:
                        sandbox=args.sandbox)
     print(f"{task} in {args.path}")
     if run.setup.kind != "ok":
-        while_importing = " while the file was imported" if run.setup.kind in (
-            "timeout", "crash", "output") else ""
+        while_importing = " while the file was imported" if run.setup.kind in ("timeout",
+                                                                             "crash") else ""
         problem = _with_traceback(f"{args.path.name} cannot be graded: it {run.setup.message}"
                                   f"{while_importing}.{_sandbox_note(run.setup, args.sandbox)}",
                                   run.setup.traceback)

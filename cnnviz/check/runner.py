@@ -197,7 +197,7 @@ def _ending(returncode: int, stuck_in: str | None, timeout: float, memory_mb: in
     stderr = drains[1].tail.decode(errors="replace").strip()
     if any(drain.over for drain in drains):
         return Outcome("output", message=f"printed more than {MAX_OUTPUT_BYTES // 2**20} MiB "
-                       f"and was stopped; print less (the grader reads no prints)")
+                       f"and was stopped; print less: the grader reads no prints")
     if stuck_in is not None:
         return Outcome("timeout", message=f"did not finish within {timeout:g} s (--timeout)")
     if returncode == -signal.SIGXCPU:

@@ -35,10 +35,12 @@ UID_RANGE = (3_000_000_000, 3_100_000_000)  # unused by anyone here: its own pro
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # see .library's notes: not secrets
 NO_NETWORK = "the grader runs your file without any network"
 OWN_FOLDER = "in the grader your file sees only its own folder, read-only, and an empty /tmp"
+SPACE = (f"in the grader your file may write only to its own folder and /tmp, "
+         f"{TMPFS_BYTES // 2**20} MiB each")
 OWN_PROCESSES = "in the grader your file sees, and may signal, only its own processes"
 HINTS = {  # exception names -> what the sandbox did, for the student's paragraph
     "ConnectionRefusedError": NO_NETWORK, "ConnectionError": NO_NETWORK, "gaierror": NO_NETWORK,
-    "PermissionError": OWN_FOLDER, "FileNotFoundError": OWN_FOLDER, "OSError": OWN_FOLDER,
+    "PermissionError": OWN_FOLDER, "FileNotFoundError": OWN_FOLDER, "OSError": SPACE,
     "BlockingIOError": f"the grader allows at most {MAX_PROCESSES} processes and threads",
     "ProcessLookupError": OWN_PROCESSES,
 }
