@@ -6,14 +6,14 @@ import socket
 import subprocess
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from cnnviz.check import cli, runner, sandbox
-
-pytestmark = pytest.mark.skipif(not sandbox.available()[0],
-                                reason=f"no sandbox here: {sandbox.available()[1]}")
+from cnnviz.check.cases import course_cases
+from cnnviz.check.grade import grade
 
 LIMITS = ["--random", "1", "--timeout", "3", "--memory-mb", "1024", "--sandbox"]
 HANG_GUARD_SECONDS = 30  # a sandboxed run takes about a second; time-outs 3 s
@@ -22,15 +22,25 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "course"
 SECRET = "s3cr3t-teacher-token"
 
 
-def check(tmp_path, source, name="solution.py", extra=()):
-    """Exit code and printed text of a sandboxed check of `source` (dedented)."""
+@pytest.fixture(autouse=True)
+def bubblewrap():
+    ok, reason = sandbox.available()
+    if not ok:
+        message = f"the sandbox cannot start here: {reason}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message} (CI installs bubblewrap: scripts/system-deps.sh)")
+        pytest.skip(message)
+
+
+def check(tmp_path, source, name="solution.py") -> int:
+    """The exit code of a sandboxed check of `source` (text, dedented, or bytes)."""
     path = tmp_path / name
     if isinstance(source, bytes):
         path.write_bytes(source)
     else:
         path.write_text(textwrap.dedent(source))
     started = time.monotonic()
-    code = cli.main([str(path), *LIMITS, *extra])
+    code = cli.main([str(path), *LIMITS])
     assert time.monotonic() - started < HANG_GUARD_SECONDS
     return code
 
@@ -244,3 +254,19 @@ def test_sandbox_kills_everything_it_started_on_time_out(tmp_path, capsys):
     left = subprocess.run(["pgrep", "-f", marker], capture_output=True, check=False)
     assert left.stdout == b"", "a process the solution started outlived the sandbox"
     assert "did not finish within 3 s" in printed(capsys)
+
+
+def test_sandbox_fork_bomb_leaves_another_student_graded(tmp_path):
+    """Two files graded at once: one exhausts its process limit, the other still passes."""
+    bomb = tmp_path / "bomb" / "1-pool_forward.py"
+    bomb.parent.mkdir()
+    bomb.write_text(f"import os\nimport time\n\n\n{POOL}\n    while True:\n"
+                    f"        if os.fork() == 0:\n            time.sleep(30)\n"
+                    f"            os._exit(0)\n")
+    cases = course_cases("pool_forward")
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(runner.run_solution, path, "pool_forward", cases, timeout=10,
+                            sandbox=True) for path in (bomb, FIXTURES / "1-pool_forward.py")]
+        bombed, right = (run.result(timeout=HANG_GUARD_SECONDS) for run in runs)
+    assert all(o.message == "raised BlockingIOError" for o in bombed.outcomes.values())
+    assert all(grade(case, right.outcomes[case.name]).status == "pass" for case in cases)
