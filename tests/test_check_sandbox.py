@@ -270,3 +270,17 @@ def test_sandbox_fork_bomb_leaves_another_student_graded(tmp_path):
         bombed, right = (run.result(timeout=HANG_GUARD_SECONDS) for run in runs)
     assert all(o.message == "raised BlockingIOError" for o in bombed.outcomes.values())
     assert all(grade(case, right.outcomes[case.name]).status == "pass" for case in cases)
+
+
+def test_sandbox_files_belong_to_the_sandbox_alone(tmp_path):
+    """The case folder, the results and the student's copy: the sandbox's uid's, closed to
+    others (a fresh unprivileged uid when the grader is root)."""
+    io, source = tmp_path / "io", tmp_path / "1-pool_forward.py"
+    io.mkdir(mode=0o700)
+    source.write_text("x = 1\n")
+    box = sandbox.prepare(io, ["progress"], source)
+    owner = os.geteuid() if box.uid is None else box.uid
+    if os.geteuid() == 0:
+        assert sandbox.UID_RANGE[0] <= box.uid < sandbox.UID_RANGE[1]
+    assert all(path.stat().st_uid == owner for path in (io, box.student, io / "progress"))
+    assert io.stat().st_mode & 0o077 == 0 and box.student.read_text() == "x = 1\n"

@@ -68,21 +68,19 @@ def run_solution(path: Path, function: str, cases: list[Case], *, timeout: float
         cpu_seconds = int(timeout * (len(cases) + 1)) + 5  # a backstop; the wall clock rules
         limits = [function, str(memory_mb * 2**20), str(cpu_seconds)]
         if sandbox:
-            from cnnviz.check import sandbox as box
+            from cnnviz.check.sandbox import BWRAP_ENV, command, prepare
 
             results = ["progress", "status-import.json",
                        *[f"{kind}-{i}.{ext}" for i in ids.values()
                          for kind, ext in (("status", "json"), ("out", "npz"))]]
-            student = box.prepare(workdir, results, path.resolve())
-            command, cwd = box.command(workdir, results, student, limits), workdir
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}  # bwrap clears it anyway
+            argv = command(prepare(workdir, results, path.resolve()), limits)
+            cwd, env = workdir, BWRAP_ENV
         else:
-            command = [sys.executable, "-I", str(CHILD), str(workdir), str(path.resolve()),
-                       *limits]
+            argv = [sys.executable, "-I", str(CHILD), str(workdir), str(path.resolve()), *limits]
             cwd = path.resolve().parent
             env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                    "MKL_NUM_THREADS": "1"}
-        child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         drains = [_Drain(child.stdout), _Drain(child.stderr)]
         stuck_in = _wait(child, workdir / "progress", timeout, drains)

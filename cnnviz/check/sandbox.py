@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +31,9 @@ INSIDE_IO = "/io"
 INSIDE_WORK = "/student"
 MAX_PROCESSES = 64  # threads count too; the child needs one (one BLAS thread)
 MAX_FILE_BYTES = 64 * 2**20  # any file it writes; results of the course's cases are far smaller
-TMPFS_BYTES = 64 * 2**20  # each of /tmp and /work: memory, not the server's disk
+TMPFS_BYTES = 64 * 2**20  # each of /tmp and /student: memory, not the server's disk
 UID_RANGE = (3_000_000_000, 3_100_000_000)  # unused by anyone here: its own process count
-PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # see .library's notes: not secrets
+PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # CPU workarounds some hosts need
 NO_NETWORK = "the grader runs your file without any network"
 OWN_FOLDER = "in the grader your file sees only its own folder, read-only, and an empty /tmp"
 SPACE = (f"in the grader your file may write only to its own folder and /tmp, "
@@ -44,6 +45,7 @@ HINTS = {  # exception names -> what the sandbox did, for the student's paragrap
     "BlockingIOError": f"the grader allows at most {MAX_PROCESSES} processes and threads",
     "ProcessLookupError": OWN_PROCESSES,
 }
+BWRAP_ENV = {"PATH": "/usr/bin:/bin"}  # bwrap's own: its pid 1 is visible to the child
 CALLS = {"kill": OWN_PROCESSES, "socket": NO_NETWORK, "connect": NO_NETWORK, "url": NO_NETWORK}
 
 
@@ -77,9 +79,53 @@ def _environment() -> list[str]:
                             for arg in ("--setenv", name, value)]]
 
 
-def bwrap_args(io: Path, writable: list[str], student: Path) -> list[str]:
-    """bwrap's options: namespaces, the read-only system, /io (read-only but `writable`, names
-    of files in `io` that exist already) and /work holding `student` (readable by anyone)."""
+@dataclass(frozen=True)
+class Box:
+    """One run's sandbox: the case folder `io` (its `writable` files made), the student's file
+    copied into it, and the uid the child drops to (None when the grader is not root)."""
+
+    io: Path
+    writable: tuple[str, ...]
+    student: Path
+    uid: int | None
+
+
+def prepare(io: Path, writable: list[str], source: Path) -> Box:
+    """Create the `writable` files in `io`, copy the student's file at `source` into it, and give
+    them all to the sandbox's uid: nobody else on the host may read or write them."""
+    uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) if os.geteuid() == 0 \
+        else None
+    folder = io / "student"
+    folder.mkdir()
+    copy = folder / source.name
+    shutil.copyfile(source, copy)
+    for path in [io, folder, copy, *(io / name for name in writable)]:
+        path.touch()
+        if uid is not None:
+            os.chown(path, uid, uid)
+    return Box(io, tuple(writable), copy, uid)
+
+
+def command(box: Box, child_args: list[str]) -> list[str]:
+    """The whole command line: `python -I child.py /io /student/NAME *child_args` in the
+    sandbox."""
+    return [*_wrapper(box), sys.executable, "-I", INSIDE_CHILD, INSIDE_IO,
+            f"{INSIDE_WORK}/{box.student.name}", *child_args]
+
+
+def _wrapper(box: Box) -> list[str]:
+    """bwrap, then (as root) a drop to the box's uid, then the process and file-size limits."""
+    drop = []
+    if box.uid is not None:
+        drop = ["setpriv", f"--reuid={box.uid}", f"--regid={box.uid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    limits = ["prlimit", f"--nproc={MAX_PROCESSES}", f"--fsize={MAX_FILE_BYTES}", "--"]
+    return [shutil.which("bwrap") or "bwrap", *_bwrap_args(box), "--", *drop, *limits]
+
+
+def _bwrap_args(box: Box) -> list[str]:
+    """bwrap's options: namespaces, the read-only system and Python, /io (read-only but the
+    box's writable files), and /student holding the student's file."""
     args = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session",
             *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
@@ -94,45 +140,12 @@ def bwrap_args(io: Path, writable: list[str], student: Path) -> list[str]:
         args += ["--ro-bind", folder, folder]
     if Path("/etc/ld.so.cache").exists():
         args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    args += ["--ro-bind", str(CHILD), INSIDE_CHILD, "--ro-bind", str(io), INSIDE_IO]
-    for name in writable:
-        args += ["--bind", str(io / name), f"{INSIDE_IO}/{name}"]
-    args += ["--ro-bind", str(student), f"{INSIDE_WORK}/{student.name}", "--chdir", INSIDE_WORK]
+    args += ["--ro-bind", str(CHILD), INSIDE_CHILD, "--ro-bind", str(box.io), INSIDE_IO]
+    for name in box.writable:
+        args += ["--bind", str(box.io / name), f"{INSIDE_IO}/{name}"]
+    args += ["--ro-bind", str(box.student), f"{INSIDE_WORK}/{box.student.name}",
+             "--chdir", INSIDE_WORK]
     return args + _environment()
-
-
-def command(io: Path, writable: list[str], student: Path, child_args: list[str]) -> list[str]:
-    """The whole command line: `python -I child.py /io /work/NAME *child_args` in the sandbox.
-    `io` and `student` must be readable by others (see `prepare`)."""
-    return [*_wrapper(io, writable, student), sys.executable, "-I", INSIDE_CHILD, INSIDE_IO,
-            f"{INSIDE_WORK}/{student.name}", *child_args]
-
-
-def _wrapper(io: Path, writable: list[str], student: Path) -> list[str]:
-    """bwrap, then (as root) a drop to a fresh uid, then the process and file-size limits."""
-    drop = []
-    if os.geteuid() == 0:
-        uid = str(UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]))
-        drop = ["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--inh-caps=-all",
-                "--bounding-set=-all", "--no-new-privs", "--"]
-    limits = ["prlimit", f"--nproc={MAX_PROCESSES}", f"--fsize={MAX_FILE_BYTES}", "--"]
-    return [shutil.which("bwrap") or "bwrap", *bwrap_args(io, writable, student), "--",
-            *drop, *limits]
-
-
-def prepare(io: Path, writable: list[str], source: Path) -> Path:
-    """Make `io` readable, create the `writable` files (writable by the sandbox's uid) and copy
-    the student's file beside it, readable. Returns the copy's path."""
-    io.chmod(0o755)
-    for name in writable:
-        (io / name).touch()
-        (io / name).chmod(0o666)
-    folder = io / "student"
-    folder.mkdir(mode=0o755)
-    copy = folder / source.name
-    shutil.copyfile(source, copy)
-    copy.chmod(0o644)
-    return copy
 
 
 def hint(message: str, traceback: str) -> str:
@@ -161,11 +174,10 @@ def available() -> tuple[bool, str]:
         source.write_text("")
         io = Path(folder) / "io"
         io.mkdir()
-        student = prepare(io, [], source)
-        args = [*_wrapper(io, [], student), sys.executable, "-I", "-c", "import numpy"]
+        args = [*_wrapper(prepare(io, [], source)), sys.executable, "-I", "-c", "import numpy"]
         try:
             done = subprocess.run(args, capture_output=True, timeout=60, check=False,
-                                  stdin=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL, env=BWRAP_ENV)
         except (OSError, subprocess.TimeoutExpired) as error:
             return False, f"bwrap did not run ({error})"
     if done.returncode != 0:
