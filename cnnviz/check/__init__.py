@@ -3,6 +3,6 @@
 Rooms: `cases` (the course's and random cases, with the expected outputs), `runner` (the
 student's file in its own limited process, `child.py` being that process), `grade` (values
 compared case by case), `diagnose` (known mistakes replayed against the student's output),
-`report` (the HTML page) and `cli` (the command). Never used by the web app: the server does not
-run uploaded code.
+`report` (the HTML page), `sandbox` (bubblewrap around that process, for files graded on a
+server: `cnnviz check --sandbox`) and `cli` (the command). Not used by the web app yet.
 """

@@ -1,7 +1,9 @@
 """The student's process: `python -I child.py WORKDIR STUDENT.py FUNCTION MEMORY_BYTES CPU_SECONDS`.
 
 Runs as a script, never imported: it needs only NumPy and the standard library, not cnnviz. It
-limits its own address space (RLIMIT_AS), CPU time and file sizes, imports the student's file, then calls FUNCTION on every case listed in WORKDIR/cases.json. Inputs come from
+limits its own address space (RLIMIT_AS), CPU time and file sizes (keeping any lower limit the
+sandbox set), imports the student's file, then calls FUNCTION on every case listed in
+WORKDIR/cases.json. Inputs come from
 WORKDIR/in-<id>.npz; each result goes to WORKDIR/out-<id>.npz (plain float64 arrays) and a status
 to WORKDIR/status-<id>.json; the id of the case being run is appended to WORKDIR/progress (the
 parent's clock for the time limit). A failure is a status {"kind": ..., "message", "traceback"}
@@ -21,8 +23,11 @@ HERE = str(Path(__file__).resolve())
 
 
 def limit(memory_bytes: int, cpu_seconds: int) -> None:
+    """Lower the limits; one set lower already (by the sandbox) is kept."""
     for kind, value in ((resource.RLIMIT_AS, memory_bytes), (resource.RLIMIT_CPU, cpu_seconds),
                         (resource.RLIMIT_FSIZE, 1 << 30)):
+        hard = resource.getrlimit(kind)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(kind, (value, value))
 
 

@@ -1,4 +1,5 @@
-"""`cnnviz check PATH.py [--task TASK] [--report report.html]`: grade a course solution.
+"""`cnnviz check PATH.py [--task TASK] [--report report.html] [--sandbox]`: grade a course
+solution.
 
 Exit codes: 0 every case passes; 1 some values are wrong; 2 the file could not be graded fully (a
 syntax error, a missing function, an exception, a wrong return shape, a time-out, the memory
@@ -7,13 +8,17 @@ limit), explained in one paragraph with the student's own traceback lines.
 
 import argparse
 import ast
+import io
 import sys
+import tokenize
 from pathlib import Path
 
 from cnnviz.check import diagnose
 from cnnviz.check.cases import ATOL, COURSE_FILES, RTOL, TASKS, Case, course_cases, random_cases
 from cnnviz.check.grade import COLUMNS, CaseResult, TaskReport, grade, table_row
 from cnnviz.check.runner import run_solution
+
+MAX_SOLUTION_BYTES = 1 << 20  # the course's solutions are a few KiB
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -34,6 +39,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="time allowed for the import and for each case (default 20)")
     parser.add_argument("--memory-mb", type=int, default=2048,
                         help="memory limit of the student's process in MiB (default 2048)")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="run the file in the grader's sandbox (bubblewrap: no network, no "
+                             "view of anything but the file, a process limit), as the server "
+                             "does")
     parser.add_argument("--tie-break", choices=("all", "first"), default="all",
                         help="max-pool backward: the gradient goes to every tied maximum (the "
                              "course's rule, default) or only the first (TensorFlow's)")
@@ -47,7 +56,7 @@ def find_tasks(path: Path, task: str | None) -> list[str]:
     """The tasks to check: --task, else the course functions the file defines at top level, else
     the one its name announces. Raises SyntaxError for an unreadable file, ValueError when no
     task is found."""
-    tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
+    tree = ast.parse(read_source(path), filename=str(path))
     if task is not None:
         return [task]
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
@@ -60,19 +69,50 @@ def find_tasks(path: Path, task: str | None) -> list[str]:
     return found
 
 
+def read_source(path: Path) -> str:
+    """The file's text. ValueError, saying what to change, for a file too large to be a
+    solution or one that is not text in its declared encoding (UTF-8 by default)."""
+    size = path.stat().st_size
+    if size > MAX_SOLUTION_BYTES:
+        raise ValueError(f"{path.name} is {size / 2**20:.1f} MiB; a solution is a few KiB and "
+                         f"the check reads files up to {MAX_SOLUTION_BYTES // 2**10} KiB: send "
+                         f"the .py file that defines your function")
+    source = path.read_bytes()
+    try:
+        encoding = tokenize.detect_encoding(io.BytesIO(source).readline)[0]
+    except SyntaxError:  # its first lines are not UTF-8: say where below
+        encoding = "utf-8"
+    try:
+        return source.decode(encoding)
+    except UnicodeDecodeError as error:
+        name = "UTF-8" if encoding.startswith("utf-8") else encoding
+        raise ValueError(f"{path.name} is not {name} text (byte {error.start}); save it as "
+                         f"UTF-8 (an editor's \"Save with encoding\"), or send the .py file "
+                         f"itself") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if not args.path.is_file():
         print(f"{args.path} is not a file; give the path of your solution, e.g. "
               f"{COURSE_FILES['conv_forward']}", file=sys.stderr)
         return 2
+    if args.sandbox:
+        from cnnviz.check import sandbox
+
+        ok, reason = sandbox.available()
+        if not ok:
+            print(f"The sandbox cannot start: {reason}. Nothing was graded; without --sandbox "
+                  f"the check runs your file as yourself.", file=sys.stderr)
+            return 2
     try:
         tasks = find_tasks(args.path, args.task)
     except SyntaxError as error:
         print(syntax_paragraph(args.path, error))
         return 2
-    except ValueError as error:
-        print(f"{error}.")
+    except (ValueError, RecursionError, MemoryError) as error:
+        print(f"{error}." if isinstance(error, ValueError) else
+              f"{args.path.name} cannot be graded: it is too deeply nested for Python to read.")
         return 2
     reports = [check_task(args, task) for task in tasks]
     if args.report is not None:
@@ -87,13 +127,15 @@ def check_task(args: argparse.Namespace, task: str) -> TaskReport:
     """Run, grade and print one task; its report."""
     cases = (course_cases(task, args.tie_break)
              + random_cases(task, args.random, args.seed, args.tie_break))
-    run = run_solution(args.path, task, cases, timeout=args.timeout, memory_mb=args.memory_mb)
+    run = run_solution(args.path, task, cases, timeout=args.timeout, memory_mb=args.memory_mb,
+                       sandbox=args.sandbox)
     print(f"{task} in {args.path}")
     if run.setup.kind != "ok":
         while_importing = " while the file was imported" if run.setup.kind in ("timeout",
                                                                              "crash") else ""
         problem = _with_traceback(f"{args.path.name} cannot be graded: it {run.setup.message}"
-                                  f"{while_importing}.", run.setup.traceback)
+                                  f"{while_importing}.{_sandbox_note(run.setup, args.sandbox)}",
+                                  run.setup.traceback)
         print(problem)
         return TaskReport(task, args.path, [], {}, [], [problem])
     results = [grade(case, run.outcomes[case.name]) for case in cases]
@@ -104,7 +146,7 @@ def check_task(args: argparse.Namespace, task: str) -> TaskReport:
     print(format_table([table_row(result) for result in results]))
     explained = diagnose.explain_all(results)
     summary = diagnose.summary(results, explained)
-    problems = problem_paragraphs(task, results, explained, args.memory_mb)
+    problems = problem_paragraphs(task, results, explained, args.memory_mb, args.sandbox)
     if summary:
         print("\n" + "\n".join(summary))
     for problem in problems:
@@ -135,7 +177,7 @@ def syntax_paragraph(path: Path, error: SyntaxError) -> str:
 
 
 def problem_paragraphs(task: str, results: list[CaseResult], explained: dict,
-                       memory_mb: int) -> list[str]:
+                       memory_mb: int, sandbox: bool = False) -> list[str]:
     """One paragraph per kind of problem that stopped a case (its first occurrence)."""
     paragraphs, seen = [], set()
     for result in results:
@@ -154,6 +196,7 @@ def problem_paragraphs(task: str, results: list[CaseResult], explained: dict,
         if kind == "memory":
             text += (f" The limit is {memory_mb} MiB (--memory-mb): does it build an array far "
                      f"larger than its input?")
+        text += _sandbox_note(outcome, sandbox)
         paragraphs.append(_with_traceback(text, outcome.traceback))
     return paragraphs
 
@@ -168,6 +211,16 @@ def _shape_paragraph(task: str, result: CaseResult, explained: dict) -> str:
     if likely:
         text += " Likely " + "; ".join(dict.fromkeys(likely)) + "."
     return text
+
+
+def _sandbox_note(outcome, sandbox: bool) -> str:
+    """A sentence on what the sandbox refused, when it likely caused `outcome`."""
+    if not sandbox or outcome.kind not in ("import", "exception"):
+        return ""
+    from cnnviz.check.sandbox import hint
+
+    said = hint(outcome.message, outcome.traceback)
+    return f" Note: {said}." if said else ""
 
 
 def _with_traceback(text: str, trace: str) -> str:

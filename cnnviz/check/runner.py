@@ -3,7 +3,9 @@
 The child is a fresh `python -I cnnviz/check/child.py ...` in its own session (so a time-out kills
 everything it started), with RLIMIT_AS, RLIMIT_CPU and RLIMIT_FSIZE set by the child on itself and
 one BLAS thread. Cases go in and results come back as .npz files of plain arrays in a temporary
-folder, read with allow_pickle=False: nothing from the student's process is unpickled.
+folder, read with allow_pickle=False: nothing from the student's process is unpickled. What it
+prints comes through pipes, read up to MAX_OUTPUT_BYTES (then it is killed). With sandbox=True
+the child runs in cnnviz.check.sandbox (bubblewrap) instead of as the caller.
 """
 
 import json
@@ -12,7 +14,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +27,16 @@ from cnnviz.check.cases import TASKS, Case
 CHILD = Path(__file__).resolve().parent / "child.py"
 POLL_SECONDS = 0.02
 TAIL_CHARS = 2000  # of the child's stderr, shown when it dies without a word
+MAX_OUTPUT_BYTES = 16 * 2**20  # printed by the child, on stdout or stderr each
+DRAIN_SECONDS = 2.0
+CHILD_KINDS = ("ok", "import", "missing", "exception", "memory", "return")  # child.py writes
 
 
 @dataclass(frozen=True)
 class Outcome:
     """How a call went. kind: "ok" (outputs set), or what went wrong: "import", "missing",
-    "exception", "memory", "return", "timeout", "crash", "not run"."""
+    "exception", "memory", "return", "timeout", "output" (printed too much), "crash",
+    "not run"."""
 
     kind: str
     outputs: tuple[np.ndarray, ...] | None = None
@@ -46,27 +54,57 @@ class Run:
 
 
 def run_solution(path: Path, function: str, cases: list[Case], *, timeout: float = 20.0,
-                 memory_mb: int = 2048) -> Run:
+                 memory_mb: int = 2048, sandbox: bool = False) -> Run:
     """Call `function` of the file at `path` on every case in one child process.
 
     timeout: seconds allowed for the import and for each case; memory_mb: the child's address
-    space. A case that times out or kills the process leaves the later ones "not run".
+    space; sandbox: run the child in cnnviz.check.sandbox (check `sandbox.available()` first).
+    A case that times out or kills the process leaves the later ones "not run".
     """
     ids = {case.name: f"{index:03d}" for index, case in enumerate(cases)}
     with tempfile.TemporaryDirectory(prefix="cnnviz-check-") as folder:
         workdir = Path(folder)
         _write_cases(workdir, cases, ids)
         cpu_seconds = int(timeout * (len(cases) + 1)) + 5  # a backstop; the wall clock rules
-        command = [sys.executable, "-I", str(CHILD), str(workdir), str(path.resolve()), function,
-                   str(memory_mb * 2**20), str(cpu_seconds)]
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
-        with open(workdir / "stdout", "wb") as stdout, open(workdir / "stderr", "wb") as stderr:
-            child = subprocess.Popen(command, cwd=path.resolve().parent, stdout=stdout,
-                                     stderr=stderr, stdin=subprocess.DEVNULL, env=env,
-                                     start_new_session=True)
-            stuck_in = _wait(child, workdir / "progress", timeout)
-        return _collect(workdir, cases, ids, child.returncode, stuck_in, timeout, memory_mb)
+        limits = [function, str(memory_mb * 2**20), str(cpu_seconds)]
+        if sandbox:
+            from cnnviz.check.sandbox import BWRAP_ENV, command, prepare
+
+            results = ["progress", "status-import.json",
+                       *[f"{kind}-{i}.{ext}" for i in ids.values()
+                         for kind, ext in (("status", "json"), ("out", "npz"))]]
+            argv = command(prepare(workdir, results, path.resolve()), limits)
+            cwd, env = workdir, BWRAP_ENV
+        else:
+            argv = [sys.executable, "-I", str(CHILD), str(workdir), str(path.resolve()), *limits]
+            cwd = path.resolve().parent
+            env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                   "MKL_NUM_THREADS": "1"}
+        child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        drains = [_Drain(child.stdout), _Drain(child.stderr)]
+        stuck_in = _wait(child, workdir / "progress", timeout, drains)
+        for drain in drains:  # a process the student left behind may hold a pipe open
+            drain.join(timeout=DRAIN_SECONDS)
+        ended = _ending(child.returncode, stuck_in, timeout, memory_mb, drains)
+        return _collect(workdir, cases, ids, ended)
+
+
+class _Drain(threading.Thread):
+    """Reads a pipe of the child's to its end, keeping the last TAIL_CHARS bytes; `over` once
+    more than MAX_OUTPUT_BYTES came (the child is then killed by _wait)."""
+
+    def __init__(self, pipe):
+        super().__init__(daemon=True)
+        self.pipe, self.tail, self.total, self.over = pipe, b"", 0, False
+        self.start()
+
+    def run(self) -> None:
+        with self.pipe:
+            while chunk := self.pipe.read1(1 << 16):
+                self.total += len(chunk)
+                self.tail = (self.tail + chunk)[-TAIL_CHARS:]
+                self.over = self.over or self.total > MAX_OUTPUT_BYTES
 
 
 def _write_cases(workdir: Path, cases: list[Case], ids: dict[str, str]) -> None:
@@ -88,15 +126,17 @@ def _plain(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def _wait(child: subprocess.Popen, progress: Path, timeout: float) -> str | None:
+def _wait(child: subprocess.Popen, progress: Path, timeout: float,
+          drains: list[_Drain]) -> str | None:
     """Wait for the child; kill its session when one step (the import or a case) outlasts
-    `timeout`. Returns the id of that step ("import" or a case id), or None."""
+    `timeout` or it prints too much. Returns the id of that step ("import" or a case id), or
+    None."""
     step, since = None, time.monotonic()
     while child.poll() is None:
         lines = progress.read_text().split() if progress.exists() else []
         if lines and lines[-1] != step:
             step, since = lines[-1], time.monotonic()
-        if time.monotonic() - since > timeout:
+        if time.monotonic() - since > timeout or any(drain.over for drain in drains):
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
             return step or "import"
@@ -104,10 +144,7 @@ def _wait(child: subprocess.Popen, progress: Path, timeout: float) -> str | None
     return None
 
 
-def _collect(workdir: Path, cases: list[Case], ids: dict[str, str], returncode: int,
-             stuck_in: str | None, timeout: float, memory_mb: int) -> Run:
-    stderr = (workdir / "stderr").read_bytes()[-TAIL_CHARS:].decode(errors="replace").strip()
-    ended = _ending(returncode, stuck_in, timeout, memory_mb, stderr)
+def _collect(workdir: Path, cases: list[Case], ids: dict[str, str], ended: Outcome) -> Run:
     steps = (workdir / "progress").read_text().split() if (workdir / "progress").exists() else []
     setup = _status(workdir, "import")
     if setup is None:  # found the function, or died before a case began
@@ -120,25 +157,45 @@ def _collect(workdir: Path, cases: list[Case], ids: dict[str, str], returncode: 
         if outcome is None:
             outcome, stopped = (Outcome("not run") if stopped else ended), True
         elif outcome.kind == "ok":
-            with np.load(workdir / f"out-{ids[case.name]}.npz", allow_pickle=False) as saved:
-                arrays = tuple(saved[f"arr_{k}"] for k in range(len(saved.files)))
-            outcome = Outcome("ok", arrays)
+            outcome = _outputs(workdir / f"out-{ids[case.name]}.npz")
         outcomes[case.name] = outcome
     return Run(Outcome("ok"), outcomes)
 
 
+def _outputs(path: Path) -> Outcome:
+    """The arrays the child saved; a "return" Outcome when the file holds anything else (the
+    student's code can write it too)."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = tuple(np.asarray(saved[f"arr_{k}"], dtype=np.float64)
+                           for k in range(len(saved.files)))
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        return Outcome("return", message="left a result that is not plain arrays of numbers")
+    return Outcome("ok", arrays)
+
+
 def _status(workdir: Path, step: str) -> Outcome | None:
     path = workdir / f"status-{step}.json"
-    if not path.exists():
+    text = path.read_text() if path.exists() else ""
+    if not text:  # the sandbox creates it empty: not written yet
         return None
-    status = json.loads(path.read_text())
-    return Outcome(status["kind"], message=status.get("message", ""),
-                   traceback=status.get("traceback", ""))
+    try:
+        status = json.loads(text)
+        if status["kind"] not in CHILD_KINDS:
+            raise ValueError(status["kind"])
+        return Outcome(status["kind"], message=str(status.get("message", "")),
+                       traceback=str(status.get("traceback", "")))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return Outcome("return", message="left a status the grader cannot read")
 
 
 def _ending(returncode: int, stuck_in: str | None, timeout: float, memory_mb: int,
-            stderr: str) -> Outcome:
+            drains: list[_Drain]) -> Outcome:
     """Why the child stopped before writing a step's status."""
+    stderr = drains[1].tail.decode(errors="replace").strip()
+    if any(drain.over for drain in drains):
+        return Outcome("output", message=f"printed more than {MAX_OUTPUT_BYTES // 2**20} MiB "
+                       f"and was stopped; print less: the grader reads no prints")
     if stuck_in is not None:
         return Outcome("timeout", message=f"did not finish within {timeout:g} s (--timeout)")
     if returncode == -signal.SIGXCPU:
