@@ -20,7 +20,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
 	touch $(VENV)/.app-installed $@
 
 # Debian packages the tests use: chromium for the browser tests, Fashion-MNIST for the data tests,
-# haproxy for the replicas (cnnviz app --replicas K).
+# haproxy for the replicas (cnnviz app --replicas K), postgresql for the class store's tests,
+# bubblewrap for cnnviz check --sandbox.
 system-deps:
 	@bash scripts/system-deps.sh
 
