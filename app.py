@@ -17,8 +17,8 @@ PAGES = [  # (file, title, icon) in menu order
     ("app_pages/draw.py", "Draw a digit", ":material/draw:"),
 ]
 
-# A Material icon, not an emoji: checking an emoji imports Streamlit's emoji table (0.3-0.7 s) at
-# the first page of a fresh server.
+# A Material icon, not an emoji: checking an emoji imports Streamlit's emoji table, which is slow,
+# at the first page of a fresh server.
 st.set_page_config(page_title="cnnviz", page_icon=":material/neurology:", layout="wide")
 page = st.navigation(
     [

@@ -88,7 +88,7 @@ def gradient_maps(image: ui.InputImage, dZ, dA_prev, dW, db, *, clickable: bool)
 
 
 def full_convolution_ui(image: ui.InputImage, layer: ui.ConvLayer, dZ, dA_prev) -> None:
-    """dA_prev again, as the dilated dZ fully convolved with the kernel rotated 180° (on request)."""
+    """dA_prev as the dilated dZ fully convolved with the kernel rotated 180° (on request)."""
     full = st.expander("dA_prev as a full convolution", key="bp_full", on_change="rerun")
     with full:
         if not full.open:

@@ -1,4 +1,4 @@
-"""Convolution: a kernel, padding and stride on a real image, forward, one output value at a time."""
+"""Convolution: a kernel, padding and stride on a real image, forward, one output at a time."""
 
 import numpy as np
 import streamlit as st

@@ -45,7 +45,8 @@ def network_ui() -> None:
             "unit: z, its sigmoid, dL/dz (which is also dL/db) and its bias b. "
             + ("The gradients are those of this example's own loss ½(y − y_t)²."
                if example is not None else
-               "Values are batch means; the gradients are those of L, the mean of the examples' own.")
+               "Values are batch means; the gradients are those of L, the mean of the "
+               "examples' own.")
         )
     network_title = (f"example {example}" if example is not None
                      else f"batch of {len(X):,}: L = {values['L']:.4f}")

@@ -24,7 +24,8 @@ st.markdown(
 - **Architectures**: MLPs and CNNs side by side (parameters, multiply-adds, receptive fields per
   layer), edit a network layer by layer, why both LeNet-5s have 61,706 parameters, the 1,000 ×
   1,000 image argument, and any network as a Keras script to take home.
-- **Training** and **Draw a digit** (when installed): train LeNet-5 live, then let it read your digit.
+- **Training** and **Draw a digit** (when installed): train LeNet-5 live, then let it read your
+  digit.
 
 The input (sidebar) is shared by the pages: a dataset image, an uploaded picture, or the course's
 5x5 grid. The main settings are kept in the page's address, so a view can be shared as a link.

@@ -29,8 +29,9 @@ state = st.session_state
 state.setdefault(RUNS, [])
 training.service.SERVICE.warm_up()  # Ray starts in the background: a first run need not wait
 st.title("Training")
-st.caption("Train LeNet-5 three ways on the same data, watch the curves grow, then inspect the mistakes. "
-           "NumPy and TF1 start from the same weights and see the same batches: one seed, same curves.")
+st.caption("Train LeNet-5 three ways on the same data, watch the curves grow, then inspect the "
+           "mistakes. NumPy and TF1 start from the same weights and see the same batches: one "
+           "seed, same curves.")
 
 
 def model_label(model: str) -> str:
@@ -156,7 +157,8 @@ def live_ui() -> None:
         done = progress["seen"] / progress["total"]
         st.progress(done, text=f"epoch {progress['epoch'] + 1}/{job.config.epochs} · {done:.0%} · "
                                f"{progress['images_per_second']:.0f} images/s · ETA "
-                               f"{training.format_seconds(progress['eta'])}" + (" · stopping…" if job.stopping else ""))
+                               f"{training.format_seconds(progress['eta'])}"
+                               + (" · stopping…" if job.stopping else ""))
     else:
         st.progress(0.0, text="Starting (building the model)…")
     st.plotly_chart(figures.training.batch_curves_figure(live["batches"]), key="live_batches")
@@ -302,7 +304,8 @@ def export_ui(run: training.SavedRun) -> None:
         if config.augment:
             st.caption("The script trains without this run's random shifts (augmentation).")
         st.code(script, language="python")
-        st.download_button("Download the script", script, key="download_script", mime="text/x-python",
+        st.download_button("Download the script", script, key="download_script",
+                           mime="text/x-python",
                            file_name=export.script_filename(network, config.dataset))
 
 
@@ -313,7 +316,8 @@ def comparison_ui(runs: list[training.SavedRun]) -> None:
                "seconds": sum(epoch["seconds"] for epoch in run.history.epochs)}
               for run in runs if run.history.test_accuracy is not None]
     if points:
-        st.plotly_chart(figures.architectures.runs_comparison_figure(points), key="compare_size_time")
+        st.plotly_chart(figures.architectures.runs_comparison_figure(points),
+                        key="compare_size_time")
 
 
 def saved_runs_ui() -> None:

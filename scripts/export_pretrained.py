@@ -16,8 +16,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cnnviz import data, paths  # the checkout's, not an installed copy
-from cnnviz.nn import lenet
+# After the sys.path line (hence noqa): the checkout's cnnviz, not an installed copy.
+from cnnviz import data, paths  # noqa: E402
+from cnnviz.nn import lenet  # noqa: E402
 
 
 def main() -> int:

@@ -41,7 +41,7 @@ def preprocess_steps_figure(steps: PreprocessSteps) -> go.Figure:
 
     Images longer than MAX_SHOWN_SIDE are drawn as the means of square blocks (hover gives a
     block's first row and column in the image): a panel is ~200 px wide, and the canvas' 280x280
-    pixels made the figure 1 MB, re-sent and redrawn on every stroke.
+    pixels made the figure large, re-sent and redrawn on every stroke.
     """
     thinned = f"strokes −{steps.thinned_by} px" if steps.thinned_by else "strokes kept"
     stages = {
@@ -168,8 +168,8 @@ def grid_columns(maps: int, with_kernels: bool) -> int:
 class _Grid:
     """Image panels on a rows x cols grid, built as plain dicts like make_subplots' layout.
 
-    make_subplots and add_trace validate every property (1.3 s for conv2's 32 panels on a busy
-    server); these figures skip that, so colour scales are given as lists.
+    make_subplots and add_trace validate every property, which is slow for conv2's 32 panels;
+    these figures skip that, so colour scales are given as lists.
     """
 
     def __init__(self, rows, cols, column_widths, *, horizontal_spacing, vertical_spacing):

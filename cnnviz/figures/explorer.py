@@ -18,10 +18,10 @@ WINNER_COLOR = "#2ca02c"
 LEFTOVER_COLOR = "rgba(214, 39, 40, 0.35)"
 PADDING_COLOR = "#1f77b4"  # dashed line: the image's border, zero padding outside
 MAX_TEXT_CELLS = 64  # print values inside cells up to 8x8
-MAX_SLIDER_STEPS = 30  # the window walk's slider: each step is a widget Plotly lays out (169: 90 ms)
+MAX_SLIDER_STEPS = 30  # the window walk's slider: each step is a widget Plotly lays out
 PANEL_GAP = 0.04  # between side-by-side panels, as a fraction of the width
 # Room for the tick labels, fixed: with automargin (Plotly.js 4's default) every chart is laid out
-# twice, measuring its labels in between, which made a redraw 2-3x slower in chromium.
+# twice, measuring its labels in between, which slows every redraw.
 MARGIN = {"l": 30, "r": 10, "t": 40, "b": 28}
 
 
@@ -88,8 +88,8 @@ def _panels(panels: list[list[dict]], titles, *, title=None, shapes=()) -> go.Fi
     """Side-by-side panels of traces, each with row 0 at the top, square cells and its title above
     (a single panel's title is the figure's).
 
-    Built as one dict and not validated: make_subplots validates every update and costs ~10x
-    more, and validating the figure cost a fifth of an explorer page's server time.
+    Built as one dict and not validated: make_subplots validates every update, and validating
+    the figure took a large share of an explorer page's server time (BENCHMARKS.md, browser).
     """
     n = len(panels)
     width = (1 - PANEL_GAP * (n - 1)) / n
@@ -147,7 +147,7 @@ def _box(
 
 
 def _padded_heatmap(plane: np.ndarray, pads, zrange=None) -> dict:
-    """The plane (h, w) with its zero padding, in input coordinates (padding at -1, ... and h, ...)."""
+    """The plane (h, w) zero-padded, in input coordinates (padding at -1, ... and h, ...)."""
     (top, bottom), (left, right) = pads
     h, w = plane.shape
     return _heatmap(
@@ -215,7 +215,9 @@ def input_figure(
 
 
 def _click_targets(map_2d: np.ndarray, k: int) -> dict:
-    """Invisible markers on every cell of map k: Streamlit selects scatter points, not heatmap cells.
+    """Invisible markers on every cell of map k.
+
+    Streamlit selects scatter points, not heatmap cells.
 
     Each point's customdata is (value, k), so a click tells the cell and the map.
     """
@@ -226,7 +228,7 @@ def _click_targets(map_2d: np.ndarray, k: int) -> dict:
         "y": rows.ravel(),
         "mode": "markers",
         # Hover, click and selection read the data, not the drawing: drawing one invisible marker
-        # instead of one per cell makes the chart's first draw ~3x faster in chromium.
+        # instead of one per cell makes the chart's first draw much faster.
         "marker": {"symbol": "square", "size": 12, "opacity": 0, "maxdisplayed": 1},
         "customdata": np.stack([map_2d.ravel(), np.full(map_2d.size, k)], axis=-1),
         "hovertemplate": "row %{y}, col %{x}<br>%{customdata[0]:.4g}<extra></extra>",
@@ -243,7 +245,9 @@ def maps_figure(
     zrange=None,
     clickable: bool = False,
 ) -> go.Figure:
-    """Side-by-side maps (h, w, n), one heatmap per map; highlight (i, j) outlines that cell in each.
+    """Side-by-side maps (h, w, n), one heatmap per map.
+
+    highlight (i, j) outlines that cell in each map.
 
     Colours: diverging around 0 (gradients, kernels) or gray over zrange (default (0, 1): images).
     clickable: add click targets (see `_click_targets`) for st.plotly_chart(on_select=...).
@@ -284,7 +288,7 @@ def kernels_figure(kernels, titles) -> go.Figure:
 
 
 def step_figure(window, kernel, product) -> go.Figure:
-    """The step-through's three grids (kh, kw): input window, kernel, and their element-wise product."""
+    """The step-through's three grids (kh, kw): input window, kernel, their element-wise product."""
     return maps_figure(
         np.stack([window, kernel, product], axis=-1),
         ["input window", "kernel", "window ⊙ kernel"],
@@ -327,7 +331,7 @@ def _play_controls(names: list[str]) -> dict:
 
 
 def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figure:
-    """Play control: the window walks the padded input (left) while its output cell lights up (right).
+    """Play control: the window walks the padded input (left), its output cell lights up (right).
 
     plane (h, w), out_map (h_new, w_new), positions [(i, j), ...] in play order; one frame each.
     """
@@ -357,7 +361,7 @@ def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figur
 class PlainFramesFigure(go.Figure):
     """A figure whose animation frames stay plain dicts, in `to_dict()` (what st.plotly_chart
     sends) but not in `.frames`: even unvalidated, plotly.py builds a Frame, a Layout and its
-    Shapes per frame (170 ms for the 169 frames of a 26x26 walk, most of a rerun)."""
+    Shapes per frame, which took most of a rerun for a long walk."""
 
     def __init__(self, figure: dict, frames: list[dict]):
         super().__init__(figure, _validate=False)

@@ -43,10 +43,10 @@ def _two_panels(traces: list[list[dict]], x_title: str, titles=("loss", "accurac
                 **x_axis) -> go.Figure:
     """Loss (left) and accuracy (right) panels, one list of scatter traces (dicts) each.
 
-    Built as one dict and not validated: make_subplots and validation cost ~50 ms a figure, and the
-    live curves are rebuilt on every poll of every training session. Margins are fixed (room for
-    the tick labels and the x title): measuring the labels first (automargin) made each redraw of
-    the live chart ~1.8x slower in chromium.
+    Built as one dict and not validated: make_subplots and validation are slow, and the live
+    curves are rebuilt on every poll of every training session. Margins are fixed (room for the
+    tick labels and the x title): measuring the labels first (automargin) slows every redraw of
+    the live chart in the browser.
     """
     layout = {"height": 320, "margin": {"l": 45, "r": 20, "t": 40, "b": 50},
               "legend": {"orientation": "h", "y": -0.2}, "annotations": []}
@@ -68,7 +68,7 @@ def batch_curves_figure(batches: list[dict], smoothing: float = 0.9) -> go.Figur
     """Per-batch training loss and accuracy: raw (faint) and smoothed, x = batches seen.
 
     The smoothing runs over every batch; both curves draw at most MAX_CURVE_POINTS of them, so the
-    live chart stays the same size however long the run (at 2,000 points the figure was 160 kB).
+    live chart, re-sent on every poll, stays the same size however long the run.
     """
     shown = curve_points(len(batches))
     panels = []

@@ -2,7 +2,7 @@
 
 cnnviz.ops multiplies cache-sized blocks: small products that a second OpenBLAS thread does not
 speed up. On a 2-core machine shared with TensorFlow's thread pool or other processes, that second
-thread spins and can make a LeNet-5 training step 20x slower (174 vs 3,516 images/s measured).
+thread spins and can make a LeNet-5 training step many times slower (BENCHMARKS.md, train).
 """
 
 import ctypes

@@ -33,7 +33,7 @@ def size_formula(input_hw, kernel_hw, pads, stride) -> list[str]:
 
 
 def unvisited(input_hw, kernel_hw, pads, stride) -> tuple[int, int]:
-    """(rows, cols) of the input, at the bottom/right, that no window reaches because of the floor."""
+    """(rows, cols) at the input's bottom/right that no window reaches because of the floor."""
     counts = []
     for size, k, (before, after), s in zip(input_hw, kernel_hw, pads, stride):
         padded = size + before + after
@@ -95,7 +95,10 @@ def pool_step(A_prev, kernel_hw, stride, mode: str, i: int, j: int, channel: int
 
 
 def sweep_positions(out_hw, limit: int = 400) -> list[tuple[int, int]]:
-    """Row-major output positions for the play control; every k-th row and column if more than `limit`."""
+    """Row-major output positions for the play control.
+
+    Every k-th row and column if there are more than `limit`.
+    """
     k = 1
     while -(-out_hw[0] // k) * -(-out_hw[1] // k) > limit:
         k += 1
@@ -131,7 +134,10 @@ def upstream_dZ(
 
 
 def dilate(dZ: np.ndarray, stride) -> np.ndarray:
-    """dZ (m, h_new, w_new, c) with stride − 1 zeros between entries: (m, (h_new−1)·sh+1, (w_new−1)·sw+1, c)."""
+    """dZ (m, h_new, w_new, c) with stride − 1 zeros between entries.
+
+    Returns (m, (h_new−1)·sh+1, (w_new−1)·sw+1, c).
+    """
     m, h_new, w_new, c_new = dZ.shape
     dilated = np.zeros(
         (m, (h_new - 1) * stride[0] + 1, (w_new - 1) * stride[1] + 1, c_new), dZ.dtype
@@ -199,7 +205,7 @@ def gradient_check(
 
 
 def _sample_entries(gradient: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Flat indices of `samples` entries, those with a non-zero gradient first (they test the most)."""
+    """Flat indices of `samples` entries, non-zero gradients first (they test the most)."""
     nonzero = gradient.ravel() != 0
     order = np.concatenate(
         [rng.permutation(np.flatnonzero(nonzero)), rng.permutation(np.flatnonzero(~nonzero))]
@@ -218,7 +224,8 @@ def learn_kernel(
     momentum: float = 0.9,
     step_scale: float = 1.0,
 ) -> Iterator[tuple[int, float, np.ndarray]]:
-    """Gradient descent on W from a He-normal start so that conv(A_prev, W) matches conv(A_prev, W_target).
+    """Gradient descent on W from a He-normal start so that conv(A_prev, W) matches
+    conv(A_prev, W_target).
 
     A_prev (m, h, w, c), W_target (kh, kw, c, c_new); no bias, no activation; loss ½ mean (Z − T)².
     The gradient comes from `conv_backward`; the step is step_scale / L with L the loss's largest

@@ -256,7 +256,7 @@ def _pool_block(A_prev, kernel_hw, stride, out_hw, mode, out=None) -> np.ndarray
     Written into `out` (n, h_new, w_new, c) when given. Both passes combine whole contiguous rows:
     the column pass takes each row's pixels (c values each) shifted by 0..kw-1 pixels, which gives
     every window start, then keeps every sw-th pixel, copied as one opaque c-value item (NumPy's
-    element-wise loops over NHWC's few channels run ~10x slower).
+    element-wise loops over NHWC's few channels are much slower).
     """
     combine = np.maximum if mode == "max" else np.add
     (kh, kw), (sh, sw), (h_new, w_new) = kernel_hw, stride, out_hw

@@ -35,7 +35,7 @@ from cnnviz.readers import DIGITS, LayerOutput
 MODEL_MAX_BYTES = 20 * 2**20  # the uploader's limit, also checked here
 MAX_UNPACKED_BYTES = 64 * 2**20  # Keras stores members uncompressed: a real model unpacks ~1:1
 MAX_MEMBERS = 32  # metadata.json, config.json, model.weights.h5 and a few assets
-LOAD_SECONDS = 90  # the first load also imports TensorFlow (~5 s idle, far more on busy cores)
+LOAD_SECONDS = 90  # the first load also imports TensorFlow, which busy cores slow down a lot
 LOADING_THREADS = 2  # loads at once (the server has 2 cores)
 MAX_WAITING = 8  # loads running or queued; more are refused with "try again"
 MAX_HELD = 16  # uploaded models alive in the server's sessions at once (a class of 60 shares it)

@@ -40,7 +40,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def server_env(args: argparse.Namespace) -> dict[str, str]:
     """The server's environment: ours, with the runs folder and the Ray address made explicit."""
     env = {**os.environ, paths.RUNS_ENV: str(paths.runs_dir().resolve())}
-    if args.ray_address:  # imported here: cnnviz.training loads NumPy, 0.15 s of every start
+    if args.ray_address:  # imported here: cnnviz.training loads NumPy, which delays every start
         from cnnviz.training.service import ADDRESS_ENV
 
         env[ADDRESS_ENV] = args.ray_address

@@ -29,6 +29,6 @@ from cnnviz.training.runs import SavedRun, list_runs, load_run, new_run_dir
 __all__ = [
     "BACKENDS", "MODELS", "Callback", "History", "Job", "SavedRun",
     "TrainConfig", "TrainResult", "as_inputs", "backends", "format_seconds", "jobs", "list_runs",
-    "load_run", "loop", "models_for", "new_run_dir", "runs", "service", "split_indices", "start_job",
-    "train",
+    "load_run", "loop", "models_for", "new_run_dir", "runs", "service", "split_indices",
+    "start_job", "train",
 ]

@@ -28,7 +28,7 @@ from cnnviz.training.service import ADDRESS_ENV, TrainingService
 
 
 class ProgressBar(Callback):
-    """Terminal progress: bar, percent, images/s, ETA, last loss; redrawn at most 10 times a second."""
+    """Terminal progress: bar, percent, images/s, ETA, loss; redrawn at most 10 times a second."""
 
     def __init__(self, stream=None, width: int = 30):
         self.stream, self.width, self.last_draw = stream or sys.stderr, width, 0.0
@@ -41,7 +41,8 @@ class ProgressBar(Callback):
         done = logs["seen"] / logs["total"]
         filled = int(done * self.width)
         self.stream.write(
-            f"\repoch {logs['epoch'] + 1} [{'#' * filled}{'.' * (self.width - filled)}] {done:4.0%} "
+            f"\repoch {logs['epoch'] + 1} [{'#' * filled}{'.' * (self.width - filled)}] "
+            f"{done:4.0%} "
             f"{logs['images_per_second']:6.0f} img/s  ETA {format_seconds(logs['eta'])}  "
             f"loss {logs['loss']:.3f}"
         )
@@ -78,19 +79,23 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         if field.type is bool:  # False by default: the flag turns it on
             parser.add_argument(flag, action="store_true", help=help_text)
             continue
-        value_type = next(t for t in (*typing.get_args(field.type), field.type) if t is not type(None))
+        value_type = next(
+            t for t in (*typing.get_args(field.type), field.type) if t is not type(None)
+        )
         parser.add_argument(flag, type=value_type, default=field.default, help=help_text,
                             choices=field.metadata.get("choices"))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m cnnviz train", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m cnnviz train",
+                                     description=__doc__.split("\n")[0])
     add_config_options(parser)
     parser.add_argument("--out", type=Path, default=None,
                         help="where to save the model: .keras (keras) or .npz (tf1, numpy)")
     parser.add_argument("--runs-dir", type=Path, default=paths.runs_dir(),
                         help="folder that keeps every run's history and checkpoints")
-    parser.add_argument("--json", action="store_true", help="print a one-line JSON summary at the end")
+    parser.add_argument("--json", action="store_true",
+                        help="print a one-line JSON summary at the end")
     parser.add_argument("--ray-address", default=os.environ.get(ADDRESS_ENV) or None,
                         help=f"train on this Ray cluster (default ${ADDRESS_ENV}; unset: here)")
     return parser.parse_args(argv)
@@ -153,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         replace_atomically(out, lambda temp: shutil.copyfile(result.model_path, temp))
         result = dataclasses.replace(result, model_path=Path(out))
     print(f"test accuracy {result.history.test_accuracy:.4f}, "
-          f"{result.history.images_per_second:.0f} images/s, model {result.model_path}", file=sys.stderr)
+          f"{result.history.images_per_second:.0f} images/s, model {result.model_path}",
+          file=sys.stderr)
     if print_json:
         print(json.dumps(summary(result)))
     return 0

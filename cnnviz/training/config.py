@@ -67,7 +67,9 @@ class TrainConfig:
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 2):
             raise ValueError(f"limit must be None or an integer >= 2, got {self.limit!r}")
         if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+            raise ValueError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction}"
+            )
         return self
 
     @property

@@ -27,7 +27,8 @@ def as_inputs(images: np.ndarray) -> np.ndarray:
 
 
 def shift_images(X: np.ndarray, rng: np.random.Generator, max_shift: int = 2) -> np.ndarray:
-    """Each image of X (m, 28, 28, 1) moved by a random whole-pixel offset in [-max_shift, max_shift]."""
+    """Each image of X (m, 28, 28, 1) moved by a random whole-pixel offset in
+    [-max_shift, max_shift]."""
     padded = np.pad(X, ((0, 0), (max_shift,) * 2, (max_shift,) * 2, (0, 0)))
     offsets = rng.integers(0, 2 * max_shift + 1, size=(len(X), 2))
     shifted = np.empty_like(X)
@@ -71,8 +72,8 @@ def train(config: TrainConfig, dataset, callbacks=(), *, stop=None, run_dir=None
 def check_out_path(config: TrainConfig, out) -> None:
     """ValueError unless out is None or ends with the suffix config's backend saves."""
     if out is not None and Path(out).suffix != config.model_suffix:
-        raise ValueError(f"out must end with {config.model_suffix} for the {config.backend} backend, "
-                         f"got {out}")
+        raise ValueError(f"out must end with {config.model_suffix} for the {config.backend} "
+                         f"backend, got {out}")
 
 
 class Trainer:

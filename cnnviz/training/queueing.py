@@ -15,8 +15,8 @@ from cnnviz.training.config import TrainConfig
 from cnnviz.training.service import TrainingService, max_queued
 from cnnviz.training.waiting import actor_name
 
-# A worker's peak RSS, measured: Keras on 60,000 Fashion-MNIST images with augmentation
-# 1,419 MiB; Keras on the embedded 8,000 781 MiB, TF1 745 MiB; NumPy 220 MiB (922 MiB on 60,000).
+# Every run declares the peak memory of the largest run (Keras on the full Fashion-MNIST with
+# augmentation; BENCHMARKS.md, train), so runs of every size share one queue.
 RUN_MEMORY_BYTES = 1536 * 2**20
 RUN_RESOURCES = {"num_cpus": 1, "memory": RUN_MEMORY_BYTES, "max_concurrency": 2,
                  "max_restarts": 0}  # one CPU; run() and stop() on two threads; never rerun

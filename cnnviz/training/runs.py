@@ -1,4 +1,4 @@
-"""The runs folder: where a run's record and model live, how they are written, and how they are read.
+"""The runs folder: where a run's record and model live, how they are written and read.
 
 A run folder, root/<UTC start>-<backend>-<model>-<dataset>-<token> (new_run_dir), holds run.json
 (config, status, error, model file, history, who writes it, and the times the training queue
@@ -113,7 +113,8 @@ class RunRecorder:
 
     def checkpoint(self, backend, history: History, status: str) -> Path:
         """backend.save the model with its meta, then record status; returns the model's path."""
-        backend.save(self.model_path, {**model_meta(self.config, history), "run": self.run_dir.name})
+        meta = {**model_meta(self.config, history), "run": self.run_dir.name}
+        backend.save(self.model_path, meta)
         self.write_status(status, history)
         return self.model_path
 

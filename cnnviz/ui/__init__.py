@@ -92,7 +92,7 @@ def _import_warm_up_modules() -> None:
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
     """Import WARM_UP_MODULES once per server, on a background thread started after the first page
-    is drawn, so a student's next page does not wait for them (pandas alone takes 0.5-4 s)."""
+    is drawn, so a student's next page does not wait for them (pandas alone is slow to import)."""
     thread = threading.Thread(target=_import_warm_up_modules, name="cnnviz-warm-up", daemon=True)
     thread.start()
     return thread

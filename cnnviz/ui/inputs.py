@@ -48,7 +48,9 @@ def input_picker() -> InputImage:
     """Sidebar: pick the input image (dataset digit, upload, or the course's 5x5 grid)."""
     with st.sidebar:
         st.header("Input")
-        source = synced_widget(st.radio, "Source", "source", SOURCES[0], options=SOURCES, horizontal=True)
+        source = synced_widget(
+            st.radio, "Source", "source", SOURCES[0], options=SOURCES, horizontal=True
+        )
         if source == "5x5 course grid":
             return InputImage(COURSE_GRID, "the course's 5x5 grid", ("grid",))
         if source == "upload":
@@ -108,7 +110,8 @@ def _upload_ui() -> InputImage:
             st.error(f"{uploaded.name}: {error}")
     if "upload_bytes" not in state:
         st.info(
-            f"Upload an image; it is shrunk to at most {upload.EXPLORER_SIDE} px on its longer side."
+            f"Upload an image; it is shrunk to at most {upload.EXPLORER_SIDE} px on its longer "
+            "side."
         )
         st.stop()
     pixels = _decoded(state["upload_bytes"], channels)

@@ -52,7 +52,9 @@ def _pair_ui(
     values = []
     for column, label, name in zip(columns, labels, names):
         with column:
-            values.append(synced_widget(st.number_input, label, name, default, bounds=bounds, step=1))
+            values.append(
+                synced_widget(st.number_input, label, name, default, bounds=bounds, step=1)
+            )
     return values[0], values[1]
 
 
@@ -71,18 +73,22 @@ def padding_ui():
 
 
 def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
-    """Sidebar layer settings, and (editable) one tab per filter with its preset and kernel editor."""
+    """Sidebar layer settings; if editable, one tab per filter with its preset and kernel editor."""
     c_prev = input_image.pixels.shape[2]
     with st.sidebar:
         st.header("Convolution layer")
-        n_filters = synced_widget(st.slider, "Filters", "filters", 1, bounds=(1, kernels.MAX_FILTERS))
+        n_filters = synced_widget(
+            st.slider, "Filters", "filters", 1, bounds=(1, kernels.MAX_FILTERS)
+        )
         size = kernel_size_ui()
         padding = padding_ui()
         stride = stride_ui()
         bias = synced_widget(
             st.number_input, "Bias b (every filter)", "bias", 0.0, step=0.1, format="%.2f"
         )
-        activation = synced_widget(st.selectbox, "Activation", "activation", "none", options=ACTIVATIONS)
+        activation = synced_widget(
+            st.selectbox, "Activation", "activation", "none", options=ACTIVATIONS
+        )
         seed = synced_widget(
             st.number_input, "Seed (random kernels)", "seed", 0, bounds=(0, 10**6), step=1
         )
@@ -100,7 +106,9 @@ def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
             grids.append(_kernel(f, preset, size, seed + f, c_prev))
         else:
             with tab:
-                preset = synced_widget(st.selectbox, "Preset", f"preset_{f}", default, options=presets)
+                preset = synced_widget(
+                    st.selectbox, "Preset", f"preset_{f}", default, options=presets
+                )
                 grids.append(_kernel_editor(f, preset, size, seed + f, c_prev))
         original = kernels.preset_kernel(preset, size, seed=seed + f, fan_in_channels=c_prev)
         labels.append(preset if np.array_equal(grids[-1], original) else f"{preset} (edited)")
@@ -122,7 +130,10 @@ def _kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarra
 
 
 def _kernel_editor(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:
-    """An editable grid for filter f; bad cells are refused with a message and the last good kernel stays."""
+    """An editable grid for filter f.
+
+    Bad cells are refused with a message, and the last good kernel stays.
+    """
     import pandas as pd  # here, not at the top: pages without a kernel editor start faster
 
     state = st.session_state
@@ -134,7 +145,8 @@ def _kernel_editor(f: int, preset: str, size: int, seed: int, c_prev: int) -> np
     columns = [str(c + 1) for c in range(base.shape[1])]
     table = pd.DataFrame([[f"{v:.4g}" for v in row] for row in base], columns=columns)
     st.caption(
-        "Edit the cells (numbers only); the kernel is applied as a cross-correlation, like the course."
+        "Edit the cells (numbers only); the kernel is applied as a cross-correlation, like the "
+        "course."
     )
     st.data_editor(table, key=key, hide_index=True, width="content")
     cells: list[list] = base.tolist()
