@@ -98,8 +98,8 @@ def outputs(result, count: int) -> list:
         raise ValueError("returned None; is a `return` statement missing?")
     values = [result] if count == 1 else result
     if count > 1 and (not isinstance(result, (tuple, list)) or len(result) != count):
-        raise ValueError(f"returned {type(result).__name__}"
-                         f"{f' of {len(result)} items' if isinstance(result, (tuple, list)) else ''}"
+        items = f" of {len(result)} items" if isinstance(result, (tuple, list)) else ""
+        raise ValueError(f"returned {type(result).__name__}{items}"
                          f"; expected a tuple of {count} arrays")
     arrays = []
     for value in values:
@@ -108,7 +108,9 @@ def outputs(result, count: int) -> list:
         try:
             array = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
-            raise ValueError(f"returned a {type(value).__name__}, not an array of numbers") from None
+            raise ValueError(
+                f"returned a {type(value).__name__}, not an array of numbers"
+            ) from None
         arrays.append(array)
     return arrays
 

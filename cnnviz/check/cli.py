@@ -207,7 +207,8 @@ def _shape_paragraph(task: str, result: CaseResult, explained: dict) -> str:
     shapes = ", ".join(f"{o.name} of shape {o.got.shape} instead of {o.expected.shape}"
                        for o in wrong)
     text = f"{task} returned {shapes} in case {case.name!r} ({case.describe()})."
-    likely = [diagnose.text(key, fields) for o in wrong for key, fields in explained.get(o.name, [])]
+    likely = [diagnose.text(key, fields)
+              for o in wrong for key, fields in explained.get(o.name, [])]
     if likely:
         text += " Likely " + "; ".join(dict.fromkeys(likely)) + "."
     return text

@@ -111,7 +111,8 @@ def _write_cases(workdir: Path, cases: list[Case], ids: dict[str, str]) -> None:
     listing = []
     for case in cases:
         names = TASKS[case.task][0]
-        arrays = {name: case.args[name] for name in names if isinstance(case.args[name], np.ndarray)}
+        arrays = {name: case.args[name] for name in names
+                  if isinstance(case.args[name], np.ndarray)}
         np.savez(workdir / f"in-{ids[case.name]}.npz", **arrays)
         listing.append({
             "id": ids[case.name],
