@@ -20,7 +20,7 @@ MODULES = {  # dotted name -> path, for every module of the library
 FLOORS = [
     ["cnnviz.paths"],
     ["cnnviz.nn", "cnnviz.data", "cnnviz.ops", "cnnviz.lenet", "cnnviz.dense", "cnnviz.preprocess"],
-    ["cnnviz.networks", "cnnviz.readers"],
+    ["cnnviz.networks", "cnnviz.readers", "cnnviz.classroom"],
     ["cnnviz.training", "cnnviz.check", "cnnviz.figures"],
     ["cnnviz.ui"],
     ["cnnviz.serving"],
