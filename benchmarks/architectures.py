@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = sum(epoch["seconds"] for epoch in history.epochs)
         params = analyze(TRAINING_NETWORKS[name]).total_params
         print(f"| {training.MODELS[name].label} | {dataset_name}, "
-              f"{min(args.limit or len(dataset.x_train), len(dataset.x_train)):,} training images | {params:,} | {history.test_accuracy:.2%} | {reported:.1%} | "
+              f"{min(args.limit or len(dataset.x_train), len(dataset.x_train)):,} training images "
+              f"| {params:,} | {history.test_accuracy:.2%} | {reported:.1%} | "
               f"{seconds:.0f} |")
         results.append({"model": name, "dataset": dataset_name, "source": dataset.source,
                         "params": params, "test_accuracy": history.test_accuracy,

@@ -40,7 +40,8 @@ _CHARTS_DRAWN_JS = """() => [...document.querySelectorAll("[data-testid='stPlotl
 def launch_chromium(playwright) -> Browser:
     """Debian's chromium, headless; FileNotFoundError saying how to install it when missing."""
     if not CHROMIUM.exists():
-        raise FileNotFoundError(f"{CHROMIUM} is missing: install it with `sudo apt-get install chromium`")
+        raise FileNotFoundError(
+            f"{CHROMIUM} is missing: install it with `sudo apt-get install chromium`")
     expect.set_options(timeout=TIMEOUT_MS)
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
@@ -89,10 +90,12 @@ def wait_for_chart_change(page: Page, key: str, before: str | None) -> None:
     """Wait (checking every animation frame) until chart `key` shows data other than `before`."""
     try:
         page.wait_for_function(
-            f"([key, before]) => {{ const now = ({SIGNATURE_JS})(key); return now !== null && now !== before; }}",
+            f"([key, before]) => {{ const now = ({SIGNATURE_JS})(key); "
+            "return now !== null && now !== before; }",
             arg=[key, before], polling="raf")
     except PlaywrightTimeoutError:
-        raise AssertionError(f"chart {key!r} was not redrawn with new data within {TIMEOUT_MS} ms") from None
+        raise AssertionError(
+            f"chart {key!r} was not redrawn with new data within {TIMEOUT_MS} ms") from None
 
 
 def changed_chart(page: Page, key: str, action: Callable[[], object]) -> float:
@@ -129,7 +132,8 @@ def choose_radio(scope: Page | Locator, label: str, option: str) -> None:
 
 def choose_select(page: Page, label: str, option: str, scope: Page | Locator | None = None) -> None:
     """Open selectbox `label` and click `option` (reopening it when a rerun closed the list)."""
-    box, choice = widget(scope or page, "stSelectbox", label), page.get_by_role("option", name=option, exact=True)
+    box = widget(scope or page, "stSelectbox", label)
+    choice = page.get_by_role("option", name=option, exact=True)
     for _ in range(3):
         box.click()
         try:
@@ -165,7 +169,8 @@ def exceptions(page: Page) -> list[str]:
 def save_screenshot(page: Page, path: Path) -> None:
     """The whole page (Streamlit scrolls inside its main element) as a PNG."""
     height = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\").scrollHeight")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(height, 6000))})
+    page.set_viewport_size(
+        {"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(height, 6000))})
     try:
         page.wait_for_timeout(300)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,10 +222,11 @@ def batches_seen(page: Page) -> int:
 
 
 def wait_for_batches(page: Page, count: int) -> None:
-    """Wait until the live curve has `count` batches; AssertionError with the page's error instead."""
+    """Wait until the live curve has `count` batches; AssertionError with the page's error
+    instead."""
     page.wait_for_function(f"(count) => ({_BATCHES_JS})() >= count || "
-                           "document.querySelector(\"[data-testid='stAlertContentError']\")", arg=count,
-                           timeout=RUN_START_TIMEOUT_MS)
+                           "document.querySelector(\"[data-testid='stAlertContentError']\")",
+                           arg=count, timeout=RUN_START_TIMEOUT_MS)
     assert errors(page) == [], errors(page)
 
 

@@ -109,8 +109,10 @@ def convolution_changes(page: Page) -> list[Change]:
 
 def pooling_changes(page: Page) -> list[Change]:
     """Four changes of the pooling layer (mode, window) that redraw its output chart."""
-    return [("mode avg", _radio(page, "Mode", "avg")), ("window kh 3", _number(page, "Window kh", 3)),
-            ("mode max", _radio(page, "Mode", "max")), ("window kh 2", _number(page, "Window kh", 2))]
+    return [("mode avg", _radio(page, "Mode", "avg")),
+            ("window kh 3", _number(page, "Window kh", 3)),
+            ("mode max", _radio(page, "Mode", "max")),
+            ("window kh 2", _number(page, "Window kh", 2))]
 
 
 def backprop_changes(page: Page) -> list[Change]:
@@ -149,10 +151,12 @@ def percentiles(milliseconds: list[float]) -> tuple[float, float]:
 
 def breakdown(timings: list[Timing]) -> dict[str, float]:
     """Medians of each part of a change, as consecutive stages (ms) and sizes."""
-    median = {f.name: statistics.median(getattr(t, f.name) for t in timings) for f in fields(Timing)}
+    median = {f.name: statistics.median(getattr(t, f.name) for t in timings)
+              for f in fields(Timing)}
     stages = {
         "input_to_request_ms": median["request_ms"],
-        "request_to_first_answer_ms": statistics.median(t.first_answer_ms - t.request_ms for t in timings),
+        "request_to_first_answer_ms": statistics.median(t.first_answer_ms - t.request_ms
+                                                        for t in timings),
         "first_to_last_answer_ms": statistics.median(t.last_answer_ms - t.first_answer_ms
                                                      for t in timings),
         "last_answer_to_redrawn_ms": statistics.median(t.redrawn_ms - t.last_answer_ms
@@ -160,12 +164,14 @@ def breakdown(timings: list[Timing]) -> dict[str, float]:
         "input_to_redrawn_ms": median["redrawn_ms"],
         "playwright_action_to_redrawn_ms": median["total_ms"],
     }
-    return {**stages, "kb_per_rerun": median["bytes_received"] / 1e3, "messages": median["messages"]}
+    return {**stages, "kb_per_rerun": median["bytes_received"] / 1e3,
+            "messages": median["messages"]}
 
 
 def first_prediction(chromium) -> tuple[float, float]:
     """(canvas shown, reading shown), seconds after the draw page is opened on a fresh server."""
-    with tempfile.TemporaryDirectory() as runs, browser.streamlit_server({"CNNVIZ_RUNS_DIR": runs}) as url:
+    with (tempfile.TemporaryDirectory() as runs,
+          browser.streamlit_server({"CNNVIZ_RUNS_DIR": runs}) as url):
         page = browser.new_page(chromium)
         start = time.perf_counter()
         page.goto(f"{url}/draw")

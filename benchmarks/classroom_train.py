@@ -58,7 +58,8 @@ WATCH_JS = """() => {
 
 class PeakSampler(threading.Thread):
     """Samples process `pid` and its descendants every `every` seconds until stopped: peak PSS
-    and RSS sums, the most processes with TensorFlow loaded at once, whether the root stayed alive."""
+    and RSS sums, the most processes with TensorFlow loaded at once, whether the root stayed
+    alive."""
 
     def __init__(self, pid: int, every: float = 0.2):
         super().__init__(daemon=True)

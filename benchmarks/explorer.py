@@ -74,7 +74,8 @@ CHANGES: dict[str, list[Change]] = {
 
 
 def time_page(name: str, repeats: int) -> list[tuple[str, float]]:
-    """(change, best seconds over `repeats` fresh sessions) for each control change of page `name`."""
+    """(change, best seconds over `repeats` fresh sessions) for each control change of page
+    `name`."""
     from streamlit.testing.v1 import AppTest
 
     best: dict[str, float] = {}

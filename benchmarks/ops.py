@@ -67,7 +67,8 @@ def _conv_cases(label, m, input_hwc, kernel, rng, tf) -> list[Case]:
 
     def tf_backward():
         dA = tf.raw_ops.Conv2DBackpropInput(
-            input_sizes=A_prev.shape, filter=W_t, out_backprop=dZ_t, strides=[1] * 4, padding="VALID"
+            input_sizes=A_prev.shape, filter=W_t, out_backprop=dZ_t, strides=[1] * 4,
+            padding="VALID",
         )
         dW = tf.raw_ops.Conv2DBackpropFilter(
             input=A_t, filter_sizes=W.shape, out_backprop=dZ_t, strides=[1] * 4, padding="VALID"
@@ -133,13 +134,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pixel-sample", type=int, default=100,
                         help="examples the per-pixel loop runs on; its time is scaled to the batch")
     args = parser.parse_args(argv)
-    limit_blas_threads(1)  # cnnviz.blas: cache-sized products; a second thread only spins against TF's
+    # cnnviz.blas: cache-sized products; a second thread only spins against TF's
+    limit_blas_threads(1)
     import tensorflow as tf
 
     machine_line = machine(TensorFlow=tf.__version__)
-    print(f"Machine: {machine_line}; NumPy's OpenBLAS on 1 thread, TensorFlow on its default pool\n")
-    print("| op | cnnviz (ms) | TensorFlow (ms) | cnnviz / TF | two loops (ms) | two loops / cnnviz "
-          "| per-pixel loop (ms, scaled) | per-pixel / cnnviz |")
+    print(f"Machine: {machine_line}; NumPy's OpenBLAS on 1 thread, "
+          "TensorFlow on its default pool\n")
+    print("| op | cnnviz (ms) | TensorFlow (ms) | cnnviz / TF | two loops (ms) "
+          "| two loops / cnnviz | per-pixel loop (ms, scaled) | per-pixel / cnnviz |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     figures = []
     for case in cases(args.m):

@@ -28,8 +28,10 @@ PARTS = ("overhead", "throughput", "mnist", "numpy", "fashion")
 
 def _epoch_data(dataset, config):
     """Training images (m, 28, 28, 1) float32 and labels (m,) of config's split, in seed order."""
-    train_idx, _ = training.split_indices(len(dataset.x_train), config, np.random.default_rng(config.seed))
-    return training.as_inputs(dataset.x_train[train_idx]), np.asarray(dataset.y_train[train_idx], np.int64)
+    train_idx, _ = training.split_indices(len(dataset.x_train), config,
+                                          np.random.default_rng(config.seed))
+    return (training.as_inputs(dataset.x_train[train_idx]),
+            np.asarray(dataset.y_train[train_idx], np.int64))
 
 
 def _never_stop(*_) -> bool:
@@ -93,16 +95,19 @@ def throughput(dataset, batch_size: int) -> dict:
 
 
 def accuracy_run(images, **settings) -> dict:
-    """test accuracy, training seconds (sum of epochs) and wall time of one train() run on images."""
+    """test accuracy, training seconds (sum of epochs) and wall time of one train() run on
+    images."""
     history = training.train(training.TrainConfig(**settings), images).history
-    return {"test_accuracy": history.test_accuracy, "train_seconds": sum(e["seconds"] for e in history.epochs),
+    return {"test_accuracy": history.test_accuracy,
+            "train_seconds": sum(e["seconds"] for e in history.epochs),
             "wall_time": history.wall_time, "epochs": len(history.epochs),
             "images_per_second": history.images_per_second}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argument_parser("train", __doc__.split("\n")[0])
-    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="parts to run")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="parts to run")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=7, help="alternated epochs for the overhead")
     parser.add_argument("--fashion-epochs", type=int, default=12)
@@ -141,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                      mnist, {"backend": "numpy", "epochs": 3, "batch_size": 32}))
     if "fashion" in args.only:
         try:
-            runs.append(("fashion", f"Keras LeNet-5, Fashion-MNIST (60k), {args.fashion_epochs} epochs",
+            runs.append(("fashion",
+                         f"Keras LeNet-5, Fashion-MNIST (60k), {args.fashion_epochs} epochs",
                          ">= 89%", load_dataset("fashion-mnist"),
                          {"backend": "keras", "dataset": "fashion-mnist",
                           "epochs": args.fashion_epochs, "batch_size": 64}))
@@ -149,11 +155,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fashion-mnist skipped: {error}\n")
             figures["skipped"] = {"fashion": str(error)}
     if runs:
-        print("| run | test accuracy | training s | wall s | images/s | bar |\n|---|---:|---:|---:|---:|---|")
+        print("| run | test accuracy | training s | wall s | images/s | bar |\n"
+              "|---|---:|---:|---:|---:|---|")
     for part, label, bar, images, settings in runs:
         result = accuracy_run(images, **settings)
         print(f"| {label} | {result['test_accuracy']:.2%} | {result['train_seconds']:.1f} | "
-              f"{result['wall_time']:.1f} | {result['images_per_second']:,.0f} | {bar} |", flush=True)
+              f"{result['wall_time']:.1f} | {result['images_per_second']:,.0f} | {bar} |",
+              flush=True)
         figures.setdefault("accuracy", {})[part] = {"run": label, **result}
     if args.json:
         print_json_line(figures)

@@ -50,7 +50,8 @@ def functional() -> bytes:
     right = layers.Conv2D(3, 5, padding="same", activation="relu", name="right")(image)
     merged = layers.Add(name="merged")([left, right])
     pooled = layers.MaxPooling2D(4, name="pool")(merged)
-    outputs = layers.Dense(10, activation="softmax", name="out")(layers.Flatten(name="flat")(pooled))
+    outputs = layers.Dense(10, activation="softmax", name="out")(
+        layers.Flatten(name="flat")(pooled))
     return _saved(keras.Model(inputs, outputs, name="two_branches"))
 
 

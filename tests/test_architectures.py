@@ -1,4 +1,5 @@
-"""cnnviz.networks.architectures, layer_specs and networks: counts by hand and against Keras; errors."""
+"""cnnviz.networks.architectures, layer_specs and networks: counts by hand and against Keras;
+errors."""
 
 import math
 

@@ -68,5 +68,6 @@ def test_page_timings_time_each_step_of_the_page():
     digits = np.zeros((3, 28, 28), dtype=np.uint8)
     digits[:, 4:24, 12:16] = 255
     timings = bench_draw.page_timings(lenet.init_params(seed=0), digits)
-    assert list(timings) == ["preprocessing", "forward (all layers)", "saliency (backward to input)"]
+    assert list(timings) == ["preprocessing", "forward (all layers)",
+                             "saliency (backward to input)"]
     assert all(ms > 0 for ms in timings.values())

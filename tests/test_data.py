@@ -1,4 +1,5 @@
-"""cnnviz.data.datasets on the embedded MNIST, tiny IDX/npz files written here, and Debian's Fashion-MNIST."""
+"""cnnviz.data.datasets on the embedded MNIST, tiny IDX/npz files written here, and Debian's
+Fashion-MNIST."""
 
 import gzip
 from pathlib import Path
@@ -18,8 +19,10 @@ def write_idx(path: Path, array: np.ndarray, gzipped: bool = False) -> None:
 
 def write_idx_folder(folder: Path, n_train=6, n_test=4, gzipped=False, seed=0) -> dict:
     rng = np.random.default_rng(seed)
-    arrays = {"x_train": rng.integers(0, 256, (n_train, 28, 28)), "y_train": rng.integers(0, 10, n_train),
-              "x_test": rng.integers(0, 256, (n_test, 28, 28)), "y_test": rng.integers(0, 10, n_test)}
+    arrays = {"x_train": rng.integers(0, 256, (n_train, 28, 28)),
+              "y_train": rng.integers(0, 10, n_train),
+              "x_test": rng.integers(0, 256, (n_test, 28, 28)),
+              "y_test": rng.integers(0, 10, n_test)}
     folder.mkdir(parents=True, exist_ok=True)
     for field, stem in data.IDX_FILES.items():
         write_idx(folder / (stem + (".gz" if gzipped else "")), arrays[field], gzipped)
@@ -81,7 +84,8 @@ def test_load_dataset_mnist_reads_keras_mnist_npz(monkeypatch, tmp_path):
     rng = np.random.default_rng(1)
     x = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
     (tmp_path / "keras").mkdir()
-    np.savez(tmp_path / "keras" / "mnist.npz", x_train=x, y_train=np.arange(5), x_test=x[:2], y_test=np.arange(2))
+    np.savez(tmp_path / "keras" / "mnist.npz", x_train=x, y_train=np.arange(5), x_test=x[:2],
+             y_test=np.arange(2))
     monkeypatch.setattr(data, "DATA_DIR", tmp_path / "empty")
     monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "keras")
     mnist = data.load_dataset("mnist")
@@ -103,7 +107,8 @@ def test_load_dataset_reads_the_course_npz_layout(tmp_path):
 
 
 def test_fashion_mnist_from_debian_package():
-    # CI installs Debian's dataset-fashion-mnist (scripts/system-deps.sh), so this must not skip there
+    # CI installs Debian's dataset-fashion-mnist (scripts/system-deps.sh), so this must not skip
+    # there
     fashion = data.load_dataset("fashion-mnist")
     assert fashion.x_train.shape == (60000, 28, 28) and fashion.x_test.shape == (10000, 28, 28)
     assert np.bincount(fashion.y_train).tolist() == [6000] * 10

@@ -172,7 +172,8 @@ def test_draw_page_offers_the_model_trained_in_this_session(monkeypatch, tmp_pat
     fake_canvas(monkeypatch, drawing())
     at = run_page(trained_model_path=str(session_model))
     model_radio = at.radio(key="draw_model")
-    assert model_radio.options == ["Pretrained LeNet-5", "Trained in this session", "Your Keras model"]
+    assert model_radio.options == ["Pretrained LeNet-5", "Trained in this session",
+                                   "Your Keras model"]
     model_radio.set_value("Trained in this session").run()
     assert not at.exception
     assert any("session.npz" in text and "tf1" in text for text in texts(at, "caption"))

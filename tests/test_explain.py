@@ -1,5 +1,5 @@
-"""cnnviz.nn.explain: step-through values, output size and floor counts, the full-convolution view of
-dA_prev, tie counts, the gradient check, learning a kernel, and upload decoding."""
+"""cnnviz.nn.explain: step-through values, output size and floor counts, the full-convolution view
+of dA_prev, tie counts, the gradient check, learning a kernel, and upload decoding."""
 
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""cnnviz.networks.export: the exported Keras scripts build the same model and train in a subprocess."""
+"""cnnviz.networks.export: the exported Keras scripts build the same model and train in a
+subprocess."""
 
 import os
 import re

@@ -92,8 +92,8 @@ def test_saliency_is_the_gradient_of_the_score(name):
 @pytest.mark.parametrize("name", list(keras_uploads.BAD))
 def test_bad_file_is_refused_saying_which_problem(name):
     build, words = keras_uploads.BAD[name]
-    with pytest.raises(keras_model.KerasModelError, match=words.replace("(", r"\(").replace(")", r"\)")
-                       .replace(".", r"\.")):
+    pattern = words.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")
+    with pytest.raises(keras_model.KerasModelError, match=pattern):
         keras_model.load(build())
 
 
@@ -152,7 +152,8 @@ def test_load_refuses_when_too_many_loads_wait(monkeypatch):
         keras_model.load(keras_uploads.logits_only())
 
 
-def test_load_refuses_when_the_server_holds_too_many_models_and_frees_them_with_sessions(monkeypatch):
+def test_load_refuses_when_the_server_holds_too_many_models_and_frees_them_with_sessions(
+        monkeypatch):
     monkeypatch.setattr(keras_model, "MAX_HELD", 1)
     monkeypatch.setattr(keras_model, "_held", weakref.WeakSet())
     session_model = keras_model.load(keras_uploads.logits_only())

@@ -56,7 +56,8 @@ def test_the_launcher_starts_streamlit_without_loading_numpy_first():
                               check=True).stdout.split()
 
     assert printed("import sys, cnnviz.serving.launch; print('numpy' in sys.modules)") == ["False"]
-    assert printed("from cnnviz import conv_forward; print(conv_forward.__module__)") == ["cnnviz.nn.ops"]
+    assert printed("from cnnviz import conv_forward; print(conv_forward.__module__)") == [
+        "cnnviz.nn.ops"]
 
 
 def test_server_skips_the_full_garbage_collection_after_every_run():

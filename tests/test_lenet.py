@@ -1,4 +1,5 @@
-"""Tests of the NumPy LeNet-5: shapes, the full gradient against finite differences, saving, learning."""
+"""Tests of the NumPy LeNet-5: shapes, the full gradient against finite differences, saving,
+learning."""
 
 import json
 
@@ -94,7 +95,8 @@ def test_backward_full_gradient_matches_finite_differences():
         value = X if name == "X" else params[name]
         assert grads[name].shape == value.shape
         direction = rng.normal(size=value.shape)
-        numeric = (shifted_loss(name, eps * direction) - shifted_loss(name, -eps * direction)) / (2 * eps)
+        numeric = ((shifted_loss(name, eps * direction) - shifted_loss(name, -eps * direction))
+                   / (2 * eps))
         assert np.sum(grads[name] * direction) == pytest.approx(numeric, rel=1e-5, abs=1e-9), name
         flat = rng.choice(value.size, size=min(6, value.size), replace=False)
         indices = list(zip(*np.unravel_index(flat, value.shape)))

@@ -133,14 +133,16 @@ def test_conv_backward_matches_finite_differences(impl, padding, stride):
 
     dA_prev, dW, db = impl.conv_backward(dZ, A_prev, W, b, padding, stride)
     for analytic, variable in ((dA_prev, A_prev), (dW, W), (db, b)):
-        np.testing.assert_allclose(analytic, numerical_gradient(loss, variable), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(analytic, numerical_gradient(loss, variable), rtol=1e-6,
+                                   atol=1e-7)
 
 
 @each_implementation
 @pytest.mark.parametrize("mode", ["max", "avg"])
 def test_pool_backward_matches_finite_differences(impl, mode):
     A_prev = np.random.default_rng(4).standard_normal((2, 5, 5, 2))
-    dA = np.random.default_rng(5).standard_normal(impl.pool_forward(A_prev, (2, 3), (1, 2), mode).shape)
+    dA = np.random.default_rng(5).standard_normal(
+        impl.pool_forward(A_prev, (2, 3), (1, 2), mode).shape)
 
     def loss(_):
         return np.sum(impl.pool_forward(A_prev, (2, 3), (1, 2), mode) * dA)
@@ -175,9 +177,11 @@ def test_ops_agree_with_the_loop_reference_in_several_blocks(monkeypatch, thread
 
 @each_implementation
 def test_conv_forward_course_example_gives_4_top_left(impl):
-    image = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0], [0, 1, 1, 0, 0]])
+    image = np.array([[1, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 0],
+                      [0, 1, 1, 0, 0]])
     kernel = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]])
-    Z = impl.conv_forward(image[None, :, :, None], kernel[:, :, None, None], np.zeros((1, 1, 1, 1)), None, "valid")
+    Z = impl.conv_forward(image[None, :, :, None], kernel[:, :, None, None],
+                          np.zeros((1, 1, 1, 1)), None, "valid")
     np.testing.assert_array_equal(Z[0, :, :, 0], [[4, 3, 4], [2, 4, 3], [2, 3, 4]])
 
 
@@ -192,7 +196,8 @@ def test_course_shapes_on_50000_images():
 @each_implementation
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_ops_preserve_dtype(impl, dtype):
-    A_prev, W, b = np.ones((1, 6, 6, 2), dtype), np.ones((3, 3, 2, 2), dtype), np.ones((1, 1, 1, 2), dtype)
+    A_prev, W, b = (np.ones((1, 6, 6, 2), dtype), np.ones((3, 3, 2, 2), dtype),
+                    np.ones((1, 1, 1, 2), dtype))
     Z = impl.conv_forward(A_prev, W, b, "relu")
     assert Z.dtype == dtype
     assert {g.dtype for g in impl.conv_backward(Z, A_prev, W, b)} == {np.dtype(dtype)}
@@ -211,10 +216,13 @@ def test_resolve_padding_takes_resolved_pads_as_they_are():
         ops.resolve_padding(((0, -1), (1, 0)), (5, 6), (3, 2), (1, 1))
 
 
-@pytest.mark.parametrize("size, kernel, stride", [(28, 5, 1), (28, 2, 2), (7, 4, 3), (10, 3, 4), (5, 6, 2)])
+@pytest.mark.parametrize("size, kernel, stride",
+                         [(28, 5, 1), (28, 2, 2), (7, 4, 3), (10, 3, 4), (5, 6, 2)])
 def test_same_padding_follows_tensorflow(size, kernel, stride):
-    (top, bottom), (left, right) = ops.resolve_padding("same", (size, size), (kernel, kernel), (stride, stride))
-    assert ops.conv_output_hw((size, size), (kernel, kernel), "same", (stride, stride)) == (-(-size // stride),) * 2
+    (top, bottom), (left, right) = ops.resolve_padding("same", (size, size), (kernel, kernel),
+                                                       (stride, stride))
+    assert ops.conv_output_hw((size, size), (kernel, kernel), "same", (stride, stride)) == (
+        (-(-size // stride),) * 2)
     assert bottom - top in (0, 1) and (top, bottom) == (left, right)
 
 
@@ -239,8 +247,10 @@ A_OK, W_OK, B_OK = np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 4)), np.zeros((1, 1,
     (lambda: ops.conv_forward(A_OK, W_OK, np.zeros(4), None), "b must have shape"),
     (lambda: ops.conv_forward(A_OK, W_OK, B_OK, None, "valid", (0, 1)), "stride"),
     (lambda: ops.conv_forward(A_OK, W_OK, B_OK, None, "valid", (1.5, 1)), "stride"),
-    (lambda: ops.conv_forward(A_OK, np.ones((0, 3, 2, 4)), B_OK, None), "W must have every dimension"),
-    (lambda: ops.conv_forward(A_OK, np.ones((7, 3, 2, 4)), B_OK, None, "valid"), "larger than the padded"),
+    (lambda: ops.conv_forward(A_OK, np.ones((0, 3, 2, 4)), B_OK, None),
+     "W must have every dimension"),
+    (lambda: ops.conv_forward(A_OK, np.ones((7, 3, 2, 4)), B_OK, None, "valid"),
+     "larger than the padded"),
     (lambda: ops.conv_forward(A_OK, W_OK, B_OK, None, "full"), "padding"),
     (lambda: ops.conv_forward(A_OK, W_OK, B_OK, None, (-1, 0)), "padding"),
     (lambda: ops.conv_forward(A_OK, W_OK, B_OK, "gelu"), "activation"),
@@ -252,7 +262,8 @@ A_OK, W_OK, B_OK = np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 4)), np.zeros((1, 1,
     (lambda: ops.pool_forward(A_OK, (0, 2)), "kernel_shape"),
     (lambda: ops.pool_forward(A_OK, (6, 2)), "larger than the padded"),
     (lambda: ops.pool_forward(np.ones((5, 5)), (2, 2)), "A_prev must be 4-D"),
-    (lambda: ops.pool_backward(np.ones((1, 2, 2, 2)), A_OK, (2, 2), (2, 2), "max", tie_break="last"),
+    (lambda: ops.pool_backward(np.ones((1, 2, 2, 2)), A_OK, (2, 2), (2, 2), "max",
+                               tie_break="last"),
      "tie_break"),
     (lambda: ops.pool_backward(np.ones((1, 3, 3, 2)), A_OK, (2, 2), (2, 2)), "dA has shape"),
 ])
@@ -262,7 +273,8 @@ def test_bad_input_raises_value_error_naming_the_argument(call, match):
 
 
 def test_lenet5_second_layer_matches_tensorflow_in_float32():
-    rng = np.random.default_rng(7)  # 128 x 14x14x6 * 5x5x6x16: windows copied as rows, several blocks
+    # 128 x 14x14x6 * 5x5x6x16: windows copied as rows, several blocks
+    rng = np.random.default_rng(7)
     A_prev = rng.random((128, 14, 14, 6), dtype=np.float32)
     W = rng.standard_normal((5, 5, 6, 16)).astype(np.float32)
     b = rng.standard_normal((1, 1, 1, 16)).astype(np.float32)

@@ -14,8 +14,8 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parents[1]
 
 
-SOURCES = ("pyproject.toml", "requirements.txt", "app.py", "app_pages", "cnnviz", "data", ".streamlit",
-           "deploy")
+SOURCES = ("pyproject.toml", "requirements.txt", "app.py", "app_pages", "cnnviz", "data",
+           ".streamlit", "deploy")
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,8 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     source, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
     for name in SOURCES:
         if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(ROOT / name, source / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",

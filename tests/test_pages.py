@@ -180,7 +180,8 @@ def test_convolution_reads_settings_from_the_url():
     )
     assert at.slider(key="_w_filters").value == 3 and at.select_slider(key="_w_ksize").value == 3
     assert [w.value for w in at.warning] == [
-        "The link's ksize=bogus is not a valid setting (allowed: 1, 2, 3, 4, 5, 6, 7); showing 3 instead."]
+        "The link's ksize=bogus is not a valid setting (allowed: 1, 2, 3, 4, 5, 6, 7); "
+        "showing 3 instead."]
 
 
 def test_out_of_range_link_values_are_reset_with_a_warning_once():
@@ -190,7 +191,8 @@ def test_out_of_range_link_values_are_reset_with_a_warning_once():
     warnings = " ".join(w.value for w in at.warning)
     assert "stride_h=0 is not a valid setting (allowed: 1 to" in warnings
     assert "padding=diagonal is not a valid setting (allowed: valid, same, explicit)" in warnings
-    assert at.number_input(key="_w_stride_h").value == 1 and at.radio(key="_w_padding").value == "valid"
+    assert (at.number_input(key="_w_stride_h").value == 1
+            and at.radio(key="_w_padding").value == "valid")
     at.number_input(key="_w_stride_h").set_value(2).run()
     assert not [w for w in at.warning if "link" in w.value]
 
@@ -272,7 +274,8 @@ def test_explorer_pages_do_not_import_tensorflow():
         "from streamlit.testing.v1 import AppTest\n"
         "for name in ('home', 'data', 'convolution', 'pooling', 'backprop', 'dense',\n"
         "             'architectures'):\n"
-        f"    at = AppTest.from_file('{ROOT}/app_pages/' + name + '.py', default_timeout={TIMEOUT}).run()\n"
+        f"    at = AppTest.from_file('{ROOT}/app_pages/' + name + '.py', "
+        f"default_timeout={TIMEOUT}).run()\n"
         "    assert not at.exception, name\n"
         "print('tensorflow' in sys.modules)\n"
     )

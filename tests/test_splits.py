@@ -1,4 +1,5 @@
-"""cnnviz.data.splits: the Data page's train / validation / test splits, samples and class counts."""
+"""cnnviz.data.splits: the Data page's train / validation / test splits, samples and class
+counts."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Tests of `python -m cnnviz train`: a run end to end, errors, and options built from TrainConfig."""
+"""Tests of `python -m cnnviz train`: a run end to end, errors, and options built from
+TrainConfig."""
 
 import dataclasses
 import json
@@ -11,16 +12,16 @@ from cnnviz.nn import lenet
 from cnnviz.training import cli
 from cnnviz.training.config import TrainConfig, option
 
-FLAGS = {"--help", "--backend", "--model", "--dataset", "--epochs", "--batch-size", "--learning-rate",
-         "--limit", "--seed", "--augment", "--out", "--runs-dir", "--json",
+FLAGS = {"--help", "--backend", "--model", "--dataset", "--epochs", "--batch-size",
+         "--learning-rate", "--limit", "--seed", "--augment", "--out", "--runs-dir", "--json",
          "--ray-address"}  # README's command line
 
 
 def test_cli_trains_saves_and_prints_a_json_summary(tmp_path, capsys):
     out = tmp_path / "model.npz"
-    code = cli.main(["--backend", "numpy", "--dataset", "mnist", "--epochs", "1", "--batch-size", "50",
-                     "--limit", "300", "--seed", "1", "--out", str(out), "--runs-dir",
-                     str(tmp_path / "runs"), "--json"])
+    code = cli.main(["--backend", "numpy", "--dataset", "mnist", "--epochs", "1",
+                     "--batch-size", "50", "--limit", "300", "--seed", "1", "--out", str(out),
+                     "--runs-dir", str(tmp_path / "runs"), "--json"])
     captured = capsys.readouterr()
     assert code == 0
     summary = json.loads(captured.out.strip().splitlines()[-1])

@@ -1,4 +1,5 @@
-"""Tests of the training loop: the three backends learn, callbacks and the stop flag, augmentation."""
+"""Tests of the training loop: the three backends learn, callbacks and the stop flag,
+augmentation."""
 
 import threading
 
@@ -20,7 +21,8 @@ class Recorder(training.Callback):
 
     def on_batch_end(self, batch, logs):
         self.calls.append(("batch", logs))
-        if self.stop is not None and len([c for c in self.calls if c[0] == "batch"]) == self.stop_after:
+        batches = len([c for c in self.calls if c[0] == "batch"])
+        if self.stop is not None and batches == self.stop_after:
             self.stop.set()
 
     def on_epoch_end(self, epoch, logs):
@@ -77,7 +79,8 @@ def test_train_keras_mlp_variant_runs(small_mnist, small_config):
 def test_train_stop_flag_halts_within_a_batch(small_mnist, backend, tmp_path, small_config):
     stop = threading.Event()
     recorder = Recorder(stop, stop_after=3)
-    result = training.train(small_config(backend), small_mnist, [recorder], stop=stop, run_dir=tmp_path / "r")
+    result = training.train(small_config(backend), small_mnist, [recorder], stop=stop,
+                            run_dir=tmp_path / "r")
     assert [c[0] for c in recorder.calls].count("batch") == 3
     assert len(result.history.batches) == 3 and result.history.epochs == []
     assert result.history.stopped and recorder.calls[-1][0] == "end"

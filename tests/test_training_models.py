@@ -24,7 +24,8 @@ def test_lenet5_keras_structure_and_parameter_count():
     shapes = [tuple(layer.output.shape[1:]) for layer in model.layers[1:]]
     assert shapes == [(28, 28, 6), (14, 14, 6), (10, 10, 16), (5, 5, 16), (400,), (120,), (84,),
                       (10,)]
-    assert [layer.kernel_initializer.seed for layer in model.layers if hasattr(layer, "kernel")] == [0] * 5
+    assert [layer.kernel_initializer.seed for layer in model.layers
+            if hasattr(layer, "kernel")] == [0] * 5
     assert type(model.layers[1].kernel_initializer).__name__ == "HeNormal"
     assert model.loss == "categorical_crossentropy"
     assert type(model.optimizer).__name__ == "Adam"
@@ -42,7 +43,8 @@ def test_keras_variants_structure_and_parameter_count(name, params, marker):
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count(marker) == {"Dropout": 2, "BatchNormalization": 4, "Dense": 3}[marker]
     if name == "lenet5-dropout":
-        assert all(layer.rate == 0.5 for layer in model.layers if kinds[model.layers.index(layer)] == "Dropout")
+        assert all(layer.rate == 0.5 for layer in model.layers
+                   if kinds[model.layers.index(layer)] == "Dropout")
     assert model.output.shape[1:] == (10,)
 
 

@@ -1,5 +1,5 @@
-"""The training page runs headless (streamlit.testing AppTest): a tiny run, Stop, results, reopening,
-the training queue (one slot: the session fixture's Ray), one run per session."""
+"""The training page runs headless (streamlit.testing AppTest): a tiny run, Stop, results,
+reopening, the training queue (one slot: the session fixture's Ray), one run per session."""
 
 import time
 from pathlib import Path
@@ -73,7 +73,8 @@ def test_training_page_trains_shows_results_and_offers_the_model(page, tmp_path)
     at = finish(at)
     assert "training_job" not in at.session_state
     model_path = Path(at.session_state["trained_model_path"])
-    assert model_path.parent.parent == tmp_path and lenet.load_params(model_path)[1]["epochs_done"] == 1
+    assert (model_path.parent.parent == tmp_path
+            and lenet.load_params(model_path)[1]["epochs_done"] == 1)
     assert "The Draw page reads digits with this model." in [c.value for c in at.caption]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test accuracy"].endswith("%")
@@ -101,7 +102,8 @@ def test_training_page_reopens_a_saved_run_and_compares_runs(page, tmp_path):
     with_numpy = training.TrainConfig(backend="numpy", epochs=1, limit=200)
     from cnnviz.data.datasets import load_dataset
 
-    training.train(with_numpy, load_dataset("mnist"), run_dir=training.new_run_dir(with_numpy, tmp_path))
+    training.train(with_numpy, load_dataset("mnist"),
+                   run_dir=training.new_run_dir(with_numpy, tmp_path))
     at = ok(page.run())
     at.button(key="reopen_run").click()
     at = ok(at.run())

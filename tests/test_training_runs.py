@@ -35,7 +35,8 @@ def test_load_run_marks_a_killed_run_interrupted(small_mnist, tmp_path, small_co
             seen_while_running.append(training.load_run(tmp_path / "run").status)
             stop.set()
 
-    training.train(small_config("numpy"), small_mnist, [Peek()], stop=stop, run_dir=tmp_path / "run")
+    training.train(small_config("numpy"), small_mnist, [Peek()], stop=stop,
+                   run_dir=tmp_path / "run")
     assert seen_while_running == ["running"]  # its owner, this process, is alive
     record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert record["owner"] == training.runs.this_process()

@@ -1,1 +1,2 @@
-"""Browser tests (Playwright, Debian's chromium): a package, so their chromium and server end with them."""
+"""Browser tests (Playwright, Debian's chromium): a package, so their chromium and server end
+with them."""

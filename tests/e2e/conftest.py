@@ -47,7 +47,8 @@ def runs_dir(tmp_path_factory) -> Path:
 def app_url(chromium, runs_dir) -> str:
     """URL of the app served for the browser tests (started after chromium, so skipped with it);
     its training runs one at a time (CNNVIZ_MAX_RUNS 1), so a second one waits in the queue."""
-    with browser.streamlit_server({"CNNVIZ_RUNS_DIR": str(runs_dir), "CNNVIZ_MAX_RUNS": "1"}) as url:
+    env = {"CNNVIZ_RUNS_DIR": str(runs_dir), "CNNVIZ_MAX_RUNS": "1"}
+    with browser.streamlit_server(env) as url:
         yield url
 
 

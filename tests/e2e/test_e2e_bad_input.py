@@ -23,12 +23,14 @@ def png_bytes(image: Image.Image) -> bytes:
 def huge_png(side: int = 20000) -> bytes:
     """A valid side x side 1-bit black PNG (a few kB: its rows compress to nothing)."""
     def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        return (struct.pack(">I", len(payload)) + kind + payload
+                + struct.pack(">I", zlib.crc32(kind + payload)))
 
     row = b"\0" * (1 + (side + 7) // 8)  # filter byte + packed bits
     compressor = zlib.compressobj(9)
     pixels = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
             + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
 
 
@@ -36,7 +38,8 @@ def animated_gif() -> bytes:
     frames = [Image.fromarray(np.full((64, 64), value, np.uint8)) for value in (0, 255)]
     frames[0].paste(255, (28, 10, 36, 54))  # a 1 on the first frame
     buffer = io.BytesIO()
-    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100,
+                   loop=0)
     return buffer.getvalue()
 
 
@@ -54,7 +57,8 @@ BAD_FILES = {  # name -> (bytes, words of the error message that refuses it)
     "truncated.png": (DIGIT[: len(DIGIT) // 2], "truncated"),
     "huge.png": (huge_png(), "too large"),
 }
-ODD_FILES = {"animated.gif": animated_gif(), "sixteen-bit.png": sixteen_bit_png()}  # read, with a note
+# read, with a note
+ODD_FILES = {"animated.gif": animated_gif(), "sixteen-bit.png": sixteen_bit_png()}
 
 
 def upload(page: Page, name: str, content: bytes) -> None:
@@ -82,7 +86,8 @@ def test_kernel_cell_refused_and_last_kernel_kept(page, app_url, value, message)
     editor.fill(value)
     expect(editor).to_have_value(value)
     editor.press("Enter")
-    refusal = page.get_by_test_id("stAlertContentError").filter(has_text=message).filter(has_text="last good kernel")
+    refusal = (page.get_by_test_id("stAlertContentError").filter(has_text=message)
+               .filter(has_text="last good kernel"))
     expect(refusal).to_be_visible()  # polls: the edit may reach the server after the settle time
     browser.wait_for_app(page)
     assert browser.chart_signature(page, "outputs") == before
@@ -93,7 +98,8 @@ def test_kernel_larger_than_padded_image_explained(page, app_url):
     browser.open_page(page, f"{app_url}/convolution")
     browser.choose_radio(page, "Source", "5x5 course grid")
     browser.wait_for_app(page)
-    browser.widget(page, "stSlider", "Kernel size").get_by_role("slider").press("End")  # the largest
+    # the largest
+    browser.widget(page, "stSlider", "Kernel size").get_by_role("slider").press("End")
     browser.wait_for_app(page)
     expect(page.get_by_test_id("stAlertContentError").filter(has_text="kernel").first).to_be_visible()
     expect(page.locator(".st-key-outputs .main-svg").first).to_be_visible()  # the last good layer
@@ -148,7 +154,8 @@ def broken_files_url(chromium, tmp_path_factory):
     keras_datasets = folder / "home" / ".keras" / "datasets"
     keras_datasets.mkdir(parents=True)
     mnist = data.EMBEDDED_MNIST.read_bytes()
-    (keras_datasets / "mnist.npz").write_bytes(mnist[: len(mnist) // 3])  # found before the embedded one
+    # found before the embedded one
+    (keras_datasets / "mnist.npz").write_bytes(mnist[: len(mnist) // 3])
     (folder / "model.keras").write_bytes(b"PK\x03\x04 not really a zip archive" * 10)
     env = {"HOME": str(folder / "home"), "CNNVIZ_DRAW_MODEL": str(folder / "model.keras"),
            "CNNVIZ_RUNS_DIR": str(folder / "runs")}
@@ -157,7 +164,8 @@ def broken_files_url(chromium, tmp_path_factory):
 
 
 @pytest.mark.parametrize("path, message", [("", "mnist.npz"), ("convolution", "mnist.npz"),
-                                           ("training", "mnist.npz"), ("draw", "model could not be loaded")])
+                                           ("training", "mnist.npz"),
+                                           ("draw", "model could not be loaded")])
 def test_broken_files_explained(page, broken_files_url, path, message):
     browser.open_page(page, f"{broken_files_url}/{path}")
     alerts = page.get_by_test_id("stAlert").all_inner_texts()

@@ -33,7 +33,8 @@ def test_uploaded_model_reads_the_digit_layer_by_layer(page, app_url, screenshot
 
 def test_uploaded_model_with_a_lambda_layer_is_refused(page, app_url):
     upload_model(page, app_url, "lambda.keras", keras_uploads.with_lambda())
-    expect(page.get_by_test_id("stAlertContentError").filter(has_text="Lambda layer")).to_have_count(1)
+    refusal = page.get_by_test_id("stAlertContentError").filter(has_text="Lambda layer")
+    expect(refusal).to_have_count(1)
     assert browser.exceptions(page) == []
     browser.choose_radio(page, "Model", "Pretrained LeNet-5")
     browser.wait_for_app(page)

@@ -7,7 +7,8 @@ from playwright.sync_api import Page, expect
 
 from benchmarks import browser
 
-CHARTS = {"Convolution": ("kernels", "input", "outputs", "step"), "Pooling": ("pool_input", "pool_outputs"),
+CHARTS = {"Convolution": ("kernels", "input", "outputs", "step"),
+          "Pooling": ("pool_input", "pool_outputs"),
           "Backpropagation": ("dZ", "dA_prev", "dW", "pool_grads"),
           "Homework: 2-3-1 network": ("dense_network", "dense_loss")}  # charts drawn on first visit
 HEADINGS = {"Home": "cnnviz"}  # a page's h1 when it is not the menu title
@@ -30,10 +31,12 @@ def assert_healthy(page: Page) -> None:
 def test_menu_pages_each_render_their_charts(page, app_url, screenshot):
     browser.open_page(page, app_url)
     links = page.get_by_test_id("stSidebarNav").get_by_role("link")
-    assert [text.splitlines()[-1] for text in links.all_inner_texts()] == menu_titles()  # after the icon
+    # the title follows the icon
+    assert [text.splitlines()[-1] for text in links.all_inner_texts()] == menu_titles()
     for title in menu_titles():
         browser.follow_menu(page, title)
-        expect(page.get_by_role("heading", name=HEADINGS.get(title, title), level=1)).to_be_visible()
+        heading = page.get_by_role("heading", name=HEADINGS.get(title, title), level=1)
+        expect(heading).to_be_visible()
         for key in CHARTS.get(title, ()):
             expect(page.locator(f".st-key-{key} .main-svg").first).to_be_visible()
         assert_healthy(page)
@@ -49,7 +52,8 @@ def test_convolution_controls_redraw_output(page, app_url):
         ("padding", "outputs", lambda: browser.choose_radio(page, "Padding", "same")),
         ("activation", "outputs", lambda: browser.choose_select(page, "Activation", "tanh")),
         ("kernel size", "kernels", lambda: kernel_size.press("ArrowRight")),
-        ("digit", "input", lambda: browser.set_number(page, "Index within the class (0 to 800)", 1)),
+        ("digit", "input",
+         lambda: browser.set_number(page, "Index within the class (0 to 800)", 1)),
     ]
     for control, chart, change in changes:
         try:
@@ -90,7 +94,9 @@ def test_pooling_controls_redraw_output(page, app_url):
 def test_backprop_gradient_choices_redraw_gradients(page, app_url):
     browser.open_page(page, f"{app_url}/backprop")
     for kind in ("random", "impulse", "target kernel"):
-        browser.changed_chart(page, "dA_prev", lambda kind=kind: browser.choose_radio(page, "Upstream gradient dZ", kind))
+        browser.changed_chart(
+            page, "dA_prev",
+            lambda kind=kind: browser.choose_radio(page, "Upstream gradient dZ", kind))
         browser.wait_for_app(page)
     browser.changed_chart(page, "pool_grads",
                           lambda: browser.choose_radio(page, "Upstream gradient dA", "random"))

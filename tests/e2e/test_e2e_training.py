@@ -23,7 +23,8 @@ def test_training_curves_grow_until_stop(page, app_url, runs_dir, backend, scree
     browser.start_training(page, app_url, backend=backend, epochs=100)  # stopped long before
     browser.wait_for_batches(page, 1)
     browser.wait_for_batches(page, browser.batches_seen(page) + 2)  # the live curve grows
-    expect(page.locator(".st-key-live_epochs .main-svg").first).to_be_visible()  # an epoch checkpointed
+    # an epoch checkpointed
+    expect(page.locator(".st-key-live_epochs .main-svg").first).to_be_visible()
     assert browser.errors(page) == []
     browser.stop_training(page)
 
@@ -46,8 +47,10 @@ def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
         browser.wait_for_batches(trainer, 1)
         for explorer in (explorer_a, explorer_b):
             browser.open_page(explorer, f"{app_url}/convolution")
-        browser.changed_chart(explorer_a, "outputs", lambda: browser.set_number(explorer_a, "Stride sh", 2))
-        browser.changed_chart(explorer_b, "outputs", lambda: browser.choose_radio(explorer_b, "Padding", "same"))
+        browser.changed_chart(explorer_a, "outputs",
+                              lambda: browser.set_number(explorer_a, "Stride sh", 2))
+        browser.changed_chart(explorer_b, "outputs",
+                              lambda: browser.choose_radio(explorer_b, "Padding", "same"))
         for explorer in (explorer_a, explorer_b):
             browser.wait_for_app(explorer)
         seen = browser.batches_seen(trainer)
@@ -55,9 +58,11 @@ def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
 
         assert "stride_h=2&" in explorer_a.url and "padding=valid" in explorer_a.url
         assert "stride_h=1&" in explorer_b.url and "padding=same" in explorer_b.url
-        assert browser.widget(explorer_b, "stNumberInput", "Stride sh").locator("input").input_value() == "1"
+        stride = browser.widget(explorer_b, "stNumberInput", "Stride sh").locator("input")
+        assert stride.input_value() == "1"
         browser.follow_menu(explorer_a, "Training")
-        expect(explorer_a.locator(".st-key-train_start button")).to_be_enabled()  # not the trainer's run
+        # not the trainer's run
+        expect(explorer_a.locator(".st-key-train_start button")).to_be_enabled()
         expect(explorer_a.locator(".st-key-train_stop button")).to_be_disabled()
         expect(explorer_a.get_by_test_id("stProgress")).to_have_count(0)
         expect(trainer.locator(".st-key-train_stop button")).to_be_enabled()
@@ -66,7 +71,8 @@ def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
         expect(trainer.get_by_role("heading", name="Results")).to_be_visible()
         for title in ("Home", "Training"):  # the same session reruns the training page
             browser.follow_menu(explorer_a, title)
-        expect(explorer_a.get_by_role("heading", name="Results")).to_have_count(0)  # runs are per session
+        # runs are per session
+        expect(explorer_a.get_by_role("heading", name="Results")).to_have_count(0)
         assert len(new_runs(runs_dir, before)) == 1
         for page in (trainer, explorer_a, explorer_b):
             assert browser.exceptions(page) == []
@@ -82,11 +88,13 @@ def test_a_second_trainer_waits_in_the_queue_and_may_leave_it(chromium, app_url,
         browser.start_training(first, app_url, backend=NUMPY, epochs=100)  # the only slot
         browser.wait_for_batches(first, 1)
         browser.start_training(second, app_url, backend=NUMPY, epochs=1)
-        expect(second.get_by_text(re.compile("you are next; it should start in about"))).to_be_visible()
+        waiting = second.get_by_text(re.compile("you are next; it should start in about"))
+        expect(waiting).to_be_visible()
         leave = second.locator(".st-key-train_stop button")
         expect(leave).to_have_text("Leave the queue")
         leave.click()
-        expect(second.get_by_text("You left the training queue; nothing was trained.")).to_be_visible()
+        left = second.get_by_text("You left the training queue; nothing was trained.")
+        expect(left).to_be_visible()
         browser.wait_for_app(second)  # that run's end: its Start button replaces the disabled one
         expect(second.locator(".st-key-train_start button")).to_be_enabled()
         assert browser.errors(second) == []

@@ -39,7 +39,8 @@ def test_unsafe_html_only_on_constant_strings():
             if isinstance(flag, ast.Constant) and flag.value is False or flag is None:
                 continue
             assert call.args and isinstance(call.args[0], ast.Constant), (
-                f"{path.name}:{call.lineno}: {name}(..., unsafe_allow_html=...) on a non-constant string")
+                f"{path.name}:{call.lineno}: {name}(..., unsafe_allow_html=...) "
+                "on a non-constant string")
 
 
 def test_upload_size_capped_and_no_telemetry():
@@ -88,15 +89,19 @@ def test_keras_files_loaded_in_safe_mode_and_no_pickles():
             if name == "load_model" and isinstance(call.func, ast.Attribute):  # keras.*.load_model
                 loads += 1
                 safe = keyword(call, "safe_mode")
-                assert isinstance(safe, ast.Constant) and safe.value is True, f"{path.name}:{call.lineno}"
+                assert isinstance(safe, ast.Constant) and safe.value is True, (
+                    f"{path.name}:{call.lineno}")
             if name == "load" and owner(call) == "np":
                 pickle = keyword(call, "allow_pickle")
-                assert isinstance(pickle, ast.Constant) and pickle.value is False, f"{path.name}:{call.lineno}"
+                assert isinstance(pickle, ast.Constant) and pickle.value is False, (
+                    f"{path.name}:{call.lineno}")
             assert owner(call) != "pickle", f"{path.name}:{call.lineno}: pickle"
     assert loads >= 1  # the check saw the Keras loader
 
 
 def test_pages_take_no_typed_text_as_a_path():
     for path in APP_SOURCES:
-        typed = [call.lineno for name, call in calls(path) if name in ("text_input", "text_area", "chat_input")]
-        assert typed == [], f"{path.name}: free text input at lines {typed}; review it for paths first"
+        typed = [call.lineno for name, call in calls(path)
+                 if name in ("text_input", "text_area", "chat_input")]
+        assert typed == [], (
+            f"{path.name}: free text input at lines {typed}; review it for paths first")
