@@ -27,6 +27,9 @@ from cnnviz.check.grade import TaskReport
 
 SLOTS_ENV = "CNNVIZ_CHECK_SLOTS"
 MAX_WAITING = 100  # checks waiting for a slot; the next one is refused
+# a server's check: the CLI's cases, a shorter time limit (an endless loop holds a slot this long
+# per case) and a memory limit that leaves room for the other slots and the server
+SERVER_OPTIONS = solution.Options(timeout=10.0, memory_mb=1024, sandbox=True)
 BUSY = ("The checker is busy: {waiting} files are waiting for it. Try again in a minute; "
         "your file stays here.")
 
@@ -132,9 +135,11 @@ class CheckQueue:
 
 
 def check_in_sandbox(name: str, source: bytes | str, tasks: list[str],
-                     options: solution.Options = solution.Options()) -> list[TaskReport]:
+                     options: solution.Options | None = None) -> list[TaskReport]:
     """Check `source` (the student's file `name`, as sent or as text) for each task, in the
-    sandbox whatever `options` say; SandboxUnavailable when it cannot start here."""
+    sandbox whatever `options` say (default SERVER_OPTIONS); SandboxUnavailable when it cannot
+    start here."""
+    options = options or SERVER_OPTIONS
     ok, reason = sandbox.available()
     if not ok:
         raise SandboxUnavailable(reason)
