@@ -16,6 +16,7 @@ from cnnviz.check.grade import COLUMNS, TaskReport, table_row
 from cnnviz.check.report import image_slices
 from cnnviz.classroom import ClassStore, StoreUnavailable, checks
 from cnnviz.classroom.names import as_markdown
+from cnnviz.classroom.store import database_url
 from cnnviz.figures.check import comparison_figure
 
 TICKET, RESULT = "check_ticket", "check_result"  # (ticket, file name); (file name, reports)
@@ -74,7 +75,7 @@ def tasks_ui(name: str, data: bytes, task: str | None) -> list[str] | None:
 
 
 @st.cache_resource(show_spinner=False)
-def class_store_at(url: str | None) -> ClassStore:
+def class_store_at(url: str) -> ClassStore:
     return ClassStore(url)
 
 
@@ -85,7 +86,7 @@ def class_seat() -> tuple[ClassStore, str] | None:
     if not isinstance(key, str):
         return None
     try:
-        return class_store_at(None), key
+        return class_store_at(database_url()), key
     except StoreUnavailable:
         return None
 

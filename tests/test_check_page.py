@@ -4,14 +4,15 @@ browser has a name. Checks run in the real sandbox through a queue of this test'
 
 import dataclasses
 import re
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.check import diagnose, queue, sandbox
-from cnnviz.classroom import ClassStore, checks, students
+from cnnviz.check import diagnose, queue, sandbox, solution
+from cnnviz.classroom import ClassStore, StoreUnavailable, checks, students
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "check.py")
@@ -45,7 +46,11 @@ def upload(name: str, data: bytes, **session) -> AppTest:
 
 def check(at: AppTest) -> AppTest:
     """Press Check, then rerun as the page's polling would until the report is drawn."""
-    at.button(key="check_run").click().run()
+    return check_after(at.button(key="check_run").click().run())
+
+
+def check_after(at: AppTest) -> AppTest:
+    """Rerun as the page's polling would until the pending check's report is drawn."""
     deadline = time.monotonic() + TIMEOUT
     while "check_ticket" in at.session_state and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -125,10 +130,47 @@ def test_the_result_is_kept_with_the_student_name(tmp_path, monkeypatch):
     assert row.summary.startswith("Most likely the kernel is flipped")
 
 
-def test_a_class_that_is_down_costs_the_student_nothing(monkeypatch):
-    monkeypatch.setenv("CNNVIZ_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
+def test_a_class_that_is_down_costs_the_student_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNVIZ_DATABASE_URL", f"sqlite:///{tmp_path / 'class.db'}")
+    tried = []
+
+    def down(*args):
+        tried.append(args[1:3])
+        raise StoreUnavailable("The class database cannot be reached")
+
+    monkeypatch.setattr(checks, "record", down)
     at = check(upload("0-conv_forward.py", RIGHT, _class_browser_key=KEY))
-    assert texts(at, "success") == ["All 6 cases pass."]
+    assert texts(at, "success") == ["All 6 cases pass."] and not at.error
+    assert tried == [(KEY, "conv_forward")]
+
+
+def test_a_waiting_check_shows_its_place(checker):
+    gate = threading.Event()
+    checker.submit(lambda: gate.wait(TIMEOUT))  # another student's check holds the slot
+    while checker.running == 0:
+        time.sleep(0.01)
+    at = upload("0-conv_forward.py", RIGHT)
+    at.button(key="check_run").click().run()
+    assert "Waiting: place 1 in the queue (yours is next)." in texts(at, "info")
+    assert at.button(key="check_run").disabled  # one check at a time per student
+    gate.set()
+    assert texts(check_after(at), "success") == ["All 6 cases pass."]
+
+
+def test_a_full_queue_says_try_again(monkeypatch):
+    monkeypatch.setattr(queue, "shared", lambda: queue.CheckQueue(slots=1, max_waiting=0))
+    at = upload("0-conv_forward.py", RIGHT)
+    at.button(key="check_run").click().run()
+    (warning,) = texts(at, "warning")
+    assert "The checker is busy" in warning and "Try again in a minute" in warning
+    assert "check_ticket" not in at.session_state and not at.exception
+
+
+def test_a_file_too_large_is_refused_before_it_is_read():
+    at = upload("0-conv_forward.py", b"#" * (solution.MAX_SOLUTION_BYTES + 1))
+    (error,) = texts(at, "error")
+    assert "is 1.0 MiB" in error and "up to 1024 KiB" in error
+    assert not check_button(at)
 
 
 def test_without_the_sandbox_the_page_grades_nothing(monkeypatch):
