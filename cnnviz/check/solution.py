@@ -2,10 +2,11 @@
 shows.
 
 The text is refused up front when it is too large to be a solution or not text in its declared
-encoding (UTF-8 by default); the tasks come from `--task`, else the course functions the file
-defines at top level, else the course file name (`0-conv_forward.py` ...); `check_task` runs one
-task's cases through runner (optionally in the sandbox) and grades and diagnoses them into a
-TaskReport, whose `problems` are paragraphs for the student.
+encoding (UTF-8 by default); the tasks come from `--task`, else the course file name
+(`0-conv_forward.py` ...) when the file defines that function, else the course functions it
+defines at top level, else its name alone (then the check says the function is missing); one
+task's cases run through runner (optionally in the sandbox), graded and diagnosed, make a
+TaskReport (`check_task`), whose `problems` are paragraphs for the student.
 """
 
 import ast
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnviz.check import diagnose
-from cnnviz.check.cases import TASKS, Case, course_cases, random_cases
+from cnnviz.check.cases import COURSE_FILES, TASKS, Case, course_cases, random_cases
 from cnnviz.check.grade import CaseResult, TaskReport, grade
 from cnnviz.check.runner import run_solution
 
@@ -52,9 +53,6 @@ def decode(data: bytes, name: str) -> str:
         raise ValueError(f"{name} is not {said} text (byte {error.start}); save it as "
                          f"UTF-8 (an editor's \"Save with encoding\"), or send the .py file "
                          f"itself") from None
-    except LookupError:  # a coding cookie naming no codec Python knows
-        raise ValueError(f"{name} declares an encoding Python does not know; remove its "
-                         f"'# coding:' line and save it as UTF-8") from None
 
 
 def too_large(name: str, size: int) -> str:
@@ -72,15 +70,18 @@ def read_source(path: Path) -> str:
 
 
 def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
-    """The tasks to check in `source` (a file named `name`): `task`, else the course functions it
-    defines at top level, else the one its name announces. SyntaxError for a file Python cannot
-    read, RecursionError or MemoryError for one nested too deeply, ValueError when no task is
-    found."""
+    """The tasks to check in `source` (a file named `name`): `task`, else the one its course
+    name announces (`0-conv_forward.py`) when it defines that function, else the course functions
+    it defines at top level, else the one its name announces. SyntaxError for a file Python
+    cannot read, RecursionError or MemoryError for one nested too deeply, ValueError when no task
+    is found."""
     tree = ast.parse(source, filename=name)
     if task is not None:
         return [task]
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    found = [function for function in TASKS if function in defined]
+    named = [function for function, course in COURSE_FILES.items() if Path(name).name == course]
+    found = [function for function in named if function in defined]
+    found = found or [function for function in TASKS if function in defined]
     found = found or [function for function in TASKS if Path(name).stem.endswith(function)]
     if not found:
         raise ValueError(
