@@ -191,10 +191,12 @@ def task_ui(report: TaskReport) -> None:
 
 def main() -> None:
     st.title("Check my solution")
-    st.caption("Grades the course's tasks 0 to 3 today: " + ", ".join(COURSE_FILES.values())
-               + ". Tasks 4 and 5 (LeNet-5 in TensorFlow and Keras) and the homework are not "
-                 "graded here yet. Your file runs in a sandbox on the server: no network, no "
-                 "view of other files, limited time and memory.")
+    st.write(as_markdown("This page grades the course's tasks 0 to 3 today: "
+                         + ", ".join(COURSE_FILES.values()) + ". Tasks 4 and 5 (LeNet-5 in "
+                         "TensorFlow and Keras) and the homework are not graded here yet."))
+    st.caption("Your file runs in a sandbox on the server: no network, no view of other files, "
+               "limited time and memory. You get the cases passed, the likely mistake and "
+               "heatmaps of the expected values against yours.")
     ok, reason = sandbox.available()
     if not ok:
         st.error(as_markdown(f"The checker cannot run on this server: {reason}.")
