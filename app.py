@@ -15,6 +15,7 @@ PAGES = [  # (file, title, icon) in menu order
     ("app_pages/architectures.py", "Architectures", ":material/account_tree:"),
     ("app_pages/training.py", "Training", ":material/monitoring:"),
     ("app_pages/draw.py", "Draw a digit", ":material/draw:"),
+    ("app_pages/check.py", "Check my solution", ":material/task_alt:"),
 ]
 
 # A Material icon, not an emoji: checking an emoji imports Streamlit's emoji table, which is slow,

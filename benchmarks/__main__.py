@@ -12,6 +12,7 @@ BENCHMARKS = {  # name -> module, in the order BENCHMARKS.md shows them
     "architectures": "benchmarks.architectures",
     "classroom-train": "benchmarks.classroom_train",
     "classroom": "benchmarks.classroom",  # its protocol client: streamlit_protocol.py
+    "check": "benchmarks.check",
 }
 USAGE = f"usage: python -m benchmarks NAME [--json] [options]  (NAME: {', '.join(BENCHMARKS)})"
 

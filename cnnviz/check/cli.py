@@ -7,18 +7,13 @@ limit), explained in one paragraph with the student's own traceback lines.
 """
 
 import argparse
-import ast
-import io
 import sys
-import tokenize
 from pathlib import Path
 
-from cnnviz.check import diagnose
-from cnnviz.check.cases import ATOL, COURSE_FILES, RTOL, TASKS, Case, course_cases, random_cases
-from cnnviz.check.grade import COLUMNS, CaseResult, TaskReport, grade, table_row
-from cnnviz.check.runner import run_solution
-
-MAX_SOLUTION_BYTES = 1 << 20  # the course's solutions are a few KiB
+from cnnviz.check import solution
+from cnnviz.check.cases import ATOL, COURSE_FILES, RTOL, TASKS
+from cnnviz.check.grade import COLUMNS, TaskReport, table_row
+from cnnviz.check.solution import find_tasks
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -52,45 +47,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def find_tasks(path: Path, task: str | None) -> list[str]:
-    """The tasks to check: --task, else the course functions the file defines at top level, else
-    the one its name announces. Raises SyntaxError for an unreadable file, ValueError when no
-    task is found."""
-    tree = ast.parse(read_source(path), filename=str(path))
-    if task is not None:
-        return [task]
-    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    found = [name for name in TASKS if name in defined]
-    found = found or [name for name in TASKS if path.stem.endswith(name)]
-    if not found:
-        raise ValueError(
-            f"{path.name} defines none of the course's functions ({', '.join(TASKS)}); "
-            f"name the task with --task, or check the function's name")
-    return found
-
-
-def read_source(path: Path) -> str:
-    """The file's text. ValueError, saying what to change, for a file too large to be a
-    solution or one that is not text in its declared encoding (UTF-8 by default)."""
-    size = path.stat().st_size
-    if size > MAX_SOLUTION_BYTES:
-        raise ValueError(f"{path.name} is {size / 2**20:.1f} MiB; a solution is a few KiB and "
-                         f"the check reads files up to {MAX_SOLUTION_BYTES // 2**10} KiB: send "
-                         f"the .py file that defines your function")
-    source = path.read_bytes()
-    try:
-        encoding = tokenize.detect_encoding(io.BytesIO(source).readline)[0]
-    except SyntaxError:  # its first lines are not UTF-8: say where below
-        encoding = "utf-8"
-    try:
-        return source.decode(encoding)
-    except UnicodeDecodeError as error:
-        name = "UTF-8" if encoding.startswith("utf-8") else encoding
-        raise ValueError(f"{path.name} is not {name} text (byte {error.start}); save it as "
-                         f"UTF-8 (an editor's \"Save with encoding\"), or send the .py file "
-                         f"itself") from None
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if not args.path.is_file():
@@ -108,11 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tasks = find_tasks(args.path, args.task)
     except SyntaxError as error:
-        print(syntax_paragraph(args.path, error))
+        print(solution.syntax_paragraph(args.path.name, error))
         return 2
     except (ValueError, RecursionError, MemoryError) as error:
         print(f"{error}." if isinstance(error, ValueError) else
-              f"{args.path.name} cannot be graded: it is too deeply nested for Python to read.")
+              solution.too_deep_paragraph(args.path.name))
         return 2
     reports = [check_task(args, task) for task in tasks]
     if args.report is not None:
@@ -125,33 +81,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def check_task(args: argparse.Namespace, task: str) -> TaskReport:
     """Run, grade and print one task; its report."""
-    cases = (course_cases(task, args.tie_break)
-             + random_cases(task, args.random, args.seed, args.tie_break))
-    run = run_solution(args.path, task, cases, timeout=args.timeout, memory_mb=args.memory_mb,
-                       sandbox=args.sandbox)
+    options = solution.Options(random=args.random, seed=args.seed, timeout=args.timeout,
+                               memory_mb=args.memory_mb, sandbox=args.sandbox,
+                               tie_break=args.tie_break)
+    report = solution.check_task(args.path, task, options)
     print(f"{task} in {args.path}")
-    if run.setup.kind != "ok":
-        while_importing = " while the file was imported" if run.setup.kind in ("timeout",
-                                                                             "crash") else ""
-        problem = _with_traceback(f"{args.path.name} cannot be graded: it {run.setup.message}"
-                                  f"{while_importing}.{_sandbox_note(run.setup, args.sandbox)}",
-                                  run.setup.traceback)
-        print(problem)
-        return TaskReport(task, args.path, [], {}, [], [problem])
-    results = [grade(case, run.outcomes[case.name]) for case in cases]
-    passed = sum(r.status == "pass" for r in results)
-    print(f"{passed} of {len(results)} cases pass ({len(cases) - args.random} course cases on "
-          f"MNIST digits, {args.random} random float64 cases, seed {args.seed}; values compared "
-          f"with rtol {RTOL:g}, atol {ATOL:g}).")
-    print(format_table([table_row(result) for result in results]))
-    explained = diagnose.explain_all(results)
-    summary = diagnose.summary(results, explained)
-    problems = problem_paragraphs(task, results, explained, args.memory_mb, args.sandbox)
-    if summary:
-        print("\n" + "\n".join(summary))
-    for problem in problems:
+    if not report.results:
+        print(report.problems[0])
+        return report
+    course = sum(result.case.course for result in report.results)
+    print(f"{solution.passed(report)} of {len(report.results)} cases pass ({course} course cases "
+          f"on MNIST digits, {args.random} random float64 cases, seed {args.seed}; values "
+          f"compared with rtol {RTOL:g}, atol {ATOL:g}).")
+    print(format_table([table_row(result) for result in report.results]))
+    if report.summary:
+        print("\n" + "\n".join(report.summary))
+    for problem in report.problems:
         print(f"\n{problem}")
-    return TaskReport(task, args.path, results, explained, summary, problems)
+    return report
 
 
 def exit_code(report: TaskReport) -> int:
@@ -166,65 +113,3 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
              for row in [COLUMNS, *rows]]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
-
-
-def syntax_paragraph(path: Path, error: SyntaxError) -> str:
-    where = f"line {error.lineno}" if error.lineno else "somewhere"
-    code = (error.text or "").rstrip("\n")
-    pointer = f"\n    {code.strip()}" if code else ""
-    return (f"{path.name} cannot be graded: Python cannot read it ({error.msg}, {where})."
-            f"{pointer}\nFix the syntax and run the check again.")
-
-
-def problem_paragraphs(task: str, results: list[CaseResult], explained: dict,
-                       memory_mb: int, sandbox: bool = False) -> list[str]:
-    """One paragraph per kind of problem that stopped a case (its first occurrence)."""
-    paragraphs, seen = [], set()
-    for result in results:
-        kind = result.status
-        if kind in seen or kind in ("pass", "fail", "not run"):
-            continue
-        seen.add(kind)
-        if kind == "shape":
-            paragraphs.append(_shape_paragraph(task, result, explained[result.case.name]))
-            continue
-        case, outcome = result.case, result.outcome
-        text = f"In case {case.name!r} ({case.describe()}), {task} {outcome.message}"
-        text += "" if text.endswith("?") else "."
-        if kind == "timeout":
-            text += " Is there a loop that never ends? The cases after it were not run."
-        if kind == "memory":
-            text += (f" The limit is {memory_mb} MiB (--memory-mb): does it build an array far "
-                     f"larger than its input?")
-        text += _sandbox_note(outcome, sandbox)
-        paragraphs.append(_with_traceback(text, outcome.traceback))
-    return paragraphs
-
-
-def _shape_paragraph(task: str, result: CaseResult, explained: dict) -> str:
-    case: Case = result.case
-    wrong = [o for o in result.failing if not o.shape_ok]
-    shapes = ", ".join(f"{o.name} of shape {o.got.shape} instead of {o.expected.shape}"
-                       for o in wrong)
-    text = f"{task} returned {shapes} in case {case.name!r} ({case.describe()})."
-    likely = [diagnose.text(key, fields)
-              for o in wrong for key, fields in explained.get(o.name, [])]
-    if likely:
-        text += " Likely " + "; ".join(dict.fromkeys(likely)) + "."
-    return text
-
-
-def _sandbox_note(outcome, sandbox: bool) -> str:
-    """A sentence on what the sandbox refused, when it likely caused `outcome`."""
-    if not sandbox or outcome.kind not in ("import", "exception"):
-        return ""
-    from cnnviz.check.sandbox import hint
-
-    said = hint(outcome.message, outcome.traceback)
-    return f" Note: {said}." if said else ""
-
-
-def _with_traceback(text: str, trace: str) -> str:
-    if not trace:
-        return text
-    return text + "\n" + "\n".join(f"    {line}" for line in trace.splitlines())

@@ -12,11 +12,12 @@ reached, NameRefused/ValueError (a message saying what to change) for bad input.
     q = questions.ask(store, "Output size?", "number", answer=12)
     questions.answer(store, q.id, key, "12"); questions.reveal(store, q.id)
     settings.write(store, settings.TeacherSettings(paused=True, max_epochs=3))
+    checks.record(store, key, "conv_forward", 28, 28, "")  # the Check page's latest result
 """
 
-from cnnviz.classroom import questions, settings, shares, students, tokens
+from cnnviz.classroom import checks, questions, settings, shares, students, tokens
 from cnnviz.classroom.names import NameRefused, as_markdown, clean_name, generate_name
 from cnnviz.classroom.store import ClassStore, StoreUnavailable
 
-__all__ = ["ClassStore", "NameRefused", "StoreUnavailable", "as_markdown", "clean_name",
-           "generate_name", "questions", "settings", "shares", "students", "tokens"]
+__all__ = ["ClassStore", "NameRefused", "StoreUnavailable", "as_markdown", "checks",
+           "clean_name", "generate_name", "questions", "settings", "shares", "students", "tokens"]

@@ -1,6 +1,6 @@
 """The class store's tables (SQLAlchemy Core) and how a database gets them.
 
-Six small tables and single-row updates: Core states them plainly and its `insert ... on
+Seven small tables and single-row updates: Core states them plainly and its `insert ... on
 conflict` is the upsert answers need; the ORM's sessions and identity map would add nothing here.
 
 Schema changes: raise SCHEMA_VERSION and add MIGRATIONS[new_version], a function that alters the
@@ -83,6 +83,16 @@ answers = Table(
     Column("student_id", ForeignKey("students.id", ondelete="CASCADE"), primary_key=True),
     Column("value", String(100), nullable=False),
     Column("answered_at", Float, nullable=False),
+)
+
+check_results = Table(  # a student's latest check of each task (cnnviz.classroom.checks)
+    "check_results", metadata,
+    Column("student_id", ForeignKey("students.id", ondelete="CASCADE"), primary_key=True),
+    Column("task", String(64), primary_key=True),
+    Column("passed", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("summary", Text, nullable=False),  # the diagnosis's first line, or the problem's
+    Column("checked_at", Float, nullable=False),
 )
 
 teacher_settings = Table(

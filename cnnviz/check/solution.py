@@ -1,0 +1,193 @@
+"""A student's solution, checked without printing: what `cnnviz check` prints and the Check page
+shows.
+
+The text is refused up front when it is too large to be a solution or not text in its declared
+encoding (UTF-8 by default); the tasks come from `--task`, else the course file name
+(`0-conv_forward.py` ...) when the file defines that function, else the course functions it
+defines at top level, else its name alone (then the check says the function is missing); one
+task's cases run through runner (optionally in the sandbox), graded and diagnosed, make a
+TaskReport (`check_task`), whose `problems` are paragraphs for the student.
+"""
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnnviz.check import diagnose
+from cnnviz.check.cases import COURSE_FILES, TASKS, Case, course_cases, random_cases
+from cnnviz.check.grade import CaseResult, TaskReport, grade
+from cnnviz.check.runner import run_solution
+
+MAX_SOLUTION_BYTES = 1 << 20  # the course's solutions are a few KiB
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.py")  # a name kept as the student's
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a file is checked (the CLI's options; see `cnnviz check --help`)."""
+
+    random: int = 24  # random cases per task
+    seed: int = 0
+    timeout: float = 20.0  # seconds for the import and for each case
+    memory_mb: int = 2048
+    sandbox: bool = False
+    tie_break: str = "all"
+
+
+def decode(data: bytes, name: str) -> str:
+    """The file's text. ValueError, saying what to change, for a file too large to be a
+    solution or one that is not text in its declared encoding (UTF-8 by default)."""
+    if len(data) > MAX_SOLUTION_BYTES:
+        raise ValueError(too_large(name, len(data)))
+    try:
+        encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:  # its first lines are not UTF-8: say where below
+        encoding = "utf-8"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        said = "UTF-8" if encoding.startswith("utf-8") else encoding
+        raise ValueError(f"{name} is not {said} text (byte {error.start}); save it as "
+                         f"UTF-8 (an editor's \"Save with encoding\"), or send the .py file "
+                         f"itself") from None
+
+
+def too_large(name: str, size: int) -> str:
+    return (f"{name} is {size / 2**20:.1f} MiB; a solution is a few KiB and the check reads "
+            f"files up to {MAX_SOLUTION_BYTES // 2**10} KiB: send the .py file that defines your "
+            f"function")
+
+
+def read_source(path: Path) -> str:
+    """decode() of the file at `path`, its size checked before it is read."""
+    size = path.stat().st_size
+    if size > MAX_SOLUTION_BYTES:
+        raise ValueError(too_large(path.name, size))
+    return decode(path.read_bytes(), path.name)
+
+
+def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
+    """The tasks to check in `source` (a file named `name`): `task`, else the one its course
+    name announces (`0-conv_forward.py`) when it defines that function, else the course functions
+    it defines at top level, else the one its name announces. SyntaxError for a file Python
+    cannot read, RecursionError or MemoryError for one nested too deeply, ValueError when no task
+    is found."""
+    tree = ast.parse(source, filename=name)
+    if task is not None:
+        return [task]
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    named = [function for function, course in COURSE_FILES.items() if Path(name).name == course]
+    found = [function for function in named if function in defined]
+    found = found or [function for function in TASKS if function in defined]
+    found = found or [function for function in TASKS if Path(name).stem.endswith(function)]
+    if not found:
+        raise ValueError(
+            f"{name} defines none of the course's functions ({', '.join(TASKS)}); "
+            f"name the task with --task, or check the function's name")
+    return found
+
+
+def find_tasks(path: Path, task: str | None) -> list[str]:
+    """find_tasks_in() of the file at `path` (read_source's refusals as ValueError)."""
+    return find_tasks_in(read_source(path), path.name, task)
+
+
+def safe_name(name: str) -> str:
+    """An uploaded file's name as the grader stores it: its last part when it is a plain
+    `NAME.py` (the course's names are), else "solution.py"."""
+    last = re.split(r"[\\/]", name)[-1]
+    return last if SAFE_NAME.fullmatch(last) else "solution.py"
+
+
+def check_task(path: Path, task: str, options: Options = Options()) -> TaskReport:
+    """Run, grade and diagnose one task of the file at `path`."""
+    cases = (course_cases(task, options.tie_break)
+             + random_cases(task, options.random, options.seed, options.tie_break))
+    run = run_solution(path, task, cases, timeout=options.timeout, memory_mb=options.memory_mb,
+                       sandbox=options.sandbox)
+    if run.setup.kind != "ok":
+        while_importing = " while the file was imported" if run.setup.kind in ("timeout",
+                                                                             "crash") else ""
+        problem = _with_traceback(f"{path.name} cannot be graded: it {run.setup.message}"
+                                  f"{while_importing}.{_sandbox_note(run.setup, options.sandbox)}",
+                                  run.setup.traceback)
+        return TaskReport(task, path, [], {}, [], [problem])
+    results = [grade(case, run.outcomes[case.name]) for case in cases]
+    explained = diagnose.explain_all(results)
+    return TaskReport(task, path, results, explained, diagnose.summary(results, explained),
+                      problem_paragraphs(task, results, explained, options.memory_mb,
+                                         options.sandbox))
+
+
+def passed(report: TaskReport) -> int:
+    return sum(result.status == "pass" for result in report.results)
+
+
+def syntax_paragraph(name: str, error: SyntaxError) -> str:
+    where = f"line {error.lineno}" if error.lineno else "somewhere"
+    code = (error.text or "").rstrip("\n")
+    pointer = f"\n    {code.strip()}" if code else ""
+    return (f"{name} cannot be graded: Python cannot read it ({error.msg}, {where})."
+            f"{pointer}\nFix the syntax and run the check again.")
+
+
+def too_deep_paragraph(name: str) -> str:
+    return f"{name} cannot be graded: it is too deeply nested for Python to read."
+
+
+def problem_paragraphs(task: str, results: list[CaseResult], explained: dict,
+                       memory_mb: int, sandbox: bool = False) -> list[str]:
+    """One paragraph per kind of problem that stopped a case (its first occurrence)."""
+    paragraphs, seen = [], set()
+    for result in results:
+        kind = result.status
+        if kind in seen or kind in ("pass", "fail", "not run"):
+            continue
+        seen.add(kind)
+        if kind == "shape":
+            paragraphs.append(_shape_paragraph(task, result, explained[result.case.name]))
+            continue
+        case, outcome = result.case, result.outcome
+        text = f"In case {case.name!r} ({case.describe()}), {task} {outcome.message}"
+        text += "" if text.endswith("?") else "."
+        if kind == "timeout":
+            text += " Is there a loop that never ends? The cases after it were not run."
+        if kind == "memory":
+            text += (f" The limit is {memory_mb} MiB (--memory-mb): does it build an array far "
+                     f"larger than its input?")
+        text += _sandbox_note(outcome, sandbox)
+        paragraphs.append(_with_traceback(text, outcome.traceback))
+    return paragraphs
+
+
+def _shape_paragraph(task: str, result: CaseResult, explained: dict) -> str:
+    case: Case = result.case
+    wrong = [o for o in result.failing if not o.shape_ok]
+    shapes = ", ".join(f"{o.name} of shape {o.got.shape} instead of {o.expected.shape}"
+                       for o in wrong)
+    text = f"{task} returned {shapes} in case {case.name!r} ({case.describe()})."
+    likely = [diagnose.text(key, fields)
+              for o in wrong for key, fields in explained.get(o.name, [])]
+    if likely:
+        text += " Likely " + "; ".join(dict.fromkeys(likely)) + "."
+    return text
+
+
+def _sandbox_note(outcome, sandbox: bool) -> str:
+    """A sentence on what the sandbox refused, when it likely caused `outcome`."""
+    if not sandbox or outcome.kind not in ("import", "exception"):
+        return ""
+    from cnnviz.check.sandbox import hint
+
+    said = hint(outcome.message, outcome.traceback)
+    return f" Note: {said}." if said else ""
+
+
+def _with_traceback(text: str, trace: str) -> str:
+    if not trace:
+        return text
+    return text + "\n" + "\n".join(f"    {line}" for line in trace.splitlines())
+

@@ -1,0 +1,51 @@
+"""cnnviz.check.solution: which task a file is, what an uploaded name becomes, what is refused."""
+
+import pytest
+
+from cnnviz.check import solution
+
+CONV = "def conv_forward(A_prev, W, b, activation, padding='same', stride=(1, 1)):\n    pass\n"
+POOL = "def pool_forward(A_prev, kernel_shape, stride=(1, 1), mode='max'):\n    pass\n"
+
+
+@pytest.mark.parametrize("name, source, found", [
+    ("0-conv_forward.py", CONV + POOL, ["conv_forward"]),  # the course name first
+    ("1-pool_forward.py", CONV + POOL, ["pool_forward"]),
+    ("0-conv_forward.py", POOL, ["pool_forward"]),  # its function missing: what it defines
+    ("mine.py", CONV + POOL, ["conv_forward", "pool_forward"]),
+    ("2-conv_backward.py", "x = 1\n", ["conv_backward"]),  # nothing defined: the name alone
+])
+def test_the_task_comes_from_the_course_name_then_the_functions(name, source, found):
+    assert solution.find_tasks_in(source, name) == found
+
+
+def test_no_task_found_and_the_task_given():
+    with pytest.raises(ValueError, match="defines none of the course's functions"):
+        solution.find_tasks_in("def convolve(x):\n    return x\n", "mine.py")
+    assert solution.find_tasks_in(POOL, "mine.py", "pool_backward") == ["pool_backward"]
+    with pytest.raises(SyntaxError):
+        solution.find_tasks_in("def conv_forward(:\n", "0-conv_forward.py")
+
+
+@pytest.mark.parametrize("name, kept", [
+    ("0-conv_forward.py", "0-conv_forward.py"), ("C:\\Users\\ada\\1-pool_forward.py",
+                                                 "1-pool_forward.py"),
+    ("../../etc/passwd", "solution.py"), ("[x](http://e).py", "solution.py"),
+    (".hidden.py", "solution.py"), ("notes.txt", "solution.py"),
+])
+def test_an_uploaded_name_is_kept_only_when_plain(name, kept):
+    assert solution.safe_name(name) == kept
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"#" * (solution.MAX_SOLUTION_BYTES + 1), "up to 1024 KiB"),
+    ("x = 'é'\n".encode("latin-1"), "not UTF-8 text (byte 5)"),
+])
+def test_refused_before_anything_runs(data, words):
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        solution.decode(data, "0-conv_forward.py")
+
+
+def test_a_declared_encoding_is_honoured():
+    assert solution.decode("# coding: latin-1\nx = 'é'\n".encode("latin-1"), "a.py").endswith(
+        "x = 'é'\n")
