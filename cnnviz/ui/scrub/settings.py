@@ -8,13 +8,17 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from cnnviz.nn.kernels import MAX_FILTERS, parse_kernel_grid
 from cnnviz.nn import ops
+from cnnviz.nn.kernels import MAX_FILTERS, parse_kernel_grid
 
 PADDINGS = ("valid", "same", "explicit")
 STRIDES = (1, 7)  # the pages' bounds: the component's sliders use the same
 PADS = (0, 10)
 WINDOWS = (1, 7)
+BIAS = (-5.0, 5.0)  # the bias slider's range, widened to hold a bias set outside it
+# The controls' bounds, sent to the browser with the data: stated once, here.
+BOUNDS = {"stride": STRIDES, "pad": PADS, "window": WINDOWS, "bias": BIAS,
+          "activations": list(ops.ACTIVATIONS)}
 CONV_DEFAULTS = {"padding": "valid", "pad": [1, 1], "stride": [1, 1], "bias": 0.0,
                  "activation": "none", "position": None}
 POOL_DEFAULTS = {"mode": "max", "window": [2, 2], "stride": [2, 2], "position": None}

@@ -1,0 +1,193 @@
+// The scrub component: controls, recomputing (conv.js) and redrawing (draw.js) in the browser as
+// the student scrubs, and the settings sent to Python when the student settles.
+//
+// Streamlit calls the default export on every script run whose data changed; the view of a
+// component instance is kept per root element, so a rerun updates it instead of rebuilding it.
+
+import { buildControls } from "./controls.js";
+import * as conv from "./conv.js";
+import * as draw from "./draw.js";
+
+const PLOTLY = new URL("./vendor/plotly.min.js", import.meta.url).href;
+const SETTLE_MS = 300;  // a pause this long in typing or dragging counts as settling
+const PLAY_MS = 30;  // one window step per frame at ~30 frames per second
+const views = new WeakMap();
+let plotly = null;  // one load per page, shared by every instance
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  const root = parentElement.querySelector(".cnnviz-scrub");
+  if (!views.has(root)) views.set(root, new View(root));
+  const view = views.get(root);
+  view.send = (settings) => setStateValue("settings", settings);
+  view.receive(data);
+  return () => view.stop();
+}
+
+class View {
+  constructor(root) {
+    this.root = root;
+    root.innerHTML = `<div class="controls"></div><p class="message" role="alert"></p>
+      <div class="plots"><div class="plot input"></div><div class="plot maps"></div>
+      <div class="plot step"></div></div><p class="formula" aria-live="polite"></p>`;
+    this.controls = root.querySelector(".controls");
+    this.plots = ["input", "maps", "step"].map((name) => root.querySelector(`.${name}`));
+    this.data = null;
+    this.timer = this.player = null;
+    this.plotly = plotly ??= import(PLOTLY).then(() => window.Plotly);
+  }
+
+  // New data from Python: adopt its settings (they agree with what was drawn after a settle).
+  receive(data) {
+    const text = JSON.stringify(data);
+    if (text === this.data) return;
+    this.data = text;
+    this.kind = data.kind;
+    this.image = conv.makeMap(data.image);
+    this.presets = data.presets || {};
+    this.bounds = data.bounds;
+    this.settings = structuredClone(data.settings);
+    this.good = structuredClone(data.settings);
+    this.sent = JSON.stringify(data.settings);
+    buildControls(this);
+    this.update();
+  }
+
+  // Recompute and redraw from this.settings; a setting NumPy would refuse shows a message and
+  // keeps the last good picture and settings.
+  update() {
+    let figures;
+    try {
+      figures = this.kind === "conv" ? this.convFigures() : this.poolFigures();
+    } catch (error) {
+      this.message(`${error.message}. The last good settings stay.`);
+      return;
+    }
+    this.message("");
+    this.good = structuredClone(this.settings);
+    this.plotly.then((Plotly) => {
+      figures.slice(0, 3).forEach((f, k) => Plotly.react(this.plots[k], f.data, f.layout,
+                                                          { displayModeBar: false }));
+      this.root.querySelector(".formula").textContent = figures[3];
+      this.root.dataset.drawn = String(Date.now());  // for tests and the browser benchmark
+      if (!this.plots[1].onclick) this.listenForClicks();
+    });
+  }
+
+  convFigures() {
+    const s = this.settings;
+    const kernels = s.kernels.map(conv.makeMap);
+    const padding = s.padding === "explicit" ? s.pad : s.padding;
+    const out = conv.conv2d(this.image, kernels, kernels.map(() => s.bias), s.activation, padding,
+                            s.stride);
+    this.clampPosition(out.h, out.w, kernels.length);
+    const [i, j, f] = s.position, k = kernels[f];
+    const step = conv.convStep(this.image, k, s.bias, s.activation, out.pads, s.stride, i, j);
+    const texts = step.inputs.map((x, n) => `${fmt(x)}×${fmt(k.data[n])}`);
+    const labels = s.presets.map((p, n) => `${n + 1}: ${p}`);
+    return [
+      draw.inputFigure(this.image, out.pads, { top: step.top, left: step.left, h: k.h, w: k.w }),
+      draw.mapsFigure(out.maps, out.h, out.w, labels, s.position),
+      draw.stepFigure(k.h, k.w, step.products, texts),
+      `filter ${f + 1}, output (${i}, ${j}): sum of products ${fmt(step.sum)} + bias ` +
+        `${fmt(s.bias)} = z ${fmt(step.z)}; ${s.activation}(z) = ${fmt(step.a)}`,
+    ];
+  }
+
+  poolFigures() {
+    const s = this.settings;
+    const out = conv.pool2d(this.image, s.window, s.stride, s.mode);
+    this.clampPosition(out.h, out.w, 1);
+    const [i, j] = s.position;
+    const step = conv.poolStep(this.image, s.window, s.stride, s.mode, i, j);
+    const star = (n) => (s.mode === "max" && step.winners[n] ? "★" : "");  // every tied maximum
+    const texts = step.cells.map((x, n) => star(n) + fmt(x));
+    const none = [[0, 0], [0, 0]];
+    return [
+      draw.inputFigure(this.image, none, { top: step.top, left: step.left, h: s.window[0],
+                                           w: s.window[1] }),
+      draw.mapsFigure([out.data], out.h, out.w, [`${s.mode} pooling`], [i, j, 0]),
+      draw.stepFigure(s.window[0], s.window[1], step.cells, texts),
+      `output (${i}, ${j}): the ${s.mode === "max" ? "maximum" : "mean"} of the window = ` +
+        fmt(step.value),
+    ];
+  }
+
+  clampPosition(h, w, n) {
+    const p = this.settings.position;
+    [h, w, n].forEach((size, a) => {
+      if (a < p.length) p[a] = Math.min(Math.max(p[a], 0), size - 1);
+    });
+    this.root.querySelectorAll("input[data-position]").forEach((input) => {
+      const a = Number(input.dataset.position);
+      input.max = String([h, w][a] - 1);
+      input.value = String(p[a]);
+    });
+  }
+
+  // A change while scrubbing: redraw now, tell Python once the student pauses or lets go.
+  change(apply, settle = false) {
+    apply(this.settings);
+    this.update();
+    clearTimeout(this.timer);
+    if (settle) this.settle();
+    else this.timer = setTimeout(() => this.settle(), SETTLE_MS);
+  }
+
+  settle() {
+    clearTimeout(this.timer);
+    const text = JSON.stringify(this.good);
+    if (text !== this.sent && !this.player) {
+      this.sent = text;
+      this.send(this.good);
+    }
+  }
+
+  message(text) {
+    this.root.querySelector(".message").textContent = text;
+  }
+
+  // A click on an output cell selects it (its map too), as on the page's own charts.
+  listenForClicks() {
+    this.plots[1].on("plotly_click", (event) => {
+      const point = event.points[0];
+      this.change((s) => {
+        s.position[0] = point.y;
+        s.position[1] = point.x;
+        if (s.position.length > 2) s.position[2] = point.data.customdata;
+      }, true);
+    });
+    this.plots[1].onclick = () => {};
+  }
+
+  play(button) {
+    if (this.player) return this.pause(button);
+    button.textContent = "Pause";
+    this.player = setInterval(() => {
+      const p = this.settings.position, [h, w] = this.outHW();
+      const next = (p[0] * w + p[1] + 1) % (h * w);
+      this.change((s) => { s.position[0] = Math.floor(next / w); s.position[1] = next % w; });
+    }, PLAY_MS);
+  }
+
+  pause(button) {
+    clearInterval(this.player);
+    this.player = null;
+    button.textContent = "Play";
+    this.settle();
+  }
+
+  outHW() {
+    return ["0", "1"].map((a) => Number(this.root.querySelector(`[data-position="${a}"]`).max) + 1);
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+    clearInterval(this.player);
+    this.player = null;
+  }
+}
+
+function fmt(x) {
+  return Number(x.toPrecision(4)).toString();
+}
