@@ -6,12 +6,20 @@ const MAPS = "RdBu";
 const WINDOW = { color: "#ff7f0e", width: 3 };
 const MARGIN = { l: 30, r: 10, t: 30, b: 20 };
 
+// Traces already built, by the Float32Array they show: Plotly.react skips recomputing a trace
+// whose arrays are the same objects as last time, so moving only the window costs just the
+// window's outline (the options of a map's trace follow from its values, so they are the same).
+const traces = new WeakMap();
+
 // A heatmap of a {h, w, data} map on axes `axis` ("" for the first, "2", "3"... for the others).
 function heatmap(map, axis, options) {
+  if (traces.has(map.data)) return traces.get(map.data);
   const z = [];
   for (let r = 0; r < map.h; r++) z.push(Array.from(map.data.subarray(r * map.w, (r + 1) * map.w)));
-  return { type: "heatmap", z, xaxis: `x${axis}`, yaxis: `y${axis}`, showscale: false,
-           hovertemplate: "row %{y}, column %{x}: %{z:.4g}<extra></extra>", ...options };
+  const trace = { type: "heatmap", z, xaxis: `x${axis}`, yaxis: `y${axis}`, showscale: false,
+                  hovertemplate: "row %{y}, column %{x}: %{z:.4g}<extra></extra>", ...options };
+  traces.set(map.data, trace);
+  return trace;
 }
 
 // A rectangle around cells [top, top + h) x [left, left + w) of axes `axis`.
@@ -46,7 +54,7 @@ export function inputFigure(image, pads, window) {
 // The output maps side by side, the selected cell (i, j) of map f outlined.
 export function mapsFigure(maps, h, w, labels, [i, j, f]) {
   const layout = { margin: MARGIN, height: 320, uirevision: "maps", annotations: [], shapes: [] };
-  const limit = Math.max(1e-6, ...maps.map((m) => Math.max(...m.map(Math.abs))));
+  const limit = Math.max(1e-6, ...maps.map((m) => Math.max(...m.map(Math.abs))));  // 0 in white
   const data = maps.map((m, k) => {
     const axis = k === 0 ? "" : String(k + 1);
     const gap = 0.04, width = (1 - gap * (maps.length - 1)) / maps.length;

@@ -44,6 +44,7 @@ class View {
     this.data = text;
     this.kind = data.kind;
     this.image = conv.makeMap(data.image);
+    this.memoKey = null;
     this.presets = data.presets || {};
     this.bounds = data.bounds;
     this.settings = structuredClone(data.settings);
@@ -78,8 +79,8 @@ class View {
     const s = this.settings;
     const kernels = s.kernels.map(conv.makeMap);
     const padding = s.padding === "explicit" ? s.pad : s.padding;
-    const out = conv.conv2d(this.image, kernels, kernels.map(() => s.bias), s.activation, padding,
-                            s.stride);
+    const out = this.memo({ ...s, position: null }, () => conv.conv2d(
+      this.image, kernels, kernels.map(() => s.bias), s.activation, padding, s.stride));
     this.clampPosition(out.h, out.w, kernels.length);
     const [i, j, f] = s.position, k = kernels[f];
     const step = conv.convStep(this.image, k, s.bias, s.activation, out.pads, s.stride, i, j);
@@ -96,7 +97,8 @@ class View {
 
   poolFigures() {
     const s = this.settings;
-    const out = conv.pool2d(this.image, s.window, s.stride, s.mode);
+    const out = this.memo({ ...s, position: null },
+                          () => conv.pool2d(this.image, s.window, s.stride, s.mode));
     this.clampPosition(out.h, out.w, 1);
     const [i, j] = s.position;
     const step = conv.poolStep(this.image, s.window, s.stride, s.mode, i, j);
@@ -111,6 +113,13 @@ class View {
       `output (${i}, ${j}): the ${s.mode === "max" ? "maximum" : "mean"} of the window = ` +
         fmt(step.value),
     ];
+  }
+
+  // The maps of the last settings but the position: moving the window recomputes nothing else.
+  memo(settings, compute) {
+    const key = JSON.stringify(settings);
+    if (this.memoKey !== key) [this.memoKey, this.memoValue] = [key, compute()];
+    return this.memoValue;
   }
 
   clampPosition(h, w, n) {
