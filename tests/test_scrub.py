@@ -141,6 +141,25 @@ def test_a_slider_redraws_in_place_and_settles_to_python(scrub_page, scrub_url):
     page.wait_for_function(f"() => ({widths})() === 4")  # redrawn in the browser
     _wait_for_settings(page, '"stride": [1, 2]')  # and the settings reached Python
     assert page.evaluate("() => document.querySelector('.cnnviz-scrub .maps').marked")
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    page.keyboard.press("ArrowRight")  # the rerun left the slider in place, still focused
+    _wait_for_settings(page, '"stride": [1, 3]')
+
+
+@pytest.mark.browser
+def test_play_walks_the_window_and_pause_settles(scrub_page, scrub_url):
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    formula = page.locator(".cnnviz-scrub .formula")
+    start = formula.inner_text()
+    play = page.get_by_role("button", name="Play")
+    play.click()
+    page.wait_for_function("(start) => document.querySelector('.cnnviz-scrub .formula')"
+                           ".innerText !== start", arg=start)
+    page.get_by_role("button", name="Pause").click()
+    i, j = (page.get_by_label(name).input_value() for name in ("row i", "column j"))
+    _wait_for_settings(page, f'"position": [{i}, {j}, 0]')  # where the window stopped
 
 
 @pytest.mark.browser

@@ -18,7 +18,7 @@ package's own file, copied beside the assets (assets/vendor/, not in git): no CD
 
 import shutil
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -79,15 +79,32 @@ def _renderer():
     return _renderers[0]
 
 
-def _mount(kind: str, data: dict, settings: dict, key: str) -> dict:
-    """Mount the component; the settings the student last settled on, or `settings`."""
-    result = _renderer()(
+def _mount(kind: str, data: dict, settings: dict, key: str, check: Callable) -> dict:
+    """Mount the component with `settings`, or with the student's settle that caused this run.
+
+    The settle is taken in the component's callback, before the script runs, so this run's data
+    already holds it: the browser sees its own settings echoed back (and keeps what it drew)
+    instead of the page's older ones. check(settled) -> settings, ValueError if they are bad:
+    then the message is shown and the page's settings stay.
+    """
+    settled_key = f"_scrub_settled_{key}"
+
+    def on_settle() -> None:
+        st.session_state[settled_key] = st.session_state[key]["settings"]
+
+    settled = st.session_state.pop(settled_key, None)
+    if settled is not None:
+        try:
+            settings = check(settled)
+        except ValueError as error:
+            st.error(f"{error}. The last good settings stay.")
+    _renderer()(
         key=key,
         data={"kind": kind, **data, "settings": settings, "bounds": BOUNDS},
         default={"settings": None},
-        on_settings_change=lambda: None,
+        on_settings_change=on_settle,
     )
-    return result.settings or settings
+    return settings
 
 
 def scrub_conv(
@@ -103,20 +120,23 @@ def scrub_conv(
     image (h, w) grayscale; kernels: 1 to 6 (k, k) kernels; settings: padding ("valid", "same"
     or "explicit" with pad (ph, pw)), stride (sh, sw), bias, activation, position (i, j, f) and
     the filters' preset labels (see conv_settings for the defaults); presets: kernels by name,
-    offered in the component's preset picker. Returns the settings the student settled on, with
-    "kernels" (the edited kernels, as lists); ValueError naming the bad argument otherwise.
+    offered in the component's preset picker. Returns the settings to use: the student's settle
+    when one caused this run, else `settings`, completed and with "kernels" (lists).
+    ValueError naming the bad argument when `image`, `kernels` or `settings` are bad.
     """
     image, settings = conv_settings(image, kernels, settings)
     offered = {name: np.asarray(k, dtype=float).tolist() for name, k in (presets or {}).items()}
-    returned = _mount("conv", {"image": image.tolist(), "presets": offered}, settings, key)
-    return conv_settings(image, returned["kernels"], returned)[1]
+    data = {"image": image.tolist(), "presets": offered}
+    return _mount("conv", data, settings, key, lambda s: conv_settings(image, s["kernels"], s)[1])
 
 
 def scrub_pool(image: np.ndarray, settings: Mapping, *, key: str = "pool_scrub") -> dict:
     """The Pooling page's input, output map and window, drawn in the browser.
 
     image (h, w); settings: mode ("max" or "avg"), window (kh, kw), stride (sh, sw), position
-    (i, j) (see pool_settings for the defaults). Returns the settings the student settled on.
+    (i, j) (see pool_settings for the defaults). Returns the settings to use: the student's
+    settle when one caused this run, else `settings`, completed.
     """
     image, settings = pool_settings(image, settings)
-    return pool_settings(image, _mount("pool", {"image": image.tolist()}, settings, key))[1]
+    data = {"image": image.tolist()}
+    return _mount("pool", data, settings, key, lambda s: pool_settings(image, s)[1])

@@ -37,10 +37,12 @@ class View {
     this.plotly = plotly ??= import(PLOTLY).then(() => window.Plotly);
   }
 
-  // New data from Python: adopt its settings (they agree with what was drawn after a settle).
+  // New data from Python. The echo of the student's own settle is ignored, so a rerun never
+  // replaces a control in use or jumps back while the student kept moving; anything else (a new
+  // image, settings set by the page or a link) is adopted and redrawn.
   receive(data) {
-    const text = JSON.stringify(data);
-    if (text === this.data) return;
+    const text = canon({ ...data, settings: null });
+    if (text === this.data && canon(data.settings) === this.sent) return;
     this.data = text;
     this.kind = data.kind;
     this.image = conv.makeMap(data.image);
@@ -49,7 +51,7 @@ class View {
     this.bounds = data.bounds;
     this.settings = structuredClone(data.settings);
     this.good = structuredClone(data.settings);
-    this.sent = JSON.stringify(data.settings);
+    this.sent = canon(data.settings);
     buildControls(this);
     this.update();
   }
@@ -145,7 +147,7 @@ class View {
 
   settle() {
     clearTimeout(this.timer);
-    const text = JSON.stringify(this.good);
+    const text = canon(this.good);
     if (text !== this.sent && !this.player) {
       this.sent = text;
       this.send(this.good);
@@ -195,6 +197,12 @@ class View {
     clearInterval(this.player);
     this.player = null;
   }
+}
+
+// JSON with every object's keys sorted: Python may send back the same settings in another order.
+function canon(value) {
+  return JSON.stringify(value, (_, v) => (v && typeof v === "object" && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
 }
 
 function fmt(x) {
