@@ -134,11 +134,12 @@ def test_a_slider_redraws_in_place_and_settles_to_python(scrub_page, scrub_url):
     page.goto(f"{scrub_url}/?kind=conv")
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
     page.evaluate("() => { document.querySelector('.cnnviz-scrub .maps').marked = true }")
+    # the two maps side by side in one heatmap, a column of gaps between them
     widths = "() => document.querySelector('.cnnviz-scrub .maps').data[0].z[0].length"
-    assert page.evaluate(widths) == 8
+    assert page.evaluate(widths) == 8 + 1 + 8
     page.get_by_label("stride sw").focus()
     page.keyboard.press("ArrowRight")  # the keyboard moves it, as a student without a mouse
-    page.wait_for_function(f"() => ({widths})() === 4")  # redrawn in the browser
+    page.wait_for_function(f"() => ({widths})() === 4 + 1 + 4")  # redrawn in the browser
     _wait_for_settings(page, '"stride": [1, 2]')  # and the settings reached Python
     assert page.evaluate("() => document.querySelector('.cnnviz-scrub .maps').marked")
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
@@ -188,6 +189,27 @@ def test_pooling_marks_every_tied_maximum(scrub_page, scrub_url):
     page.get_by_label("column j").focus()
     page.keyboard.press("ArrowRight")  # output (3, 2) -> (3, 3)
     _wait_for_settings(page, '"position": [3, 3]')
-    texts = page.evaluate("() => document.querySelector('.cnnviz-scrub .step').data[0].text")
+    texts = page.evaluate("() => [...document.querySelectorAll('.cnnviz-scrub .step tr')]"
+                          ".map((row) => [...row.cells].map((cell) => cell.textContent))")
     # rows 6-7, columns 6-7 of (r + c) % 7: two 6s, both the maximum
     assert texts == [["5", "★6"], ["★6", "0"]]
+
+
+CELL_JS = """([row, column]) => {  // the page coordinates of a cell's centre in the maps' heatmap
+    const plot = document.querySelector('.cnnviz-scrub .maps'), layout = plot._fullLayout;
+    const box = plot.getBoundingClientRect();
+    return [box.left + layout._size.l + layout.xaxis.d2p(column),
+            box.top + layout._size.t + layout.yaxis.d2p(row)];
+}"""
+
+
+@pytest.mark.browser
+def test_a_click_on_an_output_cell_selects_it_and_its_map(scrub_page, scrub_url):
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    x, y = page.evaluate(CELL_JS, [2, 8 + 1 + 3])  # row 2, column 3 of the second map
+    page.mouse.click(x, y)
+    _wait_for_settings(page, '"position": [2, 3, 1]')
+    assert "filter 2, output (2, 3)" in page.locator(".cnnviz-scrub .formula").inner_text()
+    assert page.get_by_label("Preset").input_value() == "Gaussian blur"  # filter 2's kernel shown

@@ -29,9 +29,11 @@ class View {
     this.root = root;
     root.innerHTML = `<div class="controls"></div><p class="message" role="alert"></p>
       <div class="plots"><div class="plot input"></div><div class="plot maps"></div>
-      <div class="plot step"></div></div><p class="formula" aria-live="polite"></p>`;
+      <figure class="step"><figcaption>the window</figcaption><table></table></figure></div>
+      <p class="formula" aria-live="polite"></p>`;
     this.controls = root.querySelector(".controls");
-    this.plots = ["input", "maps", "step"].map((name) => root.querySelector(`.${name}`));
+    this.plots = ["input", "maps"].map((name) => root.querySelector(`.${name}`));
+    this.window = root.querySelector(".step table");
     this.data = null;
     this.timer = this.player = null;
     this.plotly = plotly ??= import(PLOTLY).then(() => window.Plotly);
@@ -46,7 +48,7 @@ class View {
     this.data = text;
     this.kind = data.kind;
     this.image = conv.makeMap(data.image);
-    this.memoKey = null;
+    this.memoKey = this.drawnKey = null;
     this.presets = data.presets || {};
     this.bounds = data.bounds;
     this.settings = structuredClone(data.settings);
@@ -68,12 +70,33 @@ class View {
     }
     this.message("");
     this.good = structuredClone(this.settings);
+    const moved = this.drawnKey === this.memoKey;  // the same maps, only the window moved
+    const imageDrawn = this.drawnKey !== null;  // the input's heatmap is on its node already
+    this.drawnKey = this.memoKey;
     this.plotly.then((Plotly) => {
-      figures.slice(0, 3).forEach((f, k) => Plotly.react(this.plots[k], f.data, f.layout,
-                                                          { displayModeBar: false }));
+      const [input, maps] = this.plots;
+      const [inputFigure, mapsFigure, step] = figures;
+      const options = { displayModeBar: false };
+      // What changes only outlines is relayouted (under a millisecond): react would diff the
+      // whole figure again (ten to fifty milliseconds for the maps). New axis ranges (padding)
+      // redraw the heatmap, so they are passed only when they change.
+      const { shapes, xaxis, yaxis } = inputFigure.layout;
+      const ranges = JSON.stringify([xaxis.range, yaxis.range]);  // Plotly rewrites its own
+      if (imageDrawn) {
+        Plotly.relayout(input, ranges === this.ranges ? { shapes }
+          : { shapes, "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
+      } else Plotly.react(input, inputFigure.data, inputFigure.layout, options);
+      this.ranges = ranges;
+      const [{ z, zmin, zmax }] = mapsFigure.data, { annotations } = mapsFigure.layout;
+      if (moved) Plotly.relayout(maps, { shapes: mapsFigure.layout.shapes });
+      else if (sameSize(maps, z)) {  // new values in the same cells (bias, kernel, activation)
+        Plotly.update(maps, { z: [z], zmin: [zmin], zmax: [zmax] },
+                      { shapes: mapsFigure.layout.shapes, annotations });
+      } else Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
+      draw.fillWindow(this.window, ...step);
       this.root.querySelector(".formula").textContent = figures[3];
       this.root.dataset.drawn = String(Date.now());  // for tests and the browser benchmark
-      if (!this.plots[1].onclick) this.listenForClicks();
+      if (!maps.onclick) this.listenForClicks();
     });
   }
 
@@ -86,12 +109,12 @@ class View {
     this.clampPosition(out.h, out.w, kernels.length);
     const [i, j, f] = s.position, k = kernels[f];
     const step = conv.convStep(this.image, k, s.bias, s.activation, out.pads, s.stride, i, j);
-    const texts = step.inputs.map((x, n) => `${fmt(x)}×${fmt(k.data[n])}`);
+    const texts = step.inputs.map((x, n) => `${fmt(x)} × ${fmt(k.data[n])}`);
     const labels = s.presets.map((p, n) => `${n + 1}: ${p}`);
     return [
       draw.inputFigure(this.image, out.pads, { top: step.top, left: step.left, h: k.h, w: k.w }),
       draw.mapsFigure(out.maps, out.h, out.w, labels, s.position),
-      draw.stepFigure(k.h, k.w, step.products, texts),
+      [k.w, step.products, texts],
       `filter ${f + 1}, output (${i}, ${j}): sum of products ${fmt(step.sum)} + bias ` +
         `${fmt(s.bias)} = z ${fmt(step.z)}; ${s.activation}(z) = ${fmt(step.a)}`,
     ];
@@ -111,7 +134,7 @@ class View {
       draw.inputFigure(this.image, none, { top: step.top, left: step.left, h: s.window[0],
                                            w: s.window[1] }),
       draw.mapsFigure([out.data], out.h, out.w, [`${s.mode} pooling`], [i, j, 0]),
-      draw.stepFigure(s.window[0], s.window[1], step.cells, texts),
+      [s.window[1], step.cells, texts],
       `output (${i}, ${j}): the ${s.mode === "max" ? "maximum" : "mean"} of the window = ` +
         fmt(step.value),
     ];
@@ -162,11 +185,16 @@ class View {
   listenForClicks() {
     this.plots[1].on("plotly_click", (event) => {
       const point = event.points[0];
+      const filter = this.settings.position[2];
       this.change((s) => {
         s.position[0] = point.y;
-        s.position[1] = point.x;
-        if (s.position.length > 2) s.position[2] = point.data.customdata;
+        s.position[1] = point.customdata[1];
+        if (s.position.length > 2) s.position[2] = point.customdata[0] - 1;
       }, true);
+      if (this.settings.position[2] !== filter) {  // that filter's kernel and preset shown
+        buildControls(this);
+        this.update();
+      }
     });
     this.plots[1].onclick = () => {};
   }
@@ -197,6 +225,12 @@ class View {
     clearInterval(this.player);
     this.player = null;
   }
+}
+
+// Whether the heatmap on `node` has the rows and columns of z: then new values can be restyled.
+function sameSize(node, z) {
+  const drawn = node.data && node.data[0].z;
+  return Boolean(drawn) && drawn.length === z.length && drawn[0].length === z[0].length;
 }
 
 // JSON with every object's keys sorted: Python may send back the same settings in another order.
