@@ -73,31 +73,32 @@ class View {
     const moved = this.drawnKey === this.memoKey;  // the same maps, only the window moved
     const imageDrawn = this.drawnKey !== null;  // the input's heatmap is on its node already
     this.drawnKey = this.memoKey;
-    this.plotly.then((Plotly) => {
-      const [input, maps] = this.plots;
-      const [inputFigure, mapsFigure, step] = figures;
-      const options = { displayModeBar: false };
-      // What changes only outlines is relayouted (under a millisecond): react would diff the
-      // whole figure again (ten to fifty milliseconds for the maps). New axis ranges (padding)
-      // redraw the heatmap, so they are passed only when they change.
-      const { shapes, xaxis, yaxis } = inputFigure.layout;
-      const ranges = JSON.stringify([xaxis.range, yaxis.range]);  // Plotly rewrites its own
-      if (imageDrawn) {
-        Plotly.relayout(input, ranges === this.ranges ? { shapes }
-          : { shapes, "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
-      } else Plotly.react(input, inputFigure.data, inputFigure.layout, options);
-      this.ranges = ranges;
-      const [{ z, zmin, zmax }] = mapsFigure.data, { annotations } = mapsFigure.layout;
-      if (moved) Plotly.relayout(maps, { shapes: mapsFigure.layout.shapes });
-      else if (sameSize(maps, z)) {  // new values in the same cells (bias, kernel, activation)
-        Plotly.update(maps, { z: [z], zmin: [zmin], zmax: [zmax] },
-                      { shapes: mapsFigure.layout.shapes, annotations });
-      } else Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
-      draw.fillWindow(this.window, ...step);
-      this.root.querySelector(".formula").textContent = figures[3];
-      this.root.dataset.drawn = String(Date.now());  // for tests and the browser benchmark
-      if (!maps.onclick) this.listenForClicks();
-    });
+    this.plotly.then((Plotly) => this.redraw(Plotly, figures, moved, imageDrawn));
+  }
+
+  // What changes only outlines is relayouted (under a millisecond): react would diff the whole
+  // figure again (ten to fifty milliseconds for the maps). New axis ranges (padding) redraw the
+  // input's heatmap, so they are passed only when they change.
+  redraw(Plotly, [inputFigure, mapsFigure, step, formula], moved, imageDrawn) {
+    const [input, maps] = this.plots;
+    const options = { displayModeBar: false };
+    const { shapes, xaxis, yaxis } = inputFigure.layout;
+    const ranges = JSON.stringify([xaxis.range, yaxis.range]);  // Plotly rewrites its own
+    if (imageDrawn) {
+      Plotly.relayout(input, ranges === this.ranges ? { shapes }
+        : { shapes, "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
+    } else Plotly.react(input, inputFigure.data, inputFigure.layout, options);
+    this.ranges = ranges;
+    const [{ z, zmin, zmax }] = mapsFigure.data, { annotations } = mapsFigure.layout;
+    if (moved) Plotly.relayout(maps, { shapes: mapsFigure.layout.shapes });
+    else if (sameSize(maps, z)) {  // new values in the same cells (bias, kernel, activation)
+      Plotly.update(maps, { z: [z], zmin: [zmin], zmax: [zmax] },
+                    { shapes: mapsFigure.layout.shapes, annotations });
+    } else Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
+    draw.fillWindow(this.window, ...step);
+    this.root.querySelector(".formula").textContent = formula;
+    this.root.dataset.drawn = String(Date.now());  // for tests and the browser benchmark
+    if (!this.listening) this.listenForClicks();
   }
 
   convFigures() {
@@ -109,7 +110,8 @@ class View {
     this.clampPosition(out.h, out.w, kernels.length);
     const [i, j, f] = s.position, k = kernels[f];
     const step = conv.convStep(this.image, k, s.bias, s.activation, out.pads, s.stride, i, j);
-    const texts = step.inputs.map((x, n) => `${fmt(x)} × ${fmt(k.data[n])}`);
+    const texts = step.inputs.map((x, n) => `${fmt(x)} × ${fmt(k.data[n])} = ` +
+      fmt(step.products[n]));
     const labels = s.presets.map((p, n) => `${n + 1}: ${p}`);
     return [
       draw.inputFigure(this.image, out.pads, { top: step.top, left: step.left, h: k.h, w: k.w }),
@@ -183,6 +185,7 @@ class View {
 
   // A click on an output cell selects it (its map too), as on the page's own charts.
   listenForClicks() {
+    this.listening = true;
     this.plots[1].on("plotly_click", (event) => {
       const point = event.points[0];
       const filter = this.settings.position[2];
@@ -196,7 +199,6 @@ class View {
         this.update();
       }
     });
-    this.plots[1].onclick = () => {};
   }
 
   play(button) {
