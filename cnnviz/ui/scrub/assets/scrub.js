@@ -90,11 +90,15 @@ class View {
     } else Plotly.react(input, inputFigure.data, inputFigure.layout, options);
     this.ranges = ranges;
     const [{ z, zmin, zmax }] = mapsFigure.data, { annotations } = mapsFigure.layout;
-    if (moved) Plotly.relayout(maps, { shapes: mapsFigure.layout.shapes });
-    else if (sameSize(maps, z)) {  // new values in the same cells (bias, kernel, activation)
-      Plotly.update(maps, { z: [z], zmin: [zmin], zmax: [zmax] },
-                    { shapes: mapsFigure.layout.shapes, annotations });
+    const labels = JSON.stringify(annotations.map((a) => a.text));
+    if (!moved && sameSize(maps, z)) {  // new values in the same cells (bias, kernel, activation)
+      Plotly.restyle(maps, { z: [z], zmin: [zmin], zmax: [zmax] });
+    }
+    if (moved || sameSize(maps, z)) {  // a new label (an edited kernel) redraws every annotation
+      Plotly.relayout(maps, labels === this.labels ? { shapes: mapsFigure.layout.shapes }
+        : { shapes: mapsFigure.layout.shapes, annotations });
     } else Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
+    this.labels = labels;
     draw.fillWindow(this.window, ...step);
     this.root.querySelector(".formula").textContent = formula;
     this.root.dataset.drawn = String(Date.now());  // for tests and the browser benchmark
@@ -188,11 +192,13 @@ class View {
     this.listening = true;
     this.plots[1].on("plotly_click", (event) => {
       const point = event.points[0];
+      const cell = draw.mapColumn(point.x, this.outHW()[1]);
+      if (!cell) return;
       const filter = this.settings.position[2];
       this.change((s) => {
         s.position[0] = point.y;
-        s.position[1] = point.customdata[1];
-        if (s.position.length > 2) s.position[2] = point.customdata[0] - 1;
+        s.position[1] = cell[1];
+        if (s.position.length > 2) s.position[2] = cell[0];
       }, true);
       if (this.settings.position[2] !== filter) {  // that filter's kernel and preset shown
         buildControls(this);
