@@ -16,6 +16,8 @@ manifest is registered here when Streamlit did not find it. Plotly.js is the ins
 package's own file, copied beside the assets (assets/vendor/, not in git): no CDN, no network.
 """
 
+import filecmp
+import os
 import shutil
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -39,14 +41,24 @@ HTML = '<div class="cnnviz-scrub" data-testid="cnnviz-scrub"></div>'
 
 
 def _vendor_plotly() -> None:
-    """Copy the installed plotly package's plotly.min.js beside the assets when it is missing or
-    from another plotly version (the component's route serves only files under its asset_dir)."""
+    """Copy the installed plotly package's plotly.min.js beside the assets unless the same file
+    is there (the component's route serves only files under its asset_dir). Written under a
+    temporary name, then renamed: replicas starting together never serve half a file."""
     import plotly
 
     source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if not PLOTLY_JS.exists() or PLOTLY_JS.stat().st_size != source.stat().st_size:
+    if PLOTLY_JS.exists() and filecmp.cmp(source, PLOTLY_JS, shallow=False):
+        return
+    try:
         PLOTLY_JS.parent.mkdir(exist_ok=True)
-        shutil.copyfile(source, PLOTLY_JS)
+        partial = PLOTLY_JS.with_name(f"{PLOTLY_JS.name}.{os.getpid()}")
+        shutil.copyfile(source, partial)
+        os.replace(partial, PLOTLY_JS)
+    except OSError as error:
+        raise RuntimeError(
+            f"the scrub component needs a copy of {source} in {PLOTLY_JS.parent} and cannot "
+            f"write it ({error}); copy it there once, or let the app's user write that folder"
+        ) from error
 
 
 def _register_manifest() -> None:
