@@ -213,3 +213,18 @@ def test_a_click_on_an_output_cell_selects_it_and_its_map(scrub_page, scrub_url)
     _wait_for_settings(page, '"position": [2, 3, 1]')
     assert "filter 2, output (2, 3)" in page.locator(".cnnviz-scrub .formula").inner_text()
     assert page.get_by_label("Preset").input_value() == "Gaussian blur"  # filter 2's kernel shown
+
+
+@pytest.mark.browser
+def test_explicit_padding_enables_its_sliders_and_grows_the_maps(scrub_page, scrub_url):
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    assert page.get_by_label("pw").is_disabled()  # "valid": no explicit padding to set
+    page.get_by_label("Padding").select_option("explicit")  # pads (1, 1): 12 x 10 maps
+    widths = "() => document.querySelector('.cnnviz-scrub .maps').data[0].z[0].length"
+    page.wait_for_function(f"() => ({widths})() === 10 + 1 + 10")
+    page.get_by_label("pw").focus()
+    page.keyboard.press("ArrowRight")  # pw 2: 12 maps wide
+    page.wait_for_function(f"() => ({widths})() === 12 + 1 + 12")
+    _wait_for_settings(page, '"pad": [1, 2], "padding": "explicit"')

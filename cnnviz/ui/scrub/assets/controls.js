@@ -21,9 +21,11 @@ function convControls(view, box) {
   const layer = group(box, "Layer");
   choice(view, layer, "Padding", ["valid", "same", "explicit"], s.padding, (t, v) => {
     t.padding = v;
+  }, () => rebuild(view));
+  ["ph", "pw"].forEach((name, a) => {
+    const pad = range(view, layer, name, s.pad[a], b.pad, 1, (t, v) => { t.pad[a] = v; });
+    pad.disabled = s.padding !== "explicit";  // kept for when explicit padding is picked again
   });
-  ["ph", "pw"].forEach((name, a) => range(view, layer, `${name} (explicit)`, s.pad[a], b.pad, 1,
-                                          (t, v) => { t.pad[a] = v; }));
   ["sh", "sw"].forEach((name, a) => range(view, layer, `stride ${name}`, s.stride[a], b.stride,
                                           1, (t, v) => { t.stride[a] = v; }));
   const bias = [Math.min(b.bias[0], s.bias), Math.max(b.bias[1], s.bias)];
