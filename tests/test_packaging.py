@@ -42,6 +42,13 @@ def test_wheel_holds_every_library_module(wheel):
     assert modules and modules <= names
 
 
+def test_wheel_holds_the_scrub_components_manifest_and_assets(wheel):
+    names = set(wheel.namelist())
+    assets = {p.relative_to(ROOT).as_posix() for p in (ROOT / "cnnviz/ui/scrub/assets").glob("*.*")}
+    assert {"cnnviz/pyproject.toml", "cnnviz/ui/scrub/assets/conv.js"} | assets <= names
+    assert not any("plotly.min.js" in name for name in names)  # copied from plotly at run time
+
+
 def test_wheel_holds_the_app_its_pages_config_and_data(wheel):
     shared = {name.split(".data/data/", 1)[1] for name in wheel.namelist() if ".data/data/" in name}
     frame = ast.parse((ROOT / "app.py").read_text())

@@ -1,0 +1,115 @@
+// The scrub component's figures, as plain Plotly objects. scrub.js draws each with Plotly.react
+// on the same node, so a change redraws in place: no new plot, no remount.
+
+const SCALE = "Greys";
+const MAPS = "RdBu";
+const WINDOW = { color: "#ff7f0e", width: 3 };
+const MARGIN = { l: 30, r: 10, t: 30, b: 20 };
+
+// Traces already built, by the Float32Array they show: Plotly.react skips recomputing a trace
+// whose arrays are the same objects as last time, so moving only the window costs just the
+// window's outline (the options of a map's trace follow from its values, so they are the same).
+const traces = new WeakMap();
+
+// A heatmap of a {h, w, data} map.
+function heatmap(map, options) {
+  if (traces.has(map.data)) return traces.get(map.data);
+  const z = [];
+  for (let r = 0; r < map.h; r++) z.push(Array.from(map.data.subarray(r * map.w, (r + 1) * map.w)));
+  const trace = { type: "heatmap", z, showscale: false,
+                  hovertemplate: "row %{y}, column %{x}: %{z:.4g}<extra></extra>", ...options };
+  traces.set(map.data, trace);
+  return trace;
+}
+
+// A rectangle around cells [top, top + h) x [left, left + w).
+function box(top, left, h, w, line) {
+  return { type: "rect", xref: "x", yref: "y", line,
+           x0: left - 0.5, x1: left + w - 0.5, y0: top - 0.5, y1: top + h - 0.5 };
+}
+
+// Square cells, row 0 at the top; the range shows `pads` of zero padding around the map.
+function axes(h, w, pads) {
+  const [[top, bottom], [left, right]] = pads;
+  return [
+    { range: [-left - 0.5, w + right - 0.5], showgrid: false, zeroline: false },
+    { range: [h + bottom - 0.5, -top - 0.5], scaleanchor: "x", showgrid: false, zeroline: false },
+  ];
+}
+
+// The input with its zero padding (dashed) and the window of the selected output cell.
+export function inputFigure(image, pads, window) {
+  const [x, y] = axes(image.h, image.w, pads);
+  const [[top], [left]] = pads;
+  const shapes = [
+    box(-top, -left, image.h + pads[0][0] + pads[0][1], image.w + pads[1][0] + pads[1][1],
+        { color: "#888", dash: "dash", width: 1 }),
+    box(window.top - top, window.left - left, window.h, window.w, WINDOW),
+  ];
+  return { data: [heatmap(image, { colorscale: SCALE, reversescale: true })],
+           layout: { title: { text: "input", font: { size: 13 } }, xaxis: x, yaxis: y, shapes,
+                     margin: MARGIN, height: 320, uirevision: "input" } };
+}
+
+// The output maps side by side in one heatmap, `pitch` columns apart (a column of gaps between
+// them): one trace redraws several times faster than one subplot per map, and without per-cell
+// customdata twice as fast again; the x ticks count each map's own columns. The selected cell
+// (i, j) of map f outlined.
+export function mapsFigure(maps, h, w, labels, [i, j, f]) {
+  const pitch = w + 1;
+  const limit = Math.max(1e-6, ...maps.map((m) => Math.max(...m.map(Math.abs))));  // 0 in white
+  if (!traces.has(maps)) traces.set(maps, sideBySide(maps, h, w, limit));
+  const step = Math.max(1, Math.ceil(w / 4));
+  const columns = Array.from({ length: Math.ceil(w / step) }, (_, n) => n * step);
+  const x = { range: [-0.5, maps.length * pitch - 1.5], showgrid: false, zeroline: false,
+              tickvals: maps.flatMap((_, k) => columns.map((c) => k * pitch + c)),
+              ticktext: maps.flatMap(() => columns.map(String)) };
+  const y = { range: [h - 0.5, -0.5], scaleanchor: "x", showgrid: false, zeroline: false };
+  const annotations = labels.map((text, k) => ({
+    text, x: k * pitch + (w - 1) / 2, y: -0.5, yanchor: "bottom", showarrow: false,
+    font: { size: 12 } }));
+  const shapes = [box(i, f * pitch + j, 1, 1, WINDOW)];
+  return { data: [traces.get(maps)], layout: { xaxis: x, yaxis: y, annotations, shapes,
+                                               margin: MARGIN, height: 260, uirevision: "maps" } };
+}
+
+// The map and column [f, j] of column x of mapsFigure's heatmap (null on a gap).
+export function mapColumn(x, w) {
+  return x % (w + 1) === w ? null : [Math.floor(x / (w + 1)), x % (w + 1)];
+}
+
+function sideBySide(maps, h, w, limit) {
+  const z = [];
+  for (let r = 0; r < h; r++) {
+    const row = [];
+    maps.forEach((m, k) => {
+      if (k > 0) row.push(null);
+      for (let c = 0; c < w; c++) row.push(m[r * w + c]);
+    });
+    z.push(row);
+  }
+  return { type: "heatmap", z, colorscale: MAPS, zmin: -limit, zmax: limit, showscale: false,
+           hoverongaps: false, hovertemplate: "row %{y}: %{z:.4g}<extra></extra>" };
+}
+
+// The window of one output cell as a table, filled in place: each cell's text (its input x
+// weight, or its value with the maxima marked) on a colour of its value, blue below zero, red
+// above. A table, not a plot: a screen reader reads its numbers, and refilling it costs far less.
+export function fillWindow(table, cols, values, texts) {
+  const rows = values.length / cols;
+  if (table.rows.length !== rows || table.rows[0].cells.length !== cols) {
+    table.replaceChildren();
+    for (let r = 0; r < rows; r++) {
+      const row = table.insertRow();
+      for (let c = 0; c < cols; c++) row.insertCell();
+    }
+  }
+  const limit = Math.max(1e-12, ...values.map(Math.abs));
+  values.forEach((value, n) => {
+    const cell = table.rows[Math.floor(n / cols)].cells[n % cols];
+    cell.textContent = texts[n];
+    const strength = Math.round(200 * Math.abs(value) / limit);  // 0: white, 200: saturated
+    cell.style.background = value < 0 ? `rgb(${255 - strength}, ${255 - strength / 2}, 255)`
+      : `rgb(255, ${255 - strength}, ${255 - strength})`;
+  });
+}

@@ -1,0 +1,252 @@
+// The scrub component: controls, recomputing (conv.js) and redrawing (draw.js) in the browser as
+// the student scrubs, and the settings sent to Python when the student settles.
+//
+// Streamlit calls the default export on every script run whose data changed; the view of a
+// component instance is kept per root element, so a rerun updates it instead of rebuilding it.
+
+import { buildControls } from "./controls.js";
+import * as conv from "./conv.js";
+import * as draw from "./draw.js";
+
+const PLOTLY = new URL("./vendor/plotly.min.js", import.meta.url).href;
+const SETTLE_MS = 300;  // a pause this long in typing or dragging counts as settling
+const PLAY_MS = 30;  // one window step per frame at ~30 frames per second
+const views = new WeakMap();
+let plotly = null;  // one load per page, shared by every instance
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  const root = parentElement.querySelector(".cnnviz-scrub");
+  if (!views.has(root)) views.set(root, new View(root));
+  const view = views.get(root);
+  view.send = (settings) => setStateValue("settings", settings);
+  view.receive(data);
+  return () => view.stop();
+}
+
+class View {
+  constructor(root) {
+    this.root = root;
+    root.innerHTML = `<div class="controls"></div><p class="message" role="alert"></p>
+      <div class="plots"><div class="plot input"></div><div class="plot maps"></div>
+      <figure class="step"><figcaption>the window</figcaption><table></table></figure></div>
+      <p class="formula" aria-live="polite"></p>`;
+    this.controls = root.querySelector(".controls");
+    this.plots = ["input", "maps"].map((name) => root.querySelector(`.${name}`));
+    this.window = root.querySelector(".step table");
+    this.data = null;
+    this.timer = this.player = null;
+    this.plotly = plotly ??= import(PLOTLY).then(() => window.Plotly);
+  }
+
+  // New data from Python. The echo of the student's own settle is ignored, so a rerun never
+  // replaces a control in use or jumps back while the student kept moving; anything else (a new
+  // image, settings set by the page or a link) is adopted and redrawn.
+  receive(data) {
+    const text = canon({ ...data, settings: null });
+    if (text === this.data && canon(data.settings) === this.sent) return;
+    this.data = text;
+    this.kind = data.kind;
+    this.image = conv.makeMap(data.image);
+    this.memoKey = this.drawnKey = null;
+    this.presets = data.presets || {};
+    this.bounds = data.bounds;
+    this.settings = structuredClone(data.settings);
+    this.good = structuredClone(data.settings);
+    this.sent = canon(data.settings);
+    buildControls(this);
+    this.update();
+  }
+
+  // Recompute and redraw from this.settings; a setting NumPy would refuse shows a message and
+  // keeps the last good picture and settings.
+  update() {
+    let figures;
+    try {
+      figures = this.kind === "conv" ? this.convFigures() : this.poolFigures();
+    } catch (error) {
+      this.message(`${error.message}. The last good settings stay.`);
+      return;
+    }
+    this.message("");
+    this.good = structuredClone(this.settings);
+    const moved = this.drawnKey === this.memoKey;  // the same maps, only the window moved
+    const imageDrawn = this.drawnKey !== null;  // the input's heatmap is on its node already
+    this.drawnKey = this.memoKey;
+    this.plotly.then((Plotly) => this.redraw(Plotly, figures, moved, imageDrawn));
+  }
+
+  // What changes only outlines is relayouted (under a millisecond): react would diff the whole
+  // figure again (ten to fifty milliseconds for the maps). New axis ranges (padding) redraw the
+  // input's heatmap, so they are passed only when they change.
+  redraw(Plotly, [inputFigure, mapsFigure, step, formula], moved, imageDrawn) {
+    const [input, maps] = this.plots;
+    const options = { displayModeBar: false };
+    const { shapes, xaxis, yaxis } = inputFigure.layout;
+    const ranges = JSON.stringify([xaxis.range, yaxis.range]);  // Plotly rewrites its own
+    if (imageDrawn) {
+      Plotly.relayout(input, ranges === this.ranges ? { shapes }
+        : { shapes, "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
+    } else Plotly.react(input, inputFigure.data, inputFigure.layout, options);
+    this.ranges = ranges;
+    const [{ z, zmin, zmax }] = mapsFigure.data, { annotations } = mapsFigure.layout;
+    const labels = JSON.stringify(annotations.map((a) => a.text));
+    if (!moved && sameSize(maps, z)) {  // new values in the same cells (bias, kernel, activation)
+      Plotly.restyle(maps, { z: [z], zmin: [zmin], zmax: [zmax] });
+    }
+    if (moved || sameSize(maps, z)) {  // a new label (an edited kernel) redraws every annotation
+      Plotly.relayout(maps, labels === this.labels ? { shapes: mapsFigure.layout.shapes }
+        : { shapes: mapsFigure.layout.shapes, annotations });
+    } else Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
+    this.labels = labels;
+    draw.fillWindow(this.window, ...step);
+    this.root.querySelector(".formula").textContent = formula;
+    this.root.dataset.drawn = String(Date.now());  // for tests and the browser benchmark
+    if (!this.listening) this.listenForClicks();
+  }
+
+  convFigures() {
+    const s = this.settings;
+    const kernels = s.kernels.map(conv.makeMap);
+    const padding = s.padding === "explicit" ? s.pad : s.padding;
+    const out = this.memo({ ...s, position: null }, () => conv.conv2d(
+      this.image, kernels, kernels.map(() => s.bias), s.activation, padding, s.stride));
+    this.clampPosition(out.h, out.w, kernels.length);
+    const [i, j, f] = s.position, k = kernels[f];
+    const step = conv.convStep(this.image, k, s.bias, s.activation, out.pads, s.stride, i, j);
+    const texts = step.inputs.map((x, n) => `${fmt(x)} × ${fmt(k.data[n])} = ` +
+      fmt(step.products[n]));
+    const labels = s.presets.map((p, n) => `${n + 1}: ${p}`);
+    return [
+      draw.inputFigure(this.image, out.pads, { top: step.top, left: step.left, h: k.h, w: k.w }),
+      draw.mapsFigure(out.maps, out.h, out.w, labels, s.position),
+      [k.w, step.products, texts],
+      `filter ${f + 1}, output (${i}, ${j}): sum of products ${fmt(step.sum)} + bias ` +
+        `${fmt(s.bias)} = z ${fmt(step.z)}; ${s.activation}(z) = ${fmt(step.a)}`,
+    ];
+  }
+
+  poolFigures() {
+    const s = this.settings;
+    const out = this.memo({ ...s, position: null },
+                          () => conv.pool2d(this.image, s.window, s.stride, s.mode));
+    this.clampPosition(out.h, out.w, 1);
+    const [i, j] = s.position;
+    const step = conv.poolStep(this.image, s.window, s.stride, s.mode, i, j);
+    const star = (n) => (s.mode === "max" && step.winners[n] ? "★" : "");  // every tied maximum
+    const texts = step.cells.map((x, n) => star(n) + fmt(x));
+    const none = [[0, 0], [0, 0]];
+    return [
+      draw.inputFigure(this.image, none, { top: step.top, left: step.left, h: s.window[0],
+                                           w: s.window[1] }),
+      draw.mapsFigure([out.data], out.h, out.w, [`${s.mode} pooling`], [i, j, 0]),
+      [s.window[1], step.cells, texts],
+      `output (${i}, ${j}): the ${s.mode === "max" ? "maximum" : "mean"} of the window = ` +
+        fmt(step.value),
+    ];
+  }
+
+  // The maps of the last settings but the position: moving the window recomputes nothing else.
+  memo(settings, compute) {
+    const key = JSON.stringify(settings);
+    if (this.memoKey !== key) [this.memoKey, this.memoValue] = [key, compute()];
+    return this.memoValue;
+  }
+
+  clampPosition(h, w, n) {
+    const p = this.settings.position;
+    [h, w, n].forEach((size, a) => {
+      if (a < p.length) p[a] = Math.min(Math.max(p[a], 0), size - 1);
+    });
+    this.root.querySelectorAll("input[data-position]").forEach((input) => {
+      const a = Number(input.dataset.position);
+      input.max = String([h, w][a] - 1);
+      input.value = String(p[a]);
+    });
+  }
+
+  // A change while scrubbing: redraw now, tell Python once the student pauses or lets go.
+  change(apply, settle = false) {
+    apply(this.settings);
+    this.update();
+    clearTimeout(this.timer);
+    if (settle) this.settle();
+    else this.timer = setTimeout(() => this.settle(), SETTLE_MS);
+  }
+
+  settle() {
+    clearTimeout(this.timer);
+    const text = canon(this.good);
+    if (text !== this.sent && !this.player) {
+      this.sent = text;
+      this.send(this.good);
+    }
+  }
+
+  message(text) {
+    this.root.querySelector(".message").textContent = text;
+  }
+
+  // A click on an output cell selects it (its map too), as on the page's own charts.
+  listenForClicks() {
+    this.listening = true;
+    this.plots[1].on("plotly_click", (event) => {
+      const point = event.points[0];
+      const cell = draw.mapColumn(point.x, this.outHW()[1]);
+      if (!cell) return;
+      const filter = this.settings.position[2];
+      this.change((s) => {
+        s.position[0] = point.y;
+        s.position[1] = cell[1];
+        if (s.position.length > 2) s.position[2] = cell[0];
+      }, true);
+      if (this.settings.position[2] !== filter) {  // that filter's kernel and preset shown
+        buildControls(this);
+        this.update();
+      }
+    });
+  }
+
+  play(button) {
+    if (this.player) return this.pause(button);
+    button.textContent = "Pause";
+    this.player = setInterval(() => {
+      const p = this.settings.position, [h, w] = this.outHW();
+      const next = (p[0] * w + p[1] + 1) % (h * w);
+      this.change((s) => { s.position[0] = Math.floor(next / w); s.position[1] = next % w; });
+    }, PLAY_MS);
+  }
+
+  pause(button) {
+    clearInterval(this.player);
+    this.player = null;
+    button.textContent = "Play";
+    this.settle();
+  }
+
+  outHW() {
+    return ["0", "1"].map((a) => Number(this.root.querySelector(`[data-position="${a}"]`).max) + 1);
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+    clearInterval(this.player);
+    this.player = null;
+  }
+}
+
+// Whether the heatmap on `node` has the rows and columns of z: then new values can be restyled.
+function sameSize(node, z) {
+  const drawn = node.data && node.data[0].z;
+  return Boolean(drawn) && drawn.length === z.length && drawn[0].length === z[0].length;
+}
+
+// JSON with every object's keys sorted: Python may send back the same settings in another order.
+function canon(value) {
+  return JSON.stringify(value, (_, v) => (v && typeof v === "object" && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+}
+
+function fmt(x) {
+  return Number(x.toPrecision(4)).toString();
+}

@@ -1,0 +1,230 @@
+"""The scrub component (cnnviz/ui/scrub): its settings checked in Python, mounted in a tiny
+Streamlit script (AppTest), and driven in Debian's chromium (browser): a slider move redraws the
+same plot in place, the settled settings reach Python, a bad kernel cell is refused.
+
+The JavaScript's arithmetic against cnnviz.nn.ops is tests/test_scrub_js.py.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.nn import kernels
+from cnnviz.ui.scrub import conv_settings, pool_settings
+from cnnviz.ui.scrub.settings import conv_padding
+
+APP = Path(__file__).parent / "apps" / "scrub_app.py"
+IMAGE = np.add.outer(np.arange(12.0), np.arange(10.0)) % 7  # the tiny script's image
+SOBEL = kernels.preset_kernel("Sobel left")
+
+
+def test_conv_settings_complete_the_defaults_and_centre_the_position():
+    image, settings = conv_settings(IMAGE, [SOBEL, SOBEL], {"stride": [2, 1]})
+    assert image.dtype == np.float32 and image.shape == (12, 10)
+    assert settings["padding"] == "valid" and settings["activation"] == "none"
+    assert settings["position"] == [2, 4, 0]  # output 5 x 8
+    assert settings["presets"] == ["filter 1", "filter 2"]
+    assert settings["kernels"][0] == SOBEL.tolist()
+    json.dumps(settings)  # plain JSON: it travels to the browser and back
+
+
+def test_conv_settings_move_a_position_outside_the_output_inside():
+    _, settings = conv_settings(IMAGE, [SOBEL], {"position": [40, -3, 5], "padding": "same"})
+    assert settings["position"] == [11, 0, 0]
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"padding": "full"}, "padding"),
+    ({"stride": [0, 1]}, "stride"),
+    ({"padding": "explicit", "pad": [1, 11]}, "pad"),
+    ({"activation": "softmax"}, "activation"),
+    ({"bias": float("nan")}, "bias"),
+])
+def test_conv_settings_refuse_a_bad_setting_by_name(change, named):
+    with pytest.raises(ValueError, match=named):
+        conv_settings(IMAGE, [SOBEL], change)
+
+
+def test_conv_settings_refuse_a_bad_kernel_cell_and_a_kernel_too_large():
+    with pytest.raises(ValueError, match="not a number"):
+        conv_settings(IMAGE, [[[1, "x"], [0, 0]]], {})
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        conv_settings(IMAGE[:2], [np.ones((3, 3))], {"padding": "valid"})
+    _, settings = conv_settings(IMAGE[:2], [np.ones((3, 3))], {"padding": "explicit", "pad": 1})
+    assert conv_padding(settings) == (1, 1)
+
+
+def test_pool_settings_check_the_window_against_the_image():
+    _, settings = pool_settings(IMAGE, {"mode": "avg", "window": [3, 3], "stride": [3, 3]})
+    assert settings["position"] == [2, 1]  # output 4 x 3
+    with pytest.raises(ValueError, match="window"):
+        pool_settings(IMAGE, {"window": [8, 2]})
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        pool_settings(IMAGE[:3], {"window": [4, 2]})
+    with pytest.raises(ValueError, match="mode"):
+        pool_settings(IMAGE, {"mode": "min"})
+
+
+@pytest.mark.parametrize("kind", ["conv", "pool"])
+def test_the_component_mounts_and_returns_the_settings(kind):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["kind"] = kind
+    at.run()
+    assert not at.exception
+    returned = json.loads(at.code[0].value)
+    if kind == "conv":
+        presets = ["Sobel left", "Gaussian blur"]
+        grids = [kernels.preset_kernel(name) for name in presets]
+        expected = conv_settings(IMAGE, grids, {"presets": presets})[1]
+    else:
+        expected = pool_settings(IMAGE, {"mode": "max"})[1]
+    assert returned == expected
+
+
+# --- in chromium --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def scrub_url():
+    """The tiny script served by `streamlit run` on a free port."""
+    from benchmarks.server import _serving
+    from cnnviz.serving.replicas import free_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1",
+               "--server.fileWatcherType", "none"]
+    root = str(Path(__file__).resolve().parents[1])
+    with _serving(command, port, {"PYTHONPATH": root}, timeout=90, stop_seconds=15) as server:
+        yield server.url
+
+
+@pytest.fixture
+def scrub_page(scrub_url):
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks import browser
+
+    if not browser.CHROMIUM.exists():
+        message = f"{browser.CHROMIUM} is missing: install it with `sudo apt-get install chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        chromium = browser.launch_chromium(playwright)
+        page = browser.new_page(chromium)
+        yield page
+        chromium.close()
+
+
+SETTINGS_JS = "() => document.querySelector('[data-testid=stCode]').innerText"
+
+
+def _wait_for_settings(page, text: str) -> None:
+    page.wait_for_function(f"() => ({SETTINGS_JS})().includes({json.dumps(text)})")
+
+
+@pytest.mark.browser
+def test_a_slider_redraws_in_place_and_settles_to_python(scrub_page, scrub_url):
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    page.evaluate("() => { document.querySelector('.cnnviz-scrub .maps').marked = true }")
+    # the two maps side by side in one heatmap, a column of gaps between them
+    widths = "() => document.querySelector('.cnnviz-scrub .maps').data[0].z[0].length"
+    assert page.evaluate(widths) == 8 + 1 + 8
+    page.get_by_label("stride sw").focus()
+    page.keyboard.press("ArrowRight")  # the keyboard moves it, as a student without a mouse
+    page.wait_for_function(f"() => ({widths})() === 4 + 1 + 4")  # redrawn in the browser
+    _wait_for_settings(page, '"stride": [1, 2]')  # and the settings reached Python
+    assert page.evaluate("() => document.querySelector('.cnnviz-scrub .maps').marked")
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    page.keyboard.press("ArrowRight")  # the rerun left the slider in place, still focused
+    _wait_for_settings(page, '"stride": [1, 3]')
+
+
+@pytest.mark.browser
+def test_play_walks_the_window_and_pause_settles(scrub_page, scrub_url):
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    formula = page.locator(".cnnviz-scrub .formula")
+    start = formula.inner_text()
+    play = page.get_by_role("button", name="Play")
+    play.click()
+    page.wait_for_function("(start) => document.querySelector('.cnnviz-scrub .formula')"
+                           ".innerText !== start", arg=start)
+    page.get_by_role("button", name="Pause").click()
+    i, j = (page.get_by_label(name).input_value() for name in ("row i", "column j"))
+    _wait_for_settings(page, f'"position": [{i}, {j}, 0]')  # where the window stopped
+
+
+@pytest.mark.browser
+def test_a_bad_kernel_cell_is_refused_and_the_last_good_kernel_stays(scrub_page, scrub_url):
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    cell = page.get_by_label("kernel row 1 column 1")
+    cell.fill("abc")
+    cell.press("Enter")
+    message = page.locator(".cnnviz-scrub .message")
+    assert "not a finite number" in message.inner_text()
+    assert '"kernels": [[[1.0, 0.0, -1.0]' in page.evaluate(SETTINGS_JS)
+    cell.fill("3")
+    cell.press("Enter")
+    _wait_for_settings(page, '"kernels": [[[3.0, 0.0, -1.0]')
+    assert message.inner_text() == ""
+    assert '"Sobel left (edited)"' in page.evaluate(SETTINGS_JS)
+
+
+@pytest.mark.browser
+def test_pooling_marks_every_tied_maximum(scrub_page, scrub_url):
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=pool")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    page.get_by_label("column j").focus()
+    page.keyboard.press("ArrowRight")  # output (3, 2) -> (3, 3)
+    _wait_for_settings(page, '"position": [3, 3]')
+    texts = page.evaluate("() => [...document.querySelectorAll('.cnnviz-scrub .step tr')]"
+                          ".map((row) => [...row.cells].map((cell) => cell.textContent))")
+    # rows 6-7, columns 6-7 of (r + c) % 7: two 6s, both the maximum
+    assert texts == [["5", "★6"], ["★6", "0"]]
+
+
+CELL_JS = """([row, column]) => {  // the page coordinates of a cell's centre in the maps' heatmap
+    const plot = document.querySelector('.cnnviz-scrub .maps'), layout = plot._fullLayout;
+    const box = plot.getBoundingClientRect();
+    return [box.left + layout._size.l + layout.xaxis.d2p(column),
+            box.top + layout._size.t + layout.yaxis.d2p(row)];
+}"""
+
+
+@pytest.mark.browser
+def test_a_click_on_an_output_cell_selects_it_and_its_map(scrub_page, scrub_url):
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    x, y = page.evaluate(CELL_JS, [2, 8 + 1 + 3])  # row 2, column 3 of the second map
+    page.mouse.click(x, y)
+    _wait_for_settings(page, '"position": [2, 3, 1]')
+    assert "filter 2, output (2, 3)" in page.locator(".cnnviz-scrub .formula").inner_text()
+    assert page.get_by_label("Preset").input_value() == "Gaussian blur"  # filter 2's kernel shown
+
+
+@pytest.mark.browser
+def test_explicit_padding_enables_its_sliders_and_grows_the_maps(scrub_page, scrub_url):
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    assert page.get_by_label("pw").is_disabled()  # "valid": no explicit padding to set
+    page.get_by_label("Padding").select_option("explicit")  # pads (1, 1): 12 x 10 maps
+    widths = "() => document.querySelector('.cnnviz-scrub .maps').data[0].z[0].length"
+    page.wait_for_function(f"() => ({widths})() === 10 + 1 + 10")
+    page.get_by_label("pw").focus()
+    page.keyboard.press("ArrowRight")  # pw 2: 12 maps wide
+    page.wait_for_function(f"() => ({widths})() === 12 + 1 + 12")
+    _wait_for_settings(page, '"pad": [1, 2], "padding": "explicit"')
