@@ -255,6 +255,7 @@ def keras_layers(network: Network) -> list[tuple[str, tuple, dict]]:
 
 
 KERAS_LRN_CODE = '''\
+@keras.saving.register_keras_serializable("cnnviz")  # a saved model loads where this is defined
 class LocalResponseNormalization(keras.layers.Layer):
     """Krizhevsky et al. (2012)'s local response normalization across channels (Keras has none):
     a / (bias + alpha * sum of a**2 over the 2 depth_radius + 1 nearest channels) ** beta."""
@@ -279,14 +280,14 @@ CUSTOM_KERAS_LAYERS = {"LocalResponseNormalization": KERAS_LRN_CODE}  # kind -> 
 @functools.cache
 def keras_layer_class(kind: str):
     """The Keras layer class of a layer kind: keras.layers' own, or ours from CUSTOM_KERAS_LAYERS
-    (defined once per process, registered so that a saved model loads where cnnviz is imported)."""
+    (defined once per process, from the very code exported scripts carry)."""
     import keras
 
     if kind not in CUSTOM_KERAS_LAYERS:
         return getattr(keras.layers, kind)
     namespace = {"keras": keras}
-    exec(CUSTOM_KERAS_LAYERS[kind], namespace)  # our own constant: the exported scripts' code
-    return keras.saving.register_keras_serializable("cnnviz")(namespace[kind])
+    exec(CUSTOM_KERAS_LAYERS[kind], namespace)  # our own constant, not user input
+    return namespace[kind]
 
 
 def to_keras(network: Network, learning_rate: float = 0.001, *, seed: int = 0):
