@@ -13,7 +13,7 @@ has no Keras layer: cnnviz.networks.architectures supplies one.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 PADDINGS = ("valid", "same")
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")  # Keras names; "linear" is none
@@ -271,9 +271,9 @@ class LocalResponseNormalization(_Layer):
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise ValueError(f"{name} must be a number > 0, got {value!r}")
 
-    def keras_args(self):
-        return (), _changed(depth_radius=(self.depth_radius, 2), bias=(self.bias, 2.0),
-                            alpha=(self.alpha, 1e-4), beta=(self.beta, 0.75))
+    def keras_args(self):  # our Keras layer takes the same defaults (a TF test holds it to them)
+        return (), _changed(**{field.name: (getattr(self, field.name), field.default)
+                               for field in fields(self)})
 
     def describe(self) -> str:
         return (f"LocalResponseNormalization n={2 * self.depth_radius + 1} k={self.bias:g} "
