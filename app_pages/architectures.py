@@ -72,8 +72,10 @@ input_shape = tuple(
 )
 st.caption(
     "One row per layer. **units** is Conv2D's filters or Dense's units, **kernel** the kernel or "
-    "pool size; blank cells take Keras' defaults (stride 1, or the pool size for pooling; valid "
-    "padding; no activation). Add rows at the bottom, delete them with the row's checkbox."
+    "pool size, **groups** splits a Conv2D's channels (AlexNet's two GPUs: 2); blank cells take "
+    "Keras' defaults (stride 1, or the pool size for pooling; valid padding; 1 group; no "
+    "activation), and LocalResponseNormalization the paper's k = 2, n = 5, α = 1e-4, β = 0.75. "
+    "Add rows at the bottom, delete them with the row's checkbox."
 )
 edited = st.data_editor(
     pd.DataFrame(state["arch_base"], columns=architectures.FIELDS),
@@ -86,6 +88,7 @@ edited = st.data_editor(
         "kernel": st.column_config.NumberColumn("kernel", min_value=1, step=1),
         "stride": st.column_config.NumberColumn("stride", min_value=1, step=1),
         "padding": st.column_config.SelectboxColumn(options=list(layer_specs.PADDINGS)),
+        "groups": st.column_config.NumberColumn("groups", min_value=1, step=1),
         "activation": st.column_config.SelectboxColumn(options=list(layer_specs.ACTIVATIONS)),
         "rate": st.column_config.NumberColumn("rate", min_value=0.0, max_value=0.99, step=0.05),
     },
@@ -171,21 +174,27 @@ st.markdown(
 # --- Copy as Keras code -------------------------------------------------------------------------
 
 st.subheader("Copy as Keras code")
-datasets = [name for name, shape in export.DATASET_SHAPES.items() if shape == network.input_shape]
+datasets = export.datasets_for(network, analysis)
 if not datasets:
     st.info(f"The exported script trains on MNIST or Fashion-MNIST (28 x 28 x 1) or CIFAR-10 "
-            f"(32 x 32 x 3); this network's input is {network.input_shape}.")
+            f"(32 x 32 x 3), or builds a 1000-class network on colour images for ImageNet; this "
+            f"network's input is {network.input_shape}.")
 else:
     columns = st.columns(5)
     dataset = columns[0].selectbox("Dataset", datasets, key="arch_dataset")
-    epochs = columns[1].number_input("Epochs", 1, 200, 3, key="arch_epochs")
-    batch_size = columns[2].number_input("Batch size", 1, 4096, 64, key="arch_batch")
+    trains = dataset not in export.BUILD_ONLY
+    training = {} if not trains else {
+        "epochs": int(columns[1].number_input("Epochs", 1, 200, 3, key="arch_epochs")),
+        "batch_size": int(columns[2].number_input("Batch size", 1, 4096, 64, key="arch_batch"))}
     learning_rate = columns[3].number_input("Learning rate (Adam)", 1e-6, 1.0, 0.001,
                                             format="%.4f", key="arch_lr")
     seed = columns[4].number_input("Seed", 0, 10**6, 0, key="arch_seed")
+    if not trains:
+        st.info(f"cnnviz has no {export.BUILD_ONLY[dataset][0]} data: this script does not "
+                f"train. It builds and compiles the network, prints its summary and parameter "
+                f"count, and with `--save model.keras` writes it untrained.")
     try:
-        script = export.keras_script(network, dataset=dataset, epochs=int(epochs),
-                                     batch_size=int(batch_size),
+        script = export.keras_script(network, dataset=dataset, **training,
                                      learning_rate=float(learning_rate), seed=int(seed),
                                      title=title)
     except ValueError as error:
@@ -195,9 +204,12 @@ else:
         st.download_button(":material/download: Download the script", script,
                            file_name=filename, mime="text/x-python", key="arch_download")
         st.code(script, language="python", height=480)
-        st.caption(f"Run it with `python {filename}` (Keras 3 and NumPy needed); `--epochs 1 "
-                   "--limit 1000` for a quick try. Inside the cnnviz folder it trains on the "
-                   "app's data; elsewhere Keras downloads the dataset.")
+        if trains:
+            st.caption(f"Run it with `python {filename}` (Keras 3 and NumPy needed); `--epochs 1 "
+                       "--limit 1000` for a quick try. Inside the cnnviz folder it trains on the "
+                       "app's data; elsewhere Keras downloads the dataset.")
+        else:
+            st.caption(f"Run it with `python {filename}` (Keras 3 needed).")
 
 # --- compare (drawn at the top) -----------------------------------------------------------------
 

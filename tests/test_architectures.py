@@ -16,6 +16,7 @@ from cnnviz.networks.layer_specs import (
     Dense,
     Dropout,
     Flatten,
+    LocalResponseNormalization,
     MaxPooling2D,
 )
 from cnnviz.nn import lenet
@@ -47,6 +48,46 @@ def test_preset_shapes_and_counts_by_hand():
     assert cifar.rows[8].params == (1024 + 1) * 500
 
 
+def test_alexnets_parameters_by_hand():
+    """Krizhevsky et al. (2012): on two GPUs, conv2, conv4 and conv5 see half the channels."""
+    conv1 = (11 * 11 * 3 + 1) * 96
+    conv3 = (3 * 3 * 256 + 1) * 384  # sees both GPUs' maps in both versions
+    dense = (6 * 6 * 256 + 1) * 4096 + (4096 + 1) * 4096 + (4096 + 1) * 1000
+    two_gpus = [conv1, (5 * 5 * 48 + 1) * 256, conv3, (3 * 3 * 192 + 1) * 384,
+                (3 * 3 * 192 + 1) * 256]
+    one_tower = [conv1, (5 * 5 * 96 + 1) * 256, conv3, (3 * 3 * 384 + 1) * 384,
+                 (3 * 3 * 384 + 1) * 256]
+    assert sum(two_gpus) + dense == 60_965_224
+    assert sum(one_tower) + dense == 62_378_344
+    for title, convs in (("AlexNet (2012, two GPUs)", two_gpus),
+                         ("AlexNet (one tower)", one_tower)):
+        analysis = analyze(presets.PRESETS[title])
+        assert [row.params for row in analysis.rows if isinstance(row.layer, Conv2D)] == convs
+        assert analysis.total_params == sum(convs) + dense
+
+
+def test_alexnet_shapes_fields_and_multiply_adds():
+    rows = analyze(presets.PRESETS["AlexNet (2012, two GPUs)"]).rows
+    assert [row.output_shape for row in rows[:11]] == [
+        (55, 55, 96), (55, 55, 96), (27, 27, 96), (27, 27, 256), (27, 27, 256), (13, 13, 256),
+        (13, 13, 384), (13, 13, 384), (13, 13, 256), (6, 6, 256), (9216,)]
+    assert [row.name for row in rows[:3]] == ["conv1", "conv1_lrn", "pool1"]
+    assert [(row.receptive_field, row.jump) for row in rows[:10]] == [  # r + (k - 1) j, j s
+        (11, 4), (11, 4), (11 + 2 * 4, 8), (19 + 4 * 8, 8), (51, 8), (51 + 2 * 8, 16),
+        (67 + 2 * 16, 16), (99 + 32, 16), (131 + 32, 16), (163 + 2 * 16, 32)]
+    assert rows[1].params == rows[1].macs == 0  # local response normalization: no weights
+    assert rows[3].macs == 27 * 27 * 256 * 5 * 5 * 48  # each kernel on its group's 48 channels
+    one_tower = analyze(presets.PRESETS["AlexNet (one tower)"]).rows
+    assert one_tower[3].macs == 2 * rows[3].macs
+
+
+def test_grouped_conv_splits_weights_and_multiply_adds():
+    rows = analyze(Network("g", (4, 4, 6), (Conv2D(4, 3, groups=2), Conv2D(6, 1, groups=2)))).rows
+    assert [row.params for row in rows] == [(3 * 3 * 3 + 1) * 4, (1 * 1 * 2 + 1) * 6]
+    assert [row.macs for row in rows] == [2 * 2 * 4 * 3 * 3 * 3, 2 * 2 * 6 * 2]
+    assert rows[0].layer.describe() == "Conv2D 4 3x3 valid in 2 groups"
+
+
 @pytest.mark.tf
 @pytest.mark.parametrize("title", list(EVERY_NETWORK))
 def test_every_network_matches_keras_layer_by_layer(title):
@@ -61,6 +102,28 @@ def test_every_network_matches_keras_layer_by_layer(title):
     assert [tuple(layer.output.shape[1:]) for layer in layers] == [
         row.output_shape for row in analysis.rows]
     assert [layer.count_params() for layer in layers] == [row.params for row in analysis.rows]
+
+
+@pytest.mark.tf
+def test_alexnets_count_params_in_keras_and_normalize_as_tensorflow():
+    import tensorflow as tf
+
+    for title, total in (("AlexNet (2012, two GPUs)", 60_965_224), ("AlexNet (one tower)",
+                                                                    62_378_344)):
+        model = architectures.to_keras(presets.PRESETS[title])
+        assert model.count_params() == total
+    assert model.get_layer("conv4").kernel.shape == (3, 3, 384, 384)
+    grouped = architectures.to_keras(presets.PRESETS["AlexNet (2012, two GPUs)"])
+    assert grouped.get_layer("conv4").kernel.shape == (3, 3, 192, 384)  # half the channels each
+    images = np.random.default_rng(0).normal(0, 30, (2, 5, 5, 7)).astype("float32")
+    lrn = architectures.keras_layer_class("LocalResponseNormalization")
+    for spec in (LocalResponseNormalization(), LocalResponseNormalization(1, 1.0, 0.01, 0.5)):
+        _, kwargs = spec.keras_args()
+        expected = tf.nn.local_response_normalization(
+            images, depth_radius=spec.depth_radius, bias=spec.bias, alpha=spec.alpha,
+            beta=spec.beta)
+        np.testing.assert_allclose(lrn(**kwargs)(images), expected, rtol=1e-5)
+        assert not np.allclose(expected, images)  # it did normalize
 
 
 def test_training_lenets_follow_lenets_one_spec():
@@ -103,6 +166,14 @@ def test_to_keras_compiles_like_the_training_page():
     ((Conv2D(4, 3, padding="full"),), (28, 28, 1), "layer 1 (Conv2D): padding must be one of"),
     ((Flatten(), Dense(10, activation="swish")), (28, 28, 1), "layer 2 (Dense): activation must"),
     ((Flatten(), Dropout(1.0)), (28, 28, 1), "layer 2 (Dropout): rate must be a number in [0, 1)"),
+    ((Conv2D(6, 3, groups=4),), (28, 28, 8), ("layer 1 (Conv2D): its 6 filters do not split into 4 "
+                                              "groups; make filters a multiple of groups")),
+    ((Conv2D(6, 3, groups=2),), (28, 28, 3), ("layer 1 (Conv2D): its input's 3 channels do not "
+                                              "split into 2 groups; use groups that divide 3")),
+    ((Conv2D(6, 3, groups=0),), (28, 28, 3), "layer 1 (Conv2D): groups must be a positive integer"),
+    ((LocalResponseNormalization(depth_radius=-1),), (28, 28, 3), (
+        "layer 1 (LocalResponseNormalization): depth_radius must be a non-negative integer")),
+    ((LocalResponseNormalization(bias=0),), (28, 28, 3), "bias must be a number > 0, got 0"),
     ((), (28, 28, 1), "the network has no layers"),
     ((Flatten(),), (28, 28), "input_shape must be three positive integers"),
 ])

@@ -127,3 +127,49 @@ def test_the_big_image_argument(channels, dense_params, conv_params):
     at.radio(key="arch_channels").set_value(channels).run()
     ok(at)
     assert f"**{dense_params:,}**" in text(at) and f"**{conv_params:,}**" in text(at)
+
+
+def test_alexnet_loads_with_its_table_and_a_build_only_script():
+    at = page()
+    at.selectbox(key="arch_preset").set_value("AlexNet (2012, two GPUs)").run()
+    at.button(key="arch_load").click().run()
+    ok(at)
+    assert [at.number_input(key=key).value for key in ("arch_h", "arch_w", "arch_c")] == [
+        227, 227, 3]
+    assert at.session_state["arch_network"] == presets.PRESETS["AlexNet (2012, two GPUs)"]
+    rows = at.dataframe[2].value
+    assert rows["name"].tolist()[:3] == ["conv1", "conv1_lrn", "pool1"]
+    assert rows["receptive field"].tolist()[9] == "195x195"
+    assert "60,965,224 parameters" in text(at) and not errors(at)
+    assert at.selectbox(key="arch_dataset").options == ["imagenet"]
+    assert any("cnnviz has no ImageNet data: this script does not train" in i.value
+               for i in at.info)
+    code = at.code[0].value
+    assert "groups=2" in code and "class LocalResponseNormalization" in code
+    assert "EPOCHS" not in code and "model.fit" not in code
+    assert not [n for n in at.number_input if n.key in ("arch_epochs", "arch_batch")]
+    compile(code, "alexnet_imagenet.py", "exec")
+
+
+def test_groups_that_do_not_divide_name_the_layer_and_keep_alexnet():
+    at = page()
+    at.selectbox(key="arch_preset").set_value("AlexNet (one tower)").run()
+    at.button(key="arch_load").click().run()
+    edit(at, {3: {"groups": 2}})  # conv2 on two GPUs again: a good edit
+    assert at.session_state["arch_network"].layers[3].groups == 2
+    conv2_halved = 62_378_344 - (5 * 5 * 96 + 1) * 256 + (5 * 5 * 48 + 1) * 256
+    assert f"{conv2_halved:,} parameters" in text(at)
+    good = at.session_state["arch_network"]
+    edit(at, {3: {"groups": 3}})
+    assert any(e.startswith("layer 4 (Conv2D): its 256 filters do not split into 3 groups") and
+               "last good network stays" in e for e in errors(at))
+    assert at.session_state["arch_network"] == good
+
+
+def test_both_alexnets_compare_beside_the_course_networks():
+    at = page()
+    at.multiselect(key="arch_compare").set_value(
+        ["LeNet-5 (course)", "AlexNet (2012, two GPUs)", "AlexNet (one tower)"]).run()
+    ok(at)
+    assert at.dataframe[0].value["parameters"].tolist() == [61_706, 60_965_224, 62_378_344]
+    assert at.dataframe[0].value["input"].tolist()[1] == "227 x 227 x 3"

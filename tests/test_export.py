@@ -12,14 +12,18 @@ import pytest
 
 from cnnviz.networks import architectures, export, presets
 from cnnviz.networks.architectures import Network
-from cnnviz.networks.layer_specs import Dense, Flatten
+from cnnviz.networks.layer_specs import Conv2D, Dense, Flatten, LocalResponseNormalization
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {"epochs": 2, "batch_size": 32, "learning_rate": 0.002, "seed": 3}
 EVERY_NETWORK = {**presets.PRESETS, **presets.TRAINING_NETWORKS}
+ALEXNETS = ("AlexNet (2012, two GPUs)", "AlexNet (one tower)")  # ImageNet's: nothing to train on
+TRAINABLE = {title: network for title, network in EVERY_NETWORK.items() if title not in ALEXNETS}
 
 
 def dataset_for(network: Network) -> str:
+    if network.input_shape == presets.IMAGENET_SHAPE:
+        return "imagenet"
     return "cifar10" if network.input_shape == (32, 32, 3) else "mnist"
 
 
@@ -27,9 +31,9 @@ def script_for(network: Network, **settings) -> str:
     return export.keras_script(network, dataset=dataset_for(network), **{**SETTINGS, **settings})
 
 
-@pytest.mark.parametrize("title", list(EVERY_NETWORK))
+@pytest.mark.parametrize("title", list(TRAINABLE))
 def test_every_network_exports_a_script_with_its_settings(title):
-    network = EVERY_NETWORK[title]
+    network = TRAINABLE[title]
     script = script_for(network, limit=500)
     compile(script, f"{network.name}.py", "exec")
     for line in ("EPOCHS = 2", "BATCH_SIZE = 32", "LEARNING_RATE = 0.002", "SEED = 3",
@@ -38,6 +42,34 @@ def test_every_network_exports_a_script_with_its_settings(title):
     assert max(len(line) for line in script.splitlines()) <= 100
     for name in architectures.layer_names(network):
         assert f'name="{name}"' in script
+
+
+@pytest.mark.parametrize("title, params", [(ALEXNETS[0], "60,965,224"),
+                                           (ALEXNETS[1], "62,378,344")])
+def test_imagenet_scripts_say_there_is_no_data_and_only_build(title, params):
+    network = presets.PRESETS[title]
+    assert export.datasets_for(network) == ["imagenet"]
+    script = export.keras_script(network, dataset="imagenet", learning_rate=0.002, seed=3)
+    compile(script, f"{network.name}.py", "exec")
+    assert "cnnviz has no ImageNet data, so this script does not train" in script
+    assert f"({params} parameters, 1000 classes)" in script
+    assert "LEARNING_RATE = 0.002" in script and "SEED = 3" in script
+    for absent in ("EPOCHS", "model.fit", "load_data", "DATASET ="):
+        assert absent not in script
+    assert max(len(line) for line in script.splitlines()) <= 100
+    assert script.count("class LocalResponseNormalization(keras.layers.Layer)") == 1
+    assert 'LocalResponseNormalization(name="conv2_lrn"),' in script
+    assert ("groups=2" in script) == (title == ALEXNETS[0])
+
+
+def test_datasets_for_follow_the_input_shape_and_the_classes():
+    assert export.datasets_for(presets.LENET5) == ["mnist", "fashion-mnist"]
+    assert export.datasets_for(presets.PRESETS["CNN for CIFAR-10 (lecture)"]) == ["cifar10"]
+    small = Network("small", (64, 64, 3), (Flatten(), Dense(1000)))
+    assert export.datasets_for(small) == ["imagenet"]  # any colour size: ImageNet is resized
+    cifar_sized = Network("small", (32, 32, 3), (Flatten(), Dense(1000)))
+    assert export.datasets_for(cifar_sized) == ["cifar10", "imagenet"]  # input shape alone
+    assert export.datasets_for(Network("gray", (64, 64, 1), (Flatten(), Dense(1000)))) == []
 
 
 def test_script_holds_out_the_data_splits_fraction(monkeypatch):
@@ -68,6 +100,12 @@ def test_script_loads_cnnviz_data_when_it_can_and_keras_otherwise():
     (presets.LENET5, {"learning_rate": -1}, "learning_rate must be a number > 0"),
     (presets.LENET5, {"limit": 1}, "limit must be None or an integer >= 2"),
     (Network("bad", (28, 28, 1), (Dense(10),)), {}, "layer 1 (Dense)"),
+    (presets.LENET5, {"dataset": "imagenet"},
+     "ImageNet images have 3 channels, the network's input is (28, 28, 1)"),
+    (presets.PRESETS["CNN for CIFAR-10 (lecture)"], {"dataset": "imagenet"},
+     "last layer gives (10,); to classify ImageNet it must give (1000,): end with Dense(1000)"),
+    (presets.PRESETS[ALEXNETS[0]], {}, "mnist images are (28, 28, 1), the network's input is "
+                                       "(227, 227, 3)"),
 ])
 def test_invalid_exports_say_why(network, settings, expected):
     with pytest.raises(ValueError, match=re.escape(expected)):
@@ -113,6 +151,39 @@ def layer_types(model) -> list[str]:
 # tracing) and main() is the same code for every network (the models are compared above): the
 # training page's LeNet-5 on MNIST, and its batch-norm variant (Activation layers) on Fashion-MNIST.
 RUNS = [("lenet5", "mnist"), ("lenet5-batchnorm", "fashion-mnist")]
+
+
+@pytest.mark.tf
+def test_exported_lrn_matches_cnnvizs_and_the_saved_model_loads(tmp_path):
+    import keras
+    import numpy as np
+
+    network = Network("lrn", (28, 28, 1), (Conv2D(6, 3, activation="relu"),
+                                           LocalResponseNormalization(1, 1.0, 0.01, 0.5),
+                                           Flatten(), Dense(10)))
+    exported = built_from_script(script_for(network), tmp_path)
+    original = architectures.to_keras(network, seed=SETTINGS["seed"])
+    images = np.random.default_rng(0).uniform(0, 1, (4, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(exported.predict(images, verbose=0),
+                               original.predict(images, verbose=0), rtol=1e-5)
+    exported.save(tmp_path / "lrn.keras")
+    loaded = keras.models.load_model(tmp_path / "lrn.keras", compile=False)
+    assert loaded.get_layer("conv1_lrn").get_config()["alpha"] == 0.01
+    np.testing.assert_allclose(loaded.predict(images, verbose=0),
+                               original.predict(images, verbose=0), rtol=1e-5)
+
+
+@pytest.mark.tf
+def test_imagenet_script_builds_and_summarizes_in_a_subprocess(tmp_path):
+    network = presets.PRESETS[ALEXNETS[0]]
+    script = tmp_path / export.script_filename(network, "imagenet")
+    script.write_text(export.keras_script(network, dataset="imagenet", learning_rate=0.001,
+                                          seed=0))
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        check=False, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "60,965,224 parameters" in result.stdout and "conv1_lrn" in result.stdout
 
 
 @pytest.mark.tf

@@ -20,6 +20,16 @@ def test_params_per_layer_figure_one_trace_per_network_with_its_weighted_layers(
     assert fa.params_per_layer_figure(analyses, log=False).layout.xaxis.type == "linear"
 
 
+def test_params_per_layer_figure_leaves_room_for_the_longest_count():
+    alexnet = architectures.analyze(presets.PRESETS["AlexNet (2012, two GPUs)"])
+    lenet = architectures.analyze(presets.LENET5)
+    wide = fa.params_per_layer_figure({"AlexNet": alexnet, "LeNet-5": lenet}, log=False)
+    narrow = fa.params_per_layer_figure({"LeNet-5": lenet})
+    assert "37,752,832" in wide.data[0].text  # fc1, written past the end of the longest bar
+    assert wide.layout.margin.r >= fa.MARGIN["r"] + len("37,752,832") * fa.DIGIT_PIXELS
+    assert narrow.layout.margin.r < wide.layout.margin.r  # "48,120": a narrower margin
+
+
 def test_dense_vs_conv_figure_draws_both_lines_and_marks_the_big_image():
     comparison = presets.dense_vs_conv([28, 100, 1000])
     figure = fa.dense_vs_conv_figure(comparison)

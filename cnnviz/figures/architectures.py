@@ -11,11 +11,13 @@ from cnnviz.networks.architectures import Analysis
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
+DIGIT_PIXELS = 8  # a digit or comma of Plotly's default 12 px font, rounded up
 
 
 def params_per_layer_figure(analyses: Mapping[str, Analysis], *, log: bool = True) -> go.Figure:
     """Horizontal bars, one per layer with parameters, grouped by network (one colour and legend
-    entry each, with its total), top to bottom in network order; log or linear x axis."""
+    entry each, with its total), top to bottom in network order; log or linear x axis. The right
+    margin holds the longest bar's count (AlexNet's 37,752,832), written past its end."""
     figure = go.Figure()
     for k, (title, analysis) in enumerate(analyses.items()):
         rows = [row for row in analysis.rows if row.params]
@@ -28,10 +30,13 @@ def params_per_layer_figure(analyses: Mapping[str, Analysis], *, log: bool = Tru
             text=[f"{row.params:,}" for row in rows], textposition="outside", cliponaxis=False,
             hovertemplate="%{customdata}<br>%{x:,} parameters<extra>" + title + "</extra>",
         ))
-    n_bars = sum(1 for analysis in analyses.values() for row in analysis.rows if row.params)
+    counts = [f"{row.params:,}" for analysis in analyses.values() for row in analysis.rows
+              if row.params]
+    n_bars, widest = len(counts), max(map(len, counts), default=0)
     figure.update_yaxes(autorange="reversed")
     figure.update_xaxes(type="log" if log else "linear", title="parameters")
-    figure.update_layout(title="Parameters per layer", height=140 + 24 * n_bars, margin=MARGIN,
+    figure.update_layout(title="Parameters per layer", height=140 + 24 * n_bars,
+                         margin={**MARGIN, "r": MARGIN["r"] + DIGIT_PIXELS * widest},
                          legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1,
                                  "xanchor": "right"},
                          plot_bgcolor="white")

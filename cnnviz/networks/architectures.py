@@ -9,10 +9,12 @@ TensorFlow.
 
 An invalid network raises ValueError naming the layer (1-based index and type) and why. Layer names
 follow the training page's Keras models: conv1, pool1, flatten, fc1, ..., out (the last Dense),
-and conv1_bn, conv1_relu, fc1_dropout for the layers that follow one. A network is also a table
-(FIELDS per layer) for editing it on the Architectures page.
+and conv1_bn, conv1_lrn, conv1_relu, fc1_dropout for the layers that follow one. A network is also
+a table (FIELDS per layer) for editing it on the Architectures page. Keras has no local response
+normalization layer: KERAS_LRN_CODE is the one to_keras builds and exported scripts carry.
 """
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -25,6 +27,7 @@ from cnnviz.networks.layer_specs import (
     Dense,
     Dropout,
     Flatten,
+    LocalResponseNormalization,
     MaxPooling2D,
     layer_kind,
 )
@@ -44,11 +47,13 @@ class Network:
 
 
 def layer_names(network: Network) -> list[str]:
-    """Keras layer names: conv1, pool1, flatten, fc1, ..., out; conv1_bn, fc1_dropout, conv1_relu
-    for a BatchNormalization, Dropout or Activation after conv1."""
+    """Keras layer names: conv1, pool1, flatten, fc1, ..., out; conv1_bn, conv1_lrn, fc1_dropout,
+    conv1_relu for a BatchNormalization, LocalResponseNormalization, Dropout or Activation after
+    conv1."""
     prefixes = {"Conv2D": "conv", "MaxPooling2D": "pool", "AveragePooling2D": "pool",
                 "Dense": "fc", "Flatten": "flatten"}
     suffixes = {"Dropout": lambda layer: "dropout", "BatchNormalization": lambda layer: "bn",
+                "LocalResponseNormalization": lambda layer: "lrn",
                 "Activation": lambda layer: layer.activation}
     kinds = [layer_kind(layer) for layer in network.layers]
     last_dense = max((i for i, kind in enumerate(kinds) if kind == "Dense"), default=None)
@@ -157,7 +162,8 @@ def ends_in_softmax(network: Network) -> bool:
 
 # --- editing as a table ------------------------------------------------------------------------
 
-FIELDS = ("layer", "units", "kernel", "stride", "padding", "activation", "rate")  # table columns
+FIELDS = ("layer", "units", "kernel", "stride", "padding", "groups", "activation",
+          "rate")  # table columns
 NEW_LAYERS = {  # a sensible layer of each type, to insert and then edit
     "Conv2D": Conv2D(8, 3, padding="same", activation="relu"),
     "MaxPooling2D": MaxPooling2D(2),
@@ -166,19 +172,21 @@ NEW_LAYERS = {  # a sensible layer of each type, to insert and then edit
     "Dense": Dense(64, activation="relu"),
     "Dropout": Dropout(0.5),
     "BatchNormalization": BatchNormalization(),
+    "LocalResponseNormalization": LocalResponseNormalization(),
     "Activation": Activation("relu"),
 }
 
 
 def layer_fields(layer) -> dict:
     """The layer as a table row: FIELDS, None where a field does not apply. units is Conv2D's
-    filters or Dense's units, kernel the kernel or pool size."""
+    filters or Dense's units, kernel the kernel or pool size. LocalResponseNormalization's
+    arguments are not columns: from the table it takes the paper's."""
     row = dict.fromkeys(FIELDS)
     row["layer"] = layer_kind(layer)
     row["units"] = getattr(layer, "filters", getattr(layer, "units", None))
     row["kernel"] = getattr(layer, "kernel", getattr(layer, "pool", None))
     row["stride"] = getattr(layer, "step", getattr(layer, "stride", None))
-    for field in ("padding", "activation", "rate"):
+    for field in ("padding", "groups", "activation", "rate"):
         row[field] = getattr(layer, field, None)
     return row
 
@@ -206,7 +214,7 @@ def layer_from_fields(row: dict, index: int):
     if kind == "Conv2D":
         return Conv2D(number("units", required=True), number("kernel", required=True),
                       **given(stride=number("stride"), padding=row.get("padding"),
-                              activation=row.get("activation")))
+                              groups=number("groups"), activation=row.get("activation")))
     if kind in ("MaxPooling2D", "AveragePooling2D"):
         pool, stride = number("kernel"), number("stride")
         return LAYER_TYPES[kind](**given(pool=pool, stride=None if stride == pool else stride,
@@ -246,6 +254,42 @@ def keras_layers(network: Network) -> list[tuple[str, tuple, dict]]:
     return specs
 
 
+KERAS_LRN_CODE = '''\
+@keras.saving.register_keras_serializable("cnnviz")  # a saved model loads where this is defined
+class LocalResponseNormalization(keras.layers.Layer):
+    """Krizhevsky et al. (2012)'s local response normalization across channels (Keras has none):
+    a / (bias + alpha * sum of a**2 over the 2 depth_radius + 1 nearest channels) ** beta."""
+
+    def __init__(self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, **kwargs):
+        super().__init__(**kwargs)
+        self.depth_radius, self.bias, self.alpha, self.beta = depth_radius, bias, alpha, beta
+
+    def call(self, inputs):
+        r, channels = self.depth_radius, inputs.shape[-1]
+        squares = keras.ops.pad(keras.ops.square(inputs),
+                                [(0, 0)] * (len(inputs.shape) - 1) + [(r, r)])
+        window = sum(squares[..., i : i + channels] for i in range(2 * r + 1))
+        return inputs / keras.ops.power(self.bias + self.alpha * window, self.beta)
+
+    def get_config(self):
+        return {**super().get_config(), "depth_radius": self.depth_radius, "bias": self.bias,
+                "alpha": self.alpha, "beta": self.beta}'''
+CUSTOM_KERAS_LAYERS = {"LocalResponseNormalization": KERAS_LRN_CODE}  # kind -> its class's code
+
+
+@functools.cache
+def keras_layer_class(kind: str):
+    """The Keras layer class of a layer kind: keras.layers' own, or ours from CUSTOM_KERAS_LAYERS
+    (defined once per process, from the very code exported scripts carry)."""
+    import keras
+
+    if kind not in CUSTOM_KERAS_LAYERS:
+        return getattr(keras.layers, kind)
+    namespace = {"keras": keras}
+    exec(CUSTOM_KERAS_LAYERS[kind], namespace)  # our own constant, not user input
+    return namespace[kind]
+
+
 def to_keras(network: Network, learning_rate: float = 0.001, *, seed: int = 0):
     """The network as a compiled Keras model, built the course's way (layers applied in turn to
     keras.Input(input_shape)): Adam(learning_rate), categorical cross-entropy (from logits unless it
@@ -258,7 +302,7 @@ def to_keras(network: Network, learning_rate: float = 0.001, *, seed: int = 0):
     for kind, args, kwargs in keras_layers(network):
         if "kernel_initializer" in kwargs:
             kwargs["kernel_initializer"] = keras.initializers.HeNormal(seed=seed)
-        outputs = getattr(keras.layers, kind)(*args, **kwargs)(outputs)
+        outputs = keras_layer_class(kind)(*args, **kwargs)(outputs)
     model = keras.Model(inputs, outputs, name=network.name)
     loss = ("categorical_crossentropy" if ends_in_softmax(network)
             else keras.losses.CategoricalCrossentropy(from_logits=True))

@@ -2,17 +2,18 @@
 
 `check()` validates the layer's own arguments; about an input shape (h, w, c) or (n,):
 `output_shape`, `params`, `macs` (multiply-adds per image: one per weight use in Conv2D and Dense,
-one per value in BatchNormalization's scale-and-shift, none in pooling, activations, dropout and
-flatten), `receptive(r, j)` (the square of input pixels one output value sees, side r, and the
-jump j, the input pixels between neighbouring outputs: r' = r + (k - 1) j, j' = j s), and
-`keras_args()` (the Keras layer's arguments that differ from its defaults), and `describe()` for
-tables. `_Layer` holds the defaults (no weights, shape and field passed through); each layer
-overrides what it changes. A shape a layer cannot take raises ValueError saying why;
-cnnviz.networks.architectures adds which layer.
+one per value in BatchNormalization's scale-and-shift, none in pooling, activations, dropout,
+flatten and local response normalization), `receptive(r, j)` (the square of input pixels one
+output value sees, side r, and the jump j, the input pixels between neighbouring outputs:
+r' = r + (k - 1) j, j' = j s), and `keras_args()` (the Keras layer's arguments that differ from its
+defaults), and `describe()` for tables. `_Layer` holds the defaults (no weights, shape and field
+passed through); each layer overrides what it changes. A shape a layer cannot take raises
+ValueError saying why; cnnviz.networks.architectures adds which layer. LocalResponseNormalization
+has no Keras layer: cnnviz.networks.architectures supplies one.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 PADDINGS = ("valid", "same")
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")  # Keras names; "linear" is none
@@ -78,13 +79,16 @@ class _Layer:
 
 @dataclass(frozen=True)
 class Conv2D(_Layer):
-    """filters kernels of kernel x kernel x c; W (k, k, c, filters), b (filters,)."""
+    """filters kernels of kernel x kernel x c / groups; W (k, k, c / groups, filters),
+    b (filters,). With groups g, the channels split into g groups and each group's filters / g
+    kernels see only their group's c / g input channels (AlexNet's two GPUs: g = 2)."""
 
     filters: int
     kernel: int
     stride: int = 1
     padding: str = "valid"
     activation: str = "linear"
+    groups: int = 1
     has_kernel = True
 
     def check(self) -> None:
@@ -93,17 +97,24 @@ class Conv2D(_Layer):
         _positive_int("stride", self.stride)
         _choice("padding", self.padding, PADDINGS)
         _choice("activation", self.activation, ACTIVATIONS)
+        _positive_int("groups", self.groups)
+        if self.filters % self.groups:
+            raise ValueError(f"its {self.filters} filters do not split into {self.groups} groups; "
+                             f"make filters a multiple of groups")
 
     def output_shape(self, shape):
-        h, w, _ = _spatial(shape, "Conv2D")
+        h, w, c = _spatial(shape, "Conv2D")
+        if c % self.groups:
+            raise ValueError(f"its input's {c} channels do not split into {self.groups} groups; "
+                             f"use groups that divide {c}")
         return (_side(h, self.kernel, self.stride, self.padding, "height", "kernel"),
                 _side(w, self.kernel, self.stride, self.padding, "width", "kernel"), self.filters)
 
     def params(self, shape) -> int:
-        return (self.kernel * self.kernel * shape[2] + 1) * self.filters
+        return (self.kernel * self.kernel * shape[2] // self.groups + 1) * self.filters
 
     def macs(self, shape, out_shape) -> int:
-        return math.prod(out_shape) * self.kernel * self.kernel * shape[2]
+        return math.prod(out_shape) * self.kernel * self.kernel * shape[2] // self.groups
 
     def receptive(self, field, jump):
         return field + (self.kernel - 1) * jump, jump * self.stride
@@ -111,11 +122,12 @@ class Conv2D(_Layer):
     def keras_args(self):
         return (self.filters, self.kernel), _changed(
             strides=(self.stride, 1), padding=(self.padding, "valid"),
-            activation=(self.activation, "linear"))
+            activation=(self.activation, "linear"), groups=(self.groups, 1))
 
     def describe(self) -> str:
-        return (f"Conv2D {self.filters} {self.kernel}x{self.kernel}"
-                f"{_stride_text(self.stride)} {self.padding}{_activation_text(self.activation)}")
+        groups = "" if self.groups == 1 else f" in {self.groups} groups"
+        return (f"Conv2D {self.filters} {self.kernel}x{self.kernel}{_stride_text(self.stride)} "
+                f"{self.padding}{groups}{_activation_text(self.activation)}")
 
 
 @dataclass(frozen=True)
@@ -237,6 +249,38 @@ class BatchNormalization(_Layer):
 
 
 @dataclass(frozen=True)
+class LocalResponseNormalization(_Layer):
+    """Krizhevsky et al. (2012), section 3.3: each value divided by (bias + alpha * the sum of the
+    squares of the values at the same position in the 2 depth_radius + 1 nearest channels) ** beta;
+    the paper's k = 2, n = 5 (depth_radius 2), alpha = 1e-4, beta = 0.75, which are the defaults
+    (tf.nn.local_response_normalization's arguments). No weights, and no multiply-adds counted:
+    its sums of squares use no weights, like an activation's arithmetic."""
+
+    depth_radius: int = 2
+    bias: float = 2.0
+    alpha: float = 1e-4
+    beta: float = 0.75
+
+    def check(self) -> None:
+        if isinstance(self.depth_radius, bool) or not isinstance(self.depth_radius, int) or (
+                self.depth_radius < 0):
+            raise ValueError(f"depth_radius must be a non-negative integer, got "
+                             f"{self.depth_radius!r}")
+        for name in ("bias", "alpha", "beta"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"{name} must be a number > 0, got {value!r}")
+
+    def keras_args(self):  # our Keras layer takes the same defaults (a TF test holds it to them)
+        return (), _changed(**{field.name: (getattr(self, field.name), field.default)
+                               for field in fields(self)})
+
+    def describe(self) -> str:
+        return (f"LocalResponseNormalization n={2 * self.depth_radius + 1} k={self.bias:g} "
+                f"alpha={self.alpha:g} beta={self.beta:g}")
+
+
+@dataclass(frozen=True)
 class Activation(_Layer):
     """A function applied value by value: relu, sigmoid, tanh, softmax (over the last axis)."""
 
@@ -253,7 +297,8 @@ class Activation(_Layer):
 
 
 LAYER_TYPES = {cls.__name__: cls for cls in (Conv2D, MaxPooling2D, AveragePooling2D, Flatten,
-                                             Dense, Dropout, BatchNormalization, Activation)}
+                                             Dense, Dropout, BatchNormalization,
+                                             LocalResponseNormalization, Activation)}
 
 
 def _changed(**pairs) -> dict:

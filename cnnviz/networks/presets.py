@@ -1,10 +1,11 @@
 """The course's networks as cnnviz.networks.architectures networks, and the arguments they make.
 
 PRESETS: the six networks of the lecture notes and the homework (669,706 / 109,386 / 220,234 /
-61,706 / 61,706 / 528,054 parameters). TRAINING_MODELS: the Training page's models, declared
-once (label, network, backends; cnnviz.training.MODELS is this dict), and TRAINING_NETWORKS
-their networks by model name. `same_count_two_ways` shows why both LeNet-5s have 61,706
-parameters; `dense_vs_conv` is the "1,000 x 1,000 image" argument.
+61,706 / 61,706 / 528,054 parameters), and AlexNet as Krizhevsky et al. (2012) built it, on two
+GPUs (60,965,224) and as one tower (62,378,344). TRAINING_MODELS: the Training page's models,
+declared once (label, network, backends; cnnviz.training.MODELS is this dict), and
+TRAINING_NETWORKS their networks by model name. `same_count_two_ways` shows why both LeNet-5s
+have 61,706 parameters; `dense_vs_conv` is the "1,000 x 1,000 image" argument.
 """
 
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from cnnviz.networks.layer_specs import (
     Dense,
     Dropout,
     Flatten,
+    LocalResponseNormalization,
     MaxPooling2D,
     layer_kind,
 )
@@ -26,6 +28,8 @@ from cnnviz.nn import lenet
 
 MNIST_SHAPE = (28, 28, 1)
 CIFAR10_SHAPE = (32, 32, 3)
+IMAGENET_SHAPE = (227, 227, 3)  # AlexNet's crops: 224 in the paper, 227 for its 55 x 55 conv1
+IMAGENET_CLASSES = 1000
 
 
 def _lenet5(name: str, *, dropout: float = 0.0, batch_norm: bool = False) -> Network:
@@ -49,6 +53,27 @@ def _lenet5(name: str, *, dropout: float = 0.0, batch_norm: bool = False) -> Net
         layers += hidden(Dense, dense.size) + ([Dropout(dropout)] if dropout else [])
     layers.append(Dense(lenet.OUTPUT_LAYER.size, activation="softmax"))
     return Network(name, lenet.INPUT_SHAPE, tuple(layers))
+
+
+def _alexnet(name: str, groups: int) -> Network:
+    """AlexNet (Krizhevsky, Sutskever, Hinton 2012, figure 2 and section 3): five ReLU convolutions
+    (96 11x11 /4, 256 5x5, 384 3x3, 384 3x3, 256 3x3), local response normalization after the
+    first two, overlapping max pooling (3x3 /2) after both normalizations and the fifth, then
+    4096-4096-1000 dense layers with dropout 0.5 after the first two. groups=2: the two-GPU
+    network, whose conv2, conv4 and conv5 see only their own GPU's half of the channels (conv3
+    and the dense layers see both); groups=1: one tower, every kernel on every channel."""
+    pool = MaxPooling2D(3, stride=2)
+    return Network(name, IMAGENET_SHAPE, (
+        Conv2D(96, 11, stride=4, activation="relu"), LocalResponseNormalization(), pool,
+        Conv2D(256, 5, padding="same", groups=groups, activation="relu"),
+        LocalResponseNormalization(), pool,
+        Conv2D(384, 3, padding="same", activation="relu"),
+        Conv2D(384, 3, padding="same", groups=groups, activation="relu"),
+        Conv2D(256, 3, padding="same", groups=groups, activation="relu"), pool,
+        Flatten(), Dense(4096, activation="relu"), Dropout(0.5),
+        Dense(4096, activation="relu"), Dropout(0.5),
+        Dense(IMAGENET_CLASSES, activation="softmax"),
+    ))
 
 
 LENET5 = _lenet5("lenet5")
@@ -80,6 +105,8 @@ PRESETS = {  # title -> network, as the course material defines them
         Conv2D(64, 2, padding="same", activation="relu"), MaxPooling2D(2), Dropout(0.3),
         Flatten(), Dense(500, activation="relu"), Dropout(0.4), Dense(10, activation="softmax"),
     )),
+    "AlexNet (2012, two GPUs)": _alexnet("alexnet", groups=2),
+    "AlexNet (one tower)": _alexnet("alexnet_one_tower", groups=1),
 }
 @dataclass(frozen=True)
 class TrainingModel:
