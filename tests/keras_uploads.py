@@ -64,13 +64,15 @@ def batchnorm_dropout() -> bytes:
     model = keras.Sequential([
         keras.Input((784,)),
         layers.Reshape((28, 28, 1), name="as_image"),
-        layers.Conv2D(4, 3, name="conv"),
+        # seeded: an unseeded draw can put a ReLU or max-pool kink within the test's finite
+        # difference of the pixel it checks
+        layers.Conv2D(4, 3, name="conv", kernel_initializer=keras.initializers.GlorotUniform(0)),
         layers.BatchNormalization(name="bn"),
         layers.ReLU(name="relu"),
         layers.MaxPooling2D(2, name="pool"),
         layers.Flatten(name="flat"),
         layers.Dropout(0.3, name="dropout"),
-        layers.Dense(10, name="logits"),
+        layers.Dense(10, name="logits", kernel_initializer=keras.initializers.GlorotUniform(1)),
         layers.Softmax(name="softmax"),
     ])
     return _saved(model)

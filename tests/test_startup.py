@@ -33,6 +33,9 @@ if sys.argv[1] == "app_pages/draw.py":  # the browser canvas needs a Runtime, wh
     canvas = types.ModuleType("streamlit_drawable_canvas")
     canvas.st_canvas = lambda **kwargs: types.SimpleNamespace(image_data=None, json_data=None)
     sys.modules["streamlit_drawable_canvas"] = canvas
+if sys.argv[1] == "app_pages/training.py":  # imports are the point here, not a Ray head per test
+    from cnnviz.training import service
+    service.SERVICE.warm_up = lambda: None
 at = AppTest.from_file("app.py", default_timeout=float(sys.argv[2])).run()
 assert not at.exception, [e.message for e in at.exception]
 warm_up = next(t for t in threading.enumerate() if t.name == "cnnviz-warm-up")
