@@ -21,7 +21,7 @@ FLOORS = [
     ["cnnviz.paths"],
     ["cnnviz.nn", "cnnviz.data", "cnnviz.ops", "cnnviz.lenet", "cnnviz.dense", "cnnviz.preprocess"],
     ["cnnviz.networks", "cnnviz.readers"],
-    ["cnnviz.training", "cnnviz.check", "cnnviz.figures"],
+    ["cnnviz.training", "cnnviz.check", "cnnviz.figures", "cnnviz.classroom"],
     ["cnnviz.ui"],
     ["cnnviz.serving"],
     ["cnnviz", "cnnviz.__main__"],

@@ -1,0 +1,179 @@
+"""The Class page (/class): the teacher's token at its door, the class's runs and students, the
+teacher's settings; the launcher's teacher link. A SQLite class store in tmp_path."""
+
+import argparse
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.classroom import ClassStore, overview, questions, settings, students, tokens
+from cnnviz.serving import launch
+from cnnviz.training import TrainConfig
+from cnnviz.training.config import History
+from cnnviz.training.runs import RunRecorder, new_run_dir
+from cnnviz.ui import classroom as class_ui
+from cnnviz.ui import teacher
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "teacher-token-for-the-tests-0123"
+TIMEOUT = 60
+MARKUP_NAME = "<b>Ada</b> [x](javascript:alert(1))"
+
+
+@pytest.fixture
+def store(monkeypatch, tmp_path) -> ClassStore:
+    """The class's store in tmp_path, the runs folder beside it, the teacher's token set, and
+    the banner's reads not cached (each test run sees the store as it is)."""
+    monkeypatch.setenv("CNNVIZ_DATABASE_URL", f"sqlite:///{tmp_path / 'class.db'}")
+    monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv(tokens.TOKEN_ENV, TOKEN)
+    monkeypatch.setattr(class_ui, "CACHE_SECONDS", 0)
+    class_ui.RECENT.clear()
+    return class_ui.class_store()
+
+
+def app(page: str = "home", token: str | None = None, key: str | None = None) -> AppTest:
+    """A browser's session of the app (app.py) opened on `page`, with ?token= if given and
+    `key` as its student's browser key."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    if token is not None:
+        at.query_params["token"] = token
+    if key is not None:
+        at.session_state[class_ui.BROWSER_KEY] = key
+    at.switch_page(f"app_pages/{page}.py")
+    return ok(at.run())
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def shown(at: AppTest) -> str:
+    """Every text the session shows (markdown, text, alerts, tables, captions), joined."""
+    parts = [e.value for kind in ("markdown", "text", "caption", "error", "warning", "info",
+                                  "success", "title", "subheader") for e in getattr(at, kind)]
+    parts += [str(frame.value.to_dict()) for frame in at.dataframe]
+    parts += [str(metric.value) + metric.label for metric in at.metric]
+    return "\n".join(map(str, parts))
+
+
+def failed_run(student_key: str, store: ClassStore) -> str:
+    """A run of the student's that failed, in the runs folder."""
+    run_dir = new_run_dir(TrainConfig(backend="numpy", epochs=2))
+    RunRecorder(run_dir, TrainConfig(backend="numpy", epochs=2)).write_status(
+        "failed", History(), error="Traceback ...\nMemoryError: out of memory")
+    students.label_run(store, student_key, run_dir.name)
+    return run_dir.name
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong-token-of-the-right-length-0", TOKEN + "x"])
+def test_the_class_page_refuses_without_the_token_and_shows_no_student(store, token):
+    students.join(store, "k" * 20, "Ada Lovelace")
+    failed_run("k" * 20, store)
+    questions.ask(store, "Output size?", "number", answer=12)
+    at = app("class", token)
+    assert [e.value for e in at.error] == [teacher.REFUSAL]
+    assert "Ada" not in shown(at) and "Output size" not in shown(at)
+    assert not at.dataframe and not at.metric and "token" not in at.query_params
+    assert class_ui.TEACHER not in at.session_state
+
+
+def test_the_right_token_is_accepted_leaves_the_address_and_the_session_stays_the_teachers(
+        store):
+    students.join(store, "k" * 20, "Ada Lovelace")
+    students.seen(store, "k" * 20, "replica1")
+    run = failed_run("k" * 20, store)
+    at = app("class", TOKEN)
+    assert "token" not in at.query_params and not at.error
+    text = shown(at)
+    assert "Ada Lovelace" in text and run in text and "Needs help (1)" in text
+    assert "out of memory" in text
+    assert any(metric.label == "replica1" and metric.value == "1" for metric in at.metric)
+    at.switch_page("app_pages/convolution.py").run()
+    at.switch_page("app_pages/class.py").run()
+    assert ok(at).session_state[class_ui.TEACHER] and not at.error
+
+
+def test_the_class_page_is_not_in_the_students_menu():
+    source = (ROOT / "app.py").read_text()
+    assert 'url_path=classroom.CLASS_PATH, visibility="hidden"' in source
+    assert class_ui.CLASS_PATH == "class"
+
+
+def test_teacher_settings_are_saved_for_the_class(store):
+    at = app("class", TOKEN)
+    form = at.get("form")
+    assert form  # the settings form and the question form
+    at.toggle[0].set_value(True)
+    at.number_input[0].set_value(3)
+    at.number_input[1].set_value(5000)
+    next(b for b in at.button if b.label == "Save").click().run()
+    ok(at)
+    assert settings.read(store) == settings.TeacherSettings(True, 3, 5000)
+    assert any("Saved" in s.value for s in at.success)
+
+
+def test_the_runs_table_downloads_as_csv_with_names_as_text():
+    run = argparse.Namespace(
+        run_dir=Path("runs/20260101-000000-numpy-lenet5-mnist-abc123"),
+        config=TrainConfig(backend="numpy", epochs=3), status="interrupted",
+        history=History(epochs=[{"val_accuracy": 0.91234, "images_per_second": 812.4}]),
+        error=None)
+    rows = overview.class_rows([run], {run.run_dir.name: "=HYPERLINK(1)"})
+    assert rows[0]["epoch"] == "1/3" and rows[0]["val_accuracy"] == 0.9123
+    assert rows[0]["images_per_s"] == 812 and overview.needs_help(rows) == rows
+    text = overview.rows_csv(rows)
+    assert text.splitlines()[0] == ",".join(overview.COLUMNS)
+    assert text.splitlines()[1].startswith("'=HYPERLINK(1),20260101")
+
+
+def test_an_unreachable_class_store_gives_the_teacher_its_message(store, monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNVIZ_DATABASE_URL", f"sqlite:///{tmp_path}")  # a folder: no database
+    at = app("class", TOKEN)
+    assert len(at.error) == 1 and "cannot be reached" in at.error[0].value
+    assert not at.dataframe
+
+
+def test_the_launcher_prints_the_teacher_link_and_gives_the_token_to_the_server(
+        monkeypatch, capsys):
+    started = {}
+    monkeypatch.setattr(launch.os, "execve", lambda path, command, env: started.update(env))
+    monkeypatch.setattr(launch.os, "chdir", lambda path: None)
+    monkeypatch.delenv(tokens.TOKEN_ENV, raising=False)
+    launch.main(["--port", "8600"])
+    first = started[tokens.TOKEN_ENV]
+    assert f"http://localhost:8600/class?token={first}" in capsys.readouterr().out
+    launch.main([])
+    assert started[tokens.TOKEN_ENV] != first  # a new random token at every start
+    launch.main(["--teacher-token", TOKEN, "--address", "10.1.2.3"])
+    assert started[tokens.TOKEN_ENV] == TOKEN
+    assert f"http://10.1.2.3:8501/class?token={TOKEN}" in capsys.readouterr().out
+    assert launch.main(["--teacher-token", "short"]) == 2
+    assert "at least 16" in capsys.readouterr().err
+
+
+def test_every_replica_gets_the_one_token_and_its_own_name(monkeypatch, tmp_path):
+    from cnnviz.serving import replicas
+
+    envs = []
+
+    class Stopped(Exception):
+        pass
+
+    def start(self, name, command, **popen):
+        if name.startswith("replica"):
+            envs.append(popen["env"])
+            if len(envs) == 2:
+                raise Stopped
+        return argparse.Namespace(poll=lambda: 0)
+
+    monkeypatch.setattr(replicas, "haproxy_binary", lambda: "haproxy")
+    monkeypatch.setattr(replicas.Processes, "start", start)
+    monkeypatch.setattr(replicas.Processes, "stop", lambda self: None)
+    env = launch.server_env(launch.parse_args([]), TOKEN)
+    with pytest.raises(Stopped):
+        replicas.serve(lambda port: ["server"], 2, "127.0.0.1:1", env, ray_address="ray:1")
+    assert [e[tokens.TOKEN_ENV] for e in envs] == [TOKEN, TOKEN]
+    assert [e[overview.REPLICA_ENV] for e in envs] == ["replica1", "replica2"]
