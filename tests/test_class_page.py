@@ -5,7 +5,6 @@ import argparse
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from cnnviz.classroom import ClassStore, overview, questions, settings, students, tokens
 from cnnviz.serving import launch
@@ -14,49 +13,12 @@ from cnnviz.training.config import History
 from cnnviz.training.runs import RunRecorder, new_run_dir
 from cnnviz.ui import classroom as class_ui
 from cnnviz.ui import teacher
-
-ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "teacher-token-for-the-tests-0123"
-TIMEOUT = 60
-MARKUP_NAME = "<b>Ada</b> [x](javascript:alert(1))"
+from tests.class_app import MARKUP_NAME, ROOT, TOKEN, app, ok, shown, use_class_store
 
 
 @pytest.fixture
 def store(monkeypatch, tmp_path) -> ClassStore:
-    """The class's store in tmp_path, the runs folder beside it, the teacher's token set, and
-    the banner's reads not cached (each test run sees the store as it is)."""
-    monkeypatch.setenv("CNNVIZ_DATABASE_URL", f"sqlite:///{tmp_path / 'class.db'}")
-    monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv(tokens.TOKEN_ENV, TOKEN)
-    monkeypatch.setattr(class_ui, "CACHE_SECONDS", 0)
-    class_ui.RECENT.clear()
-    return class_ui.class_store()
-
-
-def app(page: str = "home", token: str | None = None, key: str | None = None) -> AppTest:
-    """A browser's session of the app (app.py) opened on `page`, with ?token= if given and
-    `key` as its student's browser key."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    if token is not None:
-        at.query_params["token"] = token
-    if key is not None:
-        at.session_state[class_ui.BROWSER_KEY] = key
-    at.switch_page(f"app_pages/{page}.py")
-    return ok(at.run())
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def shown(at: AppTest) -> str:
-    """Every text the session shows (markdown, text, alerts, tables, captions), joined."""
-    parts = [e.value for kind in ("markdown", "text", "caption", "error", "warning", "info",
-                                  "success", "title", "subheader") for e in getattr(at, kind)]
-    parts += [str(frame.value.to_dict()) for frame in at.dataframe]
-    parts += [str(metric.value) + metric.label for metric in at.metric]
-    return "\n".join(map(str, parts))
+    return use_class_store(monkeypatch, tmp_path)
 
 
 def failed_run(student_key: str, store: ClassStore) -> str:
@@ -94,6 +56,16 @@ def test_the_right_token_is_accepted_leaves_the_address_and_the_session_stays_th
     at.switch_page("app_pages/convolution.py").run()
     at.switch_page("app_pages/class.py").run()
     assert ok(at).session_state[class_ui.TEACHER] and not at.error
+
+
+def test_names_with_markup_are_shown_literally_on_the_class_page(store):
+    students.join(store, "k" * 20, MARKUP_NAME)
+    failed_run("k" * 20, store)
+    at = app("class", TOKEN)
+    assert MARKUP_NAME in str(at.dataframe[0].value.to_dict())
+    help_line = next(m.value for m in at.markdown if "failed" in m.value)
+    assert "<b>" not in help_line and "](javascript" not in help_line
+    assert help_line.startswith(r"- **\<b\>Ada\</b\> \[x\]\(javascript\:alert\(1\)\)**")
 
 
 def test_the_class_page_is_not_in_the_students_menu():

@@ -112,11 +112,16 @@ def admit_teacher() -> bool:
     return is_teacher()
 
 
+def kept_key() -> str | None:
+    """The key the browser sent in its cookie when this session started (None: no cookie)."""
+    return st.context.cookies.get(COOKIE)
+
+
 def browser_key() -> str:
     """This browser's student key: the cookie's, else a new one that keep_key() writes."""
     state = st.session_state
     if BROWSER_KEY not in state:
-        kept = st.context.cookies.get(COOKIE)
+        kept = kept_key()
         valid = isinstance(kept, str) and KEY_PATTERN.fullmatch(kept)
         state[BROWSER_KEY] = kept if valid else students.new_browser_key()
     return state[BROWSER_KEY]
@@ -132,7 +137,7 @@ def _cookie_writer():
 def keep_key() -> None:
     """Writes the browser key into the browser's cookie while the one it sent differs."""
     key = browser_key()
-    if st.context.cookies.get(COOKIE) == key:
+    if kept_key() == key:
         return
     try:
         _cookie_writer()(data={"name": COOKIE, "value": key, "days": COOKIE_DAYS},
