@@ -52,6 +52,8 @@ def test_the_teacher_shows_a_view_and_a_students_banner_names_it(store):
 def test_the_share_button_is_the_teachers_and_on_the_pages_that_can_be_shown(store):
     teacher = teacher_on("home")
     assert not [b for b in teacher.button if b.label == "Show this to the class"]
+    assert [link.label for link in teacher.get("page_link")] == ["Class page"]
+    assert not app("home", key=ADA).get("page_link")  # students are never linked to it
     for page in ("pooling", "architectures"):
         teacher.switch_page(f"app_pages/{page}.py").run()
         click(teacher, "Show this to the class")

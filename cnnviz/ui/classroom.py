@@ -328,7 +328,9 @@ def frame(page, pages: list) -> None:
     button on the pages students can be shown; a student's banner and name box elsewhere."""
     if page.url_path == CLASS_PATH:
         return  # the Class page is the teacher's: it draws its own
-    if is_teacher():
+    if is_teacher():  # the way back to the Class page: in the teacher's sidebar only
+        st.sidebar.page_link(next(p for p in pages if p.url_path == CLASS_PATH),
+                             label="Class page", icon=":material/school:")
         if page.url_path in SHOWN:
             share_button(page.url_path)
         return
