@@ -161,6 +161,22 @@ def test_the_answers_figure_colours_the_right_answer_once_revealed():
         class_figures.ANSWER_COLOUR}
 
 
+def test_the_leaderboard_ranks_each_students_best_finished_run_per_dataset():
+    def row(student, dataset, state, accuracy, run="r"):
+        return {"student": student, "dataset": dataset, "state": state,
+                "test_accuracy": accuracy, "run": run}
+
+    figure = class_figures.leaderboard_figure([
+        row("Ada", "mnist", "finished", 0.95), row("Ada", "mnist", "finished", 0.97),
+        row("<b>Bob</b>", "mnist", "finished", 0.99), row("Cy", "mnist", "failed", None),
+        row("", "fashion_mnist", "finished", 0.88, run="20260101-x"),
+        row("Dee", "mnist", "running", 0.5)])
+    by_name = {bar.name: bar for bar in figure.data}
+    assert list(by_name["mnist"].x) == ["&lt;b&gt;Bob&lt;/b&gt;", "Ada"]
+    assert list(by_name["mnist"].y) == [0.99, 0.97]
+    assert list(by_name["fashion_mnist"].x) == ["20260101-x"]
+
+
 @pytest.mark.parametrize("page", ["convolution", "home"])
 def test_an_unreachable_store_gives_students_its_message_and_the_page_works(
         store, monkeypatch, tmp_path, page):

@@ -47,8 +47,12 @@ def test_the_right_token_is_accepted_leaves_the_address_and_the_session_stays_th
     students.join(store, "k" * 20, "Ada Lovelace")
     students.seen(store, "k" * 20, "replica1")
     run = failed_run("k" * 20, store)
+    finished = new_run_dir(TrainConfig(backend="numpy"))
+    RunRecorder(finished, TrainConfig(backend="numpy")).write_status(
+        "finished", History(test_accuracy=0.987))
     at = app("class", TOKEN)
     assert "token" not in at.query_params and not at.error
+    assert "0.987" in at.get("plotly_chart")[0].proto.spec  # the leaderboard
     text = shown(at)
     assert "Ada Lovelace" in text and run in text and "Needs help (1)" in text
     assert "out of memory" in text

@@ -1,4 +1,5 @@
-"""Plotly figures of the class: the answers to a quick question as they come."""
+"""Plotly figures of the class: the answers to a quick question as they come, and the
+leaderboard of finished runs."""
 
 import html
 from collections.abc import Mapping
@@ -29,4 +30,27 @@ def answers_figure(tally: Mapping[str, int], right: str | None = None,
         tally.values(), default=0) <= 10 else None)
     figure.update_layout(title=title, height=320, margin={"l": 40, "r": 10, "t": 40, "b": 40},
                          showlegend=False)
+    return figure
+
+
+def leaderboard_figure(rows: list[dict]) -> go.Figure:
+    """The finished runs' test accuracy, one bar group per dataset: each student's best run
+    (a run without a student goes by its folder name), best first. rows: the Class page's
+    (cnnviz.classroom.overview.class_rows)."""
+    best: dict[str, dict[str, float]] = {}
+    for row in rows:
+        if row["state"] == "finished" and row["test_accuracy"] is not None:
+            scores = best.setdefault(row["dataset"], {})
+            who = row["student"] or row["run"]
+            scores[who] = max(scores.get(who, 0.0), row["test_accuracy"])
+    figure = go.Figure()
+    for dataset, scores in sorted(best.items()):
+        ranked = sorted(scores.items(), key=lambda item: -item[1])
+        figure.add_trace(go.Bar(name=dataset, x=[html.escape(who) for who, _ in ranked],
+                                y=[score for _, score in ranked],
+                                hovertemplate="%{x}: %{y:.2%}<extra>" + dataset + "</extra>"))
+    figure.update_yaxes(title="test accuracy", tickformat=".0%", rangemode="tozero")
+    figure.update_xaxes(type="category")
+    figure.update_layout(title="Leaderboard: finished runs", height=340, barmode="group",
+                         margin={"l": 50, "r": 10, "t": 40, "b": 40})
     return figure

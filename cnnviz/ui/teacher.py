@@ -50,6 +50,8 @@ def runs_ui(store: ClassStore) -> None:
         "val_accuracy": st.column_config.NumberColumn("validation accuracy", format="%.3f"),
         "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.3f"),
         "images_per_s": st.column_config.NumberColumn("images/s")})
+    if any(row["state"] == "finished" and row["test_accuracy"] is not None for row in rows):
+        st.plotly_chart(class_figures.leaderboard_figure(rows), key="class_leaderboard")
     st.download_button("Download the table (CSV)", overview.rows_csv(rows),
                        file_name="class-runs.csv", mime="text/csv", key="class_csv",
                        on_click="ignore")
