@@ -78,9 +78,13 @@ def test_a_student_who_follows_is_moved_with_each_share_and_one_who_does_not_sta
     ok(follower.run())
     assert follower.title[0].value == "Convolution"
     assert follower.radio(key="_w_padding").value == "valid"
+    shares.share(store, "convolution", {"padding": "explicit", "pad_h": "2"}, "Convolution: 2")
+    ok(follower.run())  # the same page, the teacher's settings
+    assert follower.radio(key="_w_padding").value == "explicit"
+    assert follower.number_input(key="_w_pad_h").value == 2
     ok(stayer.run())
     assert stayer.title[0].value == "cnnviz"  # never moved
-    assert banner(stayer) == ["Your teacher shows: Convolution: same padding"]
+    assert banner(stayer) == ["Your teacher shows: Convolution: 2"]
     click(stayer, "Open")
     assert stayer.title[0].value == "Convolution"
     follower.toggle(key="_w_class_follow").set_value(False).run()

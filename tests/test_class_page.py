@@ -112,6 +112,21 @@ def test_an_unreachable_class_store_gives_the_teacher_its_message(store, monkeyp
     assert not at.dataframe
 
 
+def test_bad_questions_and_a_store_lost_mid_lesson_give_messages_not_tracebacks(
+        store, monkeypatch, tmp_path):
+    at = app("class", TOKEN)
+    next(b for b in at.button if b.label == "Ask").click().run()
+    assert "the question is empty: write it out" in [e.value for e in ok(at).error]
+    at.text_input[0].input("Which?")
+    at.radio[0].set_value("choices")
+    at.text_area[0].input("one choice only")
+    next(b for b in at.button if b.label == "Ask").click().run()
+    assert any("choices must be 2 to 8" in e.value for e in ok(at).error)
+    monkeypatch.setenv("CNNVIZ_DATABASE_URL", f"sqlite:///{tmp_path}")  # the store is gone
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert any("cannot be reached" in e.value for e in ok(at).error)
+
+
 def test_the_launcher_prints_the_teacher_link_and_gives_the_token_to_the_server(
         monkeypatch, capsys):
     started = {}

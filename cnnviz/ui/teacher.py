@@ -69,7 +69,11 @@ def class_overview(store: ClassStore) -> None:
 
 def settings_ui(store: ClassStore) -> None:
     """Pause training and the class limits on a run's epochs and training images."""
-    current = settings.read(store)
+    try:
+        current = settings.read(store)
+    except StoreUnavailable as error:
+        st.error(str(error))
+        return
     with st.form("class_settings"):
         st.subheader("Training in the class")
         paused = st.toggle("Pause training (nothing new starts)", value=current.paused)
@@ -82,8 +86,8 @@ def settings_ui(store: ClassStore) -> None:
     try:
         settings.write(store, settings.TeacherSettings(
             bool(paused), int(epochs) or None, int(images) or None))
-    except ValueError as error:
-        st.error(f"{error}.")
+    except (ValueError, StoreUnavailable) as error:
+        st.error(str(error))
         return
     st.success("Saved for every replica.")
 
@@ -103,8 +107,8 @@ def ask_ui(store: ClassStore) -> None:
     try:
         questions.ask(store, text, kind, offered if kind == "choices" else (),
                       right.strip() or None)
-    except (TypeError, ValueError) as error:
-        st.error(f"{error}.")
+    except (TypeError, ValueError, StoreUnavailable) as error:
+        st.error(str(error))
         return
     RECENT.clear()  # the teacher's own replica shows it at once
 
@@ -117,8 +121,8 @@ def reveal_ui(store: ClassStore, question: questions.Question) -> None:
             return
     try:
         questions.reveal(store, question.id, right.strip() or None)
-    except ValueError as error:
-        st.error(f"{error}.")
+    except (ValueError, StoreUnavailable) as error:
+        st.error(str(error))
         return
     RECENT.clear()
 
