@@ -128,6 +128,7 @@ def test_a_question_answered_drawn_and_revealed(store):
     ada.text_input(key=f"class_value_{question.id}").input("12")
     ada.text_input(key=f"class_new_name_{question.id}").input("Ada")
     click(ada, "Answer")
+    assert "Your answer 12 is in." in [s.value for s in ada.success]
     bob = app("home", key=BOB)
     bob.text_input(key=f"class_value_{question.id}").input("13")
     click(bob, "Answer")  # Bob takes a generated name
@@ -154,6 +155,16 @@ def test_a_choice_question_refuses_an_empty_answer(store):
     ada.radio(key=f"class_value_{question.id}").set_value("max")
     click(ada, "Answer")
     assert questions.tally(store, question.id) == {"max": 1, "avg": 0}
+
+
+def test_a_view_label_names_the_settings_and_survives_a_hand_edited_link():
+    assert class_ui.view_label("Convolution", {
+        "filters": "2", "preset_0": "Sobel left", "preset_1": "sharpen", "ksize": "3",
+        "stride_h": "2", "stride_w": "1", "padding": "explicit", "pad_h": "1", "pad_w": "2"}) == (
+        "Convolution: Sobel left, sharpen, 3x3 kernel, stride 2x1, padding 1x2")
+    assert class_ui.view_label("Backpropagation", {"filters": "x", "dz": "ones"}) == (
+        "Backpropagation: dZ ones")
+    assert class_ui.view_label("Architectures", {}) == "Architectures"
 
 
 def test_the_answers_figure_colours_the_right_answer_once_revealed():

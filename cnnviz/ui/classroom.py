@@ -139,11 +139,8 @@ def keep_key() -> None:
     key = browser_key()
     if kept_key() == key:
         return
-    try:
-        _cookie_writer()(data={"name": COOKIE, "value": key, "days": COOKIE_DAYS},
-                         key="class_cookie")
-    except Exception:  # no browser (AppTest, bare mode): the session keeps its key all the same
-        pass
+    _cookie_writer()(data={"name": COOKIE, "value": key, "days": COOKIE_DAYS},
+                     key="class_cookie")
 
 
 def student(store: ClassStore) -> students.Student | None:
@@ -187,8 +184,9 @@ def seen(store: ClassStore) -> None:
 def view_label(title: str, settings: dict[str, str]) -> str:
     """What a view shows, for the banner: "Convolution: Sobel left, stride 2, same padding"."""
     get = settings.get
-    parts = [get(f"preset_{f}") for f in range(int(get("filters", "1") or 1))
-             if get(f"preset_{f}")][:3]
+    filters = get("filters", "1")
+    filters = int(filters) if filters.isdigit() else 1  # a link edited by hand names anything
+    parts = [get(f"preset_{f}") for f in range(min(filters, 8)) if get(f"preset_{f}")][:3]
     if get("ksize"):
         parts.append(f"{get('ksize')}x{get('ksize')} kernel")
     for prefix, what in (("", "stride"), ("pool_", "stride")):
@@ -215,7 +213,7 @@ def share_button(url_path: str) -> None:
     label = view_label(SHOWN[url_path], settings)
     try:
         shares.share(class_store(), url_path, settings, label)
-    except StoreUnavailable as error:
+    except (StoreUnavailable, ValueError) as error:  # ValueError: an address too long to share
         st.sidebar.error(str(error))
         return
     st.toast(f"Shown to the class: {as_markdown(label)}")
@@ -281,6 +279,7 @@ def answer_form(store: ClassStore, question: questions.Question) -> None:
         st.error(str(error))
         return
     st.session_state["_class_answers"][question.id] = kept
+    st.success(f"Your answer {as_markdown(kept)} is in.")
 
 
 def question_box(store: ClassStore, question: questions.Question) -> None:
