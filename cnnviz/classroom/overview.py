@@ -9,8 +9,10 @@ import csv
 import io
 import os
 import socket
+from typing import TYPE_CHECKING
 
-from cnnviz.training.runs import SavedRun
+if TYPE_CHECKING:  # the rows read SavedRun's fields; importing cnnviz.training costs every page
+    from cnnviz.training.runs import SavedRun
 
 REPLICA_ENV = "CNNVIZ_REPLICA"  # set per replica by `cnnviz app --replicas K`
 NEEDS_HELP = ("failed", "interrupted")  # a run that ended without the student stopping it
@@ -25,7 +27,7 @@ def replica_name() -> str:
     return os.environ.get(REPLICA_ENV) or f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_row(run: SavedRun, owners: dict[str, str]) -> dict:
+def run_row(run: "SavedRun", owners: dict[str, str]) -> dict:
     """One run as a row of COLUMNS: numbers rounded for the screen, None where the runs folder
     does not tell (no epoch finished yet, no test set evaluated)."""
     epochs = run.history.epochs
@@ -54,7 +56,7 @@ def last_line(text: str | None) -> str:
     return lines[-1] if lines else ""
 
 
-def class_rows(runs: list[SavedRun], owners: dict[str, str]) -> list[dict]:
+def class_rows(runs: "list[SavedRun]", owners: dict[str, str]) -> list[dict]:
     """Every run as a row (run_row), in the order given (list_runs: newest first)."""
     return [run_row(run, owners) for run in runs]
 
