@@ -203,25 +203,29 @@ def test_an_unreachable_store_gives_students_its_message_and_the_page_works(
         assert at.code[0].value.splitlines()[0].endswith("= 26")  # the explorer works on
 
 
-def test_sixty_banners_cost_one_read_of_the_store_per_second(monkeypatch):
-    reads = []
-    recent = class_ui.Recent()
+def test_sixty_banners_cost_one_read_of_the_store_per_second(monkeypatch, tmp_path):
+    reads, recent = [], class_ui.Recent()
+    store = class_ui.ClassStore(f"sqlite:///{tmp_path / 'class.db'}")
     monkeypatch.setattr(class_ui, "CACHE_SECONDS", 1.0)
     for _ in range(60):
-        assert recent.get("share", lambda: reads.append(1) or len(reads)) == 1
+        assert recent.get(store, "share", lambda: reads.append(1) or len(reads)) == 1
     monkeypatch.setattr(class_ui, "CACHE_SECONDS", 0)
-    assert recent.get("share", lambda: reads.append(1) or len(reads)) == 2
+    assert recent.get(store, "share", lambda: reads.append(1) or len(reads)) == 2
 
 
-def test_an_unreachable_store_is_remembered_as_briefly_as_an_answer(monkeypatch):
+def test_an_unreachable_store_is_not_asked_again_for_a_while(monkeypatch, tmp_path):
     recent, calls = class_ui.Recent(), []
-    monkeypatch.setattr(class_ui, "CACHE_SECONDS", 1.0)
+    store = class_ui.ClassStore(f"sqlite:///{tmp_path / 'class.db'}")
+    monkeypatch.setattr(class_ui, "CACHE_SECONDS", 0)
 
     def down():
         calls.append(1)
         raise class_ui.StoreUnavailable("down")
 
-    for _ in range(3):
+    for what in ("share", "question", "share"):
         with pytest.raises(class_ui.StoreUnavailable, match="down"):
-            recent.get("share", down)
-    assert len(calls) == 1
+            recent.get(store, what, down)
+    assert len(calls) == 1 and str(recent.down(store)) == "down"
+    monkeypatch.setattr(class_ui, "DOWN_SECONDS", 0)
+    recent.clear()
+    assert recent.down(store) is None and recent.get(store, "share", lambda: 7) == 7

@@ -27,6 +27,7 @@ SHOWN = {"convolution": "Convolution", "pooling": "Pooling", "backprop": "Backpr
          "architectures": "Architectures"}  # url_path -> title of the pages a teacher can show
 REFRESH_SECONDS = 2  # the banner and the Class page are never further behind than this
 CACHE_SECONDS = 1.0  # one read of the latest share and question per process in this time
+DOWN_SECONDS = 10.0  # an unreachable store is tried again after this long
 SEEN_SECONDS = 10  # a student's presence is written at most this often
 LESSON_SECONDS = 3 * 3600  # shares and questions older than this are a past lesson's
 COOKIE = "cnnviz_student"
@@ -56,29 +57,38 @@ def class_store() -> ClassStore:
 
 
 class Recent:
-    """A read shared by every session of the process for CACHE_SECONDS: sixty banners polling
-    every two seconds cost one query a second. A StoreUnavailable is kept (and raised) alike."""
+    """Reads shared by every session of the process for CACHE_SECONDS: sixty banners polling
+    every two seconds cost one query a second. A store found unreachable is not asked again for
+    DOWN_SECONDS: its error is raised at once, so no session's page waits on its timeout."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._kept: dict[str, tuple[float, object]] = {}
+        self._kept: dict[tuple[str, str], tuple[float, object]] = {}
+        self._down: dict[str, tuple[float, StoreUnavailable]] = {}
 
-    def get(self, key: str, read: Callable[[], object]):
+    def down(self, store: ClassStore) -> StoreUnavailable | None:
+        """The error of `store`'s last failed read, while DOWN_SECONDS have not passed."""
+        until, error = self._down.get(store.where, (0.0, None))
+        return error if time.monotonic() < until else None
+
+    def get(self, store: ClassStore, what: str, read: Callable[[], object]):
         with self._lock:  # the others wait for the one read rather than each make their own
-            at, value = self._kept.get(key, (-1e9, None))
+            if error := self.down(store):
+                raise error
+            at, value = self._kept.get((store.where, what), (-1e9, None))
             if time.monotonic() - at >= CACHE_SECONDS:
                 try:
                     value = read()
                 except StoreUnavailable as error:
-                    value = error
-                self._kept[key] = (time.monotonic(), value)
-        if isinstance(value, StoreUnavailable):
-            raise value
+                    self._down[store.where] = (time.monotonic() + DOWN_SECONDS, error)
+                    raise
+                self._kept[(store.where, what)] = (time.monotonic(), value)
         return value
 
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
+            self._down.clear()
 
 
 RECENT = Recent()
@@ -86,13 +96,13 @@ RECENT = Recent()
 
 def latest_share(store: ClassStore) -> shares.Share | None:
     """The teacher's latest share of this lesson (LESSON_SECONDS), read at most once a second."""
-    share = RECENT.get(f"share {store.where}", lambda: shares.latest(store))
+    share = RECENT.get(store, "share", lambda: shares.latest(store))
     return share if share and time.time() - share.shared_at < LESSON_SECONDS else None
 
 
 def current_question(store: ClassStore) -> questions.Question | None:
     """The question asked last in this lesson, read at most once a second."""
-    question = RECENT.get(f"question {store.where}", lambda: questions.current(store))
+    question = RECENT.get(store, "question", lambda: questions.current(store))
     return question if question and time.time() - question.asked_at < LESSON_SECONDS else None
 
 
@@ -336,6 +346,8 @@ def frame(page, pages: list) -> None:
     keep_key()
     banner({p.url_path: p for p in pages})
     try:
-        name_box(class_store())
+        store = class_store()
+        if not RECENT.down(store):  # else the banner says it, and nothing waits on the store
+            name_box(store)
     except StoreUnavailable:
         pass  # the banner says it
