@@ -4,6 +4,7 @@ server up for the next pages (once per server, after the first page is drawn).""
 import streamlit as st
 
 from cnnviz import ui
+from cnnviz.ui import classroom
 
 PAGES = [  # (file, title, icon) in menu order
     ("app_pages/home.py", "Home", ":material/home:"),
@@ -21,12 +22,15 @@ PAGES = [  # (file, title, icon) in menu order
 # A Material icon, not an emoji: checking an emoji imports Streamlit's emoji table, which is slow,
 # at the first page of a fresh server.
 st.set_page_config(page_title="cnnviz", page_icon=":material/neurology:", layout="wide")
-page = st.navigation(
-    [
-        st.Page(path, title=title, icon=icon, default=path == "app_pages/home.py")
-        for path, title, icon in PAGES
-    ]
-)
+pages = [
+    st.Page(path, title=title, icon=icon, default=path == "app_pages/home.py")
+    for path, title, icon in PAGES
+]
+# The teacher's page: reachable at /class?token=..., never in the students' menu
+pages.append(st.Page("app_pages/class.py", title="Class", icon=":material/school:",
+                     url_path=classroom.CLASS_PATH, visibility="hidden"))
+page = st.navigation(pages)
 with ui.page_run():  # waits while the warm-up imports: a half-imported module must not be seen
+    classroom.frame(page, pages)
     page.run()
 ui.warm_up()

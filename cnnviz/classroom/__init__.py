@@ -15,9 +15,21 @@ reached, NameRefused/ValueError (a message saying what to change) for bad input.
     checks.record(store, key, "conv_forward", 28, 28, "")  # the Check page's latest result
 """
 
-from cnnviz.classroom import checks, questions, settings, shares, students, tokens
-from cnnviz.classroom.names import NameRefused, as_markdown, clean_name, generate_name
-from cnnviz.classroom.store import ClassStore, StoreUnavailable
+import importlib
+
+# Imported on first use, so that `cnnviz app` reads its teacher token (tokens) without loading
+# SQLAlchemy before it starts Streamlit.
+_FROM = {"NameRefused": "names", "as_markdown": "names", "clean_name": "names",
+         "generate_name": "names", "ClassStore": "store", "StoreUnavailable": "store"}
+_MODULES = ("checks", "questions", "settings", "shares", "students", "tokens")
 
 __all__ = ["ClassStore", "NameRefused", "StoreUnavailable", "as_markdown", "checks",
            "clean_name", "generate_name", "questions", "settings", "shares", "students", "tokens"]
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return importlib.import_module(f"cnnviz.classroom.{name}")
+    if name in _FROM:
+        return getattr(importlib.import_module(f"cnnviz.classroom.{_FROM[name]}"), name)
+    raise AttributeError(f"module 'cnnviz.classroom' has no attribute {name!r}")

@@ -14,6 +14,7 @@ import os
 import sys
 
 from cnnviz import paths
+from cnnviz.classroom.tokens import TOKEN_ENV, teacher_token
 
 # A classroom server does not watch its own source: Streamlit's watcher walks the whole checkout
 # (.venv included), floods the log with inotify overflows and reruns every page on a save.
@@ -30,6 +31,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ray-address", default=None,
                         help="Ray cluster the training runs go to, e.g. 10.0.0.5:6379 "
                              "(default: $CNNVIZ_RAY_ADDRESS, else a Ray inside the server)")
+    parser.add_argument("--teacher-token", default=None, metavar="TOKEN",
+                        help="the token of the teacher's link /class?token=TOKEN (default: "
+                             "$CNNVIZ_TEACHER_TOKEN, else a random one, printed at the start)")
     parser.add_argument("--replicas", type=int, default=None, metavar="K",
                         help="run K Streamlit processes behind HAProxy on --address:--port "
                              "(sticky sessions; one Ray and one runs folder for all)")
@@ -37,9 +41,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def server_env(args: argparse.Namespace) -> dict[str, str]:
-    """The server's environment: ours, with the runs folder and the Ray address made explicit."""
+def server_env(args: argparse.Namespace, token: str = "") -> dict[str, str]:
+    """The server's environment: ours, with the runs folder, the Ray address and the teacher's
+    token made explicit (every replica reads the one token from it)."""
     env = {**os.environ, paths.RUNS_ENV: str(paths.runs_dir().resolve())}
+    if token:
+        env[TOKEN_ENV] = token
     if args.ray_address:  # imported here: cnnviz.training loads NumPy, which delays every start
         from cnnviz.training.service import ADDRESS_ENV
 
@@ -60,12 +67,27 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
     return command + args.streamlit_options
 
 
+def teacher_link(args: argparse.Namespace, token: str) -> str:
+    """The Class page's address with the token, as the teacher opens it on this machine."""
+    host = args.address if args.address not in (None, "", "0.0.0.0", "::", "*") else "localhost"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{args.port}/class?token={token}"
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if not paths.APP.is_file():
         print(f"error: the app is missing ({paths.APP}); reinstall cnnviz", file=sys.stderr)
         return 2
-    env = server_env(args)  # the runs folder resolved before leaving the caller's folder
+    try:
+        token = teacher_token(args.teacher_token)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    env = server_env(args, token)  # the runs folder resolved before leaving the caller's folder
+    # the one place the token is written: the terminal of whoever started the class (as Jupyter)
+    print(f"cnnviz: the teacher's Class page (keep this link to yourself):\n"
+          f"    {teacher_link(args, token)}", flush=True)
     if args.replicas is not None:
         from cnnviz.serving import replicas
 

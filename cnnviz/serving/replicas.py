@@ -6,7 +6,9 @@ that keeps each browser on its replica: deploy/haproxy.cfg (cookie stickiness, w
 rendered here with the replicas' ports. The replicas listen on 127.0.0.1 only; the proxy listens
 where the class connects. All replicas write runs into the same folder (CNNVIZ_RUNS_DIR) and send
 training jobs to the same Ray cluster (CNNVIZ_RAY_ADDRESS): the one given, else a head started here
-with `ray start --head`. Ctrl-C (or SIGTERM) stops the proxy, the replicas and that head.
+with `ray start --head`. The teacher's token comes in `env` (launch.server_env): one for all
+replicas, so the teacher's link works whichever replica HAProxy picks. Ctrl-C (or SIGTERM) stops
+the proxy, the replicas and that head.
 """
 
 import secrets
@@ -22,6 +24,7 @@ from pathlib import Path
 from string import Template
 
 from cnnviz import paths
+from cnnviz.classroom.overview import REPLICA_ENV
 from cnnviz.training.service import ADDRESS_ENV, max_runs
 
 STOP_SECONDS = 15  # how long a process may take to stop before it is killed
@@ -127,8 +130,10 @@ def serve(command_for: Callable[[int], list[str]], replicas: int, bind: str,
                       # one secret for all replicas: a signed cookie reads the same on each
                       "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32)}
             ports = [free_port() for _ in range(replicas)]
+            # each replica names itself in the Class page's count of connected students
             servers = [processes.start(f"replica {k}", command_for(port), cwd=paths.HOME,
-                                       env=shared) for k, port in enumerate(ports, start=1)]
+                                       env={**shared, REPLICA_ENV: f"replica{k}"})
+                       for k, port in enumerate(ports, start=1)]
             for k, (port, server) in enumerate(zip(ports, servers), start=1):
                 wait_for_port(port, server, f"replica {k}")
             config = Path(scratch) / "haproxy.cfg"
