@@ -16,12 +16,11 @@ from cnnviz.check.grade import COLUMNS, TaskReport, table_row
 from cnnviz.check.report import image_slices
 from cnnviz.classroom import ClassStore, StoreUnavailable, checks
 from cnnviz.classroom.names import as_markdown
-from cnnviz.classroom.store import database_url
 from cnnviz.figures.check import comparison_figure
+from cnnviz.ui import classroom as teacher_ui
 
 TICKET, RESULT = "check_ticket", "check_result"  # (ticket, file name); (file name, reports)
 # The class's browser key, set by the class banner once the student has one (cnnviz.ui.classroom)
-CLASS_KEY = "_class_browser_key"
 FIND_TASK = "Find it from the file"
 MODES = ("Upload a file", "Paste the code")
 FIGURE_CASES = 3  # failing cases drawn as heatmaps; the table lists them all
@@ -74,19 +73,14 @@ def tasks_ui(name: str, data: bytes, task: str | None) -> list[str] | None:
     return None
 
 
-@st.cache_resource(show_spinner=False)
-def class_store_at(url: str) -> ClassStore:
-    return ClassStore(url)
-
-
 def class_seat() -> tuple[ClassStore, str] | None:
     """(the class store, this browser's key) when the student has a key in the class; None
     otherwise (no class, or its database URL is unusable): then nothing is recorded."""
-    key = state.get(CLASS_KEY)
+    key = state.get(teacher_ui.BROWSER_KEY)
     if not isinstance(key, str):
         return None
     try:
-        return class_store_at(database_url()), key
+        return teacher_ui.class_store(), key
     except StoreUnavailable:
         return None
 

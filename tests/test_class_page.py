@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz.classroom import ClassStore, overview, questions, settings, students, tokens
+from cnnviz.classroom import (
+    ClassStore,
+    checks,
+    overview,
+    questions,
+    settings,
+    students,
+    tokens,
+)
 from cnnviz.serving import launch
 from cnnviz.training import TrainConfig
 from cnnviz.training.config import History
@@ -168,3 +176,16 @@ def test_every_replica_gets_the_one_token_and_its_own_name(monkeypatch, tmp_path
         replicas.serve(lambda port: ["server"], 2, "127.0.0.1:1", env, ray_address="ray:1")
     assert [e[tokens.TOKEN_ENV] for e in envs] == [TOKEN, TOKEN]
     assert [e[overview.REPLICA_ENV] for e in envs] == ["replica1", "replica2"]
+
+
+def test_failing_course_checks_are_shown_to_the_teacher_with_the_students_name(store):
+    students.join(store, "k" * 20, MARKUP_NAME)
+    students.join(store, "m" * 20, "Grace Hopper")
+    checks.record(store, "k" * 20, "conv_forward", 20, 28, "The kernel looks flipped.")
+    checks.record(store, "m" * 20, "conv_forward", 28, 28, "")
+    at = app("class", TOKEN)
+    text = shown(at)
+    assert "Course checks failing (1)" in text and "20 of 28 cases" in text
+    assert "kernel looks flipped" in text and "Grace Hopper" not in text
+    line = next(m.value for m in at.markdown if "20 of 28" in m.value)
+    assert "<b>" not in line and "](javascript" not in line

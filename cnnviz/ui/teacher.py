@@ -3,7 +3,7 @@ and who is connected, the teacher's settings, and the quick question."""
 
 import streamlit as st
 
-from cnnviz.classroom import overview, questions, settings, students
+from cnnviz.classroom import checks, overview, questions, settings, students
 from cnnviz.classroom.names import as_markdown
 from cnnviz.classroom.store import ClassStore, StoreUnavailable
 from cnnviz.figures import classroom as class_figures
@@ -57,12 +57,27 @@ def runs_ui(store: ClassStore) -> None:
                        on_click="ignore")
 
 
+def checks_ui(store: ClassStore) -> None:
+    """Each student's latest course check per task (the Check page), the failing ones first."""
+    rows = checks.latest(store)
+    failing = [row for row in rows if not row.solved]
+    st.subheader(f"Course checks failing ({len(failing)})")
+    for row in failing:
+        st.markdown(f"- **{as_markdown(row.name)}**: {as_markdown(row.task)}, {row.passed} of "
+                    f"{row.total} cases. {as_markdown(row.summary)}")
+    if not rows:
+        st.caption("No course solution checked yet: students check theirs on the Check page.")
+    elif not failing:
+        st.caption(f"Every one of the {len(rows)} latest checks passes.")
+
+
 @st.fragment(run_every=REFRESH_SECONDS)
 def class_overview(store: ClassStore) -> None:
-    """Who is connected and the class's runs, redrawn every REFRESH_SECONDS."""
+    """Who is connected, the class's runs and course checks, redrawn every REFRESH_SECONDS."""
     try:
         connected_ui(store)
         runs_ui(store)
+        checks_ui(store)
     except StoreUnavailable as error:
         st.error(str(error))
 
