@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from benchmarks.server import ROOT, free_port, streamlit_server  # noqa: F401 (the tests' server)
+from cnnviz.data.splits import VALIDATION_FRACTION
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -181,7 +182,8 @@ def save_screenshot(page: Page, path: Path) -> None:
 
 # --- training page -----------------------------------------------------------------------------
 
-TRAINING_IMAGES = "Training images (10% of them held out for validation)"
+TRAINING_IMAGES = (f"Training images ({VALIDATION_FRACTION:.0%} of them held out for "
+                   "validation)")  # the Training page's slider label
 
 
 def prepare_training(page: Page, url: str, *, backend: str = "Keras", epochs: int = 20,
