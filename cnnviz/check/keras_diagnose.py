@@ -88,7 +88,8 @@ def _pool_strides(have: list[dict], params) -> list[str]:
         if "Pooling" not in str(layer.get("class")) or not pool or strides != [1] * len(pool):
             continue
         before = _shape(have[k - 2]) if k > 1 else "(28, 28, 1)"
-        count = f"; the model then has {params:,} parameters" if isinstance(params, int) else ""
+        count = (f"; the model then has {params:,} parameters" if isinstance(params, int)
+                 and not lines else "")
         lines.append(f"layer {k} ({layer.get('class')}) pools with strides=(1, 1): its windows "
                      f"overlap and the maps go from {before} to {_shape(layer)} instead of "
                      f"halving{count}. Write MaxPooling2D((2, 2), strides=(2, 2)) (without "
