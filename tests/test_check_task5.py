@@ -36,11 +36,22 @@ def reference():
     return keras_task.reference()
 
 
+BROKEN = {  # files that cannot be graded: name -> source
+    "missing": "import tensorflow.keras as K\n",
+    "returns_X": "import tensorflow.keras as K\ndef lenet5(X):\n    return X\n",
+}
+
+
 @pytest.fixture(scope="module")
-def reports(reference):
-    """check_task's TaskReport of every task 5 fixture, by its name after "5-lenet5-"."""
+def reports(reference, tmp_path_factory):
+    """check_task's TaskReport of every task 5 fixture, by its name after "5-lenet5-", and of
+    BROKEN's files."""
     paths = {path.stem.removeprefix("5-lenet5").lstrip("-") or "right": path
              for path in COURSE.glob("5-lenet5*.py")}
+    folder = tmp_path_factory.mktemp("task5")
+    for name, source in BROKEN.items():
+        paths[name] = folder / f"{name}.py"
+        paths[name].write_text(source)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(solution.check_task, path, "lenet5")
                    for name, path in paths.items()}
@@ -112,15 +123,11 @@ def test_cli_grades_task_5_and_prints_the_failing_points(capsys):
     assert "yours: SGD(learning_rate=0.01)" in out
 
 
-def test_a_missing_function_and_a_wrong_return_are_paragraphs(tmp_path):
-    missing = tmp_path / "5-lenet5.py"
-    missing.write_text("import tensorflow.keras as K\n")
-    report = solution.check_task(missing, "lenet5")
-    assert report.results == [] and "defines no function lenet5" in report.problems[0]
-    wrong = tmp_path / "mine.py"
-    wrong.write_text("import tensorflow.keras as K\ndef lenet5(X):\n    return X\n")
-    report = solution.check_task(wrong, "lenet5")
-    assert "expected the keras.Model built on X" in report.problems[0]
+def test_a_missing_function_and_a_wrong_return_are_paragraphs(reports):
+    for name, words in (("missing", "defines no function lenet5"),
+                        ("returns_X", "returned KerasTensor; expected the keras.Model built on X")):
+        assert reports[name].results == [] and words in reports[name].problems[0]
+        assert cli.exit_code(reports[name]) == 2
 
 
 def test_the_child_leaves_only_plain_json_the_parent_checks(tmp_path):
@@ -155,3 +162,13 @@ def test_the_keras_child_imports_nothing_from_cnnviz_nor_keras_at_module_level()
 def test_task_5_runs_in_the_sandbox():
     run = runner.run_model(RIGHT, sandbox=True)
     assert run.built.kind == "ok" and run.model["params"] == 61_706
+
+
+def test_the_html_report_shows_the_points_in_words(reports, tmp_path):
+    from cnnviz.check.report import write_report
+
+    write_report(tmp_path / "report.html", [reports["valid_conv1"]])
+    page = (tmp_path / "report.html").read_text()
+    assert "7 of 13 points pass" in page
+    assert "<h3>layer 1</h3><p>expected Conv2D 6 5x5, padding same" in page
+    assert "yours: Conv2D 6 5x5, padding valid, stride 1x1, relu -&gt; (24, 24, 6)" in page
