@@ -172,3 +172,14 @@ def test_the_html_report_shows_the_points_in_words(reports, tmp_path):
     assert "7 of 13 points pass" in page
     assert "<h3>layer 1</h3><p>expected Conv2D 6 5x5, padding same" in page
     assert "yours: Conv2D 6 5x5, padding valid, stride 1x1, relu -&gt; (24, 24, 6)" in page
+
+
+def test_a_description_the_file_forged_is_refused_in_a_paragraph(monkeypatch, reference):
+    forged = {"layers": [{"class": "Dense", "output_shape": 5, "kernel_initializer": {
+        "scale": "x", "mode": 1, "distribution": 2}}], "params": "many",
+        "compiled": {"optimizer": 7}}
+    monkeypatch.setattr(solution, "run_model", lambda *args, **kwargs: runner.ModelRun(
+        runner.Outcome("ok"), runner.Outcome("ok"), forged))
+    report = solution.check_task(RIGHT, "lenet5")
+    assert report.results == []
+    assert "left a model description the grader cannot read" in report.problems[0]

@@ -35,7 +35,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
                         help="time allowed for the import and for each case (default 20)")
     parser.add_argument("--memory-mb", type=int, default=2048,
-                        help="memory limit of the student's process in MiB (default 2048)")
+                        help="memory limit of the student's process in MiB (default 2048; "
+                             "task 5's gets at least 2048: TensorFlow needs it)")
     parser.add_argument("--sandbox", action="store_true",
                         help="run the file in the grader's sandbox (bubblewrap: no network, no "
                              "view of anything but the file, a process limit), as the server "

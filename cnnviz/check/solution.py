@@ -155,8 +155,12 @@ def check_model(path: Path, task: str, options: Options = Options()) -> TaskRepo
     if failed.kind != "ok":
         return TaskReport(task, path, [], {}, [], [_model_problem(path, run, failed, options)])
     expected = keras_task.reference()
-    results = keras_task.points(expected, run.model)
-    lines = keras_diagnose.diagnose(expected, run.model)
+    try:
+        results = keras_task.points(expected, run.model)
+        lines = keras_diagnose.diagnose(expected, run.model)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError):  # written by the file
+        return TaskReport(task, path, [], {}, [], [f"{path.name} cannot be graded: it left a "
+                                                   f"model description the grader cannot read."])
     if not lines and any(result.status != "pass" for result in results):
         lines = ["No known mistake explains the differences: compare your layers with the "
                  "course's, row by row in the table."]
@@ -173,7 +177,9 @@ def _model_problem(path: Path, run, failed, options: Options) -> str:
     else:
         what = " when the file was imported" if run.setup.kind != "ok" else " in lenet5(X)"
         what = "" if failed.kind in ("missing", "return") else what
-        text = (f"{path.name} cannot be graded: it {failed.message}{what}."
+        limit = (f" The limit is {max(options.memory_mb, KERAS_MEMORY_MB)} MiB (--memory-mb)."
+                 if failed.kind == "memory" else "")
+        text = (f"{path.name} cannot be graded: it {failed.message}{what}.{limit}"
                 f"{_sandbox_note(failed, options.sandbox)}")
     try:
         source = read_source(path)
