@@ -33,7 +33,10 @@ COURSE_FILES = {  # the course's file name for each task
     "pool_forward": "1-pool_forward.py",
     "conv_backward": "2-conv_backward.py",
     "pool_backward": "3-pool_backward.py",
+    "lenet5": "5-lenet5.py",  # Keras: graded on the model it builds (keras_task), not on cases
 }
+MODEL_TASKS = ("lenet5",)
+TASK_NUMBERS = {course.split("-")[0]: task for task, course in COURSE_FILES.items()}  # --task 5
 COURSE_DIGITS = 10  # the course's backward mains use X_train[:10]; so do all course cases here
 RTOL, ATOL = 1e-5, 1e-8  # np.allclose's defaults, which the course's own comparisons use
 

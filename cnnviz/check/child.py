@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = str(Path(__file__).resolve())
+HARNESS = (HERE, str(Path(HERE).with_name("keras_child.py")))  # task 5's child runs through here
 
 
 def limit(memory_bytes: int, cpu_seconds: int) -> None:
@@ -35,7 +36,7 @@ def student_traceback(error: BaseException) -> str:
     """The traceback without this harness's frames nor importlib's."""
     trace = traceback.TracebackException.from_exception(error)
     frames = [frame for frame in trace.stack
-              if frame.filename != HERE and not frame.filename.startswith("<frozen")]
+              if frame.filename not in HARNESS and not frame.filename.startswith("<frozen")]
     lines = ["Traceback (most recent call last):\n"] if frames else []
     lines += traceback.StackSummary.from_list(frames).format()
     lines += trace.format_exception_only()

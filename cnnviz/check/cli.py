@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from cnnviz.check import solution
-from cnnviz.check.cases import ATOL, COURSE_FILES, RTOL, TASKS
+from cnnviz.check.cases import ATOL, COURSE_FILES, MODEL_TASKS, RTOL, TASK_NUMBERS
 from cnnviz.check.grade import COLUMNS, TaskReport, table_row
 from cnnviz.check.solution import find_tasks
 
@@ -20,11 +20,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="cnnviz check",
         description="Grade a course solution (0-conv_forward.py ... 3-pool_backward.py) against "
-                    "cnnviz.ops on the course's cases and random ones; say what is likely wrong. "
-                    "The file runs in its own process with a time and a memory limit.")
+                    "cnnviz.ops on the course's cases and random ones, or 5-lenet5.py's Keras "
+                    "model against the course's LeNet-5; say what is likely wrong. The file runs "
+                    "in its own process with a time and a memory limit.")
     parser.add_argument("path", type=Path, help="the student's Python file")
-    parser.add_argument("--task", choices=list(TASKS),
-                        help="the function to check (default: found from the file's functions)")
+    parser.add_argument("--task", choices=[*COURSE_FILES, *TASK_NUMBERS],
+                        help="the function to check, or its task number (default: found from "
+                             "the file's name and functions)")
     parser.add_argument("--report", type=Path, help="write an HTML page with heatmaps of every "
                         "failing case here")
     parser.add_argument("--random", type=int, default=24, metavar="N",
@@ -33,7 +35,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
                         help="time allowed for the import and for each case (default 20)")
     parser.add_argument("--memory-mb", type=int, default=2048,
-                        help="memory limit of the student's process in MiB (default 2048)")
+                        help="memory limit of the student's process in MiB (default 2048; "
+                             "task 5's gets at least 2048: TensorFlow needs it)")
     parser.add_argument("--sandbox", action="store_true",
                         help="run the file in the grader's sandbox (bubblewrap: no network, no "
                              "view of anything but the file, a process limit), as the server "
@@ -89,16 +92,27 @@ def check_task(args: argparse.Namespace, task: str) -> TaskReport:
     if not report.results:
         print(report.problems[0])
         return report
-    course = sum(result.case.course for result in report.results)
-    print(f"{solution.passed(report)} of {len(report.results)} cases pass ({course} course cases "
-          f"on MNIST digits, {args.random} random float64 cases, seed {args.seed}; values "
-          f"compared with rtol {RTOL:g}, atol {ATOL:g}).")
+    if task in MODEL_TASKS:
+        print(f"{solution.passed(report)} of {len(report.results)} points pass (the model "
+              f"lenet5(X) built on keras.Input((28, 28, 1)) against the course's LeNet-5).")
+    else:
+        print(_cases_line(args, report))
     print(format_table([table_row(result) for result in report.results]))
+    for result in report.results:
+        if task in MODEL_TASKS and result.status != "pass":
+            print(f"{result.case.name}: {result.case.describe()}")
     if report.summary:
         print("\n" + "\n".join(report.summary))
     for problem in report.problems:
         print(f"\n{problem}")
     return report
+
+
+def _cases_line(args: argparse.Namespace, report: TaskReport) -> str:
+    course = sum(result.case.course for result in report.results)
+    return (f"{solution.passed(report)} of {len(report.results)} cases pass ({course} course "
+            f"cases on MNIST digits, {args.random} random float64 cases, seed {args.seed}; values "
+            f"compared with rtol {RTOL:g}, atol {ATOL:g}).")
 
 
 def exit_code(report: TaskReport) -> int:

@@ -2,7 +2,8 @@
 
 Per task: the results table, the likely mistakes, then per failing case and wrong output the
 expected values, the student's and their difference for the first wrong example and channel
-(for dW: the first wrong kernel slice W[:, :, c_prev, c_new]; db as one row).
+(for dW: the first wrong kernel slice W[:, :, c_prev, c_new]; db as one row). Task 5's points
+have no arrays: a failing point shows the course's and the student's model side by side in words.
 """
 
 import html
@@ -14,6 +15,7 @@ import numpy as np
 import plotly.offline
 
 from cnnviz.check import diagnose
+from cnnviz.check.cases import MODEL_TASKS
 from cnnviz.check.grade import COLUMNS, CaseResult, OutputResult, TaskReport, table_row
 from cnnviz.figures.check import comparison_figure
 
@@ -46,7 +48,8 @@ def write_report(path: Path, reports: list[TaskReport]) -> None:
 def _task_section(report: TaskReport) -> str:
     passed = sum(r.status == "pass" for r in report.results)
     parts = [f"<h2>{html.escape(report.task)} ({html.escape(str(report.path))})</h2>",
-             f"<p>{passed} of {len(report.results)} cases pass.</p>"]
+             f"<p>{passed} of {len(report.results)} "
+             f"{'points' if report.task in MODEL_TASKS else 'cases'} pass.</p>"]
     parts += [f"<pre>{html.escape(problem)}</pre>" for problem in report.problems]
     header = "".join(f"<th>{html.escape(column)}</th>" for column in COLUMNS)
     rows = []

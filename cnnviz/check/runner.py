@@ -5,7 +5,8 @@ everything it started), with RLIMIT_AS, RLIMIT_CPU and RLIMIT_FSIZE set by the c
 one BLAS thread. Cases go in and results come back as .npz files of plain arrays in a temporary
 folder, read with allow_pickle=False: nothing from the student's process is unpickled. What it
 prints comes through pipes, read up to MAX_OUTPUT_BYTES (then it is killed). With sandbox=True
-the child runs in cnnviz.check.sandbox (bubblewrap) instead of as the caller.
+the child runs in cnnviz.check.sandbox (bubblewrap) instead of as the caller. Task 5 (a Keras
+model) runs `keras_child.py` the same way (run_model); a plain JSON description comes back.
 """
 
 import json
@@ -29,6 +30,10 @@ POLL_SECONDS = 0.02
 TAIL_CHARS = 2000  # of the child's stderr, shown when it dies without a word
 MAX_OUTPUT_BYTES = 16 * 2**20  # printed by the child, on stdout or stderr each
 DRAIN_SECONDS = 2.0
+KERAS_CHILD = CHILD.with_name("keras_child.py")  # task 5's: it imports TensorFlow
+KERAS_IMPORT_SECONDS = 120.0  # the grader's own import of Keras: seconds, more on a busy server
+KERAS_MEMORY_MB = 2048  # TensorFlow and LeNet-5 took 1.5 GiB of address space; 1 GiB failed
+MAX_MODEL_BYTES = 1 << 20  # a description of LeNet-5 is about 3 KiB
 CHILD_KINDS = ("ok", "import", "missing", "exception", "memory", "return")  # child.py writes
 
 
@@ -53,6 +58,18 @@ class Run:
     outcomes: dict[str, Outcome]
 
 
+@dataclass(frozen=True)
+class ModelRun:
+    """Task 5's run. setup: the import's Outcome; built: lenet5(X)'s ("ok" when `model`, the
+    description keras_child wrote, is set); step: the last step the child began ("keras",
+    "import" or "build")."""
+
+    setup: Outcome
+    built: Outcome
+    model: dict | None = None
+    step: str = "build"
+
+
 def run_solution(path: Path, function: str, cases: list[Case], *, timeout: float = 20.0,
                  memory_mb: int = 2048, sandbox: bool = False) -> Run:
     """Call `function` of the file at `path` on every case in one child process.
@@ -67,27 +84,58 @@ def run_solution(path: Path, function: str, cases: list[Case], *, timeout: float
         _write_cases(workdir, cases, ids)
         cpu_seconds = int(timeout * (len(cases) + 1)) + 5  # a backstop; the wall clock rules
         limits = [function, str(memory_mb * 2**20), str(cpu_seconds)]
-        if sandbox:
-            from cnnviz.check.sandbox import BWRAP_ENV, command, prepare
-
-            results = ["progress", "status-import.json",
-                       *[f"{kind}-{i}.{ext}" for i in ids.values()
-                         for kind, ext in (("status", "json"), ("out", "npz"))]]
-            argv = command(prepare(workdir, results, path.resolve()), limits)
-            cwd, env = workdir, BWRAP_ENV
-        else:
-            argv = [sys.executable, "-I", str(CHILD), str(workdir), str(path.resolve()), *limits]
-            cwd = path.resolve().parent
-            env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                   "MKL_NUM_THREADS": "1"}
-        child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-        drains = [_Drain(child.stdout), _Drain(child.stderr)]
-        stuck_in = _wait(child, workdir / "progress", timeout, drains)
-        for drain in drains:  # a process the student left behind may hold a pipe open
-            drain.join(timeout=DRAIN_SECONDS)
-        ended = _ending(child.returncode, stuck_in, timeout, memory_mb, drains)
+        results = ["progress", "status-import.json",
+                   *[f"{kind}-{i}.{ext}" for i in ids.values()
+                     for kind, ext in (("status", "json"), ("out", "npz"))]]
+        argv, cwd, env = _command(workdir, path, CHILD, limits, sandbox, results)
+        ended = _supervise(argv, cwd, env, workdir, timeout, memory_mb)
         return _collect(workdir, cases, ids, ended)
+
+
+def run_model(path: Path, *, timeout: float = 20.0, memory_mb: int = KERAS_MEMORY_MB,
+              sandbox: bool = False) -> ModelRun:
+    """Task 5: import the file at `path` and describe `lenet5(keras.Input((28, 28, 1)))` in one
+    child process (keras_child.py). timeout: seconds for the file's import and for the call (the
+    grader's own import of Keras gets KERAS_IMPORT_SECONDS); memory_mb, sandbox: as run_solution's.
+    """
+    with tempfile.TemporaryDirectory(prefix="cnnviz-check-") as folder:
+        workdir = Path(folder)
+        cpu_seconds = int(KERAS_IMPORT_SECONDS + 2 * timeout) + 5  # a backstop, as above
+        limits = [str(memory_mb * 2**20), str(cpu_seconds)]
+        results = ["progress", "status-import.json", "status-build.json", "model.json"]
+        argv, cwd, env = _command(workdir, path, KERAS_CHILD, limits, sandbox, results)
+        ended = _supervise(argv, cwd, env, workdir, timeout, memory_mb,
+                           {"keras": KERAS_IMPORT_SECONDS})
+        return _collect_model(workdir, ended)
+
+
+def _command(workdir: Path, path: Path, script: Path, limits: list[str], sandbox: bool,
+             results: list[str]) -> tuple[list[str], Path, dict]:
+    """(argv, cwd, env) of `script` on the file at `path`; in the sandbox, `results` are the
+    files of workdir the child may write."""
+    if sandbox:
+        from cnnviz.check.sandbox import BWRAP_ENV, command, prepare
+
+        box = prepare(workdir, results, path.resolve())
+        return command(box, limits, script.name), workdir, BWRAP_ENV
+    argv = [sys.executable, "-I", str(script), str(workdir), str(path.resolve()), *limits]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    return argv, path.resolve().parent, env
+
+
+def _supervise(argv: list[str], cwd: Path, env: dict, workdir: Path, timeout: float,
+               memory_mb: int, slow: dict[str, float] | None = None) -> Outcome:
+    """Run the child to its end (or kill it); why it stopped, for a step left without status.
+    slow: steps allowed longer than `timeout` (the grader's own import of TensorFlow)."""
+    child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    drains = [_Drain(child.stdout), _Drain(child.stderr)]
+    stuck_in = _wait(child, workdir / "progress", timeout, drains, slow or {})
+    for drain in drains:  # a process the student left behind may hold a pipe open
+        drain.join(timeout=DRAIN_SECONDS)
+    limit = (slow or {}).get(stuck_in, timeout)
+    return _ending(child.returncode, stuck_in, limit, memory_mb, drains)
 
 
 class _Drain(threading.Thread):
@@ -127,17 +175,18 @@ def _plain(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def _wait(child: subprocess.Popen, progress: Path, timeout: float,
-          drains: list[_Drain]) -> str | None:
+def _wait(child: subprocess.Popen, progress: Path, timeout: float, drains: list[_Drain],
+          slow: dict[str, float]) -> str | None:
     """Wait for the child; kill its session when one step (the import or a case) outlasts
-    `timeout` or it prints too much. Returns the id of that step ("import" or a case id), or
-    None."""
+    `timeout` (`slow[step]` for those) or it prints too much. Returns the id of that step
+    ("import" or a case id), or None."""
     step, since = None, time.monotonic()
     while child.poll() is None:
         lines = progress.read_text().split() if progress.exists() else []
         if lines and lines[-1] != step:
             step, since = lines[-1], time.monotonic()
-        if time.monotonic() - since > timeout or any(drain.over for drain in drains):
+        late = time.monotonic() - since > slow.get(step, timeout)
+        if late or any(drain.over for drain in drains):
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
             return step or "import"
@@ -161,6 +210,37 @@ def _collect(workdir: Path, cases: list[Case], ids: dict[str, str], ended: Outco
             outcome = _outputs(workdir / f"out-{ids[case.name]}.npz")
         outcomes[case.name] = outcome
     return Run(Outcome("ok"), outcomes)
+
+
+def _collect_model(workdir: Path, ended: Outcome) -> ModelRun:
+    steps = (workdir / "progress").read_text().split() if (workdir / "progress").exists() else []
+    step = steps[-1] if steps else "keras"
+    setup = _status(workdir, "import")
+    if setup is None:  # found lenet5, or died before calling it
+        setup = Outcome("ok") if step == "build" else ended
+    if setup.kind != "ok":
+        return ModelRun(setup, Outcome("not run"), step=step)
+    built = _status(workdir, "build") or ended
+    if built.kind != "ok":
+        return ModelRun(setup, built, step=step)
+    model = _model(workdir / "model.json")
+    if model is None:
+        built = Outcome("return", message="left a model description the grader cannot read")
+    return ModelRun(setup, built, model, step)
+
+
+def _model(path: Path) -> dict | None:
+    """keras_child's description of the model: a JSON object with a list of layers (the
+    student's code can write the file too, so nothing more is assumed here)."""
+    try:
+        if path.stat().st_size > MAX_MODEL_BYTES:
+            return None
+        model = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    layers = model.get("layers") if isinstance(model, dict) else None
+    ok = isinstance(layers, list) and all(isinstance(layer, dict) for layer in layers)
+    return model if ok else None
 
 
 def _outputs(path: Path) -> Outcome:

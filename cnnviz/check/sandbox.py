@@ -26,7 +26,9 @@ from pathlib import Path
 import numpy as np
 
 CHILD = Path(__file__).resolve().parent / "child.py"
-INSIDE_CHILD = "/grader/child.py"
+SCRIPTS = (CHILD, CHILD.with_name("keras_child.py"))  # task 5's imports child.py, its sibling
+INSIDE_GRADER = "/grader"
+INSIDE_CHILD = f"{INSIDE_GRADER}/child.py"
 INSIDE_IO = "/io"
 INSIDE_WORK = "/student"
 MAX_PROCESSES = 64  # threads count too; the child needs one (one BLAS thread)
@@ -106,10 +108,10 @@ def prepare(io: Path, writable: list[str], source: Path) -> Box:
     return Box(io, tuple(writable), copy, uid)
 
 
-def command(box: Box, child_args: list[str]) -> list[str]:
+def command(box: Box, child_args: list[str], script: str = CHILD.name) -> list[str]:
     """The whole command line: `python -I child.py /io /student/NAME *child_args` in the
-    sandbox."""
-    return [*_wrapper(box), sys.executable, "-I", INSIDE_CHILD, INSIDE_IO,
+    sandbox (`script`: one of SCRIPTS' names, child.py by default)."""
+    return [*_wrapper(box), sys.executable, "-I", f"{INSIDE_GRADER}/{script}", INSIDE_IO,
             f"{INSIDE_WORK}/{box.student.name}", *child_args]
 
 
@@ -140,7 +142,9 @@ def _bwrap_args(box: Box) -> list[str]:
         args += ["--ro-bind", folder, folder]
     if Path("/etc/ld.so.cache").exists():
         args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    args += ["--ro-bind", str(CHILD), INSIDE_CHILD, "--ro-bind", str(box.io), INSIDE_IO]
+    for script in SCRIPTS:
+        args += ["--ro-bind", str(script), f"{INSIDE_GRADER}/{script.name}"]
+    args += ["--ro-bind", str(box.io), INSIDE_IO]
     for name in box.writable:
         args += ["--bind", str(box.io / name), f"{INSIDE_IO}/{name}"]
     args += ["--ro-bind", str(box.student), f"{INSIDE_WORK}/{box.student.name}",

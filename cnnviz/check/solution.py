@@ -16,10 +16,18 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnnviz.check import diagnose
-from cnnviz.check.cases import COURSE_FILES, TASKS, Case, course_cases, random_cases
+from cnnviz.check import diagnose, keras_diagnose, keras_task
+from cnnviz.check.cases import (
+    COURSE_FILES,
+    MODEL_TASKS,
+    TASK_NUMBERS,
+    TASKS,
+    Case,
+    course_cases,
+    random_cases,
+)
 from cnnviz.check.grade import CaseResult, TaskReport, grade
-from cnnviz.check.runner import run_solution
+from cnnviz.check.runner import KERAS_MEMORY_MB, run_model, run_solution
 
 MAX_SOLUTION_BYTES = 1 << 20  # the course's solutions are a few KiB
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.py")  # a name kept as the student's
@@ -77,17 +85,31 @@ def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
     is found."""
     tree = ast.parse(source, filename=name)
     if task is not None:
-        return [task]
+        return [TASK_NUMBERS.get(task, task)]
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     named = [function for function, course in COURSE_FILES.items() if Path(name).name == course]
     found = [function for function in named if function in defined]
-    found = found or [function for function in TASKS if function in defined]
-    found = found or [function for function in TASKS if Path(name).stem.endswith(function)]
+    found = found or [function for function in TASKS if function in defined] + keras_lenet5(tree)
+    found = found or named or [function for function in TASKS
+                               if Path(name).stem.endswith(function)]
     if not found:
         raise ValueError(
-            f"{name} defines none of the course's functions ({', '.join(TASKS)}); "
+            f"{name} defines none of the course's functions ({', '.join(COURSE_FILES)}); "
             f"name the task with --task, or check the function's name")
     return found
+
+
+def keras_lenet5(tree: ast.Module) -> list[str]:
+    """["lenet5"] when the file defines task 5's `lenet5(X)` (one argument: task 4's TF1 one
+    takes x and y) and imports Keras (`keras`, `tensorflow.keras`, or `tensorflow` for tf.keras);
+    [] otherwise."""
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    lenet5 = [node for node in tree.body if isinstance(node, ast.FunctionDef)
+              and node.name == "lenet5" and len(node.args.posonlyargs + node.args.args) == 1]
+    return ["lenet5"] if lenet5 and imported & {"keras", "tensorflow"} else []
 
 
 def find_tasks(path: Path, task: str | None) -> list[str]:
@@ -104,6 +126,8 @@ def safe_name(name: str) -> str:
 
 def check_task(path: Path, task: str, options: Options = Options()) -> TaskReport:
     """Run, grade and diagnose one task of the file at `path`."""
+    if task in MODEL_TASKS:
+        return check_model(path, task, options)
     cases = (course_cases(task, options.tie_break)
              + random_cases(task, options.random, options.seed, options.tie_break))
     run = run_solution(path, task, cases, timeout=options.timeout, memory_mb=options.memory_mb,
@@ -120,6 +144,49 @@ def check_task(path: Path, task: str, options: Options = Options()) -> TaskRepor
     return TaskReport(task, path, results, explained, diagnose.summary(results, explained),
                       problem_paragraphs(task, results, explained, options.memory_mb,
                                          options.sandbox))
+
+
+def check_model(path: Path, task: str, options: Options = Options()) -> TaskReport:
+    """Task 5: build the student's Keras model in its own process (with at least
+    KERAS_MEMORY_MB: TensorFlow needs it) and grade it point by point against the course's."""
+    memory_mb = max(options.memory_mb, KERAS_MEMORY_MB)
+    run = run_model(path, timeout=options.timeout, memory_mb=memory_mb, sandbox=options.sandbox)
+    failed = run.setup if run.setup.kind != "ok" else run.built
+    if failed.kind != "ok":
+        return TaskReport(task, path, [], {}, [], [_model_problem(path, run, failed, options)])
+    expected = keras_task.reference()
+    try:
+        results = keras_task.points(expected, run.model)
+        lines = keras_diagnose.diagnose(expected, run.model)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError):  # written by the file
+        return TaskReport(task, path, [], {}, [], [f"{path.name} cannot be graded: it left a "
+                                                   f"model description the grader cannot read."])
+    if not lines and any(result.status != "pass" for result in results):
+        lines = ["No known mistake explains the differences: compare your layers with the "
+                 "course's, row by row in the table."]
+    explained = {r.case.name: {} for r in results if r.status != "pass"}
+    return TaskReport(task, path, results, explained, lines, [])
+
+
+def _model_problem(path: Path, run, failed, options: Options) -> str:
+    """The paragraph of a model that could not be built: what happened, and what the file's
+    TensorFlow 1 calls (tf.layers) have to do with it."""
+    if run.step == "keras":
+        text = (f"{path.name} cannot be graded: the grader's own import of Keras {failed.message}; "
+                f"tell your teacher (TensorFlow needs about {KERAS_MEMORY_MB} MiB).")
+    else:
+        what = " when the file was imported" if run.setup.kind != "ok" else " in lenet5(X)"
+        what = "" if failed.kind in ("missing", "return") else what
+        limit = (f" The limit is {max(options.memory_mb, KERAS_MEMORY_MB)} MiB (--memory-mb)."
+                 if failed.kind == "memory" else "")
+        text = (f"{path.name} cannot be graded: it {failed.message}{what}.{limit}"
+                f"{_sandbox_note(failed, options.sandbox)}")
+    try:
+        source = read_source(path)
+    except (OSError, ValueError):
+        source = ""
+    note = keras_diagnose.tf_layers_note(source, f"{failed.message}\n{failed.traceback}")
+    return _with_traceback(text + (f" {note}" if note else ""), failed.traceback)
 
 
 def passed(report: TaskReport) -> int:
