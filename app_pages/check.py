@@ -185,9 +185,9 @@ def task_ui(report: TaskReport) -> None:
 
 def main() -> None:
     st.title("Check my solution")
-    st.write(as_markdown("This page grades the course's tasks 0 to 3 today: "
-                         + ", ".join(COURSE_FILES.values()) + ". Tasks 4 and 5 (LeNet-5 in "
-                         "TensorFlow and Keras) and the homework are not graded here yet."))
+    st.write(as_markdown("This page grades these course files: "
+                         + ", ".join(COURSE_FILES.values()) + ". Task 4 (LeNet-5 in "
+                         "TensorFlow-1 style) and the homework are not graded here yet."))
     st.caption("Your file runs in a sandbox on the server: no network, no view of other files, "
                "limited time and memory. You get the cases passed, the likely mistake and "
                "heatmaps of the expected values against yours.")
