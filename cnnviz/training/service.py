@@ -12,11 +12,18 @@ Ray ties the processes it starts to the thread that started them (the kernel kil
 that thread ends), and Streamlit runs each script in a short-lived thread: so one long-lived
 thread of this process, the lane, starts Ray and then submits the runs, one at a time in the
 order they were started. Ray is imported only here and in the jobs that follow runs.
+
+A cluster that cannot be reached (its head dead, or a wrong address) must not hold a run's page
+on a silent spinner: ray.init waits a minute or more for an address where nothing answers, so
+the lane first knocks on the address's port (PROBE_SECONDS at most). While it fails, the lane
+retries with backoff (RETRY_SECONDS, doubling, at most RETRY_MAX_SECONDS) as long as a run still
+wants the service, and notice() says what is wrong for the pages; the runs keep their order.
 """
 
 import collections
 import logging
 import os
+import socket
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +37,8 @@ NAMESPACE = "cnnviz-training"  # the runs of every replica, and only those
 OBJECT_STORE_BYTES = 256 * 2**20  # datasets (55 MB for 70,000 digits) and checkpoints in flight
 QUEUE_VIEW_SECONDS = 1.0  # a queue view serves every waiting run of this process this long
 DATASETS_KEPT = 4  # datasets put in Ray's object store, most recently used
+PROBE_SECONDS = 2.0  # a TCP connect to the cluster's address: a live head answers at once
+RETRY_SECONDS, RETRY_MAX_SECONDS = 1.0, 10.0  # waits between attempts to reach Ray
 
 
 def _positive_env(name: str, default: int) -> int:
@@ -57,6 +66,19 @@ class ServiceUnavailable(RuntimeError):
     """Ray could not be started or joined; the message says where and why."""
 
 
+def probe(address: str, timeout: float = PROBE_SECONDS) -> None:
+    """ServiceUnavailable unless something accepts a TCP connection at address ("host:port"),
+    within timeout seconds; other forms of address ("local", "auto", "ray://...") pass."""
+    host, _, port = address.rpartition(":")
+    if not host or "/" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        reason = "no answer" if isinstance(error, TimeoutError) else error.strerror or error
+        raise ServiceUnavailable(f"nothing answers at {address} ({reason})") from error
+
+
 class TrainingService:
     """The process's connection to Ray, and the lane that submits runs to it.
 
@@ -73,10 +95,15 @@ class TrainingService:
         self._datasets: collections.OrderedDict = collections.OrderedDict()
         self._worker_class = None
         self._warming: Future | None = None
+        self._trouble: str | None = None  # why the last attempt to reach Ray failed
+        self._connecting_since: float | None = None  # time.time() of the first attempt
+        self._retry = RETRY_SECONDS
 
-    def submit(self, work) -> Future:
-        """Run work() on the lane once Ray is up (started or joined first if needed)."""
-        return self._lane.submit(self._connected_then, work)
+    def submit(self, work, wanted=None) -> Future:
+        """Run work() on the lane once Ray is up (started or joined first if needed). Without
+        wanted, one attempt (its future raises ServiceUnavailable); with it, attempts go on with
+        backoff while wanted() is true (false: work is dropped, the future's result is None)."""
+        return self._lane.submit(self._connected_then, work, wanted)
 
     def warm_up(self) -> None:
         """Start Ray in the background now (once), so that the first run need not wait for it."""
@@ -84,16 +111,61 @@ class TrainingService:
             if self._warming is None:
                 self._warming = self.submit(lambda: None)
 
-    def _connected_then(self, work):
-        self._connect()
+    def notice(self) -> str | None:
+        """What the pages should say about the service: why it cannot be reached, that it is
+        still starting, or None once it is up."""
+        with self._lock:
+            trouble, since = self._trouble, self._connecting_since
+        if since is None:
+            return None
+        where = f"Ray at {self.where()}"
+        if trouble:
+            return (f"The training service ({where}) cannot be reached: {trouble}. It is retried "
+                    "in the background; your run keeps its place in the queue and starts when "
+                    "the service is back.")
+        return (f"The training service ({where}) is starting (for {time.time() - since:.0f} s); "
+                "your run keeps its place in the queue and starts as soon as it is up.")
+
+    def where(self) -> str:
+        """The address the service joins ("local": an embedded Ray)."""
+        return self.address or os.environ.get(ADDRESS_ENV) or "local"
+
+    def _connected_then(self, work, wanted):
+        while True:
+            if wanted is not None and not wanted():
+                return None
+            try:
+                self._connect()
+                break
+            except ServiceUnavailable:
+                if wanted is None:
+                    raise
+            time.sleep(self._retry)
+            self._retry = min(self._retry * 2, RETRY_MAX_SECONDS)
         return work()
 
     def _connect(self) -> None:
+        """Join (or start) Ray, once; the attempt's outcome is kept for notice()."""
+        with self._lock:
+            self._connecting_since = self._connecting_since or time.time()
+        try:
+            self._join()
+        except ServiceUnavailable as error:
+            with self._lock:
+                self._trouble = str(error)
+            raise
+        with self._lock:
+            self._trouble = self._connecting_since = None
+        self._retry = RETRY_SECONDS
+
+    def _join(self) -> None:
         import ray
 
+        address = self.where()
         if ray.is_initialized():
+            probe(ray.get_runtime_context().gcs_address)  # its head may have died since
             return
-        address = self.address or os.environ.get(ADDRESS_ENV) or "local"
+        probe(address)
         options = {"namespace": NAMESPACE, "logging_level": logging.ERROR, "log_to_driver": False}
         if address == "local":
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no internet, nothing to send
@@ -102,8 +174,7 @@ class TrainingService:
         try:
             ray.init(address=address, **options)
         except Exception as error:  # Ray raises several kinds: one message for the page
-            raise ServiceUnavailable(f"the training service (Ray, address {address!r}) could "
-                                     f"not start: {error}") from error
+            raise ServiceUnavailable(f"Ray could not start: {error}") from error
 
     def worker_class(self):
         """The Ray actor class of a run (lane only)."""
