@@ -118,3 +118,43 @@ def test_a_runs_folder_full_or_read_only_ends_that_run_only(code, monkeypatch, s
     second.join(TIMEOUT)  # another student's run, in another folder, trains on
     assert second.error is None and second.result.history.test_accuracy is not None
     assert training.load_run(other / "run").status == "finished"
+
+
+@pytest.fixture
+def page(unreachable, tmp_path, monkeypatch):
+    """The training page (AppTest) whose training service's cluster cannot be reached."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setattr(service, "SERVICE", unreachable[0])
+    monkeypatch.setattr(training.jobs, "SERVICE", unreachable[0])
+    monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app_pages" / "training.py"),
+                           default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.radio(key="train_backend").set_value("numpy")
+    at.slider(key="train_limit_mnist").set_value(300)
+    return at
+
+
+def test_the_page_tells_a_student_the_service_cannot_be_reached(page, unreachable):
+    at = page.button(key="train_start").click().run()
+    job = at.session_state["training_job"]
+    wait_for(lambda: job.standing()["service"], NOTICE_SECONDS, "a notice")
+    at.run()
+    assert not at.exception and not at.error
+    (warning,) = at.warning
+    assert unreachable[1] in warning.value and "keeps its place in the queue" in warning.value
+    at = at.button(key="train_stop").click().run()  # labelled "Leave the queue"
+    wait_for(lambda: job.done, 5.0, "end after Stop")
+    at.run()
+    assert "training_job" not in at.session_state and not at.error
+    assert [info.value for info in at.info] == ["You left the training queue; nothing was trained."]
+
+
+def test_the_page_names_a_runs_folder_it_cannot_write(page, tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path / "file" / "runs"))
+    at = page.run().button(key="train_start").click().run()
+    assert not at.exception and "training_job" not in at.session_state
+    (error,) = at.error
+    assert f"the runs folder {tmp_path / 'file' / 'runs'} cannot be written" in error.value

@@ -39,6 +39,7 @@ QUEUE_VIEW_SECONDS = 1.0  # a queue view serves every waiting run of this proces
 DATASETS_KEPT = 4  # datasets put in Ray's object store, most recently used
 PROBE_SECONDS = 2.0  # a TCP connect to the cluster's address: a live head answers at once
 RETRY_SECONDS, RETRY_MAX_SECONDS = 1.0, 10.0  # waits between attempts to reach Ray
+STARTING_NOTICE_SECONDS = 3.0  # a start that takes longer is told to the waiting students
 
 
 def _positive_env(name: str, default: int) -> int:
@@ -112,19 +113,19 @@ class TrainingService:
                 self._warming = self.submit(lambda: None)
 
     def notice(self) -> str | None:
-        """What the pages should say about the service: why it cannot be reached, that it is
-        still starting, or None once it is up."""
+        """What the pages should say about the service: why it cannot be reached, that it has
+        been starting for STARTING_NOTICE_SECONDS already, or None (up, or about to be)."""
         with self._lock:
             trouble, since = self._trouble, self._connecting_since
-        if since is None:
-            return None
         where = f"Ray at {self.where()}"
         if trouble:
             return (f"The training service ({where}) cannot be reached: {trouble}. It is retried "
                     "in the background; your run keeps its place in the queue and starts when "
                     "the service is back.")
-        return (f"The training service ({where}) is starting (for {time.time() - since:.0f} s); "
-                "your run keeps its place in the queue and starts as soon as it is up.")
+        if since is not None and time.time() - since >= STARTING_NOTICE_SECONDS:
+            return (f"The training service ({where}) is still starting; your run keeps its "
+                    "place in the queue and starts as soon as it is up.")
+        return None
 
     def where(self) -> str:
         """The address the service joins ("local": an embedded Ray)."""
@@ -162,10 +163,10 @@ class TrainingService:
         import ray
 
         address = self.where()
+        probe(address)
         if ray.is_initialized():
             probe(ray.get_runtime_context().gcs_address)  # its head may have died since
             return
-        probe(address)
         options = {"namespace": NAMESPACE, "logging_level": logging.ERROR, "log_to_driver": False}
         if address == "local":
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no internet, nothing to send
