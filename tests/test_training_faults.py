@@ -158,3 +158,24 @@ def test_the_page_names_a_runs_folder_it_cannot_write(page, tmp_path, monkeypatc
     assert not at.exception and "training_job" not in at.session_state
     (error,) = at.error
     assert f"the runs folder {tmp_path / 'file' / 'runs'} cannot be written" in error.value
+
+
+@pytest.mark.usefixtures("ray_service")
+def test_after_rays_head_is_killed_a_new_run_waits_then_trains(small_mnist, tmp_path,
+                                                               small_config):
+    """The embedded Ray's head killed (as `kill -9` of its GCS server and raylet): a student who
+    presses Start is told within seconds, and the run trains on a Ray started afresh."""
+    import psutil
+
+    head = [part for part in psutil.Process().children(recursive=True)
+            if part.name() in ("gcs_server", "raylet")]
+    assert len(head) == 2, head
+    for part in head:
+        part.kill()
+    assert not psutil.wait_procs(head, timeout=10)[1]  # gone, their ports closed
+    job = training.start_job(small_config("numpy", epochs=1), small_mnist, tmp_path / "run")
+    told = wait_for(lambda: "cannot be reached" in (job.standing().get("service") or ""),
+                    NOTICE_SECONDS, "notice that the service cannot be reached")
+    trained = wait_for(lambda: job.done, TIMEOUT, "the run's end")
+    print(f"Ray head killed: told after {told:.2f} s, the run ended {trained:.2f} s later")
+    assert job.error is None and training.load_run(tmp_path / "run").status == "finished"

@@ -67,6 +67,10 @@ class ServiceUnavailable(RuntimeError):
     """Ray could not be started or joined; the message says where and why."""
 
 
+class HeadGone(ServiceUnavailable):
+    """The head of the Ray this process joined no longer answers."""
+
+
 def probe(address: str, timeout: float = PROBE_SECONDS) -> None:
     """ServiceUnavailable unless something accepts a TCP connection at address ("host:port"),
     within timeout seconds; other forms of address ("local", "auto", "ray://...") pass."""
@@ -117,7 +121,7 @@ class TrainingService:
         been starting for STARTING_NOTICE_SECONDS already, or None (up, or about to be)."""
         with self._lock:
             trouble, since = self._trouble, self._connecting_since
-        where = f"Ray at {self.where()}"
+        where = "Ray on this server" if self.where() == "local" else f"Ray at {self.where()}"
         if trouble:
             return (f"The training service ({where}) cannot be reached: {trouble}. It is retried "
                     "in the background; your run keeps its place in the queue and starts when "
@@ -154,6 +158,8 @@ class TrainingService:
         except ServiceUnavailable as error:
             with self._lock:
                 self._trouble = str(error)
+            if isinstance(error, HeadGone):
+                self._leave()  # Ray ends a driver whose head stays gone a minute: leave first
             raise
         with self._lock:
             self._trouble = self._connecting_since = None
@@ -163,9 +169,13 @@ class TrainingService:
         import ray
 
         address = self.where()
-        probe(address)
         if ray.is_initialized():
-            probe(ray.get_runtime_context().gcs_address)  # its head may have died since
+            try:
+                probe(ray.get_runtime_context().gcs_address)  # its head may have died since
+            except ServiceUnavailable as error:
+                raise HeadGone(str(error)) from error
+        probe(address)  # (the same address, but for tests' services beside the process's Ray)
+        if ray.is_initialized():
             return
         options = {"namespace": NAMESPACE, "logging_level": logging.ERROR, "log_to_driver": False}
         if address == "local":
@@ -176,6 +186,16 @@ class TrainingService:
             ray.init(address=address, **options)
         except Exception as error:  # Ray raises several kinds: one message for the page
             raise ServiceUnavailable(f"Ray could not start: {error}") from error
+
+    def _leave(self) -> None:
+        """Leave a Ray whose head is gone, forgetting what lived in it; the next attempt joins
+        (or starts) Ray afresh."""
+        import ray
+
+        ray.shutdown()
+        self._datasets.clear()
+        with self._lock:
+            self._views.clear()
 
     def worker_class(self):
         """The Ray actor class of a run (lane only)."""
