@@ -40,6 +40,7 @@ DATASETS_KEPT = 4  # datasets put in Ray's object store, most recently used
 PROBE_SECONDS = 2.0  # a TCP connect to the cluster's address: a live head answers at once
 RETRY_SECONDS, RETRY_MAX_SECONDS = 1.0, 10.0  # waits between attempts to reach Ray
 STARTING_NOTICE_SECONDS = 3.0  # a start that takes longer is told to the waiting students
+WATCH_SECONDS = 5.0  # how often the joined head is knocked on (Ray ends us 60 s after it died)
 
 
 def _positive_env(name: str, default: int) -> int:
@@ -103,6 +104,8 @@ class TrainingService:
         self._trouble: str | None = None  # why the last attempt to reach Ray failed
         self._connecting_since: float | None = None  # time.time() of the first attempt
         self._retry = RETRY_SECONDS
+        self._head: str | None = None  # the joined Ray's GCS address, watched
+        self._watcher: threading.Thread | None = None
 
     def submit(self, work, wanted=None) -> Future:
         """Run work() on the lane once Ray is up (started or joined first if needed). Without
@@ -164,6 +167,24 @@ class TrainingService:
         with self._lock:
             self._trouble = self._connecting_since = None
         self._retry = RETRY_SECONDS
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, daemon=True,
+                                             name="cnnviz-ray-watch")
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        """(A thread of its own.) Knock on the joined head every WATCH_SECONDS; once it is gone,
+        leave Ray on the lane, before Ray ends this whole process for it."""
+        while True:
+            time.sleep(WATCH_SECONDS)
+            head = self._head
+            try:
+                if head is not None:
+                    probe(head)
+            except ServiceUnavailable:
+                self.submit(lambda: None)  # the attempt finds the head gone and leaves
+                while self._head == head:
+                    time.sleep(WATCH_SECONDS)
 
     def _join(self) -> None:
         import ray
@@ -175,8 +196,13 @@ class TrainingService:
             except ServiceUnavailable as error:
                 raise HeadGone(str(error)) from error
         probe(address)  # (the same address, but for tests' services beside the process's Ray)
-        if ray.is_initialized():
-            return
+        if not ray.is_initialized():
+            self._start(address)
+        self._head = ray.get_runtime_context().gcs_address
+
+    def _start(self, address: str) -> None:
+        import ray
+
         options = {"namespace": NAMESPACE, "logging_level": logging.ERROR, "log_to_driver": False}
         if address == "local":
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no internet, nothing to send
@@ -193,6 +219,7 @@ class TrainingService:
         import ray
 
         ray.shutdown()
+        self._head = None
         self._datasets.clear()
         with self._lock:
             self._views.clear()
