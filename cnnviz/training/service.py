@@ -152,17 +152,15 @@ class TrainingService:
             self._retry = min(self._retry * 2, RETRY_MAX_SECONDS)
         return work()
 
-    def _connect(self) -> None:
-        """Join (or start) Ray, once; the attempt's outcome is kept for notice()."""
+    def _connect(self, attempt=None) -> None:
+        """Join (or start) Ray, once (or another attempt); its outcome is kept for notice()."""
         with self._lock:
             self._connecting_since = self._connecting_since or time.time()
         try:
-            self._join()
+            (attempt or self._join)()
         except ServiceUnavailable as error:
             with self._lock:
                 self._trouble = str(error)
-            if isinstance(error, HeadGone):
-                self._leave()  # Ray ends a driver whose head stays gone a minute: leave first
             raise
         with self._lock:
             self._trouble = self._connecting_since = None
@@ -182,19 +180,13 @@ class TrainingService:
                 if head is not None:
                     probe(head)
             except ServiceUnavailable:
-                self.submit(lambda: None)  # the attempt finds the head gone and leaves
-                while self._head == head:
-                    time.sleep(WATCH_SECONDS)
+                self._lane.submit(self._connect, self._leave_if_head_gone).exception()  # waits
 
     def _join(self) -> None:
         import ray
 
         address = self.where()
-        if ray.is_initialized():
-            try:
-                probe(ray.get_runtime_context().gcs_address)  # its head may have died since
-            except ServiceUnavailable as error:
-                raise HeadGone(str(error)) from error
+        self._leave_if_head_gone()
         probe(address)  # (the same address, but for tests' services beside the process's Ray)
         if not ray.is_initialized():
             self._start(address)
@@ -213,9 +205,23 @@ class TrainingService:
         except Exception as error:  # Ray raises several kinds: one message for the page
             raise ServiceUnavailable(f"Ray could not start: {error}") from error
 
+    def _leave_if_head_gone(self) -> None:
+        """(The lane.) Leave the joined Ray if its head no longer answers (HeadGone): Ray ends a
+        driver whose head stays gone a minute, the whole server with it."""
+        import ray
+
+        if not ray.is_initialized():
+            return
+        try:
+            probe(ray.get_runtime_context().gcs_address)
+        except ServiceUnavailable as error:
+            with self._lock:
+                self._trouble = str(error)  # told while leaving takes its seconds
+            self._leave()
+            raise HeadGone(str(error)) from error
+
     def _leave(self) -> None:
-        """Leave a Ray whose head is gone, forgetting what lived in it; the next attempt joins
-        (or starts) Ray afresh."""
+        """Leave Ray, forgetting what lived in it; the next attempt joins (or starts) it afresh."""
         import ray
 
         ray.shutdown()
@@ -268,9 +274,7 @@ class TrainingService:
 
     def shutdown(self) -> None:
         """Leave Ray (an embedded Ray stops), on the lane that joined it."""
-        import ray
-
-        self._lane.submit(ray.shutdown).result()
+        self._lane.submit(self._leave).result()
 
 
 SERVICE = TrainingService()
