@@ -144,7 +144,10 @@ def live_ui() -> None:
         st.rerun()  # the whole page: results, or the Stop button's new label
     standing = job.standing()  # a waiting run's page needs no copy of the rows
     if standing["phase"] == "starting":
-        st.progress(0.0, text="Starting the training service…")
+        leaving = " · leaving…" if job.stopping else ""
+        st.progress(0.0, text=f"Starting the training service…{leaving}")
+        if standing.get("service"):  # slow to start, or unreachable: retried in the background
+            st.warning(standing["service"])
         return
     if standing["phase"] == "queued":  # text only: a class's waiting runs cost the server little
         leaving = " · leaving…" if job.stopping else ""

@@ -107,8 +107,8 @@ class RunEnded(Exception):
 
 def waiting_news(live: dict, address: str) -> str | None:
     """What a run that has not started yet is waiting for (a job's standing())."""
-    if live["phase"] == "starting":
-        return f"joining the Ray cluster at {address}…"
+    if live["phase"] == "starting":  # the service's notice: slow to start, or unreachable
+        return live.get("service") or f"joining the Ray cluster at {address}…"
     if live["phase"] == "queued" and live["place"]:
         return (f"waiting for a free training slot: place {live['place']}, "
                 f"about {format_seconds(live['starts_in'])}")

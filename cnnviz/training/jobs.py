@@ -5,18 +5,21 @@ where it waits (queueing), replay its progress for the page to poll (following),
 checkpoints into the runs folder (recording).
 
 The page knows only `start_job(config, dataset, run_dir) -> Job` and the Job protocol. A Job
-goes through three phases: "starting" (the service, Ray, is starting), "queued" (the run's
-actor waits in Ray's queue for a CPU), "running" (its worker trains). Stop in each:
+goes through three phases: "starting" (the service, Ray, is starting, or retried while it
+cannot be reached: standing()["service"] says so), "queued" (the run's actor waits in Ray's
+queue for a CPU), "running" (its worker trains). Stop in each:
 - starting: the run is never submitted;
 - queued: the pending actor is killed (ray.kill), so Ray drops it from its queue;
 - running: the worker's stop flag is set; it stops after the current batch, then tests and
   saves the run as "stopped".
 A job that ends with neither result nor error left the queue before its run started; its run
 folder is removed. A worker that dies (killed, out of memory, its machine gone) ends the run
-"interrupted", with its last finished epoch's checkpoint kept.
+"interrupted", with its last finished epoch's checkpoint kept. A runs folder that cannot be
+written (full, read-only) ends the run "failed", its worker freed, what was written before kept.
 Nothing here blocks the server's script threads: each job has a follower thread.
 """
 
+import contextlib
 import threading
 from typing import Protocol
 
@@ -26,6 +29,7 @@ from cnnviz.training.following import Follower
 from cnnviz.training.loop import split_sizes
 from cnnviz.training.queueing import QueuedRun, QueueFull
 from cnnviz.training.recording import RunRecord
+from cnnviz.training.runs import RunsFolderError
 from cnnviz.training.service import SERVICE, TrainingService
 
 
@@ -39,10 +43,11 @@ class Job(Protocol):
     def snapshot(self) -> dict:
         """Copies of the live state: "batches" and "epochs" rows, "first_layer", "progress"
         (the last batch's logs, Callback.on_batch_end's), "phase" ("starting", "queued" or
-        "running"), and while queued "place" (from 1) and "starts_in" (seconds, an estimate)."""
+        "running"), while queued "place" (from 1) and "starts_in" (seconds, an estimate), while
+        starting "service" (a sentence when the service is slow to start or unreachable)."""
 
     def standing(self) -> dict:
-        """snapshot()'s "phase", "place" and "starts_in" alone, without copying the rows."""
+        """snapshot()'s "phase", "place", "starts_in" (and "service") alone, without the rows."""
 
     def stop(self) -> None:
         """Leave the queue, or stop the run after the current batch."""
@@ -88,7 +93,8 @@ class RayJob:
             record.queued(submitted, service.typical.seconds(self.config, train_images))
 
         submitted = service.submit(
-            lambda: self._queued.submit(self.config, dataset, record.name, on_queued))
+            lambda: self._queued.submit(self.config, dataset, record.name, on_queued),
+            wanted=lambda: not self._queued.stop_requested)  # Ray unreachable: retried till Stop
         threading.Thread(target=self._follow, args=(submitted,), daemon=True,
                          name="cnnviz-train-follower").start()
 
@@ -98,7 +104,7 @@ class RayJob:
         import ray
 
         try:
-            submitted.result()
+            self._queued.wait_submitted(submitted)
             if self._queued.wait_for_worker():
                 for ref in self._queued.reports:
                     for kind, payload in ray.get(ref):
@@ -106,6 +112,8 @@ class RayJob:
             self.result, self.error = self._follower.result, self._follower.error
         except QueueFull as error:
             self.error = str(error)
+        except RunsFolderError as error:
+            self.error = self._cannot_write(error)
         except ray.exceptions.RayError as error:
             self.error = self._worker_lost(error)
         except Exception as error:  # noqa: BLE001 - the service could not start, or a disk error
@@ -127,6 +135,13 @@ class RayJob:
                    f"cluster); the run ends here, its last finished epoch ({len(history.epochs)}) "
                    f"is kept.")
         self._follower.record.status("interrupted", history, error=message)
+        return message
+
+    def _cannot_write(self, error: RunsFolderError) -> str:
+        """The message for a run whose record cannot be written; "failed" recorded if it can."""
+        message = f"Training failed: {error}. The run ends here; what was saved before is kept."
+        with contextlib.suppress(OSError):  # a full disk may still take a small run.json
+            self._follower.record.status("failed", self._follower.history, error=message)
         return message
 
     def _end(self) -> None:

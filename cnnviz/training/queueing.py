@@ -9,6 +9,7 @@ import contextlib
 import secrets
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 from cnnviz.training.config import TrainConfig
@@ -58,6 +59,17 @@ class QueuedRun:
             self.name, self.phase = name, "queued"
         self.service.forget_queue_view(self.root)  # the next view shows this run
 
+    def wait_submitted(self, submitted: Future) -> None:
+        """(The follower.) Wait until the lane submitted the run (submitted's result, its error
+        raised), or until a Stop came before it did: then it never will be."""
+        while True:
+            try:
+                return submitted.result(timeout=QUEUE_REFRESH_SECONDS)
+            except TimeoutError:
+                with self._lock:
+                    if self.stop_requested and self.actor is None:
+                        return None
+
     def wait_for_worker(self) -> bool:
         """(The follower.) Follow the run's place until its worker's first reports are ready;
         False when the run was never submitted (stopped before)."""
@@ -73,9 +85,13 @@ class QueuedRun:
                 return True
 
     def standing(self) -> dict:
-        """"phase", and while queued "place" (from 1) and "starts_in" (seconds, an estimate)."""
+        """"phase", and while queued "place" (from 1) and "starts_in" (seconds, an estimate);
+        while starting "service": what the training service's trouble is (None: none)."""
         with self._lock:
-            return {"phase": self.phase, "place": self.place, "starts_in": self.starts_in}
+            standing = {"phase": self.phase, "place": self.place, "starts_in": self.starts_in}
+        if standing["phase"] == "starting":
+            standing["service"] = self.service.notice()
+        return standing
 
     def set_phase(self, phase: str) -> None:
         with self._lock:

@@ -7,9 +7,11 @@ reads: submitted, started, expected_seconds, eta_at) and the model (`model.keras
 file + os.replace), so a stop or a crash loses at most the current epoch. The process that writes
 a record is named in it ("owner": host, pid and start time); load_run calls a "queued" or
 "running" record whose owner is gone "interrupted" — so every server replica sharing the folder
-agrees on which runs are live.
+agrees on which runs are live. A write that fails (the folder full, read-only, gone) raises
+RunsFolderError naming the runs folder; the files written before stay whole.
 """
 
+import contextlib
 import json
 import os
 import secrets
@@ -56,6 +58,22 @@ def owner_alive(owner: dict | None) -> bool:
     return _started_ticks(owner["pid"]) in (owner.get("since"), None)  # not a reused pid
 
 
+class RunsFolderError(OSError):
+    """A runs folder cannot be written (full, read-only, missing): the message names it."""
+
+
+@contextlib.contextmanager
+def writing_into(root: Path):
+    """Turn an OSError of the writes inside into a RunsFolderError naming the runs folder root."""
+    try:
+        yield
+    except RunsFolderError:
+        raise
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise RunsFolderError(f"the runs folder {root} cannot be written ({reason})") from error
+
+
 def replace_atomically(path: Path, write) -> None:
     """write(temp_path) next to path, then os.replace it onto path (temp keeps path's suffix)."""
     path = Path(path)
@@ -79,9 +97,10 @@ def new_run_dir(config: TrainConfig, root=None) -> Path:
     """A fresh folder root/<UTC time>-<backend>-<model>-<dataset>-<token> (created)."""
     stamp = time.strftime(RUN_STAMP, time.gmtime())
     name = f"{stamp}-{config.backend}-{config.model}-{config.dataset}-{secrets.token_hex(3)}"
-    run_dir = Path(root or paths.runs_dir()) / name
-    run_dir.mkdir(parents=True)
-    return run_dir
+    root = Path(root or paths.runs_dir())
+    with writing_into(root):
+        (root / name).mkdir(parents=True)
+    return root / name
 
 
 def model_meta(config: TrainConfig, history: History) -> dict:
@@ -109,7 +128,8 @@ class RunRecorder:
         record = {"config": asdict(self.config), "status": status, "error": error,
                   "model_file": self.model_path.name if self.model_path.exists() else None,
                   "history": asdict(history), **self.facts}
-        write_text_atomically(self.run_dir / "run.json", json.dumps(record))
+        with writing_into(self.run_dir.parent):
+            write_text_atomically(self.run_dir / "run.json", json.dumps(record))
 
     def checkpoint(self, backend, history: History, status: str) -> Path:
         """backend.save the model with its meta, then record status; returns the model's path."""
@@ -120,7 +140,8 @@ class RunRecorder:
 
     def write_model(self, model: bytes, history: History, status: str, **facts) -> Path:
         """A checkpoint a training worker shipped (a model file's bytes), then status."""
-        replace_atomically(self.model_path, lambda temp: Path(temp).write_bytes(model))
+        with writing_into(self.run_dir.parent):
+            replace_atomically(self.model_path, lambda temp: Path(temp).write_bytes(model))
         self.write_status(status, history, **facts)
         return self.model_path
 

@@ -12,11 +12,18 @@ Ray ties the processes it starts to the thread that started them (the kernel kil
 that thread ends), and Streamlit runs each script in a short-lived thread: so one long-lived
 thread of this process, the lane, starts Ray and then submits the runs, one at a time in the
 order they were started. Ray is imported only here and in the jobs that follow runs.
+
+A cluster that cannot be reached (its head dead, or a wrong address) must not hold a run's page
+on a silent spinner: ray.init waits a minute or more for an address where nothing answers, so
+the lane first knocks on the address's port (PROBE_SECONDS at most). While it fails, the lane
+retries with backoff (RETRY_SECONDS, doubling, at most RETRY_MAX_SECONDS) as long as a run still
+wants the service, and notice() says what is wrong for the pages; the runs keep their order.
 """
 
 import collections
 import logging
 import os
+import socket
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +37,10 @@ NAMESPACE = "cnnviz-training"  # the runs of every replica, and only those
 OBJECT_STORE_BYTES = 256 * 2**20  # datasets (55 MB for 70,000 digits) and checkpoints in flight
 QUEUE_VIEW_SECONDS = 1.0  # a queue view serves every waiting run of this process this long
 DATASETS_KEPT = 4  # datasets put in Ray's object store, most recently used
+PROBE_SECONDS = 2.0  # a TCP connect to the cluster's address: a live head answers at once
+RETRY_SECONDS, RETRY_MAX_SECONDS = 1.0, 10.0  # waits between attempts to reach Ray
+STARTING_NOTICE_SECONDS = 3.0  # a start that takes longer is told to the waiting students
+WATCH_SECONDS = 5.0  # how often the joined head is knocked on (Ray ends us 60 s after it died)
 
 
 def _positive_env(name: str, default: int) -> int:
@@ -57,6 +68,23 @@ class ServiceUnavailable(RuntimeError):
     """Ray could not be started or joined; the message says where and why."""
 
 
+class HeadGone(ServiceUnavailable):
+    """The head of the Ray this process joined no longer answers."""
+
+
+def probe(address: str, timeout: float = PROBE_SECONDS) -> None:
+    """ServiceUnavailable unless something accepts a TCP connection at address ("host:port"),
+    within timeout seconds; other forms of address ("local", "auto", "ray://...") pass."""
+    host, _, port = address.rpartition(":")
+    if not host or "/" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        reason = "no answer" if isinstance(error, TimeoutError) else error.strerror or error
+        raise ServiceUnavailable(f"nothing answers at {address} ({reason})") from error
+
+
 class TrainingService:
     """The process's connection to Ray, and the lane that submits runs to it.
 
@@ -73,10 +101,17 @@ class TrainingService:
         self._datasets: collections.OrderedDict = collections.OrderedDict()
         self._worker_class = None
         self._warming: Future | None = None
+        self._trouble: str | None = None  # why the last attempt to reach Ray failed
+        self._connecting_since: float | None = None  # time.time() of the first attempt
+        self._retry = RETRY_SECONDS
+        self._head: str | None = None  # the joined Ray's GCS address, watched
+        self._watcher: threading.Thread | None = None
 
-    def submit(self, work) -> Future:
-        """Run work() on the lane once Ray is up (started or joined first if needed)."""
-        return self._lane.submit(self._connected_then, work)
+    def submit(self, work, wanted=None) -> Future:
+        """Run work() on the lane once Ray is up (started or joined first if needed). Without
+        wanted, one attempt (its future raises ServiceUnavailable); with it, attempts go on with
+        backoff while wanted() is true (false: work is dropped, the future's result is None)."""
+        return self._lane.submit(self._connected_then, work, wanted)
 
     def warm_up(self) -> None:
         """Start Ray in the background now (once), so that the first run need not wait for it."""
@@ -84,16 +119,82 @@ class TrainingService:
             if self._warming is None:
                 self._warming = self.submit(lambda: None)
 
-    def _connected_then(self, work):
-        self._connect()
+    def notice(self) -> str | None:
+        """What the pages should say about the service: why it cannot be reached, that it has
+        been starting for STARTING_NOTICE_SECONDS already, or None (up, or about to be)."""
+        with self._lock:
+            trouble, since = self._trouble, self._connecting_since
+        where = "Ray on this server" if self.where() == "local" else f"Ray at {self.where()}"
+        if trouble:
+            return (f"The training service ({where}) cannot be reached: {trouble}. It is retried "
+                    "in the background; your run keeps its place in the queue and starts when "
+                    "the service is back.")
+        if since is not None and time.time() - since >= STARTING_NOTICE_SECONDS:
+            return (f"The training service ({where}) is still starting; your run keeps its "
+                    "place in the queue and starts as soon as it is up.")
+        return None
+
+    def where(self) -> str:
+        """The address the service joins ("local": an embedded Ray)."""
+        return self.address or os.environ.get(ADDRESS_ENV) or "local"
+
+    def _connected_then(self, work, wanted):
+        while True:
+            if wanted is not None and not wanted():
+                return None
+            try:
+                self._connect()
+                break
+            except ServiceUnavailable:
+                if wanted is None:
+                    raise
+            time.sleep(self._retry)
+            self._retry = min(self._retry * 2, RETRY_MAX_SECONDS)
         return work()
 
-    def _connect(self) -> None:
+    def _connect(self, attempt=None) -> None:
+        """Join (or start) Ray, once (or another attempt); its outcome is kept for notice()."""
+        with self._lock:
+            self._connecting_since = self._connecting_since or time.time()
+        try:
+            (attempt or self._join)()
+        except ServiceUnavailable as error:
+            with self._lock:
+                self._trouble = str(error)
+            raise
+        with self._lock:
+            self._trouble = self._connecting_since = None
+        self._retry = RETRY_SECONDS
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, daemon=True,
+                                             name="cnnviz-ray-watch")
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        """(A thread of its own.) Knock on the joined head every WATCH_SECONDS; once it is gone,
+        leave Ray on the lane, before Ray ends this whole process for it."""
+        while True:
+            time.sleep(WATCH_SECONDS)
+            head = self._head
+            try:
+                if head is not None:
+                    probe(head)
+            except ServiceUnavailable:
+                self._lane.submit(self._connect, self._leave_if_head_gone).exception()  # waits
+
+    def _join(self) -> None:
         import ray
 
-        if ray.is_initialized():
-            return
-        address = self.address or os.environ.get(ADDRESS_ENV) or "local"
+        address = self.where()
+        self._leave_if_head_gone()
+        probe(address)  # (the same address, but for tests' services beside the process's Ray)
+        if not ray.is_initialized():
+            self._start(address)
+        self._head = ray.get_runtime_context().gcs_address
+
+    def _start(self, address: str) -> None:
+        import ray
+
         options = {"namespace": NAMESPACE, "logging_level": logging.ERROR, "log_to_driver": False}
         if address == "local":
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no internet, nothing to send
@@ -102,8 +203,32 @@ class TrainingService:
         try:
             ray.init(address=address, **options)
         except Exception as error:  # Ray raises several kinds: one message for the page
-            raise ServiceUnavailable(f"the training service (Ray, address {address!r}) could "
-                                     f"not start: {error}") from error
+            raise ServiceUnavailable(f"Ray could not start: {error}") from error
+
+    def _leave_if_head_gone(self) -> None:
+        """(The lane.) Leave the joined Ray if its head no longer answers (HeadGone): Ray ends a
+        driver whose head stays gone a minute, the whole server with it."""
+        import ray
+
+        if not ray.is_initialized():
+            return
+        try:
+            probe(ray.get_runtime_context().gcs_address)
+        except ServiceUnavailable as error:
+            with self._lock:
+                self._trouble = str(error)  # told while leaving takes its seconds
+            self._leave()
+            raise HeadGone(str(error)) from error
+
+    def _leave(self) -> None:
+        """Leave Ray, forgetting what lived in it; the next attempt joins (or starts) it afresh."""
+        import ray
+
+        ray.shutdown()
+        self._head = None
+        self._datasets.clear()
+        with self._lock:
+            self._views.clear()
 
     def worker_class(self):
         """The Ray actor class of a run (lane only)."""
@@ -149,9 +274,7 @@ class TrainingService:
 
     def shutdown(self) -> None:
         """Leave Ray (an embedded Ray stops), on the lane that joined it."""
-        import ray
-
-        self._lane.submit(ray.shutdown).result()
+        self._lane.submit(self._leave).result()
 
 
 SERVICE = TrainingService()
