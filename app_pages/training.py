@@ -5,7 +5,9 @@ cnnviz.training.start_job): a Ray run off the server process, so it never slows 
 other pages. A session has one run at most, waiting in the training queue or training; a
 fragment polls it twice a second (place in the queue, progress), so the page stays responsive
 and survives page switches. Finished runs, and runs reopened from the runs/ folder, go to this
-session's runs list.
+session's runs list. In a class (cnnviz.ui.class_training) the run carries the student's name,
+the teacher's limits and pause apply, a reload finds the browser's live run, and the teacher may
+stop it.
 """
 
 

@@ -149,3 +149,22 @@ def test_a_reload_finds_the_live_run_and_the_teacher_stops_it(store):
     assert f"{class_training.STOPPED}." in [w.value for w in reloaded.warning]
     assert reloaded.session_state["training_runs"][-1].status == "stopped"
     assert stops.pending(store) == frozenset()
+
+
+def test_the_teacher_stops_a_waiting_run_before_it_starts(store):
+    bob = start_run(app("training", key=BOB), epochs=50)  # the only slot
+    wait_until(lambda: bob.session_state[JOB].phase == "running", "Bob's run to train")
+    ada = start_run(app("training", key=ADA))
+    job = ada.session_state[JOB]
+    wait_until(lambda: job.phase == "queued", "Ada's run to wait")
+    [run] = students.runs_of(store, ADA)
+    teacher = app("class", TOKEN)
+    assert "Live runs (2)" in shown(teacher)
+    ok(teacher.button(key=f"class_stop_{run}").click().run())
+    job.join(TIMEOUT)
+    ada = ok(ada.run())
+    assert (f"{class_training.STOPPED} before your run started: nothing was trained."
+            in [w.value for w in ada.warning])
+    assert "You left the training queue" not in shown(ada) and JOB not in ada.session_state
+    assert bob.session_state[JOB].phase == "running"  # the other run trains on
+    finish(ok(bob.button(key="train_stop").click().run()))
