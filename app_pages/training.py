@@ -5,9 +5,8 @@ cnnviz.training.start_job): a Ray run off the server process, so it never slows 
 other pages. A session has one run at most, waiting in the training queue or training; a
 fragment polls it twice a second (place in the queue, progress), so the page stays responsive
 and survives page switches. Finished runs, and runs reopened from the runs/ folder, go to this
-session's runs list. In a class (cnnviz.ui.class_training) the run carries the student's name,
-the teacher's limits and pause apply, a reload finds the browser's live run, and the teacher may
-stop it.
+session's runs list. The class's part (the student's name, the teacher's limits, pause and Stop,
+a reload finding its run) is cnnviz.ui.class_training's.
 """
 
 
@@ -97,7 +96,10 @@ def controls_ui(running: bool) -> training.TrainConfig:
         except data.DatasetError as error:
             st.error(f"Cannot read {dataset}: {error}")
             st.stop()
-        limit = train_images_ui(dataset, n_train, class_limits, running)
+        low, most = class_training.images_range(class_limits, n_train)
+        limit = st.slider(f"Training images ({VALIDATION_FRACTION:.0%} of them held out for "
+                          "validation)", low, most, min(most, 8000), step=100,
+                          key=f"train_limit_{dataset}", disabled=running)
         augment = st.checkbox("Augment", config_field("augment")[0], key="train_augment",
                               disabled=running, help=config_field("augment")[1])
     with right:
@@ -120,14 +122,6 @@ def controls_ui(running: bool) -> training.TrainConfig:
                                 batch_size=int(batch_size), learning_rate=float(learning_rate),
                                 limit=None if limit >= n_train else int(limit), seed=int(seed),
                                 augment=augment)
-
-
-def train_images_ui(dataset: str, n_train: int, class_limits, running: bool) -> int:
-    """The Training images slider, up to the dataset's size or the teacher's limit."""
-    most = class_training.most_images(class_limits, n_train)
-    return st.slider(f"Training images ({VALIDATION_FRACTION:.0%} of them held out for "
-                     "validation)", max(1, min(200, most - 1)), most, min(most, 8000), step=100,
-                     key=f"train_limit_{dataset}", disabled=running)
 
 
 def choice_ui(label: str, name: str, choices, running: bool, disabled: bool = False, **kwargs):
@@ -367,10 +361,7 @@ if started and class_training.press_start(config, start):
 waiting = held or state[PHASE] in ("starting", "queued")
 if buttons[1].button("Leave the queue" if waiting else "Stop training", disabled=not running,
                      key="train_stop"):
-    if held:
-        class_training.cancel_held()
-        st.rerun()
-    state[JOB].stop()
+    class_training.cancel_held() if held else state[JOB].stop()
 with buttons[2]:
     class_training.training_as_ui(running)
 

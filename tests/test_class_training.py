@@ -96,6 +96,9 @@ def test_limits_clamp_a_config_before_it_starts():
     assert (config.epochs, config.limit) == (2, 500)
     config = class_training.clamped(TrainConfig(epochs=1, limit=300), limits)
     assert (config.epochs, config.limit) == (1, 300)
+    assert class_training.images_range(TeacherSettings(), 10_000) == (200, 10_000)
+    assert class_training.images_range(limits, 10_000) == (200, 500)
+    assert class_training.images_range(TeacherSettings(max_train_images=150), 10_000) == (149, 150)
     assert class_training.limits_text(TeacherSettings()) is None
     assert class_training.limits_text(TeacherSettings(max_epochs=3)) == (
         "Your teacher limits runs to 3 epochs.")

@@ -55,9 +55,11 @@ def most_epochs(current: TeacherSettings, most: int) -> int:
     return min(most, current.max_epochs or most)
 
 
-def most_images(current: TeacherSettings, n_train: int) -> int:
-    """The Training images slider's largest value: the dataset's, or the class limit."""
-    return min(n_train, current.max_train_images or n_train)
+def images_range(current: TeacherSettings, n_train: int) -> tuple[int, int]:
+    """The Training images slider's range: 200 (less for a lower class limit) up to the
+    dataset's size or the class limit (a slider's ends must differ)."""
+    most = min(n_train, current.max_train_images or n_train)
+    return max(1, min(200, most - 1)), most
 
 
 def limits_text(current: TeacherSettings) -> str | None:
@@ -209,8 +211,10 @@ def holding() -> bool:
 
 
 def cancel_held() -> None:
+    """Leaves the line of held Starts; the page is drawn again (its settings free)."""
     token, _, _ = st.session_state.pop(HELD)
     HELD_STARTS.drop(token)
+    st.rerun()
 
 
 def held_ui(start) -> None:
