@@ -109,8 +109,10 @@ def test_a_start_while_paused_is_held_and_starts_in_order_when_the_teacher_resum
     settings.write(store, TeacherSettings(paused=True))
     ada, bob = app("training", key=ADA), app("training", key=BOB)
     ada, bob = start_run(ada), start_run(bob)  # Ada pressed first
-    for at in (ada, bob):
+    for at, key in ((ada, ADA), (bob, BOB)):
         assert class_training.PAUSED in [i.value for i in at.info]
+        name = students.find(store, key).name  # named at Start, while held
+        assert f"Training as {name} (change" in shown(at).replace("\\", "")
         assert JOB not in at.session_state and at.button(key="train_start").disabled
     assert not list((tmp_path / "runs").glob("*/run.json"))  # nothing submitted
     settings.write(store, TeacherSettings(paused=False))

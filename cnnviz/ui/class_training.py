@@ -178,25 +178,42 @@ def _store() -> ClassStore:
     return store
 
 
+def _no_name() -> None:
+    """The store is down (or refused a name): this run has none; said once a session, quietly."""
+    if not st.session_state.get(NOTE_SAID):
+        st.session_state[NOTE] = st.session_state[NOTE_SAID] = NO_NAME
+
+
+def _named() -> None:
+    """A student who presses Start without a name gets a generated one (the sidebar changes
+    it); the teacher is no student."""
+    if classroom.is_teacher():
+        return
+    try:
+        store = _store()
+        me = classroom.student(store) or students.join(store, classroom.browser_key())
+        st.session_state[classroom.STUDENT] = me
+    except (StoreUnavailable, NameRefused):
+        _no_name()
+
+
 def started(job, run_dir) -> None:
-    """A run of this session started: labelled with the student's name (a generated one for a
-    student without a name) and kept in LIVE_RUNS under the browser's key."""
+    """A run of this session started: labelled with the student's name, and kept in LIVE_RUNS
+    under the browser's key (a reload finds it, the teacher's Stop reaches it)."""
     key, store = classroom.browser_key(), None
     try:
         store = _store()
-        if not classroom.is_teacher():
-            me = classroom.student(store) or students.join(store, key)
-            st.session_state[classroom.STUDENT] = me
+        if st.session_state.get(classroom.STUDENT) and not classroom.is_teacher():
             students.label_run(store, key, run_dir.name)
-    except (StoreUnavailable, NameRefused, LookupError):
-        if not st.session_state.get(NOTE_SAID):  # once a session: quietly
-            st.session_state[NOTE] = st.session_state[NOTE_SAID] = NO_NAME
+    except (StoreUnavailable, LookupError):  # LookupError: the student left the class meanwhile
+        _no_name()
     LIVE_RUNS.add(key, job, run_dir.name, store)
 
 
 def press_start(config, start) -> bool:
     """The Start button: `start(config)` within the class limits, or held while the teacher
     paused training. True when the page must be drawn again (started, or held)."""
+    _named()
     current = limits()
     if not current.paused:
         return start(clamped(config, current))
