@@ -5,7 +5,8 @@ cnnviz.training.start_job): a Ray run off the server process, so it never slows 
 other pages. A session has one run at most, waiting in the training queue or training; a
 fragment polls it twice a second (place in the queue, progress), so the page stays responsive
 and survives page switches. Finished runs, and runs reopened from the runs/ folder, go to this
-session's runs list.
+session's runs list. The class's part (the student's name, the teacher's limits, pause and Stop,
+a reload finding its run) is cnnviz.ui.class_training's.
 """
 
 
@@ -17,6 +18,7 @@ from cnnviz.data.splits import VALIDATION_FRACTION
 from cnnviz.networks import export
 from cnnviz.networks.architectures import analyze
 from cnnviz.networks.presets import TRAINING_NETWORKS
+from cnnviz.ui import class_training
 
 JOB, RUNS, MODEL_PATH = "training_job", "training_runs", ui.TRAINED_MODEL_KEY
 PHASE = "training_phase"  # the job's phase when the page was drawn (the Stop button's label)
@@ -76,7 +78,9 @@ def config_field(name: str) -> tuple:
 
 
 def controls_ui(running: bool) -> training.TrainConfig:
-    """The run's settings, read from widgets (disabled while a run is going)."""
+    """The run's settings, read from widgets (disabled while a run is going), within the
+    teacher's limits."""
+    class_limits = class_training.limits()
     left, middle, right = st.columns(3)
     with left:
         backend = st.radio("Backend", tuple(training.BACKENDS), format_func=training.BACKENDS.get,
@@ -92,14 +96,17 @@ def controls_ui(running: bool) -> training.TrainConfig:
         except data.DatasetError as error:
             st.error(f"Cannot read {dataset}: {error}")
             st.stop()
+        low, most = class_training.images_range(class_limits, n_train)
         limit = st.slider(f"Training images ({VALIDATION_FRACTION:.0%} of them held out for "
-                          "validation)", 200, n_train, min(n_train, 8000), step=100,
+                          "validation)", low, most, min(most, 8000), step=100,
                           key=f"train_limit_{dataset}", disabled=running)
         augment = st.checkbox("Augment", config_field("augment")[0], key="train_augment",
                               disabled=running, help=config_field("augment")[1])
     with right:
-        epochs = st.number_input("Epochs", 1, 100, config_field("epochs")[0], key="train_epochs",
-                                 disabled=running, help=config_field("epochs")[1])
+        most = class_training.most_epochs(class_limits, 100)
+        epochs = st.number_input("Epochs", 1, most, min(most, config_field("epochs")[0]),
+                                 key="train_epochs", disabled=running,
+                                 help=config_field("epochs")[1])
         batch_size = st.select_slider("Batch size", [8, 16, 32, 64, 128, 256],
                                       config_field("batch_size")[0], key="train_batch",
                                       disabled=running, help=config_field("batch_size")[1])
@@ -109,6 +116,8 @@ def controls_ui(running: bool) -> training.TrainConfig:
             help=config_field("learning_rate")[1])
         seed = st.number_input("Seed", 0, 2**31 - 1, config_field("seed")[0], key="train_seed",
                                disabled=running, help=config_field("seed")[1])
+    if text := class_training.limits_text(class_limits):
+        st.caption(text)
     return training.TrainConfig(backend=backend, model=model, dataset=dataset, epochs=int(epochs),
                                 batch_size=int(batch_size), learning_rate=float(learning_rate),
                                 limit=None if limit >= n_train else int(limit), seed=int(seed),
@@ -128,10 +137,12 @@ def start(config: training.TrainConfig) -> bool:
     """Start a run for this session; False (and a message) when it cannot start."""
     try:
         dataset = ui.dataset(config.dataset)
-        state[JOB] = training.start_job(config, dataset, training.new_run_dir(config, RUNS_DIR))
+        run_dir = training.new_run_dir(config, RUNS_DIR)
+        state[JOB] = training.start_job(config, dataset, run_dir)
     except (ValueError, OSError) as error:
         st.error(f"Could not start training: {error}")
         return False
+    class_training.started(state[JOB], run_dir)  # the student's name, a reload finds it
     return True
 
 
@@ -338,19 +349,27 @@ def saved_runs_ui() -> None:
             st.rerun()
 
 
+class_training.reattach(JOB)  # a reload of this browser finds its live run
+class_training.teacher_stop_ui(JOB)
 collect_finished_job()
-running = JOB in state  # one run per session: Start is disabled, and Streamlit drops its clicks
-state[PHASE] = state[JOB].phase if running else None
+held = class_training.holding()  # a Start the teacher's pause holds
+# one run per session: Start is disabled, and Streamlit drops its clicks
+running = JOB in state or held
+state[PHASE] = state[JOB].phase if JOB in state else None
 config = controls_ui(running)
 buttons = st.columns([1, 1, 4])
 started = buttons[0].button("Start training", type="primary", disabled=running, key="train_start")
-if started and start(config):
+if started and class_training.press_start(config, start):
     st.rerun()
-waiting = state[PHASE] in ("starting", "queued")
+waiting = held or state[PHASE] in ("starting", "queued")
 if buttons[1].button("Leave the queue" if waiting else "Stop training", disabled=not running,
                      key="train_stop"):
-    state[JOB].stop()
+    class_training.cancel_held() if held else state[JOB].stop()
+with buttons[2]:
+    class_training.training_as_ui(running)
 
+if held:
+    st.fragment(class_training.held_ui, run_every=class_training.HELD_POLL_SECONDS)(start)
 poll_seconds = {None: None, "starting": 1.0, "queued": 1.0}.get(state[PHASE], 0.5)
 st.fragment(live_ui, run_every=poll_seconds)()
 

@@ -15,6 +15,14 @@ TIMEOUT = 120
 pytestmark = pytest.mark.usefixtures("ray_service")
 
 
+@pytest.fixture(autouse=True)
+def class_store_elsewhere(tmp_path_factory, monkeypatch):
+    """The class store (the page reads the teacher's limits) outside the runs folder, whose
+    entries the tests count."""
+    folder = tmp_path_factory.mktemp("class")
+    monkeypatch.setenv("CNNVIZ_DATABASE_URL", f"sqlite:///{folder / 'class.db'}")
+
+
 @pytest.fixture
 def page(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path))

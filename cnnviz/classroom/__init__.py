@@ -13,6 +13,7 @@ reached, NameRefused/ValueError (a message saying what to change) for bad input.
     questions.answer(store, q.id, key, "12"); questions.reveal(store, q.id)
     settings.write(store, settings.TeacherSettings(paused=True, max_epochs=3))
     checks.record(store, key, "conv_forward", 28, 28, "")  # the Check page's latest result
+    stops.request(store, run_id)               # the teacher stops a student's live run
 """
 
 import importlib
@@ -21,10 +22,11 @@ import importlib
 # SQLAlchemy before it starts Streamlit.
 _FROM = {"NameRefused": "names", "as_markdown": "names", "clean_name": "names",
          "generate_name": "names", "ClassStore": "store", "StoreUnavailable": "store"}
-_MODULES = ("checks", "questions", "settings", "shares", "students", "tokens")
+_MODULES = ("checks", "questions", "settings", "shares", "stops", "students", "tokens")
 
 __all__ = ["ClassStore", "NameRefused", "StoreUnavailable", "as_markdown", "checks",
-           "clean_name", "generate_name", "questions", "settings", "shares", "students", "tokens"]
+           "clean_name", "generate_name", "questions", "settings", "shares", "stops", "students",
+           "tokens"]
 
 
 def __getattr__(name: str):

@@ -1,6 +1,6 @@
 """The class store's tables (SQLAlchemy Core) and how a database gets them.
 
-Seven small tables and single-row updates: Core states them plainly and its `insert ... on
+Eight small tables and single-row updates: Core states them plainly and its `insert ... on
 conflict` is the upsert answers need; the ORM's sessions and identity map would add nothing here.
 
 Schema changes: raise SCHEMA_VERSION and add MIGRATIONS[new_version], a function that alters the
@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}  # version -> step from version - 1
 LOCK_ID = 0x636E6E76  # "cnnv": PostgreSQL advisory lock held while creating or migrating
 NAME_MAX = 40  # characters of a display name (cnnviz.classroom.names)
@@ -103,6 +103,20 @@ teacher_settings = Table(
     Column("max_train_images", Integer),
     Column("updated_at", Float, nullable=False),
 )
+
+stop_requests = Table(  # the teacher's Stop on a live run (cnnviz.classroom.stops)
+    "stop_requests", metadata,
+    Column("run_id", String(200), primary_key=True),  # the run's folder name under runs/
+    Column("requested_at", Float, nullable=False),
+    Column("handled_at", Float),  # None until the replica holding the run stopped it
+)
+
+
+def _add_stop_requests(connection: Connection) -> None:
+    stop_requests.create(connection, checkfirst=True)
+
+
+MIGRATIONS[2] = _add_stop_requests  # version 2: the teacher stops runs
 
 
 class SchemaTooNew(RuntimeError):

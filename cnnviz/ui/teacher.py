@@ -3,7 +3,7 @@ and who is connected, the teacher's settings, and the quick question."""
 
 import streamlit as st
 
-from cnnviz.classroom import checks, overview, questions, settings, students
+from cnnviz.classroom import checks, overview, questions, settings, stops, students
 from cnnviz.classroom.names import as_markdown
 from cnnviz.classroom.store import ClassStore, StoreUnavailable
 from cnnviz.figures import classroom as class_figures
@@ -30,7 +30,8 @@ def connected_ui(store: ClassStore) -> None:
 
 def runs_ui(store: ClassStore) -> None:
     """The class's runs from the shared runs folder, who needs help, and the table as CSV."""
-    from cnnviz.training.runs import list_runs  # the runs folder; Ray is not needed to read it
+    # the runs folder; Ray is not needed to read it
+    from cnnviz.training.runs import LIVE_STATUSES, list_runs
 
     rows = overview.class_rows(list_runs(), students.run_owners(store))
     help_rows = overview.needs_help(rows)
@@ -50,11 +51,28 @@ def runs_ui(store: ClassStore) -> None:
         "val_accuracy": st.column_config.NumberColumn("validation accuracy", format="%.3f"),
         "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.3f"),
         "images_per_s": st.column_config.NumberColumn("images/s")})
+    live_runs_ui(store, [row for row in rows if row["state"] in LIVE_STATUSES])
     if any(row["state"] == "finished" and row["test_accuracy"] is not None for row in rows):
         st.plotly_chart(class_figures.leaderboard_figure(rows), key="class_leaderboard")
     st.download_button("Download the table (CSV)", overview.rows_csv(rows),
                        file_name="class-runs.csv", mime="text/csv", key="class_csv",
                        on_click="ignore")
+
+
+def live_runs_ui(store: ClassStore, rows: list[dict]) -> None:
+    """A Stop per live run (waiting or training): the replica that holds it stops it."""
+    if not rows:
+        return
+    asked = stops.pending(store)
+    st.subheader(f"Live runs ({len(rows)})")
+    for row in rows:
+        text, button = st.columns([6, 1], vertical_alignment="center")
+        who = as_markdown(row["student"]) if row["student"] else "a run without a name"
+        standing = "stopping…" if row["run"] in asked else f"{row['state']}, epoch {row['epoch']}"
+        text.markdown(f"**{who}**: {as_markdown(row['run'])} ({standing})")
+        if button.button("Stop", key=f"class_stop_{row['run']}", disabled=row["run"] in asked):
+            stops.request(store, row["run"])
+            st.rerun()  # the run shows "stopping…"
 
 
 def checks_ui(store: ClassStore) -> None:
