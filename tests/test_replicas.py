@@ -25,17 +25,14 @@ from benchmarks.server import free_port, healthy
 from benchmarks.streamlit_protocol import SessionLost, StreamlitSession
 from cnnviz import paths
 from cnnviz.serving import replicas
+from tests import installed
 
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
 
 
 @pytest.fixture(scope="module")
 def haproxy():
-    if HAPROXY is None:
-        message = "haproxy is missing: install it with `sudo apt-get install haproxy`"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message} (CI installs it: scripts/system-deps.sh)")
-        pytest.skip(message)
+    installed.need(HAPROXY is not None, "haproxy", "haproxy")
     return HAPROXY
 
 

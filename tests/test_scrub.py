@@ -6,7 +6,6 @@ The JavaScript's arithmetic against cnnviz.nn.ops is tests/test_scrub_js.py.
 """
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.nn import kernels
 from cnnviz.ui.scrub import conv_settings, pool_settings
 from cnnviz.ui.scrub.settings import conv_padding
+from tests import installed
 
 APP = Path(__file__).parent / "apps" / "scrub_app.py"
 IMAGE = np.add.outer(np.arange(12.0), np.arange(10.0)) % 7  # the tiny script's image
@@ -109,11 +109,7 @@ def scrub_page(scrub_url):
 
     from benchmarks import browser
 
-    if not browser.CHROMIUM.exists():
-        message = f"{browser.CHROMIUM} is missing: install it with `sudo apt-get install chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    installed.need(browser.CHROMIUM.exists(), "chromium", str(browser.CHROMIUM))
     with sync_playwright() as playwright:
         chromium = browser.launch_chromium(playwright)
         page = browser.new_page(chromium)

@@ -7,13 +7,13 @@ each result is compared with cnnviz.nn.ops (and the step-through with cnnviz.nn.
 float32 to float32 tolerance, and a kernel too large for its input must be refused by both.
 """
 
-import os
 
 import numpy as np
 import pytest
 
 from cnnviz.nn import explain, ops
 from cnnviz.ui.scrub import ASSETS
+from tests import installed
 
 pytestmark = pytest.mark.browser
 
@@ -60,11 +60,7 @@ def conv_js():
 
     from benchmarks import browser
 
-    if not browser.CHROMIUM.exists():
-        message = f"{browser.CHROMIUM} is missing: install it with `sudo apt-get install chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    installed.need(browser.CHROMIUM.exists(), "chromium", str(browser.CHROMIUM))
     with sync_playwright() as playwright:
         chromium = browser.launch_chromium(playwright)
         page = chromium.new_page()

@@ -5,13 +5,13 @@ variable CI set) they fail instead, since CI installs chromium (scripts/system-d
 Screenshots go to test-artifacts/ (gitignored).
 """
 
-import os
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from benchmarks import browser
+from tests import installed
 
 ARTIFACTS = browser.ROOT / "test-artifacts"
 
@@ -26,11 +26,7 @@ def pytest_collection_modifyitems(items):
 def chromium():
     """Debian's chromium, launched once for the browser tests; Playwright's event loop ends with
     them (the protocol clients of later tests run their own asyncio loops)."""
-    if not browser.CHROMIUM.exists():
-        message = f"{browser.CHROMIUM} is missing: install it with `sudo apt-get install chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message} (CI must run the browser tests: see scripts/system-deps.sh)")
-        pytest.skip(message)
+    installed.need(browser.CHROMIUM.exists(), "chromium", str(browser.CHROMIUM))
     with sync_playwright() as playwright:
         launched = browser.launch_chromium(playwright)
         yield launched
