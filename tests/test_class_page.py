@@ -169,8 +169,8 @@ def test_every_replica_gets_the_one_token_and_its_own_name(monkeypatch, tmp_path
         return argparse.Namespace(poll=lambda: 0)
 
     monkeypatch.setattr(replicas, "haproxy_binary", lambda: "haproxy")
-    monkeypatch.setattr(replicas.Processes, "start", start)
-    monkeypatch.setattr(replicas.Processes, "stop", lambda self: None)
+    monkeypatch.setattr(replicas.Supervisor, "start", start)
+    monkeypatch.setattr(replicas.Supervisor, "stop", lambda self: None)
     env = launch.server_env(launch.parse_args([]), TOKEN)
     with pytest.raises(Stopped):
         replicas.serve(lambda port: ["server"], 2, "127.0.0.1:1", env, ray_address="ray:1")

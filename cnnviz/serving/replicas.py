@@ -25,6 +25,7 @@ from string import Template
 
 from cnnviz import paths
 from cnnviz.classroom.overview import REPLICA_ENV
+from cnnviz.serving.supervise import Supervisor
 from cnnviz.training.service import ADDRESS_ENV, max_runs
 
 STOP_SECONDS = 15  # how long a process may take to stop before it is killed
@@ -67,22 +68,6 @@ def wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: floa
         time.sleep(0.2)
 
 
-class Processes:
-    """Child processes started in order and stopped in reverse order, each by its own id."""
-
-    def __init__(self):
-        self.started: list[tuple[str, subprocess.Popen]] = []
-
-    def start(self, name: str, command: list[str], **popen) -> subprocess.Popen:
-        process = subprocess.Popen(command, **popen)
-        self.started.append((name, process))
-        return process
-
-    def stop(self) -> None:
-        for _, process in reversed(self.started):
-            stop(process)
-
-
 def stop(process: subprocess.Popen, seconds: float = STOP_SECONDS) -> None:
     """SIGTERM, then SIGKILL if the process is still there after `seconds`."""
     if process.poll() is None:
@@ -94,7 +79,7 @@ def stop(process: subprocess.Popen, seconds: float = STOP_SECONDS) -> None:
         process.wait()
 
 
-def start_ray_head(processes: Processes, scratch: Path, env: dict[str, str]) -> str:
+def start_ray_head(processes: Supervisor, scratch: Path, env: dict[str, str]) -> str:
     """`ray start --head --block` on a free local port, as many CPUs as runs may train at once
     (cnnviz.training.service.max_runs), its files under scratch; its address. Ray's ports listen
     on every interface, so env must carry a token (RAY_AUTH_MODE, RAY_AUTH_TOKEN)."""
@@ -108,43 +93,64 @@ def start_ray_head(processes: Processes, scratch: Path, env: dict[str, str]) -> 
     return f"127.0.0.1:{port}"
 
 
+STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
 def serve(command_for: Callable[[int], list[str]], replicas: int, bind: str,
           env: dict[str, str], ray_address: str | None = None) -> int:
-    """Run `replicas` servers (command_for(port) each) behind HAProxy on `bind` until stopped."""
+    """Run `replicas` servers (command_for(port) each) behind HAProxy on `bind` until stopped
+    (0), or until HAProxy keeps dying (1); each part restarted when it dies (supervise.py)."""
     if replicas < 1:
         raise ValueError(f"--replicas {replicas}: give at least 1")
     haproxy = haproxy_binary()
-    processes = Processes()
-    signal.signal(signal.SIGTERM, _interrupt)
+    processes = Supervisor()
+    for signum in STOPPING_SIGNALS:  # Ctrl-C, kill, the terminal closed: all stop the parts
+        signal.signal(signum, _interrupt)
     with tempfile.TemporaryDirectory(prefix="cnnviz-") as scratch:
         try:
-            ray_address = ray_address or env.get(ADDRESS_ENV)
-            if not ray_address:  # our own head, closed to anyone without its token
-                env = {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
-                ray_address = start_ray_head(processes, Path(scratch), env)
-            shared = {**env, ADDRESS_ENV: ray_address,
-                      # one secret for all replicas: a signed cookie reads the same on each
-                      "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32)}
-            ports = [free_port() for _ in range(replicas)]
-            # each replica names itself in the Class page's count of connected students
-            servers = [processes.start(f"replica {k}", command_for(port), cwd=paths.HOME,
-                                       env={**shared, REPLICA_ENV: f"replica{k}"})
-                       for k, port in enumerate(ports, start=1)]
-            for k, (port, server) in enumerate(zip(ports, servers), start=1):
-                wait_for_port(port, server, f"replica {k}")
-            config = Path(scratch) / "haproxy.cfg"
-            config.write_text(haproxy_config(bind, ports))
-            proxy = processes.start("haproxy", [haproxy, "-db", "-f", str(config)])
-            print(f"cnnviz: {replicas} replica(s) on 127.0.0.1 ports "
-                  f"{', '.join(map(str, ports))} behind HAProxy on {bind}; Ray at "
-                  f"{ray_address}; runs in {env[paths.RUNS_ENV]}. Ctrl-C stops them.", flush=True)
-            return proxy.wait()
+            start_parts(processes, command_for, replicas, (haproxy, bind), env, ray_address,
+                        Path(scratch))
+            return processes.run()
+        except RuntimeError as error:  # a part that did not come up at the start
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            return 1
         except KeyboardInterrupt:
             return 0
         finally:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            for signum in STOPPING_SIGNALS:  # a second Ctrl-C does not cut the stop short
+                signal.signal(signum, signal.SIG_IGN)
             processes.stop()
+            for signum in STOPPING_SIGNALS:
+                signal.signal(signum, signal.SIG_DFL)
+
+
+def start_parts(processes: Supervisor, command_for: Callable[[int], list[str]], replicas: int,
+                proxy: tuple[str, str], env: dict[str, str], ray_address: str | None,
+                scratch: Path) -> None:
+    """Start the Ray head (unless given one), the replicas and HAProxy (proxy: its binary and
+    where it listens); print where they are."""
+    haproxy, bind = proxy
+    ray_address = ray_address or env.get(ADDRESS_ENV)
+    if not ray_address:  # our own head, closed to anyone without its token
+        env = {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+        ray_address = start_ray_head(processes, scratch, env)
+    shared = {**env, ADDRESS_ENV: ray_address,
+              # one secret for all replicas: a signed cookie reads the same on each
+              "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32)}
+    ports = [free_port() for _ in range(replicas)]
+    # each replica names itself in the Class page's count of connected students
+    servers = [processes.start(f"replica {k}", command_for(port), cwd=paths.HOME,
+                               env={**shared, REPLICA_ENV: f"replica{k}"})
+               for k, port in enumerate(ports, start=1)]
+    for k, (port, server) in enumerate(zip(ports, servers), start=1):
+        wait_for_port(port, server, f"replica {k}")
+    config = scratch / "haproxy.cfg"
+    config.write_text(haproxy_config(bind, ports))
+    processes.start("haproxy", [haproxy, "-db", "-f", str(config)], essential=True)
+    print(f"cnnviz: {replicas} replica(s) on 127.0.0.1 ports {', '.join(map(str, ports))} "
+          f"behind HAProxy on {bind}; Ray at {ray_address}; runs in {env[paths.RUNS_ENV]}. "
+          f"Each restarted if it dies; Ctrl-C stops them.", flush=True)
