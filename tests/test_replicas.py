@@ -6,11 +6,13 @@ benchmark (about a minute on two busy cores).
 """
 
 import asyncio
+import contextlib
 import io
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,7 +61,8 @@ def test_replicas_must_be_at_least_one():
 
 @pytest.fixture(scope="module")
 def cluster(haproxy, tmp_path_factory):
-    """`cnnviz app --replicas 2` on a free port: (url, {cookie value: replica port}, launcher)."""
+    """`cnnviz app --replicas 2` on a free port: (url, {cookie value: replica port}, launcher,
+    the launcher's log)."""
     port = free_port()
     env = {**os.environ, paths.RUNS_ENV: str(tmp_path_factory.mktemp("runs")),
            "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -78,13 +81,14 @@ def cluster(haproxy, tmp_path_factory):
             assert time.monotonic() < deadline and launcher.poll() is None, log.read_text()
             time.sleep(0.2)
         ports = [int(p) for p in banner.group(1).split(", ")]
-        yield url, {f"r{k}": p for k, p in enumerate(ports, start=1)}, launcher
+        yield url, {f"r{k}": p for k, p in enumerate(ports, start=1)}, launcher, log
     finally:
-        tree = psutil.Process(launcher.pid).children(recursive=True)
-        launcher.send_signal(signal.SIGTERM)
-        launcher.wait(timeout=60)
-        _, alive = psutil.wait_procs(tree, timeout=30)
-        assert not alive, f"left running after the launcher stopped: {alive}"
+        if launcher.poll() is None:  # else the Ctrl-C test below has stopped it, and checked
+            tree = psutil.Process(launcher.pid).children(recursive=True)
+            launcher.send_signal(signal.SIGTERM)
+            launcher.wait(timeout=60)
+            _, alive = psutil.wait_procs(tree, timeout=30)
+            assert not alive, f"left running after the launcher stopped: {alive}"
 
 
 def png(seed: int) -> bytes:
@@ -94,14 +98,45 @@ def png(seed: int) -> bytes:
     return buffer.getvalue()
 
 
+def part(launcher: subprocess.Popen, *words: str) -> psutil.Process:
+    """The launcher's descendant whose command line holds all `words`."""
+    for process in psutil.Process(launcher.pid).children(recursive=True):
+        try:
+            line = " ".join(process.cmdline())
+        except psutil.Error:  # ended meanwhile
+            continue
+        if all(word in line for word in words):
+            return process
+    raise LookupError(f"no part {words} under the launcher")
+
+
 def replica_process(launcher: subprocess.Popen, port: int) -> psutil.Process:
-    return next(p for p in psutil.Process(launcher.pid).children(recursive=True)
-                if str(port) in p.cmdline() and "streamlit" in " ".join(p.cmdline()))
+    return part(launcher, "streamlit", str(port))
+
+
+async def served_by(url: str, cookie: str, deadline: float) -> StreamlitSession:
+    """A session opened through the proxy with the cookie of replica `cookie`, once that replica
+    serves it (before, HAProxy sends it elsewhere and sets another cookie)."""
+    while True:
+        session = StreamlitSession(url, timeout=30)
+        session.cookies = {"CNNVIZ_REPLICA": cookie}
+        try:
+            run = await session.open("convolution")
+            if session.cookies["CNNVIZ_REPLICA"] == cookie:
+                assert run.status == "finished" and not run.exceptions
+                return session
+        except (SessionLost, OSError):
+            pass
+        await session.close()
+        assert time.monotonic() < deadline, f"replica {cookie} not back in time"
+        await asyncio.sleep(1)
 
 
 @pytest.mark.server
 def test_sessions_stay_on_their_replica_and_survive_the_other_ones_death(cluster):
-    url, ports, launcher = cluster
+    """A replica killed: its students reload onto the other, whose students never notice; the
+    launcher says so in one line and restarts it (time to recover printed with -s)."""
+    url, ports, launcher, log = cluster
 
     async def lesson():
         sessions = [StreamlitSession(url, timeout=60) for _ in range(4)]
@@ -123,17 +158,19 @@ def test_sessions_stay_on_their_replica_and_survive_the_other_ones_death(cluster
             assert session.session_id == ids
         assert [session.cookies["CNNVIZ_REPLICA"] for session in sessions] == homes
 
-        replica_process(launcher, ports["r1"]).kill()
+        killed = replica_process(launcher, ports["r1"])
+        killed.kill()
+        began = time.monotonic()
         for session, home in zip(sessions, homes):
             if home == "r2":  # the other replica's students carry on
                 run = await session.change(session.widget("Stride sh"), 1)
                 assert run.status == "finished" and not run.exceptions
-            else:  # r1's students lost their session; reloading lands them on r2
+            else:  # r1's students lost their session; reloading gives them a new one
                 with pytest.raises((SessionLost, OSError, urllib.error.URLError)):
                     await session.change(session.widget("Stride sh"), 1)
         lost = sessions[homes.index("r1")]
         deadline = time.monotonic() + 20
-        while True:  # until HAProxy's health check has marked r1 down
+        while True:  # on r2 while r1 is down (or on r1 if it is back already)
             reload = StreamlitSession(url, timeout=60)
             reload.cookies = dict(lost.cookies)
             try:
@@ -142,8 +179,109 @@ def test_sessions_stay_on_their_replica_and_survive_the_other_ones_death(cluster
             except (SessionLost, OSError):
                 assert time.monotonic() < deadline
                 await asyncio.sleep(1)
-        assert run.status == "finished" and reload.cookies["CNNVIZ_REPLICA"] == "r2"
-        for session in [*sessions, reload]:
+        assert run.status == "finished" and reload.session_id != lost.session_id
+        reloaded = time.monotonic() - began
+        back = await served_by(url, "r1", began + 40)  # restarted, and HAProxy sends it r1 again
+        recovered = time.monotonic() - began
+        died = re.findall(rf"^cnnviz: replica 1 \(pid {killed.pid}\) (.*)$", log.read_text(),
+                          re.MULTILINE)
+        assert died == ["killed by SIGKILL; restarting it in 1 s (death 1 within 60 s; "
+                        "given up at 5)"]
+        for session, home in zip(sessions, homes):
+            if home == "r2":  # still the same sessions, untouched by r1's return
+                run = await session.change(session.widget("Stride sh"), 2)
+                assert run.status == "finished" and not run.exceptions
+        print(f"\nreplica killed: a reload served after {reloaded:.1f} s; the replica back "
+              f"behind HAProxy after {recovered:.1f} s")
+        for session in [*sessions, reload, back]:
             await session.close()
 
     asyncio.run(lesson())
+
+
+@pytest.mark.server
+def test_haproxy_killed_is_restarted_and_the_sessions_resume(cluster):
+    """HAProxy killed: every websocket drops; the launcher restarts it, and each browser's
+    reconnection finds its own session on its replica (nothing lost)."""
+    url, _, launcher, log = cluster
+
+    async def lesson():
+        sessions = [StreamlitSession(url, timeout=60) for _ in range(2)]
+        for session in sessions:
+            await session.open("convolution")
+            await session.change(session.widget("Stride sh"), 3)
+        killed = part(launcher, "haproxy", "-db")
+        killed.kill()
+        began = time.monotonic()
+        while not healthy(url):
+            assert time.monotonic() - began < 20, log.read_text()[-2000:]
+            await asyncio.sleep(0.1)
+        recovered = time.monotonic() - began
+        for session in sessions:
+            ids = session.session_id
+            run = await session.reconnect()
+            assert run.status == "finished" and not run.exceptions
+            assert session.session_id == ids  # the same session, on the same replica
+            await session.close()
+        died = re.findall(rf"^cnnviz: haproxy \(pid {killed.pid}\) (.*)$", log.read_text(),
+                          re.MULTILINE)
+        assert died == ["killed by SIGKILL; restarting it in 1 s (death 1 within 60 s; "
+                        "given up at 5)"]
+        print(f"\nHAProxy killed: serving again after {recovered:.1f} s")
+
+    asyncio.run(lesson())
+
+
+@pytest.mark.server
+def test_ray_head_killed_is_restarted_at_the_same_address(cluster):
+    """The head's GCS server killed: `ray start --block` ends, and the launcher starts the head
+    again on the same port, where every replica's next run finds it (docs/scaling.md)."""
+    _, _, launcher, log = cluster
+    address = re.search(r"Ray at 127\.0\.0\.1:(\d+)", log.read_text())
+    deadline = time.monotonic() + 60
+    while True:  # a head up (on a loaded machine one may time out while starting, and restart)
+        with contextlib.suppress(LookupError):
+            gcs, head = part(launcher, "gcs_server"), part(launcher, "ray.scripts", "--head")
+            break
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.5)
+    gcs.kill()
+    began = time.monotonic()
+    pattern = rf"^cnnviz: ray head \(pid {head.pid}\) (.*)$"
+    while not (died := re.findall(pattern, log.read_text(), re.MULTILINE)):
+        assert time.monotonic() - began < 10, log.read_text()[-2000:]
+        time.sleep(0.1)
+    noticed = time.monotonic() - began
+    assert len(died) == 1 and "restarting it in 1 s (death 1 within 60 s" in died[0]
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", int(address.group(1)))) == 0:
+                break
+        assert time.monotonic() - began < 40, log.read_text()[-2000:]
+        time.sleep(0.2)
+    assert part(launcher, "ray.scripts", "--head").pid != head.pid
+    print(f"\nRay head killed: told after {noticed:.1f} s, listening again after "
+          f"{time.monotonic() - began:.1f} s")
+
+
+@pytest.mark.server
+def test_ctrl_c_stops_every_part_within_10_s_even_hung_ones(cluster):
+    """Ctrl-C (SIGINT to the launcher's process group, as a terminal sends it) with the Ray
+    head's GCS server and one replica frozen (SIGSTOP: SIGTERM cannot reach them)."""
+    url, ports, launcher, _ = cluster
+    tree = psutil.Process(launcher.pid).children(recursive=True)
+    try:
+        part(launcher, "gcs_server").suspend()
+        replica_process(launcher, ports["r2"]).suspend()
+        began = time.monotonic()
+        os.killpg(launcher.pid, signal.SIGINT)
+        launcher.wait(timeout=30)
+        _, alive = psutil.wait_procs(tree, timeout=max(0.1, 10 - (time.monotonic() - began)))
+        took = time.monotonic() - began
+        assert not alive and took < 10
+        assert launcher.returncode == 0 and not healthy(url)
+        print(f"\nCtrl-C with a frozen Ray head and replica: all stopped after {took:.1f} s")
+    finally:
+        for process in tree:  # whatever a failure left behind, by its own id
+            with contextlib.suppress(psutil.Error):
+                process.kill()

@@ -7,8 +7,10 @@ rendered here with the replicas' ports. The replicas listen on 127.0.0.1 only; t
 where the class connects. All replicas write runs into the same folder (CNNVIZ_RUNS_DIR) and send
 training jobs to the same Ray cluster (CNNVIZ_RAY_ADDRESS): the one given, else a head started here
 with `ray start --head`. The teacher's token comes in `env` (launch.server_env): one for all
-replicas, so the teacher's link works whichever replica HAProxy picks. Ctrl-C (or SIGTERM) stops
-the proxy, the replicas and that head.
+replicas, so the teacher's link works whichever replica HAProxy picks. Every part is supervised
+(cnnviz.serving.supervise): restarted with backoff when it dies, on the same port, and given up on
+when it keeps dying (HAProxy given up on ends the launcher). Ctrl-C, SIGTERM or a closed terminal
+stops them all within supervise.STOP_SECONDS, hung or not.
 """
 
 import secrets
@@ -123,7 +125,9 @@ def serve(command_for: Callable[[int], list[str]], replicas: int, bind: str,
         finally:
             for signum in STOPPING_SIGNALS:  # a second Ctrl-C does not cut the stop short
                 signal.signal(signum, signal.SIG_IGN)
+            began = time.monotonic()
             processes.stop()
+            print(f"cnnviz: stopped in {time.monotonic() - began:.1f} s", flush=True)
             for signum in STOPPING_SIGNALS:
                 signal.signal(signum, signal.SIG_DFL)
 

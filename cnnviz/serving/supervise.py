@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 POLL_SECONDS = 0.5  # how often the parts are looked at: a death is noticed within this
-STOP_SECONDS = 6.0  # how long all parts together get to stop on SIGTERM before SIGKILL
+STOP_SECONDS = 5.0  # how long all parts together get to stop on SIGTERM before SIGKILL
 
 
 @dataclass
