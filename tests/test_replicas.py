@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -232,6 +233,18 @@ def test_haproxy_killed_is_restarted_and_the_sessions_resume(cluster):
     asyncio.run(lesson())
 
 
+def ray_head_up(launcher: subprocess.Popen) -> psutil.Process | None:
+    """The launcher's `ray start --head --block` once it has started its node and watches it
+    (it opens its session's ray_process_exit.log only then); None before."""
+    with contextlib.suppress(LookupError, psutil.Error):
+        head = part(launcher, "ray.scripts", "--head")
+        scratch = next(arg for arg in head.cmdline() if arg.startswith("--temp-dir="))
+        watched = Path(scratch.split("=", 1)[1]) / "session_latest/logs/ray_process_exit.log"
+        if watched.is_file() and watched.stat().st_mtime >= head.create_time():
+            return head
+    return None
+
+
 @pytest.mark.server
 def test_ray_head_killed_is_restarted_at_the_same_address(cluster):
     """The head's GCS server killed: `ray start --block` ends, and the launcher starts the head
@@ -239,13 +252,10 @@ def test_ray_head_killed_is_restarted_at_the_same_address(cluster):
     _, _, launcher, log = cluster
     address = re.search(r"Ray at 127\.0\.0\.1:(\d+)", log.read_text())
     deadline = time.monotonic() + 60
-    while True:  # a head up (on a loaded machine one may time out while starting, and restart)
-        with contextlib.suppress(LookupError):
-            gcs, head = part(launcher, "gcs_server"), part(launcher, "ray.scripts", "--head")
-            break
-        assert time.monotonic() < deadline, log.read_text()[-2000:]
+    while not (head := ray_head_up(launcher)):  # on a loaded machine a head may time out while
+        assert time.monotonic() < deadline, log.read_text()[-2000:]  # starting, and restart
         time.sleep(0.5)
-    gcs.kill()
+    part(launcher, "gcs_server").kill()
     began = time.monotonic()
     pattern = rf"^cnnviz: ray head \(pid {head.pid}\) (.*)$"
     while not (died := re.findall(pattern, log.read_text(), re.MULTILINE)):
