@@ -58,6 +58,39 @@ def test_replicas_must_be_at_least_one():
         replicas.serve(lambda port: [], 0, "127.0.0.1:1", {})
 
 
+def test_without_haproxy_the_launcher_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setattr(replicas.shutil, "which", lambda *args, **kwargs: None)
+    assert replicas.serve(lambda port: [], 2, "127.0.0.1:1", {}) == 2
+    assert "sudo apt-get install haproxy" in capsys.readouterr().err
+
+
+def test_stopping_signals_stop_the_parts_unless_ignored_and_are_given_back(monkeypatch):
+    """Ctrl-C, SIGTERM and a closed terminal stop the parts; under nohup SIGHUP stays ignored."""
+    seen, stopped = {}, []
+
+    def start_parts(*args):
+        seen.update({signum: signal.getsignal(signum) for signum in replicas.STOPPING_SIGNALS})
+        raise KeyboardInterrupt  # as Ctrl-C would, while starting
+
+    monkeypatch.setattr(replicas, "haproxy_binary", lambda: "haproxy")
+    monkeypatch.setattr(replicas, "start_parts", start_parts)
+    monkeypatch.setattr(replicas.Supervisor, "stop", lambda self: stopped.append(True))
+    before = {signum: signal.getsignal(signum) for signum in replicas.STOPPING_SIGNALS}
+    try:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        assert replicas.serve(lambda port: [], 2, "127.0.0.1:1", {}, ray_address="ray:1") == 0
+        assert all(seen[signum] is replicas._interrupt for signum in replicas.STOPPING_SIGNALS)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup leaves it
+        assert replicas.serve(lambda port: [], 2, "127.0.0.1:1", {}, ray_address="ray:1") == 0
+        assert seen[signal.SIGINT] is seen[signal.SIGTERM] is replicas._interrupt
+        assert seen[signal.SIGHUP] is signal.SIG_IGN and stopped == [True, True]
+        assert signal.getsignal(signal.SIGTERM) is before[signal.SIGTERM]
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
 # --- two replicas behind HAProxy -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -108,10 +108,17 @@ def serve(command_for: Callable[[int], list[str]], replicas: int, bind: str,
     (0), or until HAProxy keeps dying (1); each part restarted when it dies (supervise.py)."""
     if replicas < 1:
         raise ValueError(f"--replicas {replicas}: give at least 1")
-    haproxy = haproxy_binary()
+    try:
+        haproxy = haproxy_binary()
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
     processes = Supervisor()
-    for signum in STOPPING_SIGNALS:  # Ctrl-C, kill, the terminal closed: all stop the parts
-        signal.signal(signum, _interrupt)
+    # Ctrl-C, kill, the terminal closed: each stops the parts, unless ignored (nohup, `&`)
+    before = {signum: signal.getsignal(signum) for signum in STOPPING_SIGNALS}
+    for signum, handler in before.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(signum, _interrupt)
     with tempfile.TemporaryDirectory(prefix="cnnviz-") as scratch:
         try:
             start_parts(processes, command_for, replicas, (haproxy, bind), env, ray_address,
@@ -128,8 +135,8 @@ def serve(command_for: Callable[[int], list[str]], replicas: int, bind: str,
             began = time.monotonic()
             processes.stop()
             print(f"cnnviz: stopped in {time.monotonic() - began:.1f} s", flush=True)
-            for signum in STOPPING_SIGNALS:
-                signal.signal(signum, signal.SIG_DFL)
+            for signum, handler in before.items():
+                signal.signal(signum, handler)
 
 
 def start_parts(processes: Supervisor, command_for: Callable[[int], list[str]], replicas: int,
