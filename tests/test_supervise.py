@@ -119,3 +119,18 @@ def test_stop_ends_every_part_and_its_children_within_its_bound(ignores_sigterm)
     assert not alive
     assert took < 3.0  # both parts in one bound, not one bound each
     assert (took >= 1.0) == ignores_sigterm  # killed only after the bound
+
+
+def test_a_parts_death_quotes_the_last_line_of_its_output_not_its_traceback(tmp_path):
+    lines = []
+    supervisor = Supervisor(log=lines.append)
+    output = tmp_path / "ray-head.log"
+    script = "echo Traceback >&2; echo '  File x' >&2; echo 'Exception: timed out' >&2; exit 1"
+    wait_dead(supervisor.start("ray head", ["sh", "-c", script], output=output))
+    supervisor.check(now=0.0)
+    assert lines == [f"ray head (pid {supervisor.parts[0].process.pid}) exit code 1 "
+                     "(Exception: timed out); restarting it in 1 s (death 1 within 60 s; "
+                     "given up at 5)"]
+    assert supervisor.check(now=1.0)  # started again, its output appended to the same file
+    wait_dead(supervisor.parts[0].process)
+    assert output.read_text().count("Exception: timed out") == 2

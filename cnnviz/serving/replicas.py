@@ -27,7 +27,7 @@ from string import Template
 
 from cnnviz import paths
 from cnnviz.classroom.overview import REPLICA_ENV
-from cnnviz.serving.supervise import Supervisor
+from cnnviz.serving.supervise import Supervisor, last_line
 from cnnviz.training.service import ADDRESS_ENV, max_runs
 
 STOP_SECONDS = 15  # how long a process may take to stop before it is killed
@@ -90,8 +90,12 @@ def start_ray_head(processes: Supervisor, scratch: Path, env: dict[str, str]) ->
         sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
         f"--port={port}", f"--num-cpus={max_runs()}", "--node-ip-address=127.0.0.1",
         "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={scratch}"],
-        stdout=subprocess.DEVNULL, env=env)
-    wait_for_port(port, head, "the Ray head")
+        stdout=subprocess.DEVNULL, env=env, output=scratch / "ray-head.log")  # a death: 1 line
+    try:
+        wait_for_port(port, head, "the Ray head")
+    except RuntimeError as error:
+        words = last_line(scratch / "ray-head.log")
+        raise RuntimeError(f"{error}: {words}" if words else str(error)) from None
     return f"127.0.0.1:{port}"
 
 

@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 POLL_SECONDS = 0.5  # how often the parts are looked at: a death is noticed within this
 STOP_SECONDS = 5.0  # how long all parts together get to stop on SIGTERM before SIGKILL
@@ -63,13 +64,30 @@ class Part:
     popen: dict
     essential: bool  # given up on, nothing serves the class: the launcher stops
     restarts: Restarts = field(default_factory=Restarts)
+    output: Path | None = None  # where its stderr goes, rather than the launcher's log
     process: subprocess.Popen | None = None
     restart_at: float | None = None
     given_up: bool = False
 
     def start(self) -> subprocess.Popen:
-        self.process = subprocess.Popen(self.command, start_new_session=True, **self.popen)
+        if self.output is None:
+            self.process = subprocess.Popen(self.command, start_new_session=True, **self.popen)
+        else:
+            with self.output.open("ab") as stderr:
+                self.process = subprocess.Popen(self.command, start_new_session=True,
+                                                stderr=stderr, **self.popen)
         return self.process
+
+
+
+def last_line(path: Path | None) -> str:
+    """The last line of a part's output (an error's message, after its traceback), or ""."""
+    if path is None or not path.is_file():
+        return ""
+    with path.open("rb") as output:
+        output.seek(max(0, output.seek(0, os.SEEK_END) - 4096))
+        lines = output.read().decode(errors="replace").splitlines()
+    return next((line.strip() for line in reversed(lines) if line.strip()), "")[:200]
 
 
 def signal_group(process: subprocess.Popen, signum: int) -> None:
@@ -94,9 +112,10 @@ class Supervisor:
         self.restarts = restarts
 
     def start(self, name: str, command: list[str], essential: bool = False,
-              **popen) -> subprocess.Popen:
-        """Start `command` as the part `name` (Popen keyword arguments in popen)."""
-        part = Part(name, command, popen, essential, self.restarts())
+              output: Path | None = None, **popen) -> subprocess.Popen:
+        """Start `command` as the part `name` (Popen keyword arguments in popen); its stderr
+        appended to `output` if given, whose last line a death's line then quotes."""
+        part = Part(name, command, popen, essential, self.restarts(), output)
         self.parts.append(part)
         return part.start()
 
@@ -116,7 +135,8 @@ class Supervisor:
                         self._died(part, f"could not be started ({error})", now)
             elif (code := part.process.poll()) is not None:
                 signal_group(part.process, signal.SIGKILL)  # what it left behind
-                self._died(part, how_it_ended(code), now)
+                words = last_line(part.output)
+                self._died(part, how_it_ended(code) + (f" ({words})" if words else ""), now)
         return not any(part.given_up and part.essential for part in self.parts)
 
     def _died(self, part: Part, how: str, now: float) -> None:
