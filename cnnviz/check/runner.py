@@ -6,9 +6,11 @@ one BLAS thread. Cases go in and results come back as .npz files of plain arrays
 folder, read with allow_pickle=False: nothing from the student's process is unpickled. What it
 prints comes through pipes, read up to MAX_OUTPUT_BYTES (then it is killed). With sandbox=True
 the child runs in cnnviz.check.sandbox (bubblewrap) instead of as the caller. Task 5 (a Keras
-model) runs `keras_child.py` the same way (run_model); a plain JSON description comes back.
+model) runs `keras_child.py` the same way (run_model); a plain JSON description comes back. Task 4
+(a TensorFlow-1 graph) runs `tf1_child.py` (run_tf1): a description, then a training record.
 """
 
+import dataclasses
 import json
 import os
 import signal
@@ -34,6 +36,8 @@ KERAS_CHILD = CHILD.with_name("keras_child.py")  # task 5's: it imports TensorFl
 KERAS_IMPORT_SECONDS = 120.0  # the grader's own import of Keras: seconds, more on a busy server
 KERAS_MEMORY_MB = 2048  # TensorFlow and LeNet-5 took 1.5 GiB of address space; 1 GiB failed
 MAX_MODEL_BYTES = 1 << 20  # a description of LeNet-5 is about 3 KiB
+TF1_CHILD = CHILD.with_name("tf1_child.py")  # task 4's: it imports TensorFlow and trains
+TRAIN_SECONDS = 120.0  # task 4's few hundred steps: a few seconds alone, more on a busy server
 CHILD_KINDS = ("ok", "import", "missing", "exception", "memory", "return")  # child.py writes
 
 
@@ -62,12 +66,15 @@ class Run:
 class ModelRun:
     """Task 5's run. setup: the import's Outcome; built: lenet5(X)'s ("ok" when `model`, the
     description keras_child wrote, is set); step: the last step the child began ("keras",
-    "import" or "build")."""
+    "import" or "build"; task 4's "tf", ..., "train"). Task 4's only: trained, how its training
+    went ("ok" when `training`, what tf1_child's train() reached, is set)."""
 
     setup: Outcome
     built: Outcome
     model: dict | None = None
     step: str = "build"
+    trained: Outcome = Outcome("not run")
+    training: dict | None = None
 
 
 def run_solution(path: Path, function: str, cases: list[Case], *, timeout: float = 20.0,
@@ -107,6 +114,33 @@ def run_model(path: Path, *, timeout: float = 20.0, memory_mb: int = KERAS_MEMOR
         ended = _supervise(argv, cwd, env, workdir, timeout, memory_mb,
                            {"keras": KERAS_IMPORT_SECONDS})
         return _collect_model(workdir, ended)
+
+
+def run_tf1(path: Path, data: dict[str, np.ndarray], *, timeout: float = 20.0,
+            memory_mb: int = KERAS_MEMORY_MB, sandbox: bool = False) -> ModelRun:
+    """Task 4: import the file at `path`, describe the graph `lenet5(x, y)` builds and train it
+    on `data` (tf1_child's x_train, y_train, x_test, y_test) in one child process (tf1_child.py).
+    timeout: seconds for the file's import and for the call (the grader's own import of
+    TensorFlow gets KERAS_IMPORT_SECONDS, the training TRAIN_SECONDS); the rest as run_model's."""
+    with tempfile.TemporaryDirectory(prefix="cnnviz-check-") as folder:
+        workdir = Path(folder)
+        np.savez(workdir / "data.npz", **data)
+        cpu_seconds = int(KERAS_IMPORT_SECONDS + TRAIN_SECONDS + 2 * timeout) + 5  # a backstop
+        limits = [str(memory_mb * 2**20), str(cpu_seconds)]
+        results = ["progress", "status-import.json", "status-build.json", "model.json",
+                   "status-train.json", "train.json"]
+        argv, cwd, env = _command(workdir, path, TF1_CHILD, limits, sandbox, results)
+        ended = _supervise(argv, cwd, env, workdir, timeout, memory_mb,
+                           {"tf": KERAS_IMPORT_SECONDS, "train": TRAIN_SECONDS})
+        run = _collect_model(workdir, ended)
+        if run.built.kind != "ok":  # the layers made before lenet5 failed, if any
+            partial = _model(workdir / "model.json") if run.setup.kind == "ok" else None
+            return dataclasses.replace(run, model=partial)
+        trained = _status(workdir, "train") or ended
+        training = _model(workdir / "train.json", "steps") if trained.kind == "ok" else None
+        if trained.kind == "ok" and training is None:
+            trained = Outcome("return", message="left a training record the grader cannot read")
+        return dataclasses.replace(run, trained=trained, training=training)
 
 
 def _command(workdir: Path, path: Path, script: Path, limits: list[str], sandbox: bool,
@@ -217,7 +251,7 @@ def _collect_model(workdir: Path, ended: Outcome) -> ModelRun:
     step = steps[-1] if steps else "keras"
     setup = _status(workdir, "import")
     if setup is None:  # found lenet5, or died before calling it
-        setup = Outcome("ok") if step == "build" else ended
+        setup = Outcome("ok") if step in ("build", "train") else ended
     if setup.kind != "ok":
         return ModelRun(setup, Outcome("not run"), step=step)
     built = _status(workdir, "build") or ended
@@ -229,15 +263,18 @@ def _collect_model(workdir: Path, ended: Outcome) -> ModelRun:
     return ModelRun(setup, built, model, step)
 
 
-def _model(path: Path) -> dict | None:
+def _model(path: Path, key: str = "layers") -> dict | None:
     """keras_child's description of the model: a JSON object with a list of layers (the
-    student's code can write the file too, so nothing more is assumed here)."""
+    student's code can write the file too, so nothing more is assumed here); with key "steps",
+    tf1_child's training record: a JSON object with that key."""
     try:
         if path.stat().st_size > MAX_MODEL_BYTES:
             return None
         model = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    if key != "layers":
+        return model if isinstance(model, dict) and key in model else None
     layers = model.get("layers") if isinstance(model, dict) else None
     ok = isinstance(layers, list) and all(isinstance(layer, dict) for layer in layers)
     return model if ok else None
