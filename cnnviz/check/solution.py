@@ -4,9 +4,11 @@ shows.
 The text is refused up front when it is too large to be a solution or not text in its declared
 encoding (UTF-8 by default); the tasks come from `--task`, else the course file name
 (`0-conv_forward.py` ...) when the file defines that function, else the course functions it
-defines at top level, else its name alone (then the check says the function is missing); one
-task's cases run through runner (optionally in the sandbox), graded and diagnosed, make a
-TaskReport (`check_task`), whose `problems` are paragraphs for the student.
+defines at top level (lenet5 by its signature: task 4's takes x and y, task 5's X), else its
+name alone (then the check says the function is missing); one task's cases run through runner
+(optionally in the sandbox), graded and diagnosed, make a TaskReport (`check_task`), whose
+`problems` are paragraphs for the student. Tasks 4 and 5 are graded on the network the file
+builds instead (check_tf1, check_model).
 """
 
 import ast
@@ -80,10 +82,11 @@ def read_source(path: Path) -> str:
 
 def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
     """The tasks to check in `source` (a file named `name`): `task`, else the one its course
-    name announces (`0-conv_forward.py`) when it defines that function, else the course functions
-    it defines at top level, else the one its name announces. SyntaxError for a file Python
-    cannot read, RecursionError or MemoryError for one nested too deeply, ValueError when no task
-    is found."""
+    name announces (`0-conv_forward.py`, `4-lenet5.py`) when it defines that function, else the
+    course functions it defines at top level (a TensorFlow file's `lenet5` by its signature:
+    lenet5(x, y) task 4, lenet5(X) task 5), else the one its name announces. SyntaxError for a
+    file Python cannot read, RecursionError or MemoryError for one nested too deeply, ValueError
+    when no task is found."""
     tree = ast.parse(source, filename=name)
     if task is not None:
         return [TASK_NUMBERS.get(task, task)]
