@@ -11,6 +11,7 @@ import ast
 import concurrent.futures
 import copy
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,36 @@ def test_the_tf1_child_imports_nothing_from_cnnviz_nor_tensorflow_at_module_leve
     assert "cnnviz" not in top_level(imports(path, module_level=False))
     assert not {"tensorflow", "keras"} & top_level(imports(path))
     assert ast.parse(path.read_text())
+
+
+def test_the_check_page_finds_task_4_and_shows_its_points(monkeypatch, reference):
+    """The page under AppTest, its queue's work replaced by a report of a graph with SGD."""
+    from streamlit.testing.v1 import AppTest
+
+    from cnnviz.check import queue
+    from cnnviz.check.grade import TaskReport
+
+    if not SANDBOX:
+        pytest.skip("the sandbox cannot start here: the page grades nothing")
+    expected, trained = reference
+    got = copy.deepcopy(expected)
+    got["optimizer"] = {"class": "GradientDescent", "config": {}}
+    report = TaskReport("lenet5_tf1", RIGHT, tf1_task.points(expected, got, trained, trained), {},
+                        tf1_diagnose.diagnose(expected, got, trained, trained), [])
+    checks_queue = queue.CheckQueue(slots=1)
+    monkeypatch.setattr(queue, "shared", lambda: checks_queue)
+    monkeypatch.setattr(queue, "check_in_sandbox", lambda name, data, tasks: [report])
+    page = Path(__file__).resolve().parents[1] / "app_pages" / "check.py"
+    at = AppTest.from_file(str(page), default_timeout=60).run()
+    at = at.file_uploader(key="check_upload").upload("4-lenet5.py", RIGHT.read_bytes(),
+                                                     "text/x-python").run()
+    assert any("Task found: 4-lenet5.py (lenet5_tf1)" in m.value.replace("\\", "")
+               for m in at.markdown)
+    at = at.button(key="check_run").click().run()
+    for _ in range(100):  # the page polls until the report is drawn
+        if "check_ticket" not in at.session_state:
+            break
+        time.sleep(0.1)
+        at.run()
+    assert not at.exception and [e.value for e in at.error] == ["17 of 18 points pass."]
+    assert any("with GradientDescent, not Adam" in w.value for w in at.warning)
