@@ -191,9 +191,9 @@ def test_a_description_the_file_forged_is_refused_in_a_paragraph(monkeypatch, re
 
 def test_the_child_leaves_only_plain_json_the_parent_checks(tmp_path):
     (tmp_path / "train.json").write_text(json.dumps([1, 2]))
-    assert runner._model(tmp_path / "train.json", "steps") is None
+    assert runner._model(tmp_path / "train.json", "accuracy") is None
     (tmp_path / "train.json").write_text(json.dumps({"steps": 300, "accuracy": 0.9}))
-    assert runner._model(tmp_path / "train.json", "steps") == {"steps": 300, "accuracy": 0.9}
+    assert runner._model(tmp_path / "train.json", "accuracy") == {"steps": 300, "accuracy": 0.9}
 
 
 def test_the_tf1_child_imports_nothing_from_cnnviz_nor_tensorflow_at_module_level():

@@ -48,6 +48,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="run the file in the grader's sandbox (bubblewrap: no network, no "
                              "view of anything but the file, a process limit), as the server "
                              "does")
+    parser.add_argument("--no-train", dest="train", action="store_false",
+                        help="tasks 4 and 5: grade the network without training it beside the "
+                             "course's (faster)")
     parser.add_argument("--tie-break", choices=("all", "first"), default="all",
                         help="max-pool backward: the gradient goes to every tied maximum (the "
                              "course's rule, default) or only the first (TensorFlow's)")
@@ -93,7 +96,7 @@ def check_task(args: argparse.Namespace, task: str) -> TaskReport:
     """Run, grade and print one task; its report."""
     options = solution.Options(random=args.random, seed=args.seed, timeout=args.timeout,
                                memory_mb=args.memory_mb, sandbox=args.sandbox,
-                               tie_break=args.tie_break)
+                               tie_break=args.tie_break, train=args.train)
     report = solution.check_task(args.path, task, options)
     print(f"{task} in {args.path}")
     if not report.results:

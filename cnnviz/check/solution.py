@@ -18,7 +18,7 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnnviz.check import diagnose, keras_diagnose, keras_task, tf1_diagnose, tf1_task
+from cnnviz.check import beside, diagnose, keras_diagnose, keras_task, tf1_diagnose, tf1_task
 from cnnviz.check.cases import (
     COURSE_FILES,
     MODEL_TASKS,
@@ -30,6 +30,7 @@ from cnnviz.check.cases import (
     random_cases,
 )
 from cnnviz.check.grade import CaseResult, TaskReport, grade
+from cnnviz.check.keras_task import PointResult
 from cnnviz.check.runner import KERAS_MEMORY_MB, run_model, run_solution, run_tf1
 
 MAX_SOLUTION_BYTES = 1 << 20  # the course's solutions are a few KiB
@@ -46,6 +47,7 @@ class Options:
     memory_mb: int = 2048
     sandbox: bool = False
     tie_break: str = "all"
+    train: bool = True  # tasks 4 and 5: train beside the reference
 
 
 def decode(data: bytes, name: str) -> str:
@@ -158,31 +160,35 @@ def check_task(path: Path, task: str, options: Options = Options()) -> TaskRepor
 
 def check_model(path: Path, task: str, options: Options = Options()) -> TaskReport:
     """Task 5: build the student's Keras model in its own process (with at least
-    KERAS_MEMORY_MB: TensorFlow needs it) and grade it point by point against the course's."""
+    KERAS_MEMORY_MB: TensorFlow needs it), train it one epoch there (options.train), and grade
+    both point by point against the course's."""
     memory_mb = max(options.memory_mb, KERAS_MEMORY_MB)
-    run = run_model(path, timeout=options.timeout, memory_mb=memory_mb, sandbox=options.sandbox)
+    run = run_model(path, beside.training_data() if options.train else None,
+                    timeout=options.timeout, memory_mb=memory_mb, sandbox=options.sandbox)
     failed = run.setup if run.setup.kind != "ok" else run.built
     if failed.kind != "ok":
         return TaskReport(task, path, [], {}, [], [_model_problem(path, run, failed, options)])
     expected = keras_task.reference()
+    trained = beside.keras_reference() if options.train else None
     try:
         results = keras_task.points(expected, run.model)
-        lines = keras_diagnose.diagnose(expected, run.model)
+        if trained is not None:  # one epoch beside the reference
+            results += [PointResult(point) for point in beside.training_points(
+                trained, run.training, beside.EPOCH_TOLERANCE, "one epoch")]
+        lines = keras_diagnose.diagnose(expected, run.model) or beside.training_line(
+            trained, run.training, "one epoch", beside.EPOCH_TOLERANCE)
     except (TypeError, ValueError, AttributeError, KeyError, IndexError):  # written by the file
         return TaskReport(task, path, [], {}, [], [f"{path.name} cannot be graded: it left a "
                                                    f"model description the grader cannot read."])
-    if not lines and any(result.status != "pass" for result in results):
-        lines = ["No known mistake explains the differences: compare your layers with the "
-                 "course's, row by row in the table."]
-    explained = {r.case.name: {} for r in results if r.status != "pass"}
-    return TaskReport(task, path, results, explained, lines, [])
+    return _network_report(task, path, run, options, results, lines)
 
 
 def check_tf1(path: Path, task: str, options: Options = Options()) -> TaskReport:
     """Task 4: build the student's TensorFlow-1 graph and train it in its own process (with at
     least KERAS_MEMORY_MB), and grade both point by point against the course's."""
     memory_mb = max(options.memory_mb, KERAS_MEMORY_MB)
-    run = run_tf1(path, tf1_task.training_data(), timeout=options.timeout, memory_mb=memory_mb,
+    data = beside.training_data() if options.train else None
+    run = run_tf1(path, data, timeout=options.timeout, memory_mb=memory_mb,
                   sandbox=options.sandbox)
     failed = run.setup if run.setup.kind != "ok" else run.built
     if failed.kind != "ok":
@@ -192,15 +198,23 @@ def check_tf1(path: Path, task: str, options: Options = Options()) -> TaskReport
                                                    else problem])
     expected, trained = tf1_task.reference()
     try:
-        results = tf1_task.points(expected, run.model, trained, run.training)
+        results = tf1_task.points(expected, run.model, trained if options.train else None,
+                                  run.training)
         lines = tf1_diagnose.diagnose(expected, run.model, trained, run.training)
     except (TypeError, ValueError, AttributeError, KeyError, IndexError):  # written by the file
         return TaskReport(task, path, [], {}, [], [f"{path.name} cannot be graded: it left a "
                                                    f"graph description the grader cannot read."])
+    return _network_report(task, path, run, options, results, lines)
+
+
+def _network_report(task: str, path: Path, run, options: Options, results: list,
+                    lines: list[str]) -> TaskReport:
+    """Tasks 4 and 5's report from their points and diagnosis, with a paragraph when the
+    training failed."""
     if not lines and any(result.status != "pass" for result in results):
         lines = ["No known mistake explains the differences: compare your layers with the "
                  "course's, row by row in the table."]
-    problems = [] if run.trained.kind == "ok" else [
+    problems = [] if run.trained.kind == "ok" or not options.train else [
         _model_problem(path, run, run.trained, options, task, training=True)]
     explained = {r.case.name: {} for r in results if r.status != "pass"}
     return TaskReport(task, path, results, explained, lines, problems)
@@ -220,7 +234,9 @@ def _model_problem(path: Path, run, failed, options: Options, task: str = "lenet
         what = "" if failed.kind in ("missing", "return") else what
         limit = (f" The limit is {max(options.memory_mb, KERAS_MEMORY_MB)} MiB (--memory-mb)."
                  if failed.kind == "memory" else "")
-        said = (f"{path.name}'s graph could not be trained: running its train_op, it" if training
+        trained = "graph could not be trained: running its train_op" if task == "lenet5_tf1" \
+            else "model could not be trained: in train_on_batch"
+        said = (f"{path.name}'s {trained}, it" if training
                 else f"{path.name} cannot be graded: it")
         text = (f"{said} {failed.message}{'' if training else what}.{limit}"
                 f"{_sandbox_note(failed, options.sandbox)}")

@@ -5,9 +5,9 @@ Task 4's child (child.py stays NumPy-only, keras_child.py is task 5's): it limit
 child.py does, imports TensorFlow (the grader's own step, "tf" in WORKDIR/progress), imports the
 student's file ("import"), calls `lenet5(x, y)` on tf.compat.v1 placeholders x (m, 28, 28, 1)
 and y (m, 10) in a fresh graph seeded with SEED ("build"), writes `describe()` of that graph to
-WORKDIR/model.json, then trains it STEPS steps on WORKDIR/data.npz ("train") and writes what it
-reached to WORKDIR/train.json. Each step's failure goes to WORKDIR/status-STEP.json as child.py's
-do. Only plain JSON leaves this process.
+WORKDIR/model.json, then (given WORKDIR/data.npz) trains it STEPS steps on that data ("train")
+and writes what it reached to WORKDIR/train.json. Each step's failure goes to
+WORKDIR/status-STEP.json as child.py's do. Only plain JSON leaves this process.
 
 The grader imports this file too (`run`): the reference's description and training come from the
 same code as the student's. Nothing at module level imports TensorFlow.
@@ -332,6 +332,8 @@ def grade(student: Path, workdir: Path) -> None:
     if built is None:
         return
     _graph, x, y, values, opened = built
+    if not (workdir / "data.npz").exists():  # the check without training
+        return
     _step(workdir, "train")
     try:
         with np.load(workdir / "data.npz", allow_pickle=False) as saved:

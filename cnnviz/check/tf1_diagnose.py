@@ -4,13 +4,14 @@ Each check reads the two descriptions (tf1_child's JSON; layers as keras_task.la
 and says what is wrong and what to write instead. The layer checks task 5 shares (conv1's padding
 and its parameter count, hidden activations, pooling strides) are keras_diagnose's; the rest are
 the graph's own: the prediction (logits returned, softmax twice), Flatten, the kernels' initial
-spread, the optimizer and the training. `tf_layers_note` tells a file built on tf.layers what to
-use instead.
+spread and the optimizer; beside.training_line speaks of the training when nothing else does.
+`tf_layers_note` tells a file built on tf.layers what to use instead.
 """
 
 import math
 
 from cnnviz.check import keras_diagnose
+from cnnviz.check.beside import training_line
 from cnnviz.check.keras_task import _shape, layers
 from cnnviz.check.tf1_task import ACCURACY_TOLERANCE, ADAM_KEYS, he_std, is_he
 
@@ -31,7 +32,8 @@ def diagnose(expected: dict, got: dict, trained: dict, training: dict | None) ->
     lines = [*keras_diagnose._conv1_padding(want, have, params),
              *keras_diagnose._hidden_activations(have), *keras_diagnose._pool_strides(have, params),
              *_flatten(have), *_prediction(got, have), *_kernels(got), *_optimizer(expected, got)]
-    return lines + _training(trained, training, bool(lines))
+    steps = f"{trained['steps']} steps" if isinstance(trained, dict) else ""
+    return lines or training_line(trained, training, steps, ACCURACY_TOLERANCE)
 
 
 def _prediction(got: dict, have: list[dict]) -> list[str]:
@@ -98,19 +100,6 @@ def _optimizer(expected: dict, got: dict) -> list[str]:
                if not keras_diagnose._close(config.get(key), defaults[key])]
     return [f"Adam has {', '.join(changed)}; the course keeps Adam's defaults ({ADAM})."] \
         if changed else []
-
-
-def _training(trained: dict, training: dict | None, explained: bool) -> list[str]:
-    """The accuracy after training, when it is far from the reference's and nothing above says
-    why."""
-    accuracy = training.get("accuracy") if isinstance(training, dict) else None
-    if explained or not isinstance(accuracy, (int, float)):
-        return []
-    if abs(accuracy - trained["accuracy"]) <= ACCURACY_TOLERANCE:
-        return []
-    return [f"After {trained['steps']} steps on the same images your network reaches "
-            f"{accuracy:.3f} accuracy, the course's {trained['accuracy']:.3f}: compare your loss "
-            f"and train_op with the course's."]
 
 
 def partial(model: dict | None) -> str:

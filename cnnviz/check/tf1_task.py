@@ -4,8 +4,8 @@ trains, point by point against the course's (cnnviz.networks.course_tf1).
 The points: the four returned values and their kinds, each layer in order (keras_task's words:
 class, arguments, activation, output shape), the parameter count, the kernels' initial spread
 (He normal: a standard deviation of sqrt(2 / fan_in)), the optimizer, the loss, and the accuracy
-reached after tf1_child.STEPS Adam steps on the same MNIST images and graph seed as the
-reference, which must be within ACCURACY_TOLERANCE of the reference's. Descriptions are
+reached after tf1_child.STEPS Adam steps on the same MNIST images (beside.training_data) and graph
+seed as the reference, which must be within ACCURACY_TOLERANCE of the reference's. Descriptions are
 tf1_child's plain JSON: the student's from its own process, the reference's computed here once
 (TensorFlow is imported then, not before).
 """
@@ -14,34 +14,14 @@ import functools
 import math
 import threading
 
-import numpy as np
-
+from cnnviz.check.beside import training_data, training_points
 from cnnviz.check.keras_task import Point, PointResult, layer_text, layers
 
-TRAIN_IMAGES, TEST_IMAGES = 1000, 500  # MNIST's first training and test digits
 ACCURACY_TOLERANCE = 0.05  # student's accuracy after training against the reference's
 HE_TOLERANCE = 0.15  # a kernel's initial std within 15% of sqrt(2 / fan_in) is He's
 ADAM_KEYS = ("learning_rate", "beta1", "beta2", "epsilon")
 RETURNED = ("y_pred", "train_op", "loss", "accuracy")
 _LOCK = threading.Lock()
-
-
-@functools.cache
-def training_data() -> dict[str, np.ndarray]:
-    """The images both networks train on and are tested on: MNIST's first TRAIN_IMAGES
-    training digits and TEST_IMAGES test digits, float32 in [0, 1], (m, 28, 28, 1), labels
-    one-hot (m, 10)."""
-    from cnnviz.data.datasets import load_dataset
-
-    mnist = load_dataset("mnist")
-
-    def images(x):
-        return (np.asarray(x, dtype=np.float32)[..., None] / 255).astype(np.float32)
-
-    eye = np.eye(10, dtype=np.float32)
-    return {"x_train": images(mnist.x_train[:TRAIN_IMAGES]),
-            "y_train": eye[mnist.y_train[:TRAIN_IMAGES]],
-            "x_test": images(mnist.x_test[:TEST_IMAGES]), "y_test": eye[mnist.y_test[:TEST_IMAGES]]}
 
 
 def reference() -> tuple[dict, dict]:
@@ -129,29 +109,8 @@ def loss_text(model: dict) -> str:
                                          else "logits")
 
 
-def training_points(expected: dict, got: dict | None) -> list[Point]:
-    """The accuracy after training, and the returned accuracy tensor's value, against the
-    reference's."""
-    steps = expected["steps"]
-    want = (f"accuracy within {ACCURACY_TOLERANCE:g} of the course's {expected['accuracy']:.3f} "
-            f"on {TEST_IMAGES} test digits after {steps} steps")
-    if not isinstance(got, dict):
-        return [Point("training", want, "not trained (see above)")]
-    accuracy = got.get("accuracy")
-    close = isinstance(accuracy, (int, float)) and abs(
-        accuracy - expected["accuracy"]) <= ACCURACY_TOLERANCE
-    said = want if close else (f"accuracy {accuracy:.3f} after {steps} steps" if isinstance(
-        accuracy, (int, float)) else "no accuracy: the prediction is not (m, 10)")
-    tensor = got.get("accuracy_tensor")
-    agrees = isinstance(tensor, (int, float)) and isinstance(accuracy, (int, float)) and abs(
-        tensor - accuracy) < 1e-6
-    return [Point("training", want, said),
-            Point("accuracy value", "the share of right argmaxes",
-                  "the share of right argmaxes" if agrees else f"{_float(tensor):.3f}, while "
-                  f"{_float(accuracy):.3f} of the argmaxes are right")]
-
-
-def points(expected: dict, got: dict, trained: dict, training: dict | None) -> list[PointResult]:
+def points(expected: dict, got: dict, trained: dict | None,
+           training: dict | None) -> list[PointResult]:
     """The student's graph `got` (and its `training`) against the reference's `expected` (and
     `trained`): the returned values, one point per layer in order, then the parameter count,
     kernels, optimizer, loss, training and accuracy value."""
@@ -169,5 +128,7 @@ def points(expected: dict, got: dict, trained: dict, training: dict | None) -> l
                        kernel_text(got.get("kernels") or [])))
     found.append(Point("optimizer", optimizer_text(expected), optimizer_text(got)))
     found.append(Point("loss", loss_text(expected), loss_text(got)))
-    found += training_points(trained, training)
+    if trained is not None:  # None: checked without training
+        found += training_points(trained, training, ACCURACY_TOLERANCE,
+                                 f"{trained['steps']} steps")
     return [PointResult(point) for point in found]
