@@ -11,7 +11,7 @@ import functools
 import streamlit as st
 
 from cnnviz.check import queue, sandbox, solution
-from cnnviz.check.cases import COURSE_FILES
+from cnnviz.check.cases import COURSE_FILES, MODEL_TASKS
 from cnnviz.check.grade import COLUMNS, TaskReport, table_row
 from cnnviz.check.report import image_slices
 from cnnviz.classroom import ClassStore, StoreUnavailable, checks
@@ -163,10 +163,11 @@ def task_ui(report: TaskReport) -> None:
         st.code(report.problems[0], language=None)
         return
     passed, total = solution.passed(report), len(report.results)
+    what = "points" if report.task in MODEL_TASKS else "cases"
     if passed == total:
-        st.success(f"All {total} cases pass.")
+        st.success(f"All {total} {what} pass.")
     else:
-        st.error(f"{passed} of {total} cases pass.")
+        st.error(f"{passed} of {total} {what} pass.")
     for line in report.summary:
         st.warning(as_markdown(line))
     for problem in report.problems:  # the student's own messages and traceback: code only
@@ -186,8 +187,8 @@ def task_ui(report: TaskReport) -> None:
 def main() -> None:
     st.title("Check my solution")
     st.write(as_markdown("This page grades these course files: "
-                         + ", ".join(COURSE_FILES.values()) + ". Task 4 (LeNet-5 in "
-                         "TensorFlow-1 style) and the homework are not graded here yet."))
+                         + ", ".join(COURSE_FILES.values()) + ". The homework is not graded "
+                         "here yet."))
     st.caption("Your file runs in a sandbox on the server: no network, no view of other files, "
                "limited time and memory. You get the cases passed, the likely mistake and "
                "heatmaps of the expected values against yours.")

@@ -36,6 +36,7 @@ def reference():
     return keras_task.reference()
 
 
+TRAINED = ("right", "sgd", "no_softmax")  # trained one epoch beside the reference; the rest not
 BROKEN = {  # files that cannot be graded: name -> source
     "missing": "import tensorflow.keras as K\n",
     "returns_X": "import tensorflow.keras as K\ndef lenet5(X):\n    return X\n",
@@ -53,8 +54,8 @@ def reports(reference, tmp_path_factory):
         paths[name] = folder / f"{name}.py"
         paths[name].write_text(source)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: pool.submit(solution.check_task, path, "lenet5")
-                   for name, path in paths.items()}
+        futures = {name: pool.submit(solution.check_task, path, "lenet5", solution.Options(
+            train=name in TRAINED)) for name, path in paths.items()}
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -70,7 +71,7 @@ def test_the_right_solution_passes_every_point(reports):
     report = reports["right"]
     assert report.problems == [] and report.summary == []
     assert [r.status for r in report.results] == ["pass"] * len(report.results)
-    assert len(report.results) == 8 + 5  # the eight layers, then parameters ... metrics
+    assert len(report.results) == 8 + 6  # the eight layers, then parameters ... training
 
 
 @pytest.mark.parametrize("name", list(WRONG))
@@ -82,6 +83,12 @@ def test_each_wrong_solution_gets_its_diagnosis(reports, name):
     for words in WRONG[name]:
         assert words in said, said
     assert cli.exit_code(report) == 1
+
+
+@pytest.mark.parametrize("name", ["sgd", "no_softmax"])
+def test_a_model_that_learns_far_less_in_one_epoch_fails_its_training(reports, name):
+    training = {r.case.name: r for r in reports[name].results}["training"]
+    assert training.status == "fail" and "after one epoch" in training.case.got
 
 
 def test_each_mistake_is_said_only_where_it_is(reports):
@@ -109,8 +116,8 @@ def test_the_task_is_found_from_the_name_or_a_keras_lenet5_signature():
         "lenet5"]
     with pytest.raises(ValueError, match="defines none of the course's functions"):
         solution.find_tasks_in("import numpy as np\ndef lenet5(X):\n    pass\n", "mine.py")
-    with pytest.raises(ValueError):  # task 4's signature: not task 5
-        solution.find_tasks_in("import tensorflow as tf\ndef lenet5(x, y):\n    pass\n", "m.py")
+    assert solution.find_tasks_in(  # task 4's signature: not task 5
+        "import tensorflow as tf\ndef lenet5(x, y):\n    pass\n", "m.py") == ["lenet5_tf1"]
     assert solution.find_tasks_in("x = 1\n", "mine.py", "5") == ["lenet5"]
 
 
@@ -118,7 +125,7 @@ def test_cli_grades_task_5_and_prints_the_failing_points(capsys):
     code = cli.main([str(COURSE / "5-lenet5-sgd.py"), "--task", "5"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "12 of 13 points pass" in out
+    assert "12 of 14 points pass" in out  # the optimizer, and the epoch's accuracy
     assert "optimizer: expected Adam(learning_rate=0.001, beta_1=0.9" in out
     assert "yours: SGD(learning_rate=0.01)" in out
 

@@ -33,10 +33,19 @@ COURSE_FILES = {  # the course's file name for each task
     "pool_forward": "1-pool_forward.py",
     "conv_backward": "2-conv_backward.py",
     "pool_backward": "3-pool_backward.py",
+    "lenet5_tf1": "4-lenet5.py",  # TensorFlow 1: graded on its graph and training (tf1_task)
     "lenet5": "5-lenet5.py",  # Keras: graded on the model it builds (keras_task), not on cases
 }
-MODEL_TASKS = ("lenet5",)
+MODEL_TASKS = ("lenet5_tf1", "lenet5")
+FUNCTIONS = {"lenet5_tf1": "lenet5"}  # the function a task's file defines, where not the task's
 TASK_NUMBERS = {course.split("-")[0]: task for task, course in COURSE_FILES.items()}  # --task 5
+
+
+def function_of(task: str) -> str:
+    """The function the course's file for `task` defines: task 4's is lenet5, as task 5's."""
+    return FUNCTIONS.get(task, task)
+
+
 COURSE_DIGITS = 10  # the course's backward mains use X_train[:10]; so do all course cases here
 RTOL, ATOL = 1e-5, 1e-8  # np.allclose's defaults, which the course's own comparisons use
 

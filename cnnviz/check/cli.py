@@ -15,14 +15,21 @@ from cnnviz.check.cases import ATOL, COURSE_FILES, MODEL_TASKS, RTOL, TASK_NUMBE
 from cnnviz.check.grade import COLUMNS, TaskReport, table_row
 from cnnviz.check.solution import find_tasks
 
+MODEL_WORDS = {  # what a model task's points compare
+    "lenet5_tf1": "the graph lenet5(x, y) builds on tf.compat.v1 placeholders, and its accuracy "
+                  "after training, against the course's LeNet-5",
+    "lenet5": "the model lenet5(X) built on keras.Input((28, 28, 1)) against the course's LeNet-5",
+}
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="cnnviz check",
         description="Grade a course solution (0-conv_forward.py ... 3-pool_backward.py) against "
-                    "cnnviz.ops on the course's cases and random ones, or 5-lenet5.py's Keras "
-                    "model against the course's LeNet-5; say what is likely wrong. The file runs "
-                    "in its own process with a time and a memory limit.")
+                    "cnnviz.ops on the course's cases and random ones, 4-lenet5.py's TensorFlow-1 "
+                    "graph (trained a few hundred steps beside the reference) or 5-lenet5.py's "
+                    "Keras model against the course's LeNet-5; say what is likely wrong. The "
+                    "file runs in its own process with a time and a memory limit.")
     parser.add_argument("path", type=Path, help="the student's Python file")
     parser.add_argument("--task", choices=[*COURSE_FILES, *TASK_NUMBERS],
                         help="the function to check, or its task number (default: found from "
@@ -36,11 +43,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="time allowed for the import and for each case (default 20)")
     parser.add_argument("--memory-mb", type=int, default=2048,
                         help="memory limit of the student's process in MiB (default 2048; "
-                             "task 5's gets at least 2048: TensorFlow needs it)")
+                             "tasks 4 and 5 get at least 2048: TensorFlow needs it)")
     parser.add_argument("--sandbox", action="store_true",
                         help="run the file in the grader's sandbox (bubblewrap: no network, no "
                              "view of anything but the file, a process limit), as the server "
                              "does")
+    parser.add_argument("--no-train", dest="train", action="store_false",
+                        help="tasks 4 and 5: grade the network without training it beside the "
+                             "course's (faster)")
     parser.add_argument("--tie-break", choices=("all", "first"), default="all",
                         help="max-pool backward: the gradient goes to every tied maximum (the "
                              "course's rule, default) or only the first (TensorFlow's)")
@@ -86,15 +96,15 @@ def check_task(args: argparse.Namespace, task: str) -> TaskReport:
     """Run, grade and print one task; its report."""
     options = solution.Options(random=args.random, seed=args.seed, timeout=args.timeout,
                                memory_mb=args.memory_mb, sandbox=args.sandbox,
-                               tie_break=args.tie_break)
+                               tie_break=args.tie_break, train=args.train)
     report = solution.check_task(args.path, task, options)
     print(f"{task} in {args.path}")
     if not report.results:
         print(report.problems[0])
         return report
     if task in MODEL_TASKS:
-        print(f"{solution.passed(report)} of {len(report.results)} points pass (the model "
-              f"lenet5(X) built on keras.Input((28, 28, 1)) against the course's LeNet-5).")
+        print(f"{solution.passed(report)} of {len(report.results)} points pass "
+              f"({MODEL_WORDS[task]}).")
     else:
         print(_cases_line(args, report))
     print(format_table([table_row(result) for result in report.results]))

@@ -4,10 +4,12 @@ Task 5's child (child.py stays NumPy-only): it limits itself as child.py does, i
 grader's own step, "keras" in WORKDIR/progress), imports the student's file ("import"), calls
 `lenet5(keras.Input((28, 28, 1)))` ("build") and writes `describe()` of the model it returns to
 WORKDIR/model.json; each step's failure goes to WORKDIR/status-import.json or status-build.json
-as child.py's do. Only plain JSON leaves this process.
+as child.py's do. Given WORKDIR/data.npz, it then trains the model one epoch ("train") and writes
+the accuracy it reached to WORKDIR/train.json (a failure to status-train.json). Only plain JSON
+leaves this process.
 
-The grader imports this file too, for `describe()`: the reference's description comes from the
-same code as the student's. Nothing at module level imports TensorFlow.
+The grader imports this file too, for `describe()` and `train()`: the reference's description
+and training come from the same code as the student's. Nothing at module level imports TensorFlow.
 """
 
 import importlib.util
@@ -16,7 +18,10 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 INPUT_SHAPE = (28, 28, 1)  # the course's keras.Input for lenet5(X)
+SEED, BATCH = 0, 32  # keras.utils.set_random_seed before lenet5(X); fit's batch size
 FUNCTION = "lenet5"
 PLAIN = (bool, int, float, str, type(None))
 THREADS = {"TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",  # the sandbox's
@@ -132,23 +137,54 @@ def build(student: Path, workdir: Path):
         function = child.load_function(student, FUNCTION)
         if isinstance(function, dict):
             child.write_json(workdir / "status-import.json", function)
-            return None
+            return None, None
         progress.write("build\n")
         progress.flush()
+        keras.utils.set_random_seed(SEED)
         try:
             model = function(keras.Input(INPUT_SHAPE))
         except MemoryError as error:
-            return child.failure("memory", "ran out of memory", error)
+            return child.failure("memory", "ran out of memory", error), None
         except BaseException as error:  # noqa: BLE001 - anything the student's function raises
-            return child.failure("exception", f"raised {type(error).__name__}", error)
+            return child.failure("exception", f"raised {type(error).__name__}", error), None
     if not isinstance(model, keras.Model):
         return child.failure("return", f"returned {type(model).__name__}; expected the "
-                                       f"keras.Model built on X")
+                                       f"keras.Model built on X"), None
     try:
         (workdir / "model.json").write_text(json.dumps(describe(model)))
     except (AttributeError, TypeError, ValueError) as error:
-        return child.failure("return", "returned a model the grader cannot describe", error)
-    return {"kind": "ok"}
+        return child.failure("return", "returned a model the grader cannot describe", error), None
+    return {"kind": "ok"}, model
+
+
+def train(model, data) -> dict:
+    """One epoch of model.train_on_batch on the data's training images (batches of BATCH, in
+    order), then the share of right argmaxes of the model's prediction on its test images (None
+    when it is not (m, 10)). Not fit() nor predict(): their tf.data threads outgrow the
+    sandbox's process limit."""
+    images, labels = data["x_train"], data["y_train"]
+    for start in range(0, len(images), BATCH):
+        model.train_on_batch(images[start:start + BATCH], labels[start:start + BATCH])
+    pred = np.asarray(model(data["x_test"], training=False))
+    ok = pred.shape == data["y_test"].shape
+    right = float(np.mean(pred.argmax(axis=1) == data["y_test"].argmax(axis=1))) if ok else None
+    return {"epochs": 1, "batch": BATCH, "accuracy": right}
+
+
+def train_beside(model, workdir: Path) -> None:
+    """train() on WORKDIR/data.npz, written to train.json; a failure to status-train.json."""
+    with open(workdir / "progress", "a") as progress:
+        progress.write("train\n")
+    try:
+        with np.load(workdir / "data.npz", allow_pickle=False) as saved:
+            data = {name: saved[name] for name in saved.files}
+        (workdir / "train.json").write_text(json.dumps(train(model, data)))
+        status = {"kind": "ok"}
+    except MemoryError as error:
+        status = child.failure("memory", "ran out of memory", error)
+    except BaseException as error:  # noqa: BLE001 - the student's model, trained
+        status = child.failure("exception", f"raised {type(error).__name__}", error)
+    child.write_json(workdir / "status-train.json", status)
 
 
 def main(workdir: str, student: str, memory_bytes: str, cpu_seconds: str) -> int:
@@ -157,9 +193,11 @@ def main(workdir: str, student: str, memory_bytes: str, cpu_seconds: str) -> int
     workdir = Path(workdir)
     with open(workdir / "progress", "a") as progress:
         progress.write("keras\n")
-    status = build(Path(student), workdir)
+    status, model = build(Path(student), workdir)
     if status is not None:
         child.write_json(workdir / "status-build.json", status)
+    if model is not None and (workdir / "data.npz").exists():
+        train_beside(model, workdir)
     return 0
 
 

@@ -168,11 +168,12 @@ def _close(value, default) -> bool:
     return isinstance(value, (int, float)) and math.isclose(value, default, rel_tol=1e-6)
 
 
-def tf_layers_note(source: str, outcome_text: str) -> str:
+def tf_layers_note(source: str, outcome_text: str, instead: str = KERAS_LAYERS) -> str:
     """A paragraph when the file uses TensorFlow 1's tf.layers (or tf.contrib), which TensorFlow
-    2.16 and later no longer have; "" otherwise. outcome_text: the failure's message and
-    traceback."""
+    2.16 and later no longer have (tf.compat.v1.layers fails under Keras 3); "" otherwise.
+    outcome_text: the failure's message and traceback; instead: what to build the model with."""
     used = {name for name in ("layers", "contrib") if f"has no attribute '{name}'" in outcome_text}
+    used |= {"layers"} if "is not available with Keras 3" in outcome_text else set()
     try:
         tree = ast.parse(source)
     except (SyntaxError, RecursionError, MemoryError, ValueError):
@@ -186,4 +187,4 @@ def tf_layers_note(source: str, outcome_text: str) -> str:
     gone = " and ".join(f"tf.{name}" for name in sorted(used))
     return (f"{gone} {'is' if len(used) == 1 else 'are'} TensorFlow 1's API, gone from "
             f"TensorFlow 2.16 on (the grader's is TensorFlow 2): build the model with "
-            f"{KERAS_LAYERS}.")
+            f"{instead}.")

@@ -2,7 +2,8 @@
 the course's (cnnviz.networks.course_keras), with the likely mistakes in words.
 
 The points are the table's rows: each layer in order (class, arguments, activation, output
-shape), the parameter count, the kernel initializers, the optimizer, the loss and the metrics.
+shape), the parameter count, the kernel initializers, the optimizer, the loss and the metrics
+(then, from cnnviz.check.beside, the accuracy after one epoch beside the reference).
 A Point stands where tasks 0-3 have a Case, and a PointResult where they have a CaseResult, so
 the table, the page and the HTML report show both alike. Descriptions are keras_child's plain
 JSON: the student's from its own process, the reference's computed here once (TensorFlow is

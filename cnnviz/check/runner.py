@@ -6,9 +6,11 @@ one BLAS thread. Cases go in and results come back as .npz files of plain arrays
 folder, read with allow_pickle=False: nothing from the student's process is unpickled. What it
 prints comes through pipes, read up to MAX_OUTPUT_BYTES (then it is killed). With sandbox=True
 the child runs in cnnviz.check.sandbox (bubblewrap) instead of as the caller. Task 5 (a Keras
-model) runs `keras_child.py` the same way (run_model); a plain JSON description comes back.
+model) runs `keras_child.py` the same way (run_model); a plain JSON description comes back, then
+a training record. Task 4 (a TensorFlow-1 graph) runs `tf1_child.py` (run_tf1) alike.
 """
 
+import dataclasses
 import json
 import os
 import signal
@@ -34,6 +36,8 @@ KERAS_CHILD = CHILD.with_name("keras_child.py")  # task 5's: it imports TensorFl
 KERAS_IMPORT_SECONDS = 120.0  # the grader's own import of Keras: seconds, more on a busy server
 KERAS_MEMORY_MB = 2048  # TensorFlow and LeNet-5 took 1.5 GiB of address space; 1 GiB failed
 MAX_MODEL_BYTES = 1 << 20  # a description of LeNet-5 is about 3 KiB
+TF1_CHILD = CHILD.with_name("tf1_child.py")  # task 4's: it imports TensorFlow and trains
+TRAIN_SECONDS = 120.0  # tasks 4 and 5's training: seconds alone, tens on a busy server
 CHILD_KINDS = ("ok", "import", "missing", "exception", "memory", "return")  # child.py writes
 
 
@@ -60,14 +64,18 @@ class Run:
 
 @dataclass(frozen=True)
 class ModelRun:
-    """Task 5's run. setup: the import's Outcome; built: lenet5(X)'s ("ok" when `model`, the
-    description keras_child wrote, is set); step: the last step the child began ("keras",
-    "import" or "build")."""
+    """Task 5's run (task 4's alike). setup: the import's Outcome; built: lenet5(X)'s ("ok" when
+    `model`, the description keras_child wrote, is set); step: the last step the child began
+    ("keras", "import", "build" or "train"; task 4's first is "tf"). Given training data:
+    trained, how the training went ("ok" when `training`, the accuracy the child's train()
+    reached, is set)."""
 
     setup: Outcome
     built: Outcome
     model: dict | None = None
     step: str = "build"
+    trained: Outcome = Outcome("not run")
+    training: dict | None = None
 
 
 def run_solution(path: Path, function: str, cases: list[Case], *, timeout: float = 20.0,
@@ -92,21 +100,52 @@ def run_solution(path: Path, function: str, cases: list[Case], *, timeout: float
         return _collect(workdir, cases, ids, ended)
 
 
-def run_model(path: Path, *, timeout: float = 20.0, memory_mb: int = KERAS_MEMORY_MB,
-              sandbox: bool = False) -> ModelRun:
+def run_model(path: Path, data: dict[str, np.ndarray] | None = None, *, timeout: float = 20.0,
+              memory_mb: int = KERAS_MEMORY_MB, sandbox: bool = False) -> ModelRun:
     """Task 5: import the file at `path` and describe `lenet5(keras.Input((28, 28, 1)))` in one
-    child process (keras_child.py). timeout: seconds for the file's import and for the call (the
-    grader's own import of Keras gets KERAS_IMPORT_SECONDS); memory_mb, sandbox: as run_solution's.
+    child process (keras_child.py); given `data` (beside.training_data's arrays), train it one
+    epoch too. timeout: seconds for the file's import and for the call (the grader's own import
+    of Keras gets KERAS_IMPORT_SECONDS, the training TRAIN_SECONDS); memory_mb, sandbox: as
+    run_solution's.
     """
+    return _run_network(path, KERAS_CHILD, "keras", data, timeout, memory_mb, sandbox)
+
+
+def run_tf1(path: Path, data: dict[str, np.ndarray] | None, *, timeout: float = 20.0,
+            memory_mb: int = KERAS_MEMORY_MB, sandbox: bool = False) -> ModelRun:
+    """Task 4: import the file at `path`, describe the graph `lenet5(x, y)` builds and train it
+    on `data` (x_train, y_train, x_test, y_test; None: no training) in one child process
+    (tf1_child.py); timeout,
+    memory_mb, sandbox: as run_model's."""
+    return _run_network(path, TF1_CHILD, "tf", data, timeout, memory_mb, sandbox)
+
+
+def _run_network(path: Path, script: Path, first: str, data: dict | None, timeout: float,
+                 memory_mb: int, sandbox: bool) -> ModelRun:
+    """run_model's and run_tf1's run: `first`, the child's own import of TensorFlow, and the
+    training get their own, longer limits."""
     with tempfile.TemporaryDirectory(prefix="cnnviz-check-") as folder:
         workdir = Path(folder)
-        cpu_seconds = int(KERAS_IMPORT_SECONDS + 2 * timeout) + 5  # a backstop, as above
-        limits = [str(memory_mb * 2**20), str(cpu_seconds)]
         results = ["progress", "status-import.json", "status-build.json", "model.json"]
-        argv, cwd, env = _command(workdir, path, KERAS_CHILD, limits, sandbox, results)
+        if data is not None:
+            np.savez(workdir / "data.npz", **data)
+            results += ["status-train.json", "train.json"]
+        cpu_seconds = int(KERAS_IMPORT_SECONDS + TRAIN_SECONDS + 2 * timeout) + 5  # a backstop
+        limits = [str(memory_mb * 2**20), str(cpu_seconds)]
+        argv, cwd, env = _command(workdir, path, script, limits, sandbox, results)
         ended = _supervise(argv, cwd, env, workdir, timeout, memory_mb,
-                           {"keras": KERAS_IMPORT_SECONDS})
-        return _collect_model(workdir, ended)
+                           {first: KERAS_IMPORT_SECONDS, "train": TRAIN_SECONDS})
+        run = _collect_model(workdir, ended)
+        if run.built.kind != "ok":  # the layers made before lenet5 failed, if any (task 4's)
+            partial = _model(workdir / "model.json") if run.setup.kind == "ok" else None
+            return dataclasses.replace(run, model=partial)
+        if data is None:
+            return run
+        trained = _status(workdir, "train") or ended
+        training = _model(workdir / "train.json", "accuracy") if trained.kind == "ok" else None
+        if trained.kind == "ok" and training is None:
+            trained = Outcome("return", message="left a training record the grader cannot read")
+        return dataclasses.replace(run, trained=trained, training=training)
 
 
 def _command(workdir: Path, path: Path, script: Path, limits: list[str], sandbox: bool,
@@ -217,7 +256,7 @@ def _collect_model(workdir: Path, ended: Outcome) -> ModelRun:
     step = steps[-1] if steps else "keras"
     setup = _status(workdir, "import")
     if setup is None:  # found lenet5, or died before calling it
-        setup = Outcome("ok") if step == "build" else ended
+        setup = Outcome("ok") if step in ("build", "train") else ended
     if setup.kind != "ok":
         return ModelRun(setup, Outcome("not run"), step=step)
     built = _status(workdir, "build") or ended
@@ -229,15 +268,18 @@ def _collect_model(workdir: Path, ended: Outcome) -> ModelRun:
     return ModelRun(setup, built, model, step)
 
 
-def _model(path: Path) -> dict | None:
+def _model(path: Path, key: str = "layers") -> dict | None:
     """keras_child's description of the model: a JSON object with a list of layers (the
-    student's code can write the file too, so nothing more is assumed here)."""
+    student's code can write the file too, so nothing more is assumed here); with key
+    "accuracy", a child's training record: a JSON object with that key."""
     try:
         if path.stat().st_size > MAX_MODEL_BYTES:
             return None
         model = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    if key != "layers":
+        return model if isinstance(model, dict) and key in model else None
     layers = model.get("layers") if isinstance(model, dict) else None
     ok = isinstance(layers, list) and all(isinstance(layer, dict) for layer in layers)
     return model if ok else None

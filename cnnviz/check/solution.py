@@ -4,9 +4,11 @@ shows.
 The text is refused up front when it is too large to be a solution or not text in its declared
 encoding (UTF-8 by default); the tasks come from `--task`, else the course file name
 (`0-conv_forward.py` ...) when the file defines that function, else the course functions it
-defines at top level, else its name alone (then the check says the function is missing); one
-task's cases run through runner (optionally in the sandbox), graded and diagnosed, make a
-TaskReport (`check_task`), whose `problems` are paragraphs for the student.
+defines at top level (lenet5 by its signature: task 4's takes x and y, task 5's X), else its
+name alone (then the check says the function is missing); one task's cases run through runner
+(optionally in the sandbox), graded and diagnosed, make a TaskReport (`check_task`), whose
+`problems` are paragraphs for the student. Tasks 4 and 5 are graded on the network the file
+builds instead (check_tf1, check_model).
 """
 
 import ast
@@ -16,7 +18,7 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnnviz.check import diagnose, keras_diagnose, keras_task
+from cnnviz.check import beside, diagnose, keras_diagnose, keras_task, tf1_diagnose, tf1_task
 from cnnviz.check.cases import (
     COURSE_FILES,
     MODEL_TASKS,
@@ -24,10 +26,12 @@ from cnnviz.check.cases import (
     TASKS,
     Case,
     course_cases,
+    function_of,
     random_cases,
 )
 from cnnviz.check.grade import CaseResult, TaskReport, grade
-from cnnviz.check.runner import KERAS_MEMORY_MB, run_model, run_solution
+from cnnviz.check.keras_task import PointResult
+from cnnviz.check.runner import KERAS_MEMORY_MB, run_model, run_solution, run_tf1
 
 MAX_SOLUTION_BYTES = 1 << 20  # the course's solutions are a few KiB
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.py")  # a name kept as the student's
@@ -43,6 +47,7 @@ class Options:
     memory_mb: int = 2048
     sandbox: bool = False
     tie_break: str = "all"
+    train: bool = True  # tasks 4 and 5: train beside the reference
 
 
 def decode(data: bytes, name: str) -> str:
@@ -79,17 +84,18 @@ def read_source(path: Path) -> str:
 
 def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
     """The tasks to check in `source` (a file named `name`): `task`, else the one its course
-    name announces (`0-conv_forward.py`) when it defines that function, else the course functions
-    it defines at top level, else the one its name announces. SyntaxError for a file Python
-    cannot read, RecursionError or MemoryError for one nested too deeply, ValueError when no task
-    is found."""
+    name announces (`0-conv_forward.py`, `4-lenet5.py`) when it defines that function, else the
+    course functions it defines at top level (a TensorFlow file's `lenet5` by its signature:
+    lenet5(x, y) task 4, lenet5(X) task 5), else the one its name announces. SyntaxError for a
+    file Python cannot read, RecursionError or MemoryError for one nested too deeply, ValueError
+    when no task is found."""
     tree = ast.parse(source, filename=name)
     if task is not None:
         return [TASK_NUMBERS.get(task, task)]
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    named = [function for function, course in COURSE_FILES.items() if Path(name).name == course]
-    found = [function for function in named if function in defined]
-    found = found or [function for function in TASKS if function in defined] + keras_lenet5(tree)
+    named = [task for task, course in COURSE_FILES.items() if Path(name).name == course]
+    found = [task for task in named if function_of(task) in defined]
+    found = found or [function for function in TASKS if function in defined] + lenet5_task(tree)
     found = found or named or [function for function in TASKS
                                if Path(name).stem.endswith(function)]
     if not found:
@@ -99,17 +105,21 @@ def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
     return found
 
 
-def keras_lenet5(tree: ast.Module) -> list[str]:
-    """["lenet5"] when the file defines task 5's `lenet5(X)` (one argument: task 4's TF1 one
-    takes x and y) and imports Keras (`keras`, `tensorflow.keras`, or `tensorflow` for tf.keras);
-    [] otherwise."""
+def lenet5_task(tree: ast.Module) -> list[str]:
+    """The LeNet-5 task the file's top-level `lenet5` is, by its signature, when the file imports
+    TensorFlow (`tensorflow`, or `keras` for task 5): ["lenet5_tf1"] for task 4's lenet5(x, y),
+    ["lenet5"] for task 5's lenet5(X); [] otherwise."""
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}
-    lenet5 = [node for node in tree.body if isinstance(node, ast.FunctionDef)
-              and node.name == "lenet5" and len(node.args.posonlyargs + node.args.args) == 1]
-    return ["lenet5"] if lenet5 and imported & {"keras", "tensorflow"} else []
+    arguments = [len(node.args.posonlyargs + node.args.args) for node in tree.body
+                 if isinstance(node, ast.FunctionDef) and node.name == "lenet5"]
+    if arguments == [1] and imported & {"keras", "tensorflow"}:
+        return ["lenet5"]
+    if arguments == [2] and "tensorflow" in imported:
+        return ["lenet5_tf1"]
+    return []
 
 
 def find_tasks(path: Path, task: str | None) -> list[str]:
@@ -126,6 +136,8 @@ def safe_name(name: str) -> str:
 
 def check_task(path: Path, task: str, options: Options = Options()) -> TaskReport:
     """Run, grade and diagnose one task of the file at `path`."""
+    if task == "lenet5_tf1":
+        return check_tf1(path, task, options)
     if task in MODEL_TASKS:
         return check_model(path, task, options)
     cases = (course_cases(task, options.tie_break)
@@ -148,44 +160,92 @@ def check_task(path: Path, task: str, options: Options = Options()) -> TaskRepor
 
 def check_model(path: Path, task: str, options: Options = Options()) -> TaskReport:
     """Task 5: build the student's Keras model in its own process (with at least
-    KERAS_MEMORY_MB: TensorFlow needs it) and grade it point by point against the course's."""
+    KERAS_MEMORY_MB: TensorFlow needs it), train it one epoch there (options.train), and grade
+    both point by point against the course's."""
     memory_mb = max(options.memory_mb, KERAS_MEMORY_MB)
-    run = run_model(path, timeout=options.timeout, memory_mb=memory_mb, sandbox=options.sandbox)
+    run = run_model(path, beside.training_data() if options.train else None,
+                    timeout=options.timeout, memory_mb=memory_mb, sandbox=options.sandbox)
     failed = run.setup if run.setup.kind != "ok" else run.built
     if failed.kind != "ok":
         return TaskReport(task, path, [], {}, [], [_model_problem(path, run, failed, options)])
     expected = keras_task.reference()
+    trained = beside.keras_reference() if options.train else None
     try:
         results = keras_task.points(expected, run.model)
-        lines = keras_diagnose.diagnose(expected, run.model)
+        if trained is not None:  # one epoch beside the reference
+            results += [PointResult(point) for point in beside.training_points(
+                trained, run.training, beside.EPOCH_TOLERANCE, "one epoch")]
+        lines = keras_diagnose.diagnose(expected, run.model) or beside.training_line(
+            trained, run.training, "one epoch", beside.EPOCH_TOLERANCE)
     except (TypeError, ValueError, AttributeError, KeyError, IndexError):  # written by the file
         return TaskReport(task, path, [], {}, [], [f"{path.name} cannot be graded: it left a "
                                                    f"model description the grader cannot read."])
+    return _network_report(task, path, run, options, results, lines)
+
+
+def check_tf1(path: Path, task: str, options: Options = Options()) -> TaskReport:
+    """Task 4: build the student's TensorFlow-1 graph and train it in its own process (with at
+    least KERAS_MEMORY_MB), and grade both point by point against the course's."""
+    memory_mb = max(options.memory_mb, KERAS_MEMORY_MB)
+    data = beside.training_data() if options.train else None
+    run = run_tf1(path, data, timeout=options.timeout, memory_mb=memory_mb,
+                  sandbox=options.sandbox)
+    failed = run.setup if run.setup.kind != "ok" else run.built
+    if failed.kind != "ok":
+        problem = _model_problem(path, run, failed, options, task)
+        partial = tf1_diagnose.partial(run.model)  # the layers built before it failed
+        return TaskReport(task, path, [], {}, [], [f"{problem}\n\n{partial}" if partial
+                                                   else problem])
+    expected, trained = tf1_task.reference()
+    try:
+        results = tf1_task.points(expected, run.model, trained if options.train else None,
+                                  run.training)
+        lines = tf1_diagnose.diagnose(expected, run.model, trained, run.training)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError):  # written by the file
+        return TaskReport(task, path, [], {}, [], [f"{path.name} cannot be graded: it left a "
+                                                   f"graph description the grader cannot read."])
+    return _network_report(task, path, run, options, results, lines)
+
+
+def _network_report(task: str, path: Path, run, options: Options, results: list,
+                    lines: list[str]) -> TaskReport:
+    """Tasks 4 and 5's report from their points and diagnosis, with a paragraph when the
+    training failed."""
     if not lines and any(result.status != "pass" for result in results):
         lines = ["No known mistake explains the differences: compare your layers with the "
                  "course's, row by row in the table."]
+    problems = [] if run.trained.kind == "ok" or not options.train else [
+        _model_problem(path, run, run.trained, options, task, training=True)]
     explained = {r.case.name: {} for r in results if r.status != "pass"}
-    return TaskReport(task, path, results, explained, lines, [])
+    return TaskReport(task, path, results, explained, lines, problems)
 
 
-def _model_problem(path: Path, run, failed, options: Options) -> str:
-    """The paragraph of a model that could not be built: what happened, and what the file's
-    TensorFlow 1 calls (tf.layers) have to do with it."""
-    if run.step == "keras":
-        text = (f"{path.name} cannot be graded: the grader's own import of Keras {failed.message}; "
-                f"tell your teacher (TensorFlow needs about {KERAS_MEMORY_MB} MiB).")
+def _model_problem(path: Path, run, failed, options: Options, task: str = "lenet5",
+                   training: bool = False) -> str:
+    """The paragraph of a model that could not be built (task 4's: nor trained, `training`):
+    what happened, and what the file's TensorFlow 1 calls (tf.layers) have to do with it."""
+    call = "lenet5(x, y)" if task == "lenet5_tf1" else "lenet5(X)"
+    if run.step in ("keras", "tf"):
+        text = (f"{path.name} cannot be graded: the grader's own import of "
+                f"{'Keras' if run.step == 'keras' else 'TensorFlow'} {failed.message}; tell "
+                f"your teacher (TensorFlow needs about {KERAS_MEMORY_MB} MiB).")
     else:
-        what = " when the file was imported" if run.setup.kind != "ok" else " in lenet5(X)"
+        what = " when the file was imported" if run.setup.kind != "ok" else f" in {call}"
         what = "" if failed.kind in ("missing", "return") else what
         limit = (f" The limit is {max(options.memory_mb, KERAS_MEMORY_MB)} MiB (--memory-mb)."
                  if failed.kind == "memory" else "")
-        text = (f"{path.name} cannot be graded: it {failed.message}{what}.{limit}"
+        trained = "graph could not be trained: running its train_op" if task == "lenet5_tf1" \
+            else "model could not be trained: in train_on_batch"
+        said = (f"{path.name}'s {trained}, it" if training
+                else f"{path.name} cannot be graded: it")
+        text = (f"{said} {failed.message}{'' if training else what}.{limit}"
                 f"{_sandbox_note(failed, options.sandbox)}")
     try:
         source = read_source(path)
     except (OSError, ValueError):
         source = ""
-    note = keras_diagnose.tf_layers_note(source, f"{failed.message}\n{failed.traceback}")
+    noted = tf1_diagnose.tf_layers_note if task == "lenet5_tf1" else keras_diagnose.tf_layers_note
+    note = noted(source, f"{failed.message}\n{failed.traceback}")
     return _with_traceback(text + (f" {note}" if note else ""), failed.traceback)
 
 
