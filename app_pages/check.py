@@ -11,7 +11,7 @@ import functools
 import streamlit as st
 
 from cnnviz.check import queue, sandbox, solution
-from cnnviz.check.cases import COURSE_FILES, MODEL_TASKS
+from cnnviz.check.cases import COURSE_FILES, HOMEWORK, MODEL_TASKS
 from cnnviz.check.grade import COLUMNS, TaskReport, table_row
 from cnnviz.check.report import image_slices
 from cnnviz.classroom import ClassStore, StoreUnavailable, checks
@@ -28,7 +28,11 @@ state = st.session_state
 
 
 def task_label(task: str) -> str:
-    return task if task == FIND_TASK else f"{COURSE_FILES[task]} ({task})"
+    if task == FIND_TASK:
+        return task
+    if task == "homework":
+        return f"homework ({', '.join(HOMEWORK)})"
+    return f"homework: {task}" if task in HOMEWORK else f"{COURSE_FILES[task]} ({task})"
 
 
 def source_ui() -> tuple[str, bytes] | None:
@@ -68,8 +72,8 @@ def tasks_ui(name: str, data: bytes, task: str | None) -> list[str] | None:
         st.error(as_markdown(solution.too_deep_paragraph(name)))
     except ValueError:
         st.error(as_markdown(f"Your file defines none of the course's functions "
-                             f"({', '.join(COURSE_FILES)}): check your function's name, or "
-                             f"choose the task above."))
+                             f"({', '.join([*COURSE_FILES, *HOMEWORK])}): check your "
+                             f"function's name, or choose the task above."))
     return None
 
 
@@ -187,8 +191,8 @@ def task_ui(report: TaskReport) -> None:
 def main() -> None:
     st.title("Check my solution")
     st.write(as_markdown("This page grades these course files: "
-                         + ", ".join(COURSE_FILES.values()) + ". The homework is not graded "
-                         "here yet."))
+                         + ", ".join(COURSE_FILES.values()) + ", and the homework's "
+                         "forward_propagation and back_propagation (its 2-3-1 network)."))
     st.caption("Your file runs in a sandbox on the server: no network, no view of other files, "
                "limited time and memory. You get the cases passed, the likely mistake and "
                "heatmaps of the expected values against yours.")
@@ -198,7 +202,8 @@ def main() -> None:
                  + " Nothing is graded here; on your own machine, `cnnviz check FILE` grades "
                    "your file.")
         return
-    choice = st.selectbox("Task", [FIND_TASK, *COURSE_FILES], format_func=task_label,
+    choice = st.selectbox("Task", [FIND_TASK, *COURSE_FILES, "homework"],
+                          format_func=task_label,
                           key="check_task")
     source = source_ui()
     if source is not None:

@@ -27,7 +27,13 @@ TASKS = {
     "pool_forward": (("A_prev", "kernel_shape", "stride", "mode"), ("A",)),
     "conv_backward": (("dZ", "A_prev", "W", "b", "padding", "stride"), ("dA_prev", "dW", "db")),
     "pool_backward": (("dA", "A_prev", "kernel_shape", "stride", "mode"), ("dA_prev",)),
+    # the homework's 2-3-1 network (cnnviz.dense): weights is a dict of arrays (b2 a float)
+    "forward_propagation": (("X", "weights"), ("Y", "Z2", "H", "Z1")),
+    "back_propagation": (("X", "Y_T", "weights"), ("dW1", "db1", "dW2", "db2", "L")),
 }
+HOMEWORK = ("forward_propagation", "back_propagation")  # `--task homework`: both
+# task -> its outputs as returned, where one is a dict: (name, its keys, or None for an array)
+RETURNS = {"back_propagation": (("gradients", ("W1", "b1", "W2", "b2")), ("L", None))}
 COURSE_FILES = {  # the course's file name for each task
     "conv_forward": "0-conv_forward.py",
     "pool_forward": "1-pool_forward.py",
@@ -74,6 +80,11 @@ class Case:
         parts = []
         for name in TASKS[self.task][0]:
             value = self.args[name]
+            if isinstance(value, dict):
+                value = "{" + ", ".join(f"{key} {np.shape(item)}"
+                                        for key, item in value.items()) + "}"
+                parts.append(f"{name} {value}")
+                continue
             parts.append(f"{name} {value.shape}" if isinstance(value, np.ndarray) else
                          f"{name} {value!r}")
         return ", ".join(parts)

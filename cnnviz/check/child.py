@@ -87,6 +87,9 @@ def arguments(workdir: Path, case: dict) -> list:
         for name, value in case["args"]:
             if value == "array":
                 args.append(arrays[name])
+            elif isinstance(value, dict):  # the homework's weights: a 0-d array is a float
+                args.append({key: arrays[f"{name}.{key}"].item() if arrays[f"{name}.{key}"].ndim
+                             == 0 else arrays[f"{name}.{key}"] for key in value["dict"]})
             elif name == "activation":
                 args.append(ACTIVATIONS[value])
             else:
@@ -94,27 +97,45 @@ def arguments(workdir: Path, case: dict) -> list:
     return args
 
 
-def outputs(result, count: int) -> list:
-    """The result as `count` float64 arrays; ValueError describing what came back otherwise."""
+def outputs(result, spec) -> list:
+    """The result as float64 arrays; ValueError describing what came back otherwise. spec: the
+    count of arrays returned, or per returned value None (an array) or the keys of a dict of
+    arrays (flattened in that order)."""
+    count = spec if isinstance(spec, int) else len(spec)
     if result is None:
         raise ValueError("returned None; is a `return` statement missing?")
     values = [result] if count == 1 else result
     if count > 1 and (not isinstance(result, (tuple, list)) or len(result) != count):
         items = f" of {len(result)} items" if isinstance(result, (tuple, list)) else ""
         raise ValueError(f"returned {type(result).__name__}{items}"
-                         f"; expected a tuple of {count} arrays")
+                         f"; expected a tuple of {count} values")
     arrays = []
-    for value in values:
-        if value is None:
-            raise ValueError("returned None; is a `return` statement missing?")
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"returned a {type(value).__name__}, not an array of numbers"
-            ) from None
-        arrays.append(array)
+    for value, keys in zip(values, [None] * count if isinstance(spec, int) else spec):
+        if keys is None:
+            arrays.append(as_array(value))
+            continue
+        if not isinstance(value, dict):
+            raise ValueError(f"returned a {type(value).__name__} where a dict with keys "
+                             f"{', '.join(keys)} was expected")
+        missing = [key for key in keys if key not in value]
+        if missing:
+            has = ", ".join(repr(key)[:40] for key in list(value)[:10]) or "no keys"
+            raise ValueError(f"returned a dict without the key(s) {', '.join(missing)} "
+                             f"(it has {has})")
+        arrays += [as_array(value[key], f" for key {key!r}") for key in keys]
     return arrays
+
+
+def as_array(value, where: str = ""):
+    """The value as a float64 array; ValueError when it is not numbers."""
+    if value is None:
+        raise ValueError(f"returned None{where}; is a `return` statement missing?")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"returned a {type(value).__name__}{where}, not an array of numbers"
+        ) from None
 
 
 def run_case(function, workdir: Path, case: dict) -> dict:
@@ -129,6 +150,9 @@ def run_case(function, workdir: Path, case: dict) -> dict:
         arrays = outputs(result, case["outputs"])
     except ValueError as error:
         return failure("return", str(error))
+    except BaseException as error:  # noqa: BLE001 - a dict or array of the student's raised
+        return failure("return", f"returned a value that raised {type(error).__name__} when "
+                       f"read as arrays", error)
     np.savez(workdir / f"out-{case['id']}.npz", *arrays)
     return {"kind": "ok"}
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from cnnviz.check import solution
-from cnnviz.check.cases import ATOL, COURSE_FILES, MODEL_TASKS, RTOL, TASK_NUMBERS
+from cnnviz.check.cases import ATOL, COURSE_FILES, HOMEWORK, MODEL_TASKS, RTOL, TASK_NUMBERS
 from cnnviz.check.grade import COLUMNS, TaskReport, table_row
 from cnnviz.check.solution import find_tasks
 
@@ -28,11 +28,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Grade a course solution (0-conv_forward.py ... 3-pool_backward.py) against "
                     "cnnviz.ops on the course's cases and random ones, 4-lenet5.py's TensorFlow-1 "
                     "graph (trained a few hundred steps beside the reference) or 5-lenet5.py's "
-                    "Keras model against the course's LeNet-5; say what is likely wrong. The "
+                    "Keras model against the course's LeNet-5, or the homework's "
+                    "forward_propagation and back_propagation against cnnviz.dense; say what is "
+                    "likely wrong. The "
                     "file runs in its own process with a time and a memory limit.")
     parser.add_argument("path", type=Path, help="the student's Python file")
-    parser.add_argument("--task", choices=[*COURSE_FILES, *TASK_NUMBERS],
-                        help="the function to check, or its task number (default: found from "
+    parser.add_argument("--task", choices=[*COURSE_FILES, *TASK_NUMBERS, *HOMEWORK, "homework"],
+                        help="the function to check, its task number, or homework (its "
+                             "functions the file defines) (default: found from "
                              "the file's name and functions)")
     parser.add_argument("--report", type=Path, help="write an HTML page with heatmaps of every "
                         "failing case here")
@@ -120,6 +123,10 @@ def check_task(args: argparse.Namespace, task: str) -> TaskReport:
 
 def _cases_line(args: argparse.Namespace, report: TaskReport) -> str:
     course = sum(result.case.course for result in report.results)
+    if report.task in HOMEWORK:
+        return (f"{solution.passed(report)} of {len(report.results)} cases pass (the homework's "
+                f"own example, {args.random} random float64 cases, seed {args.seed}; values "
+                f"compared with cnnviz.dense's, rtol {RTOL:g}, atol {ATOL:g}).")
     return (f"{solution.passed(report)} of {len(report.results)} cases pass ({course} course "
             f"cases on MNIST digits, {args.random} random float64 cases, seed {args.seed}; values "
             f"compared with rtol {RTOL:g}, atol {ATOL:g}).")

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from cnnviz.check.cases import ATOL, RTOL, Case
+from cnnviz.check import homework
+from cnnviz.check.cases import ATOL, HOMEWORK, RTOL, Case
 from cnnviz.check.grade import CaseResult, OutputResult
 from cnnviz.nn import ops
 
@@ -52,6 +53,7 @@ TEXTS = {
                      "keepdims=True)",
     "reshape": "{output} has the right values but shape {got_shape}; the course's {output} has "
                "shape {expected_shape} (for db: np.sum(..., keepdims=True))",
+    **homework.TEXTS,
 }
 
 
@@ -153,8 +155,9 @@ Candidate = tuple[np.ndarray | None, ...]  # one entry per output; None: this mi
 
 
 def _candidates(case: Case) -> Iterator[tuple[str, Candidate]]:
-    replays = {"conv_forward": _conv_forward, "pool_forward": _pool_forward,
-               "conv_backward": _conv_backward, "pool_backward": _pool_backward}[case.task]
+    replays = homework.replays if case.task in HOMEWORK else {
+        "conv_forward": _conv_forward, "pool_forward": _pool_forward,
+        "conv_backward": _conv_backward, "pool_backward": _pool_backward}[case.task]
     for key, thunk in replays(case):
         try:
             candidate = thunk()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.check.cases import TASKS, Case
+from cnnviz.check.cases import RETURNS, TASKS, Case
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 POLL_SECONDS = 0.02
@@ -200,12 +200,16 @@ def _write_cases(workdir: Path, cases: list[Case], ids: dict[str, str]) -> None:
         names = TASKS[case.task][0]
         arrays = {name: case.args[name] for name in names
                   if isinstance(case.args[name], np.ndarray)}
-        np.savez(workdir / f"in-{ids[case.name]}.npz", **arrays)
+        dicts = {name: case.args[name] for name in names if isinstance(case.args[name], dict)}
+        saved = {**arrays, **{f"{name}.{key}": np.asarray(value, dtype=np.float64)
+                              for name, values in dicts.items() for key, value in values.items()}}
+        np.savez(workdir / f"in-{ids[case.name]}.npz", **saved)
         listing.append({
             "id": ids[case.name],
-            "args": [[name, "array" if name in arrays else _plain(case.args[name])]
-                     for name in names],
-            "outputs": len(TASKS[case.task][1]),
+            "args": [[name, "array" if name in arrays else {"dict": list(dicts[name])}
+                      if name in dicts else _plain(case.args[name])] for name in names],
+            "outputs": ([keys and list(keys) for _, keys in RETURNS[case.task]]
+                        if case.task in RETURNS else len(TASKS[case.task][1])),
         })
     (workdir / "cases.json").write_text(json.dumps(listing))
 

@@ -4,7 +4,8 @@ shows.
 The text is refused up front when it is too large to be a solution or not text in its declared
 encoding (UTF-8 by default); the tasks come from `--task`, else the course file name
 (`0-conv_forward.py` ...) when the file defines that function, else the course functions it
-defines at top level (lenet5 by its signature: task 4's takes x and y, task 5's X), else its
+defines at top level (lenet5 by its signature: task 4's takes x and y, task 5's X; the
+homework's forward_propagation and back_propagation by name; `--task homework`: both), else its
 name alone (then the check says the function is missing); one task's cases run through runner
 (optionally in the sandbox), graded and diagnosed, make a TaskReport (`check_task`), whose
 `problems` are paragraphs for the student. Tasks 4 and 5 are graded on the network the file
@@ -18,9 +19,18 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnnviz.check import beside, diagnose, keras_diagnose, keras_task, tf1_diagnose, tf1_task
+from cnnviz.check import (
+    beside,
+    diagnose,
+    homework,
+    keras_diagnose,
+    keras_task,
+    tf1_diagnose,
+    tf1_task,
+)
 from cnnviz.check.cases import (
     COURSE_FILES,
+    HOMEWORK,
     MODEL_TASKS,
     TASK_NUMBERS,
     TASKS,
@@ -90,9 +100,11 @@ def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
     file Python cannot read, RecursionError or MemoryError for one nested too deeply, ValueError
     when no task is found."""
     tree = ast.parse(source, filename=name)
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    if task == "homework":  # the homework's functions the file defines (both if none)
+        return [function for function in HOMEWORK if function in defined] or list(HOMEWORK)
     if task is not None:
         return [TASK_NUMBERS.get(task, task)]
-    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     named = [task for task, course in COURSE_FILES.items() if Path(name).name == course]
     found = [task for task in named if function_of(task) in defined]
     found = found or [function for function in TASKS if function in defined] + lenet5_task(tree)
@@ -100,7 +112,8 @@ def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
                                if Path(name).stem.endswith(function)]
     if not found:
         raise ValueError(
-            f"{name} defines none of the course's functions ({', '.join(COURSE_FILES)}); "
+            f"{name} defines none of the course's functions "
+            f"({', '.join([*COURSE_FILES, *HOMEWORK])}); "
             f"name the task with --task, or check the function's name")
     return found
 
@@ -140,8 +153,9 @@ def check_task(path: Path, task: str, options: Options = Options()) -> TaskRepor
         return check_tf1(path, task, options)
     if task in MODEL_TASKS:
         return check_model(path, task, options)
-    cases = (course_cases(task, options.tie_break)
-             + random_cases(task, options.random, options.seed, options.tie_break))
+    cases = homework.cases(task, options.random, options.seed) if task in HOMEWORK else (
+        course_cases(task, options.tie_break)
+        + random_cases(task, options.random, options.seed, options.tie_break))
     run = run_solution(path, task, cases, timeout=options.timeout, memory_mb=options.memory_mb,
                        sandbox=options.sandbox)
     if run.setup.kind != "ok":
