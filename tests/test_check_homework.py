@@ -4,12 +4,13 @@ the homework's dicts of numbers refused with a message. NumPy only: one child pr
 The mistaken files are the right fixture (tests/fixtures/course/homework.py) with one line changed.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cnnviz.check import cli, diagnose, homework, solution
+from cnnviz.check import cli, diagnose, homework, sandbox, solution
 from cnnviz.check.report import image_slices
 from cnnviz.nn import dense
 
@@ -24,6 +25,8 @@ MISTAKES = {  # name -> (line of the right fixture, its mistaken version, diagno
                       "sigmoid_derivative_z", {"fail"}),
     "sigmoid' on Z2": ("dZ2 = (Y - Y_T) / N * Y * (1 - Y)", "dZ2 = (Y - Y_T) / N * Z2 * (1 - Z2)",
                        "sigmoid_derivative_z", {"fail"}),
+    "no 1/2": ("dZ2 = (Y - Y_T) / N * Y * (1 - Y)", "dZ2 = 2 * (Y - Y_T) / N * Y * (1 - Y)",
+               "gradient_no_half", {"fail"}),
     "db1 without keepdims": ('"b1": np.sum(dZ1, axis=0, keepdims=True)',
                              '"b1": np.sum(dZ1, axis=0)', "reshape", {"shape"}),
 }
@@ -124,3 +127,17 @@ def test_heatmaps_of_homework_outputs_are_two_dimensional(tmp_path):
                                  solution.Options(random=0))
     shapes = [image_slices(output)[0].shape for output in report.results[0].failing]
     assert shapes == [(3, 2), (1, 3), (1, 3), (1, 1)]  # dW1, db1, dW2, db2; L is right
+
+
+def test_the_homework_is_graded_in_the_sandbox_as_on_the_page():
+    ok, reason = sandbox.available()
+    if not ok:  # as tests/test_check_sandbox.py: CI installs bubblewrap
+        message = f"the sandbox cannot start here: {reason}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    options = solution.Options(random=1, sandbox=True)
+    right = solution.check_task(RIGHT, "back_propagation", options)
+    wrong = solution.check_task(FIXTURES / "homework-wrong_sign.py", "back_propagation", options)
+    assert [r.status for r in right.results] == ["pass", "pass"], right.problems
+    assert [r.status for r in wrong.results] == ["fail", "fail"], wrong.problems
