@@ -4,13 +4,16 @@ the homework's dicts of numbers refused with a message. NumPy only: one child pr
 The mistaken files are the right fixture (tests/fixtures/course/homework.py) with one line changed.
 """
 
+import dataclasses
 import os
+import re
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cnnviz.check import cli, diagnose, homework, sandbox, solution
+from cnnviz.check import cli, diagnose, homework, queue, sandbox, solution
 from cnnviz.check.report import image_slices
 from cnnviz.nn import dense
 
@@ -129,15 +132,46 @@ def test_heatmaps_of_homework_outputs_are_two_dimensional(tmp_path):
     assert shapes == [(3, 2), (1, 3), (1, 3), (1, 1)]  # dW1, db1, dW2, db2; L is right
 
 
-def test_the_homework_is_graded_in_the_sandbox_as_on_the_page():
+def needs_sandbox() -> None:
     ok, reason = sandbox.available()
     if not ok:  # as tests/test_check_sandbox.py: CI installs bubblewrap
         message = f"the sandbox cannot start here: {reason}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def test_the_homework_is_graded_in_the_sandbox_as_on_the_page():
+    needs_sandbox()
     options = solution.Options(random=1, sandbox=True)
     right = solution.check_task(RIGHT, "back_propagation", options)
     wrong = solution.check_task(FIXTURES / "homework-wrong_sign.py", "back_propagation", options)
     assert [r.status for r in right.results] == ["pass", "pass"], right.problems
     assert [r.status for r in wrong.results] == ["fail", "fail"], wrong.problems
+
+
+def test_the_check_page_finds_grades_and_draws_the_homework(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    needs_sandbox()
+    checks_queue = queue.CheckQueue(slots=1)
+    monkeypatch.setattr(queue, "shared", lambda: checks_queue)
+    monkeypatch.setattr(queue, "SERVER_OPTIONS",
+                        dataclasses.replace(queue.SERVER_OPTIONS, random=1))
+    page = str(Path(__file__).resolve().parents[1] / "app_pages" / "check.py")
+    at = AppTest.from_file(page, default_timeout=60).run()
+    upload = at.file_uploader(key="check_upload")
+    at = upload.upload("mine.py", (FIXTURES / "homework-wrong_sign.py").read_bytes(),
+                       "text/x-python").run()
+    found = "Task found: homework: forward_propagation, homework: back_propagation"
+    assert found in [re.sub(r"\\(.)", r"\1", markdown.value) for markdown in at.markdown]
+    at = at.button(key="check_run").click().run()
+    deadline = time.monotonic() + 60
+    while "check_ticket" in at.session_state and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["All 2 cases pass."]  # forward_propagation
+    assert [e.value for e in at.error] == ["0 of 2 cases pass."]  # back_propagation
+    assert diagnose.TEXTS["gradient_sign"][:30] in " ".join(w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) == 2 * 4  # two failing cases, four gradients each
