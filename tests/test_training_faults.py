@@ -160,14 +160,9 @@ def test_the_page_names_a_runs_folder_it_cannot_write(page, tmp_path, monkeypatc
     assert f"the runs folder {tmp_path / 'file' / 'runs'} cannot be written" in error.value
 
 
-@pytest.mark.usefixtures("ray_service")
-def test_after_rays_head_is_killed_the_server_leaves_it_and_a_new_run_trains(
-        small_mnist, tmp_path, small_config):
-    """The embedded Ray's head killed (as `kill -9` of its GCS server and raylet): the server
-    leaves it before Ray would end the server's process for it (60 s), a student who then
-    presses Start is told at once, and the run trains on a Ray started afresh."""
+def kill_head() -> None:
+    """`kill -9` of the embedded Ray's GCS server and raylet; returns once they are gone."""
     import psutil
-    import ray
 
     head = [part for part in psutil.Process().children(recursive=True)
             if part.name() in ("gcs_server", "raylet")]
@@ -175,6 +170,17 @@ def test_after_rays_head_is_killed_the_server_leaves_it_and_a_new_run_trains(
     for part in head:
         part.kill()
     assert not psutil.wait_procs(head, timeout=10)[1]  # gone, their ports closed
+
+
+@pytest.mark.usefixtures("ray_service")
+def test_after_rays_head_is_killed_the_server_leaves_it_and_a_new_run_trains(
+        small_mnist, tmp_path, small_config):
+    """The embedded Ray's head killed (as `kill -9` of its GCS server and raylet): the server
+    leaves it before Ray would end the server's process for it (60 s), a student who then
+    presses Start is told at once, and the run trains on a Ray started afresh."""
+    import ray
+
+    kill_head()
     left = wait_for(lambda: not ray.is_initialized(), service.WATCH_SECONDS + 15, "leaving Ray")
     job = training.start_job(small_config("numpy", epochs=1), small_mnist, tmp_path / "run")
     told = wait_for(lambda: job.standing().get("service") or job.phase != "starting",
@@ -183,3 +189,42 @@ def test_after_rays_head_is_killed_the_server_leaves_it_and_a_new_run_trains(
     print(f"Ray head killed: left after {left:.2f} s; a run started then was told after "
           f"{told:.2f} s and ended {trained:.2f} s later")
     assert job.error is None and training.load_run(tmp_path / "run").status == "finished"
+
+
+@pytest.mark.usefixtures("ray_service")
+def test_a_head_killed_under_runs_ends_the_trainer_and_resubmits_the_waiting_in_order(
+        small_mnist, tmp_path, small_config):
+    """One run trains (one slot) and two wait when the embedded Ray's head is killed: the
+    trainer ends "interrupted" with its last finished epoch kept; the waiting runs' pages say
+    within NOTICE_SECONDS that training restarts and their run is queued, and both are submitted
+    again, in their order, and train on the new Ray."""
+    trainer = training.start_job(small_config("numpy", epochs=50), small_mnist, tmp_path / "a")
+    wait_for(lambda: trainer.snapshot()["epochs"], TIMEOUT, "the trainer's first epoch")
+    waiting = []
+    for name in ("b", "c"):
+        waiting.append(training.start_job(small_config("numpy", epochs=1), small_mnist,
+                                          tmp_path / name))
+        wait_for(lambda: waiting[-1].phase == "queued", TIMEOUT, f"run {name} queued")
+    kill_head()
+    killed = time.monotonic()
+    wait_for(lambda: all("Training is restarting" in (job.standing().get("service") or "")
+                         and "queued" in job.standing()["service"] for job in waiting),
+             NOTICE_SECONDS, "the waiting runs told that training restarts")
+    told = time.monotonic() - killed
+    wait_for(lambda: trainer.done, 30, "the trainer's end")
+    ended = time.monotonic() - killed
+    assert trainer.result is None and "last finished epoch" in trainer.error
+    kept = training.load_run(tmp_path / "a")
+    assert kept.status == "interrupted" and kept.history.epochs
+    assert lenet.load_params(kept.model_path)[1]["epochs_done"] == len(kept.history.epochs)
+    wait_for(lambda: waiting[0].phase == "running", TIMEOUT, "the first waiting run training")
+    restarted = time.monotonic() - killed
+    wait_for(lambda: all(job.done for job in waiting), TIMEOUT, "the waiting runs")
+    recovered = time.monotonic() - killed
+    print(f"Ray head killed under 1 training + 2 waiting: told {told:.2f} s, trainer ended "
+          f"{ended:.2f} s, the first waiting run training again {restarted:.2f} s, both "
+          f"waiting runs trained {recovered:.2f} s after the kill")
+    assert [job.error for job in waiting] == [None, None]
+    records = [json.loads((tmp_path / name / "run.json").read_text()) for name in ("b", "c")]
+    assert [record["status"] for record in records] == ["finished", "finished"]
+    assert records[0]["started"] < records[1]["started"]  # in their order, on the new Ray

@@ -14,8 +14,10 @@ queue for a CPU), "running" (its worker trains). Stop in each:
   saves the run as "stopped".
 A job that ends with neither result nor error left the queue before its run started; its run
 folder is removed. A worker that dies (killed, out of memory, its machine gone) ends the run
-"interrupted", with its last finished epoch's checkpoint kept. A runs folder that cannot be
-written (full, read-only) ends the run "failed", its worker freed, what was written before kept.
+"interrupted", with its last finished epoch's checkpoint kept; so does the head of Ray dying,
+and a run waiting in that Ray is submitted again once it is back (queueing). A runs folder that
+cannot be written (full, read-only) ends the run "failed", its worker freed, what was written
+before kept.
 Nothing here blocks the server's script threads: each job has a follower thread.
 """
 
@@ -30,7 +32,7 @@ from cnnviz.training.loop import split_sizes
 from cnnviz.training.queueing import QueuedRun, QueueFull
 from cnnviz.training.recording import RunRecord
 from cnnviz.training.runs import RunsFolderError
-from cnnviz.training.service import SERVICE, TrainingService
+from cnnviz.training.service import SERVICE, HeadGone, TrainingService
 
 
 class Job(Protocol):
@@ -92,29 +94,26 @@ class RayJob:
         def on_queued(submitted: float) -> None:
             record.queued(submitted, service.typical.seconds(self.config, train_images))
 
-        submitted = service.submit(
-            lambda: self._queued.submit(self.config, dataset, record.name, on_queued),
-            wanted=lambda: not self._queued.stop_requested)  # Ray unreachable: retried till Stop
-        threading.Thread(target=self._follow, args=(submitted,), daemon=True,
-                         name="cnnviz-train-follower").start()
+        self._queued.start(  # Ray unreachable: retried till Stop
+            lambda: self._queued.submit(self.config, dataset, record.name, on_queued))
+        threading.Thread(target=self._follow, daemon=True, name="cnnviz-train-follower").start()
 
     # --- on the follower thread -------------------------------------------------------------
 
-    def _follow(self, submitted) -> None:
+    def _follow(self) -> None:
         import ray
 
         try:
-            self._queued.wait_submitted(submitted)
-            if self._queued.wait_for_worker():
-                for ref in self._queued.reports:
-                    for kind, payload in ray.get(ref):
+            if self._queued.follow_until_worker():
+                for reports in self._queued.report_lists():
+                    for kind, payload in reports:
                         self._follower.replay(kind, payload)
             self.result, self.error = self._follower.result, self._follower.error
         except QueueFull as error:
             self.error = str(error)
         except RunsFolderError as error:
             self.error = self._cannot_write(error)
-        except ray.exceptions.RayError as error:
+        except (ray.exceptions.RayError, HeadGone) as error:
             self.error = self._worker_lost(error)
         except Exception as error:  # noqa: BLE001 - the service could not start, or a disk error
             self.error = f"Training failed: {error}"

@@ -18,9 +18,19 @@ on a silent spinner: ray.init waits a minute or more for an address where nothin
 the lane first knocks on the address's port (PROBE_SECONDS at most). While it fails, the lane
 retries with backoff (RETRY_SECONDS, doubling, at most RETRY_MAX_SECONDS) as long as a run still
 wants the service, and notice() says what is wrong for the pages; the runs keep their order.
+
+A head that dies under the runs: the followers make no Ray call without a time limit, and each
+goes through ray_call(), which knocks on the head first and raises HeadGone once it is gone; a
+call to the head itself (which waits a minute on a dead one) runs on a thread of its own, waited
+for HEAD_CALL_SECONDS at most. The lane then leaves that Ray, but only once no follower is inside a
+Ray call (one cut by ray.shutdown leaves the next ray.init hanging) and the runs that trained in
+it ended (Ray fails their tasks about a second after their workers died; failed during
+ray.shutdown instead, Ray ends this whole process), and submits the runs that were waiting in
+it again, in their order (enlist), to the Ray it joins or starts next.
 """
 
 import collections
+import contextlib
 import logging
 import os
 import socket
@@ -41,6 +51,12 @@ PROBE_SECONDS = 2.0  # a TCP connect to the cluster's address: a live head answe
 RETRY_SECONDS, RETRY_MAX_SECONDS = 1.0, 10.0  # waits between attempts to reach Ray
 STARTING_NOTICE_SECONDS = 3.0  # a start that takes longer is told to the waiting students
 WATCH_SECONDS = 5.0  # how often the joined head is knocked on (Ray ends us 60 s after it died)
+# Reports (a checkpoint's model file in them) come back inline, not through Ray's object store:
+# with one read from the store, Ray ended this whole process when the run's task failed after
+# the head's raylet died ("The connection to the plasma store is failed").
+REPORT_INLINE_BYTES = 32 * 2**20
+HEAD_CALL_SECONDS = 3.0  # a follower waits this long for a call to the head (which may wait 60 s)
+LEAVE_WAIT_SECONDS = 20.0  # leaving waits at most this long for the followers' Ray calls to end
 
 
 def _positive_env(name: str, default: int) -> int:
@@ -106,6 +122,11 @@ class TrainingService:
         self._retry = RETRY_SECONDS
         self._head: str | None = None  # the joined Ray's GCS address, watched
         self._watcher: threading.Thread | None = None
+        self.generation = 0  # how many times Ray was left: a run's actor lives in one generation
+        self._calls = 0  # followers' Ray calls in flight
+        self._calls_done = threading.Condition(self._lock)
+        self._restarting = False  # the trouble is a head that stopped answering
+        self._runs: dict = {}  # actor name -> a run in Ray (its phase; its requeue())
 
     def submit(self, work, wanted=None) -> Future:
         """Run work() on the lane once Ray is up (started or joined first if needed). Without
@@ -125,6 +146,10 @@ class TrainingService:
         with self._lock:
             trouble, since = self._trouble, self._connecting_since
         where = "Ray on this server" if self.where() == "local" else f"Ray at {self.where()}"
+        if trouble and self._restarting:
+            return (f"Training is restarting: the training service ({where}) stopped answering "
+                    f"({trouble}). Your run is queued and keeps its place; it starts as soon as "
+                    "the service is back.")
         if trouble:
             return (f"The training service ({where}) cannot be reached: {trouble}. It is retried "
                     "in the background; your run keeps its place in the queue and starts when "
@@ -144,13 +169,12 @@ class TrainingService:
                 return None
             try:
                 self._connect()
-                break
+                return work()  # HeadGone from it: the head died since; the next attempt leaves
             except ServiceUnavailable:
                 if wanted is None:
                     raise
             time.sleep(self._retry)
             self._retry = min(self._retry * 2, RETRY_MAX_SECONDS)
-        return work()
 
     def _connect(self, attempt=None) -> None:
         """Join (or start) Ray, once (or another attempt); its outcome is kept for notice()."""
@@ -164,6 +188,7 @@ class TrainingService:
             raise
         with self._lock:
             self._trouble = self._connecting_since = None
+            self._restarting = False
         self._retry = RETRY_SECONDS
         if self._watcher is None:
             self._watcher = threading.Thread(target=self._watch, daemon=True,
@@ -199,7 +224,8 @@ class TrainingService:
         if address == "local":
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no internet, nothing to send
             options |= {"num_cpus": max_runs(), "include_dashboard": False,
-                        "object_store_memory": OBJECT_STORE_BYTES, "_node_ip_address": "127.0.0.1"}
+                        "object_store_memory": OBJECT_STORE_BYTES, "_node_ip_address": "127.0.0.1",
+                        "_system_config": {"max_direct_call_object_size": REPORT_INLINE_BYTES}}
         try:
             ray.init(address=address, **options)
         except Exception as error:  # Ray raises several kinds: one message for the page
@@ -215,20 +241,103 @@ class TrainingService:
         try:
             probe(ray.get_runtime_context().gcs_address)
         except ServiceUnavailable as error:
+            self.suspect(str(error))  # told while leaving takes its seconds
+            self._leave(LEAVE_WAIT_SECONDS)
             with self._lock:
-                self._trouble = str(error)  # told while leaving takes its seconds
-            self._leave()
+                waiting = [self._runs[name] for name in sorted(self._runs)
+                           if self._runs[name].phase in ("queued", "starting")]
+                self._runs.clear()
+            for run in waiting:  # after the leave: in their order, behind it on the lane
+                run.requeue()
             raise HeadGone(str(error)) from error
 
-    def _leave(self) -> None:
-        """Leave Ray, forgetting what lived in it; the next attempt joins (or starts) it afresh."""
+    def _leave(self, wait: float = 0.0) -> None:
+        """Leave Ray, forgetting what lived in it; the next attempt joins (or starts) it afresh.
+        First (at most wait seconds) the followers' Ray calls and the runs training end; new
+        calls are refused."""
         import ray
 
+        def quiet() -> bool:
+            return self._calls == 0 and all(run.phase != "running" for run in self._runs.values())
+
+        with self._lock:
+            self._head = None
+            self._calls_done.wait_for(quiet, wait)
+            self.generation += 1
         ray.shutdown()
-        self._head = None
         self._datasets.clear()
         with self._lock:
             self._views.clear()
+
+    def suspect(self, trouble: str) -> Future | None:
+        """The head seems gone (a follower's knock failed): the pages say training restarts, and
+        the lane leaves that Ray if its head is indeed gone (the future of that check)."""
+        with self._lock:
+            if not self._trouble:
+                self._trouble, self._restarting = trouble, True
+        if threading.current_thread().name.startswith("cnnviz-ray-lane"):
+            return None  # the lane itself is leaving
+        return self._lane.submit(self._connect, self._leave_if_head_gone)
+
+    @contextlib.contextmanager
+    def ray_call(self, generation: int | None = None, knock: bool = True):
+        """Around a Ray call outside the lane, which must carry its own time limit: HeadGone at
+        once if Ray was left (since generation) or (knock) its head does not answer a knock or
+        is being left; the lane leaves Ray only once no such call is in flight."""
+        with self._lock:
+            head = self._head
+            if (knock and head is None) or generation not in (None, self.generation):
+                raise HeadGone("the training service's Ray was left")
+            self._calls += 1
+        try:
+            if knock:
+                try:
+                    probe(head)
+                except ServiceUnavailable as error:
+                    raise HeadGone(str(error)) from error
+            yield
+        finally:
+            self._call_ended()
+
+    def _call_ended(self) -> None:
+        with self._lock:
+            self._calls -= 1
+            self._calls_done.notify_all()
+
+    def head_call(self, call):
+        """call() (a Ray call to the head) on a thread of its own, inside ray_call(): its result,
+        or HeadGone after HEAD_CALL_SECONDS; it counts as in flight until it returns."""
+        with self.ray_call():
+            with self._lock:
+                self._calls += 1
+            answer: Future = Future()
+
+            def run() -> None:
+                try:
+                    answer.set_result(call())
+                except BaseException as error:  # noqa: BLE001 - handed to the waiting caller
+                    answer.set_exception(error)
+                finally:
+                    self._call_ended()
+
+            threading.Thread(target=run, daemon=True, name="cnnviz-ray-head-call").start()
+            try:
+                return answer.result(timeout=HEAD_CALL_SECONDS)
+            except TimeoutError as error:
+                raise HeadGone(f"Ray's head did not answer within {HEAD_CALL_SECONDS:.0f} s") \
+                    from error
+
+    def enlist(self, name: str, run) -> None:
+        """run (its actor named name) is in Ray: if its head dies, the lane leaves once run.phase
+        is no longer "running", then requeue()s it unless it ended (discharged)."""
+        with self._lock:
+            self._runs[name] = run
+
+    def discharge(self, name: str | None) -> None:
+        """The run named name ended."""
+        with self._lock:
+            self._runs.pop(name, None)
+            self._calls_done.notify_all()
 
     def worker_class(self):
         """The Ray actor class of a run (lane only)."""
@@ -262,8 +371,9 @@ class TrainingService:
             taken, view = self._views.get(root, (0.0, None))
             if time.monotonic() - taken < QUEUE_VIEW_SECONDS:
                 return view
-        actors = ray.util.list_named_actors()
-        view = QueueView(actors, root, int(ray.cluster_resources().get("CPU", 1)))
+        actors, cpus = self.head_call(lambda: (ray.util.list_named_actors(),
+                                               int(ray.cluster_resources().get("CPU", 1))))
+        view = QueueView(actors, root, cpus)
         with self._lock:
             self._views[root] = (time.monotonic(), view)
         return view
