@@ -31,7 +31,7 @@ from cnnviz.check.cases import COURSE_FILES
 from cnnviz.nn import ops
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "course"
-MISTAKES = {  # task -> (a line of the reference, its mistaken version)
+MISTAKES = {  # tasks 0 to 3 -> (a line of the reference, its mistaken version)
     "conv_forward": ("window * W[:, :, :, k]", "window * W[::-1, ::-1, :, k]"),
     "pool_forward": ("j * sw:j * sw + kw", "j:j + kw"),
     "conv_backward": ("np.sum(padded[:, rows, cols, :] * dz, axis=0)",
@@ -45,9 +45,9 @@ MAX_STUDENTS = queue.MAX_WAITING
 
 def student_file(n: int) -> tuple[str, str, bool]:
     """Student n's (task, source, right): the four tasks in turn, every other round wrong."""
-    task = list(COURSE_FILES)[n % len(COURSE_FILES)]
+    task = list(MISTAKES)[n % len(MISTAKES)]
     source = (FIXTURES / COURSE_FILES[task]).read_text()
-    right = (n // len(COURSE_FILES)) % 2 == 0
+    right = (n // len(MISTAKES)) % 2 == 0
     if not right:
         line, mistaken = MISTAKES[task]
         assert line in source, f"{COURSE_FILES[task]} changed: update MISTAKES"
