@@ -12,6 +12,7 @@ TaskReport (`check_task`), whose `problems` are paragraphs for the student.
 import ast
 import io
 import re
+import threading
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,13 +78,21 @@ def read_source(path: Path) -> str:
     return decode(path.read_bytes(), path.name)
 
 
+# One parse at a time: before Python 3.11.8, ast.parse kept its recursion depth per interpreter,
+# not per thread, so sessions parsing at once (30 students uploading) could fail with
+# "SystemError: AST constructor recursion depth mismatch" when a garbage collection switched
+# threads mid-parse (python/cpython#106905).
+_PARSING = threading.Lock()
+
+
 def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
     """The tasks to check in `source` (a file named `name`): `task`, else the one its course
     name announces (`0-conv_forward.py`) when it defines that function, else the course functions
     it defines at top level, else the one its name announces. SyntaxError for a file Python
     cannot read, RecursionError or MemoryError for one nested too deeply, ValueError when no task
     is found."""
-    tree = ast.parse(source, filename=name)
+    with _PARSING:
+        tree = ast.parse(source, filename=name)
     if task is not None:
         return [TASK_NUMBERS.get(task, task)]
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
