@@ -397,14 +397,20 @@ class StreamlitSession:
                 del self._cache[hash_]
 
     async def _poll(self) -> None:
-        """Rerun each fragment with run_every at its interval (after the previous run finished)."""
+        """Rerun each fragment with run_every at its own interval, as the browser keeps a timer
+        per fragment (a page may have several: the class banner's and its own); one run at a
+        time, each fragment's next run due an interval after its previous one finished."""
+        due: dict[str, float] = {}  # fragment id -> when its next run is due (monotonic)
         while self.auto_reruns:
-            fragment_id, interval = next(iter(self.auto_reruns.items()))
-            await asyncio.sleep(interval)
+            now = time.monotonic()
+            due = {i: due.get(i, now + interval) for i, interval in self.auto_reruns.items()}
+            fragment_id = min(due, key=due.__getitem__)
+            await asyncio.sleep(max(0.0, due[fragment_id] - now))
             if fragment_id not in self.auto_reruns:
                 continue
             try:
                 run = await self._rerun(fragment_id=fragment_id, auto=True)
             except SessionLost:
                 return
+            due[fragment_id] = time.monotonic() + self.auto_reruns.get(fragment_id, 0.0)
             self.fragment_runs.append(run.seconds)

@@ -1,5 +1,8 @@
 """cnnviz.check.solution: which task a file is, what an uploaded name becomes, what is refused."""
 
+import threading
+from pathlib import Path
+
 import pytest
 
 from cnnviz.check import solution
@@ -49,3 +52,36 @@ def test_refused_before_anything_runs(data, words):
 def test_a_declared_encoding_is_honoured():
     assert solution.decode("# coding: latin-1\nx = 'é'\n".encode("latin-1"), "a.py").endswith(
         "x = 'é'\n")
+
+
+# --- many sessions at once (the Check page's script threads) -----------------------------------
+
+class _Finalized:
+    """Cyclic garbage whose finalizer runs Python code: the collector may switch threads there."""
+
+    def __del__(self):
+        sum(range(50))
+
+
+def test_sessions_finding_tasks_at_once_all_get_their_task():
+    source = (Path(__file__).parent / "fixtures" / "course" / "2-conv_backward.py").read_text()
+    found, failures = [], []
+
+    def find(depth: int) -> None:
+        if depth:  # each thread parses from another depth of its stack, as script threads do
+            return find(depth - 1)
+        for _ in range(40):
+            for _ in range(50):
+                garbage = _Finalized()
+                garbage.me = garbage
+            try:
+                found.append(solution.find_tasks_in(source * 4, "2-conv_backward.py"))
+            except SystemError as error:  # Python < 3.11.8 without the lock
+                failures.append(str(error))
+
+    threads = [threading.Thread(target=find, args=(7 * n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == [] and found == [["conv_backward"]] * 8 * 40

@@ -6,13 +6,19 @@ shape), the parameter count, the kernel initializers, the optimizer, the loss an
 (then, from cnnviz.check.beside, the accuracy after one epoch beside the reference).
 A Point stands where tasks 0-3 have a Case, and a PointResult where they have a CaseResult, so
 the table, the page and the HTML report show both alike. Descriptions are keras_child's plain
-JSON: the student's from its own process, the reference's computed here once (TensorFlow is
-imported then, not before).
+JSON: the student's from its own process, the reference's once per process, in a child process
+of its own (TensorFlow never enters the server's process: importing it there held the explorer's
+pages for seconds and kept ~450 MiB, benchmarks check measured).
 """
 
 import functools
+import json
+import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cnnviz.check.runner import Outcome
 
@@ -61,14 +67,27 @@ class PointResult:
 
 
 def reference() -> dict:
-    """keras_child.describe() of course_keras.lenet5 on the course's input, computed once per
-    process (thread-safe: the server's checks share it)."""
+    """built() in a child process, once per process (thread-safe: the server's checks share
+    it); subprocess.CalledProcessError or TimeoutExpired when the child fails."""
     with _LOCK:
         return _reference()
 
 
+REFERENCE_SECONDS = 300  # the child's TensorFlow import on a loaded machine, and the build
+
+
 @functools.cache
 def _reference() -> dict:
+    code = "import json; from cnnviz.check import keras_task; print(json.dumps(keras_task.built()))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        timeout=REFERENCE_SECONDS, cwd=Path(__file__).resolve().parents[2],  # where cnnviz is
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def built() -> dict:
+    """keras_child.describe() of course_keras.lenet5 on the course's input, in this process."""
     import keras
 
     from cnnviz.check.keras_child import INPUT_SHAPE, describe

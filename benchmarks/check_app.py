@@ -1,0 +1,206 @@
+"""A class pressing Check on a running app, for `python -m benchmarks check` (its default mode).
+
+Each student with a file is one Streamlit session held over the websocket (streamlit_protocol.py):
+it opens the Check page, drops its file on the uploader (the browser's file_urls_request, then
+the multipart PUT to /_stcore/upload_file/...), and once every student is ready, all press Check
+in the same instant. The page then polls its status fragment once a second, as the browser does,
+showing the file's place in the queue, and reruns the whole page when the report is ready: a
+student's time is from pressing Check to the end of the run that drew the report. A report is
+judged from what the page showed: a right file needs "All N cases pass" and no error box; a wrong
+one "k of N cases pass" and a diagnosis (a warning box); anything else (a traceback, the checker
+busy or failing, no report in time) is an error. Meanwhile simulated students explore the
+Convolution, Pooling and Backpropagation pages (benchmarks/students.py), timed per change.
+"""
+
+import asyncio
+import contextlib
+import re
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from streamlit.proto.Alert_pb2 import Alert
+
+from benchmarks.server import listening_pid, started_server
+from benchmarks.streamlit_protocol import SessionLost, StreamlitSession
+from benchmarks.students import LOOPBACK, Classroom, percentiles_ms, student, warm_up
+from cnnviz.check import queue
+
+REPORT_TIMEOUT = 600.0  # s from Check to the report before a student counts it as an error
+PLACE = re.compile(r"place (\d+) in the queue")
+PASSED = re.compile(r"(\d+) of (\d+) cases pass")
+BUSY = queue.BUSY.split(":")[0]  # "The checker is busy"
+ALERTS = {Alert.ERROR: "error", Alert.WARNING: "warning", Alert.INFO: "info",
+          Alert.SUCCESS: "success"}
+
+
+class CheckTab(StreamlitSession):
+    """A student's tab on the Check page that reads what the page says: the alert boxes of the
+    last full run, every place in the queue it showed, and when a run that drew the Report
+    finished (perf_counter)."""
+
+    def __init__(self, url: str):
+        super().__init__(url, follow_auto_reruns=True)  # the status fragment's run_every
+        self.alerts: list[tuple[str, str]] = []  # (kind, text) of the last full run
+        self.places: list[int] = []
+        self.report_at: float | None = None
+        self.report_alerts: list[tuple[str, str]] = []
+        self._report_drawn = False
+
+    def _new_run(self, message) -> None:
+        if not message.metadata.run.fragment_ids:
+            self.alerts, self._report_drawn = [], False
+        super()._new_run(message)
+
+    def _element(self, element, fragment_id: str) -> None:
+        kind = element.WhichOneof("type")
+        if kind == "alert":
+            self.alerts.append((ALERTS.get(element.alert.format, "?"), element.alert.body))
+            if place := PLACE.search(element.alert.body):
+                self.places.append(int(place[1]))
+        elif kind == "heading" and element.heading.body == "Report":
+            self._report_drawn = True
+        super()._element(element, fragment_id)
+
+    def _script_finished(self, message) -> None:
+        if self._report_drawn and self.report_at is None:
+            self.report_at, self.report_alerts = time.perf_counter(), list(self.alerts)
+        super()._script_finished(message)
+
+
+@dataclass
+class Submission:
+    """One student's file and what became of it."""
+
+    name: str  # the course file name the student uploads
+    data: bytes
+    right: bool
+    seconds: float | None = None  # Check -> report shown
+    places: list[int] = field(default_factory=list)
+    problem: str = ""  # why it counts as an error ("" when the report judged the file rightly)
+
+
+def misjudged(alerts: list[tuple[str, str]], right: bool) -> str:
+    """Why the report's boxes do not fit the file ("" when they do)."""
+    boxes = {kind: [text for k, text in alerts if k == kind] for kind in ALERTS.values()}
+    counts = [PASSED.search(text) for text in boxes["error"]]
+    if right and any("cases pass" in text for text in boxes["success"]) and not boxes["error"]:
+        return ""
+    if not right and any(counts) and int(counts[0][1]) < int(counts[0][2]) and boxes["warning"]:
+        return ""
+    said = "; ".join(f"{kind}: {text[:120]}" for kind, text in alerts) or "no box"
+    return f"{'right' if right else 'wrong'} file judged wrongly: {said}"
+
+
+async def ready(url: str, submission: Submission) -> tuple[CheckTab, object]:
+    """A tab on the Check page with the file uploaded: (tab, its Check button)."""
+    tab = CheckTab(url)
+    await tab.open("check")
+    uploader = tab.widget("Your .py file", "file_uploader")
+    run = await tab.upload(uploader, submission.name, submission.data, "text/x-python")
+    if run.exceptions or run.error_boxes:
+        raise SessionLost(f"upload of {submission.name}: {run.exceptions + run.error_boxes}")
+    return tab, tab.keyed("check_run")
+
+
+async def press_check(tab: CheckTab, button, submission: Submission) -> None:
+    """Press Check, wait for the report (the tab polls its status meanwhile), judge it."""
+    started = time.perf_counter()
+    try:
+        run = await tab.click(button)  # may already be the report's run, on a fast check
+        busy = [text for kind, text in tab.alerts if kind == "warning" and BUSY in text]
+        if run.exceptions or busy:
+            submission.problem = f"Check refused: {run.exceptions + busy}"
+            return
+        deadline = started + REPORT_TIMEOUT
+        while tab.report_at is None and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+    except SessionLost as lost:
+        submission.problem = f"session lost: {lost}"
+        return
+    finally:
+        submission.places = sorted(set(tab.places), reverse=True)
+        await tab.close()
+    if tab.report_at is None:
+        submission.problem = f"no report within {REPORT_TIMEOUT:.0f} s"
+        return
+    submission.seconds = tab.report_at - started
+    submission.problem = misjudged(tab.report_alerts, submission.right)
+
+
+async def class_checks(url: str, submissions: list[Submission]) -> tuple[float, float]:
+    """Every student opens the page and uploads, then all press Check at once: (start, end) of
+    the pressing, in the Classroom's clock (time.monotonic)."""
+    tabs = await asyncio.gather(*(ready(url, s) for s in submissions))
+    start = time.monotonic()
+    await asyncio.gather(*(press_check(tab, button, s)
+                           for (tab, button), s in zip(tabs, submissions)))
+    return start, time.monotonic()
+
+
+def figures(submissions: list[Submission], room: Classroom, window: tuple[float, float],
+            prefix: str = "") -> dict:
+    """The JSON keys of one wave of checks (prefix "tf_" for task 5's): p50_s, p95_s, max_s,
+    errors, last_place (the highest place in the queue a page showed), explorer_p95_ms (the
+    explorers' changes while the wave was graded) and the first problems."""
+    seconds = [s.seconds for s in submissions if s.seconds is not None]
+    cut = percentiles_ms(seconds)
+    start, end = (moment - room.start for moment in window)
+    changes = [a.seconds for a in room.actions if a.kind == "change" and start <= a.at <= end]
+    explorer = percentiles_ms(changes)
+    return {f"{prefix}files": len(submissions),
+            f"{prefix}p50_s": None if cut["p50_ms"] is None else cut["p50_ms"] / 1e3,
+            f"{prefix}p95_s": None if cut["p95_ms"] is None else cut["p95_ms"] / 1e3,
+            f"{prefix}max_s": max(seconds, default=None),
+            f"{prefix}errors": sum(bool(s.problem) for s in submissions),
+            f"{prefix}last_place": max((p for s in submissions for p in s.places), default=0),
+            f"{prefix}shown_a_place": sum(bool(s.places) for s in submissions),
+            f"{prefix}explorer_changes": len(changes),
+            f"{prefix}explorer_p50_ms": explorer["p50_ms"],
+            f"{prefix}explorer_p95_ms": explorer["p95_ms"],
+            f"{prefix}first_problems": list(dict.fromkeys(s.problem for s in submissions
+                                                          if s.problem))[:3]}
+
+
+async def run(url: str, waves: dict[str, list[Submission]], explorers: int,
+              think: tuple[float, float], seed: int = 0) -> dict:
+    """Warm the server up, let `explorers` students explore, send each wave of checks in turn
+    (keys prefixed by the wave's name), then stop the explorers."""
+    await warm_up(url)
+    first = CheckTab(url)
+    await first.open("check")  # the Check page's imports, before the clock starts
+    await first.close()
+    room = Classroom()
+    class_over = time.monotonic() + REPORT_TIMEOUT * (len(waves) + 1)
+    exploring = [asyncio.create_task(student(n, url, class_over, think, 5.0, seed, room))
+                 for n in range(explorers)]
+    await asyncio.sleep(6.0 if explorers else 0)  # every explorer has arrived
+    result = {"explorers": explorers}
+    try:
+        for prefix, submissions in waves.items():
+            window = await class_checks(url, submissions)
+            result.update(figures(submissions, room, window, prefix))
+    finally:
+        for task in exploring:
+            task.cancel()
+        await asyncio.gather(*exploring, return_exceptions=True)
+    result["explorer_errors"] = (sum(len(a.exceptions) for a in room.actions)
+                                 + len(room.failures) + len(room.disconnects))
+    return result
+
+
+@contextlib.contextmanager
+def app(url: str | None, slots: int | None) -> Iterator[str]:
+    """The given app on this machine, or `cnnviz app` started here (runs to a temporary folder,
+    $CNNVIZ_CHECK_SLOTS from `slots` when given)."""
+    if url:
+        if not url.startswith(tuple(f"http://{host}:" for host in LOOPBACK)):
+            raise ValueError(f"--url {url}: only an app on this machine (http://127.0.0.1:PORT)")
+        listening_pid(url)  # ValueError when nothing listens there
+        yield url.rstrip("/")
+        return
+    with tempfile.TemporaryDirectory() as runs:
+        env = {"CNNVIZ_RUNS_DIR": runs, **({"CNNVIZ_CHECK_SLOTS": str(slots)} if slots else {})}
+        with started_server(env) as server:
+            yield server.url
