@@ -103,7 +103,7 @@ def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
         if tab is None:
             preset = st.session_state.get(f"preset_{f}", default)
             preset = preset if preset in presets else presets[0]
-            grids.append(_kernel(f, preset, size, seed + f, c_prev))
+            grids.append(current_kernel(f, preset, size, seed + f, c_prev))
         else:
             with tab:
                 preset = synced_widget(
@@ -118,7 +118,7 @@ def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
     return ConvLayer(W, b, pads, stride, activation, tuple(labels))
 
 
-def _kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:
+def current_kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:
     """Filter f's current 2-D kernel: its last good edit, or the preset when the preset changed."""
     state, source = st.session_state, (preset, size, seed, c_prev)
     if state.get(f"kernel_source_{f}") != source:
@@ -137,7 +137,7 @@ def _kernel_editor(f: int, preset: str, size: int, seed: int, c_prev: int) -> np
     import pandas as pd  # here, not at the top: pages without a kernel editor start faster
 
     state = st.session_state
-    kernel = _kernel(f, preset, size, seed, c_prev)
+    kernel = current_kernel(f, preset, size, seed, c_prev)
     key = f"_w_editor_{f}_{preset}_{size}_{seed}_{c_prev}"
     if key not in state:
         state[f"kernel_base_{f}"] = kernel
