@@ -142,6 +142,12 @@ def scrub_select(page: Page, label: str, option: str) -> None:
     page.locator(SCRUB).get_by_label(label).select_option(option)
 
 
+def wait_for_link(page: Page, text: str) -> None:
+    """Wait until the page's address holds `text` ("padding=same"): a settle reached the server."""
+    page.wait_for_function("(text) => location.search.includes(text)", arg=text)
+    wait_for_app(page)
+
+
 # --- widgets -----------------------------------------------------------------------------------
 
 def widget(scope: Page | Locator, test_id: str, label: str) -> Locator:

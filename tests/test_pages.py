@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from benchmarks import scrubbing
 from cnnviz import ui
 from cnnviz.data import datasets as data
 from cnnviz.nn import dense, explain, gradcheck, kernels
-from tests import scrubbing
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60

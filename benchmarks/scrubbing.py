@@ -1,5 +1,5 @@
-"""Drive the scrub component from AppTest as the browser does: read the settings the page gave
-the component, change some, and send them back as the component's settle."""
+"""Drive the scrub component from AppTest as the browser does (tests, benchmarks/explorer.py):
+read the settings the page gave the component, change some, and send them back as its settle."""
 
 import json
 
@@ -20,16 +20,17 @@ def shown(at: AppTest, kind: str = "conv") -> dict:
     return json.loads(mounted[0].json)
 
 
-def settle(at: AppTest, kind: str = "conv", **changes) -> AppTest:
-    """Run the page after the student settles the component with `changes` to its settings."""
+def settle(at: AppTest, kind: str = "conv", *, run: bool = True, **changes) -> AppTest:
+    """Run the page after the student settles the component with `changes` to its settings
+    (run=False: the settle waits for the caller's at.run(), as a benchmark times it)."""
     settings = {**shown(at, kind)["settings"], **changes}
     at.session_state[settled_key(KEYS[kind])] = settings
-    return at.run()
+    return at.run() if run else at
 
 
-def settle_kernel(at: AppTest, f: int, grid, label: str) -> AppTest:
+def settle_kernel(at: AppTest, f: int, grid, label: str, *, run: bool = True) -> AppTest:
     """Run the page after the student types kernel `grid` into filter f (labelled `label`)."""
     settings = shown(at)["settings"]
     kernels, presets = list(settings["kernels"]), list(settings["presets"])
     kernels[f], presets[f] = grid, label
-    return settle(at, kernels=kernels, presets=presets)
+    return settle(at, kernels=kernels, presets=presets, run=run)
