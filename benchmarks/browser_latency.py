@@ -187,20 +187,22 @@ def scrub_report(scrubs: dict) -> dict:
     idle = [ms for timings in scrubs["idle"].values() for ms in timings]
     busy = [ms for timings in scrubs["training"].values() for ms in timings]
     (p50, p95), (busy50, busy95) = percentiles(idle), percentiles(busy)
-    fps = min(rate for rate, _, _ in scrubs["fps"].values())
+    fps = min(rate for rate, *_ in scrubs["fps"].values())
     print("\n| scrub component: control -> maps redrawn in the browser | p50 (ms) | p95 (ms) "
           "| changes |\n|---|---:|---:|---:|")
     for condition, timings in (("idle", scrubs["idle"]), ("training", scrubs["training"])):
         for name, values in timings.items():
             print(f"| {name}, {condition} | {percentiles(values)[0]:.1f} "
                   f"| {percentiles(values)[1]:.1f} | {len(values)} |")
-    for name, (rate, columns, redraws) in scrubs["fps"].items():
-        print(f"\nRow drag on {name}: {columns} columns, {redraws} redraws, {rate:.0f} frames/s.")
+    for name, (rate, columns, redraws, work) in scrubs["fps"].items():
+        print(f"\nRow drag on {name}: {columns} columns, {redraws} redraws, {rate:.0f} frames/s; "
+              f"the component's own work {work:.1f} ms per frame (median).")
     return {"scrub_p50_ms": p50, "scrub_p95_ms": p95, "scrub_p50_training_ms": busy50,
             "scrub_p95_training_ms": busy95, "scrub_fps": fps,
             "scrub_pages": {name: {"idle_ms": scrubs["idle"][name],
                                    "training_ms": scrubs["training"].get(name, []),
-                                   "row_fps": scrubs["fps"][name][0]}
+                                   "row_fps": scrubs["fps"][name][0],
+                                   "row_work_ms": scrubs["fps"][name][3]}
                             for name in scrubs["idle"]}}
 
 

@@ -40,7 +40,8 @@ _DONE_JS = "() => window.__scrub.redrawn !== null && window.__scrub.input !== nu
 _ELAPSED_JS = "() => window.__scrub.redrawn - window.__scrub.input"
 
 # Sets the "column j" slider to 0, 1, ..., w - 1, one per animation frame, each as an input event
-# (what a drag sends); returns [columns, milliseconds, redraws].
+# (what a drag sends); returns [columns, milliseconds, redraws, median ms of the component's own
+# work per frame (the input handler and the redraw, before the browser lays out and paints)].
 _ROW_JS = """async () => {
   const root = document.querySelector('.cnnviz-scrub');
   const slider = [...root.querySelectorAll('input[data-position="1"]')][0];
@@ -50,9 +51,13 @@ _ROW_JS = """async () => {
   slider.dispatchEvent(new Event('input', {bubbles: true}));
   await frame();
   const start = performance.now();
+  const work = [];
   for (let j = 1; j < columns; j++) {
+    const before = performance.now();
     slider.value = String(j);
     slider.dispatchEvent(new Event('input', {bubbles: true}));
+    await null;  // the component's redraw (queued before this) has run
+    work.push(performance.now() - before);
     await frame();
   }
   const elapsed = performance.now() - start;
@@ -60,7 +65,8 @@ _ROW_JS = """async () => {
   slider.value = was;  // back where it was, and let go: one settle
   slider.dispatchEvent(new Event('input', {bubbles: true}));
   slider.dispatchEvent(new Event('change', {bubbles: true}));
-  return [columns - 1, elapsed, redraws];
+  work.sort((a, b) => a - b);
+  return [columns - 1, elapsed, redraws, work[Math.floor(work.length / 2)]];
 }"""
 
 
@@ -129,9 +135,10 @@ def scrub_timings(page: Page, changes: Iterator[Change], count: int) -> list[flo
     return [timed_scrub(page, action) for _, action in itertools.islice(changes, count)]
 
 
-def row_fps(page: Page) -> tuple[float, int, int]:
-    """(frames per second, columns, redraws) of the output cell dragged across a whole row."""
+def row_fps(page: Page) -> tuple[float, int, int, float]:
+    """(frames per second, columns, redraws, median ms of the component's work per frame) of the
+    output cell dragged across a whole row."""
     page.locator(f"{browser.SCRUB} .maps").scroll_into_view_if_needed()
-    columns, milliseconds, redraws = page.evaluate(_ROW_JS)
+    columns, milliseconds, redraws, work = page.evaluate(_ROW_JS)
     browser.wait_for_app(page, settle_ms=350)
-    return columns / (milliseconds / 1e3), columns, redraws
+    return columns / (milliseconds / 1e3), columns, redraws, work

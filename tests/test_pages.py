@@ -296,7 +296,7 @@ def test_explorer_pages_do_not_import_tensorflow():
 
 
 def test_home_page_starts_without_pandas_or_the_emoji_table():
-    """What a fresh server's first page imports is its cold start: pandas (the kernel editor's) and
+    """What a fresh server's first page imports is its cold start: pandas (the tables') and
     Streamlit's emoji table (an emoji page icon's) cost seconds on a busy server."""
     script = (
         "import sys\n"

@@ -48,7 +48,7 @@ __all__ = ["ACTIVATIONS", "COURSE_GRID", "DATASET_KEY", "DEFAULT_PRESETS", "PADD
            "synced_number", "warm_up"]
 
 # What the pages import on their first visit beyond the home page's needs: pandas and pyarrow for
-# the kernel editor (st.data_editor), the figures, LeNet-5 and the canvas of the Draw page.
+# the tables (st.dataframe), the figures, LeNet-5 and the canvas of the Draw page.
 WARM_UP_MODULES = ("pandas", "pyarrow", "cnnviz.nn.explain", "cnnviz.figures", "cnnviz.nn.lenet",
                    "streamlit_drawable_canvas")
 # The canvas declares its component when imported, and a component's files are known only to a
