@@ -6,8 +6,13 @@ helpers in benchmarks/browser.py. Measures
 - cold start: server process launched -> health check answers -> home page rendered; then the
   convolution page's first visit, all charts drawn;
 - on the convolution, pooling and backprop pages: time from a control change (key press or click)
-  to the page's main chart redrawn with new data, p50/p95 over N changes, idle and while another
-  browser context trains LeNet-5 on the same server;
+  to the page's server-drawn part redrawn with new data, p50/p95 over N changes, idle and while
+  another browser context trains LeNet-5 on the same server (convolution and pooling: a change in
+  the scrub component, until the text the server draws below it follows: the settle's round
+  trip; backprop: its dA_prev chart);
+- on the convolution and pooling pages, the scrub component (benchmarks/browser_scrub.py): control
+  change -> maps redrawn in the browser (scrub_p50_ms, scrub_p95_ms, and while training
+  scrub_p95_training_ms), and the output cell dragged across a row (scrub_fps);
 - each change broken down inside the page (an init script times the websocket): input event ->
   rerun request sent -> first answer -> last answer before the chart is redrawn -> chart redrawn,
   and the bytes and messages the server sent for the rerun;
