@@ -262,7 +262,7 @@ def learn_ui(A_prev: np.ndarray, layer: ui.ConvLayer) -> None:
 
 
 image = ui.input_picker()
-layer = ui.conv_layer_ui(image, editable=False)
+layer = ui.conv_layer_ui(image)
 (image, layer), Z = ui.guarded(pre_activation, image, layer, name="backprop")
 conv_backward_ui(image, layer, Z)
 st.subheader("Pool backward")

@@ -8,8 +8,9 @@ from cnnviz.nn import explain, ops
 
 st.title("Convolution")
 st.caption(
-    "Pick kernels, padding and stride in the sidebar; every output value is a window of the "
-    "input times the kernel, summed, plus the bias, through the activation."
+    "Edit a kernel, pick a preset, drag padding, stride, bias or the output cell below: the maps "
+    "are recomputed in your browser as you move. Every output value is a window of the input "
+    "times the kernel, summed, plus the bias, through the activation."
 )
 
 
@@ -22,21 +23,10 @@ def forward(image: ui.InputImage, layer: ui.ConvLayer):
 
 
 image = ui.input_picker()
-editor_column, kernels_column = st.columns([2, 3])
-with editor_column:
-    layer = ui.conv_layer_ui(image, editable=True)
-(image, layer), A = ui.guarded(forward, image, layer, name="conv")
+layer, ijf = ui.conv_scrub_ui(image)
+A = forward(image, layer)
 c_prev, c_new = layer.W.shape[2:]
 input_hw, kernel_hw = image.pixels.shape[:2], layer.W.shape[:2]
-
-with kernels_column:
-    st.plotly_chart(
-        figures.explorer.kernels_figure(
-            [layer.W[:, :, 0, f] for f in range(c_new)],
-            [f"{f + 1}: {p}" for f, p in enumerate(layer.presets)],
-        ).update_layout(height=300),
-        key="kernels",
-    )
 
 st.subheader("Output size")
 st.code(
@@ -46,7 +36,7 @@ leftover = explain.unvisited(input_hw, kernel_hw, layer.pads, layer.stride)
 if any(leftover):
     st.warning(
         f"The floor in the formula leaves {leftover[0]} row(s) at the bottom and {leftover[1]} "
-        "column(s) at the right of the input that no window visits (shaded red): they do not "
+        "column(s) at the right of the input that no window visits: they do not "
         "affect the output, and their gradient is zero."
     )
 
@@ -62,38 +52,6 @@ def channel_ui(image: ui.InputImage) -> int:
         horizontal=True,
         key="conv_channel",
     )
-
-
-def window_and_outputs(
-    image: ui.InputImage, layer: ui.ConvLayer, A, step: explain.ConvStep, channel: int, ij, leftover
-) -> None:
-    """The input with the window of output (i, j) on it, beside the output maps (click a cell)."""
-    (top, _), (left_pad, _) = layer.pads
-    st.caption(
-        "Zero padding is drawn outside the dashed line; the orange square is the receptive field "
-        "of the output cell outlined on the right. Hover for values."
-    )
-    left, right = st.columns([2, 3])
-    with left:
-        st.plotly_chart(
-            figures.explorer.input_figure(
-                image.pixels[:, :, channel],
-                layer.pads,
-                leftover=leftover,
-                window=(step.top - top, step.left - left_pad, *layer.W.shape[:2]),
-                title=f"input: {image.caption}",
-            ).update_layout(height=400),
-            key="input",
-        )
-    with right:
-        st.plotly_chart(
-            figures.explorer.maps_figure(
-                A, [f"output {f + 1}" for f in range(A.shape[2])], highlight=ij, clickable=True
-            ).update_layout(height=400),
-            key="outputs",
-            on_select=lambda: ui.select_position("outputs", "conv_step"),
-            selection_mode="points",
-        )
 
 
 def window_times_kernel(layer: ui.ConvLayer, A, step: explain.ConvStep, channel: int, ijf) -> None:
@@ -122,37 +80,17 @@ def window_times_kernel(layer: ui.ConvLayer, A, step: explain.ConvStep, channel:
         )
 
 
-def sweep_ui(image: ui.InputImage, layer: ui.ConvLayer, A, channel: int, f: int) -> None:
-    """On request, the window walking across the input while filter f's output fills in."""
-    if st.toggle("▶ Walk the window across the image", key="conv_sweep"):
-        st.plotly_chart(
-            figures.explorer.sweep_figure(
-                image.pixels[:, :, channel],
-                layer.pads,
-                A[:, :, f],
-                layer.W.shape[:2],
-                layer.stride,
-                explain.sweep_positions(A.shape[:2]),
-            ).update_layout(height=420),
-            key="sweep",
-        )
-
-
 @st.fragment
-def step_through(image: ui.InputImage, layer: ui.ConvLayer, A: np.ndarray, leftover) -> None:
-    """One output value at a time, and the window's walk. A fragment: its own controls (position,
-    channel, a click on the output map) rerun only this part of the page."""
-    channel = channel_ui(image)
+def step_through(image: ui.InputImage, layer: ui.ConvLayer, A: np.ndarray, ijf) -> None:
+    """The settled output cell's window ⊙ kernel, per channel (a fragment: the channel picker
+    reruns only this part of the page)."""
     st.subheader("Step through one output value")
-    i, j, f = ui.position_ui(
-        "Output", "conv_step", A.shape[:2], A.shape[2], default=ui.strongest(A[:, :, 0])
-    )
+    channel = channel_ui(image)
+    i, j, f = ijf
     step = explain.conv_step(
         image.pixels, layer.W, layer.b, layer.pads, layer.stride, layer.activation, i, j, f
     )
-    window_and_outputs(image, layer, A, step, channel, (i, j), leftover)
-    window_times_kernel(layer, A, step, channel, (i, j, f))
-    sweep_ui(image, layer, A, channel, f)
+    window_times_kernel(layer, A, step, channel, ijf)
 
 
 @st.fragment
@@ -172,5 +110,5 @@ def tensorflow_check(image: ui.InputImage, layer: ui.ConvLayer, A: np.ndarray) -
             st.metric("max |cnnviz − TensorFlow|", f"{difference:.3g}")
 
 
-step_through(image, layer, A, leftover)
+step_through(image, layer, A, ijf)
 tensorflow_check(image, layer, A)

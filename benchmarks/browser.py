@@ -33,7 +33,8 @@ SIGNATURE_JS = """(key) => {
     return `${text.length}:${hash}`;
 }"""
 _CHARTS_DRAWN_JS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")]
-    .every(chart => chart.querySelector('.js-plotly-plot .main-svg'))"""
+    .every(chart => chart.querySelector('.js-plotly-plot .main-svg'))
+    && [...document.querySelectorAll('.cnnviz-scrub')].every(scrub => scrub.dataset.drawn)"""
 
 
 # --- browser ------------------------------------------------------------------------------------
@@ -57,7 +58,8 @@ def new_page(browser: Browser) -> Page:
 # --- waiting for Streamlit ---------------------------------------------------------------------
 
 def wait_for_app(page: Page, *, settle_ms: int = 250) -> None:
-    """Wait until the script run triggered by the last action has finished and every chart is drawn.
+    """Wait until the script run triggered by the last action has finished and every chart is drawn
+    (the scrub component's too).
 
     settle_ms first gives the action's rerun request time to reach the server (Streamlit's own
     e2e tests wait the same way).
@@ -106,6 +108,44 @@ def changed_chart(page: Page, key: str, action: Callable[[], object]) -> float:
     action()
     wait_for_chart_change(page, key, before)
     return time.perf_counter() - start
+
+
+# --- the scrub component (cnnviz/ui/scrub) -------------------------------------------------------
+
+SCRUB = ".cnnviz-scrub"
+DRAWS_JS = f"() => Number(document.querySelector('{SCRUB}')?.dataset.drawn || 0)"
+
+
+def scrub_draws(page: Page) -> int:
+    """How many times the page's scrub component has drawn its maps (0: not yet)."""
+    return page.evaluate(DRAWS_JS)
+
+
+def scrubbed(page: Page, action: Callable[[], object]) -> float:
+    """Seconds from running `action` to the scrub component's next redraw."""
+    before = scrub_draws(page)
+    start = time.perf_counter()
+    action()
+    page.wait_for_function(f"(before) => ({DRAWS_JS})() > before", arg=before, polling="raf")
+    return time.perf_counter() - start
+
+
+def scrub_slide(page: Page, label: str, presses: int = 1, key: str = "ArrowRight") -> None:
+    """Move the component's slider `label` by keyboard, `presses` steps, as a student can."""
+    page.locator(SCRUB).get_by_label(label).focus()
+    for _ in range(presses):
+        page.keyboard.press(key)
+
+
+def scrub_select(page: Page, label: str, option: str) -> None:
+    """Pick `option` in the component's drop-down `label`."""
+    page.locator(SCRUB).get_by_label(label).select_option(option)
+
+
+def wait_for_link(page: Page, text: str) -> None:
+    """Wait until the page's address holds `text` ("padding=same"): a settle reached the server."""
+    page.wait_for_function("(text) => location.search.includes(text)", arg=text)
+    wait_for_app(page)
 
 
 # --- widgets -----------------------------------------------------------------------------------

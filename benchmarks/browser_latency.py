@@ -6,8 +6,13 @@ helpers in benchmarks/browser.py. Measures
 - cold start: server process launched -> health check answers -> home page rendered; then the
   convolution page's first visit, all charts drawn;
 - on the convolution, pooling and backprop pages: time from a control change (key press or click)
-  to the page's main chart redrawn with new data, p50/p95 over N changes, idle and while another
-  browser context trains LeNet-5 on the same server;
+  to the page's server-drawn part redrawn with new data, p50/p95 over N changes, idle and while
+  another browser context trains LeNet-5 on the same server (convolution and pooling: a change in
+  the scrub component, until the text the server draws below it follows: the settle's round
+  trip; backprop: its dA_prev chart);
+- on the convolution and pooling pages, the scrub component (benchmarks/browser_scrub.py): control
+  change -> maps redrawn in the browser (scrub_p50_ms, scrub_p95_ms, and while training
+  scrub_p95_training_ms), and the output cell dragged across a row (scrub_fps);
 - each change broken down inside the page (an init script times the websocket): input event ->
   rerun request sent -> first answer -> last answer before the chart is redrawn -> chart redrawn,
   and the bytes and messages the server sent for the rerun;
@@ -27,7 +32,7 @@ from importlib.metadata import version
 
 from playwright.sync_api import Page, expect, sync_playwright
 
-from benchmarks import browser
+from benchmarks import browser, browser_scrub
 from benchmarks.common import argument_parser, machine, print_json_line
 
 Change = tuple[str, Callable[[], object]]
@@ -52,10 +57,15 @@ _TIMELINE_JS = """(() => {
     document.addEventListener(type, () => log("input", 0), true);
   }
 })();"""
+# The text the server draws below the scrub component (its formula, step, Markdown): what a
+# settle changes on the Convolution and Pooling pages, whose maps the component draws.
+_TEXT_SIGNATURE_JS = """() => [...document.querySelectorAll(
+    "[data-testid='stMarkdown'], [data-testid='stCode']")]
+  .filter((element) => !element.closest('.cnnviz-scrub')).map((e) => e.innerText).join('|')"""
 _WATCH_JS = """(key) => {
   window.__timeline = [];
   window.__redrawn = null;
-  const signature = () => (SIGNATURE)(key);
+  const signature = () => (key === null ? (TEXT)() : (SIGNATURE)(key));
   const before = signature();
   const check = () => {
     const now = signature();
@@ -63,7 +73,7 @@ _WATCH_JS = """(key) => {
     requestAnimationFrame(check);
   };
   requestAnimationFrame(check);
-}""".replace("SIGNATURE", browser.SIGNATURE_JS)
+}""".replace("SIGNATURE", browser.SIGNATURE_JS).replace("TEXT", _TEXT_SIGNATURE_JS)
 
 
 @dataclass
@@ -80,8 +90,9 @@ class Timing:
     messages: int
 
 
-def timed_change(page: Page, key: str, action: Callable[[], object]) -> Timing:
-    """Run `action` and time it until chart `key` shows new data; then wait for the rerun's end."""
+def timed_change(page: Page, key: str | None, action: Callable[[], object]) -> Timing:
+    """Run `action` and time it until chart `key` shows new data (None: the server's text below
+    the scrub component); then wait for the rerun's end."""
     page.evaluate(_WATCH_JS, key)
     start = time.perf_counter()
     action()
@@ -100,19 +111,20 @@ def timed_change(page: Page, key: str, action: Callable[[], object]) -> Timing:
 
 
 def convolution_changes(page: Page) -> list[Change]:
-    """Four control changes that each redraw the convolution page's output chart, and undo it."""
-    return [("stride sh 2", _number(page, "Stride sh", 2)),
-            ("padding same", _radio(page, "Padding", "same")),
-            ("stride sh 1", _number(page, "Stride sh", 1)),
-            ("padding valid", _radio(page, "Padding", "valid"))]
+    """Four changes in the scrub component that each change the convolution page's output size,
+    and undo it: each a settle, then a rerun."""
+    return [("stride sh 2", lambda: browser.scrub_slide(page, "stride sh")),
+            ("padding same", lambda: browser.scrub_select(page, "Padding", "same")),
+            ("stride sh 1", lambda: browser.scrub_slide(page, "stride sh", 1, "ArrowLeft")),
+            ("padding valid", lambda: browser.scrub_select(page, "Padding", "valid"))]
 
 
 def pooling_changes(page: Page) -> list[Change]:
-    """Four changes of the pooling layer (mode, window) that redraw its output chart."""
-    return [("mode avg", _radio(page, "Mode", "avg")),
-            ("window kh 3", _number(page, "Window kh", 3)),
-            ("mode max", _radio(page, "Mode", "max")),
-            ("window kh 2", _number(page, "Window kh", 2))]
+    """Four changes of the pooling layer (mode, window) in the scrub component."""
+    return [("mode avg", lambda: browser.scrub_select(page, "Mode", "avg")),
+            ("window kh 3", lambda: browser.scrub_slide(page, "window kh")),
+            ("mode max", lambda: browser.scrub_select(page, "Mode", "max")),
+            ("window kh 2", lambda: browser.scrub_slide(page, "window kh", 1, "ArrowLeft"))]
 
 
 def backprop_changes(page: Page) -> list[Change]:
@@ -121,16 +133,11 @@ def backprop_changes(page: Page) -> list[Change]:
             for kind in ("random", "impulse", "target kernel", "all ones")]
 
 
-PAGES = {  # page -> (chart timed, its changes)
-    "convolution": ("outputs", convolution_changes),
-    "pooling": ("pool_outputs", pooling_changes),
+PAGES = {  # page -> (chart timed, None: the text below the scrub component; its changes)
+    "convolution": (None, convolution_changes),
+    "pooling": (None, pooling_changes),
     "backprop": ("dA_prev", backprop_changes),
 }
-
-
-def _number(page: Page, label: str, value) -> Callable[[], object]:
-    field = browser.widget(page, "stNumberInput", label).locator("input")
-    return lambda: (field.fill(str(value)), field.press("Enter"))
 
 
 def _radio(page: Page, label: str, option: str) -> Callable[[], object]:
@@ -168,6 +175,42 @@ def breakdown(timings: list[Timing]) -> dict[str, float]:
             "messages": median["messages"]}
 
 
+def scrub_page(page: Page, name: str, cycles: dict, scrubs: dict, condition: str,
+               count: int) -> None:
+    """The scrub component's changes on page `name` (if it has the component) under `condition`,
+    and, idle, its row drag's frame rate."""
+    if name not in browser_scrub.PAGES:
+        return
+    cycle = cycles.setdefault(f"scrub {name}", itertools.cycle(browser_scrub.PAGES[name](page)))
+    scrubs[condition][name] = browser_scrub.scrub_timings(page, cycle, count)
+    if condition == "idle":
+        scrubs["fps"][name] = browser_scrub.row_fps(page)
+
+
+def scrub_report(scrubs: dict) -> dict:
+    """Prints the scrub component's figures; returns the JSON keys scrub_*."""
+    idle = [ms for timings in scrubs["idle"].values() for ms in timings]
+    busy = [ms for timings in scrubs["training"].values() for ms in timings]
+    (p50, p95), (busy50, busy95) = percentiles(idle), percentiles(busy)
+    fps = min(rate for rate, *_ in scrubs["fps"].values())
+    print("\n| scrub component: control -> maps redrawn in the browser | p50 (ms) | p95 (ms) "
+          "| changes |\n|---|---:|---:|---:|")
+    for condition, timings in (("idle", scrubs["idle"]), ("training", scrubs["training"])):
+        for name, values in timings.items():
+            print(f"| {name}, {condition} | {percentiles(values)[0]:.1f} "
+                  f"| {percentiles(values)[1]:.1f} | {len(values)} |")
+    for name, (rate, columns, redraws, work) in scrubs["fps"].items():
+        print(f"\nRow drag on {name}: {columns} columns, {redraws} redraws, {rate:.0f} frames/s; "
+              f"the component's own work {work:.1f} ms per frame (median).")
+    return {"scrub_p50_ms": p50, "scrub_p95_ms": p95, "scrub_p50_training_ms": busy50,
+            "scrub_p95_training_ms": busy95, "scrub_fps": fps,
+            "scrub_pages": {name: {"idle_ms": scrubs["idle"][name],
+                                   "training_ms": scrubs["training"].get(name, []),
+                                   "row_fps": scrubs["fps"][name][0],
+                                   "row_work_ms": scrubs["fps"][name][3]}
+                            for name in scrubs["idle"]}}
+
+
 def first_prediction(chromium) -> tuple[float, float]:
     """(canvas shown, reading shown), seconds after the draw page is opened on a fresh server."""
     with (tempfile.TemporaryDirectory() as runs,
@@ -188,10 +231,14 @@ def main(argv: list[str]) -> int:
     parser = argument_parser("browser", __doc__)
     parser.add_argument("--changes", type=int, default=20,
                         help="control changes timed per page and condition")
+    parser.add_argument("--scrubs", type=int, default=24,
+                        help="scrub component changes timed per page and condition (a multiple "
+                             "of 24 ends each page's cycle of changes where it started)")
     parser.add_argument("--backend", default="Keras",
                         help="training page's backend option, as labelled")
     args = parser.parse_args(argv)
     idle, busy = {}, {}
+    scrubs = {"idle": {}, "training": {}, "fps": {}}
     with tempfile.TemporaryDirectory() as runs, sync_playwright() as playwright:
         chromium = browser.launch_chromium(playwright)
         chromium_version = chromium.version
@@ -213,6 +260,7 @@ def main(argv: list[str]) -> int:
                         browser.open_page(page, f"{url}/{name}")
                     cycles[name] = itertools.cycle(changes(page))
                     idle[name] = page_timings(page, key, cycles[name], args.changes)
+                    scrub_page(page, name, cycles, scrubs, "idle", args.scrubs)
                 trainer = browser.new_page(chromium)
                 trainer.set_default_timeout(4 * browser.TIMEOUT_MS)  # TensorFlow's first import
                 browser.start_training(trainer, url, backend=args.backend, epochs=100)
@@ -221,6 +269,7 @@ def main(argv: list[str]) -> int:
                 for name, (key, _) in PAGES.items():
                     browser.open_page(page, f"{url}/{name}")
                     busy[name] = page_timings(page, key, cycles[name], args.changes)
+                    scrub_page(page, name, cycles, scrubs, "training", args.scrubs)
                 seen = browser.batches_seen(trainer) - seen
                 if not trainer.locator(".st-key-train_stop button").is_enabled():
                     raise RuntimeError("the run ended during the timed changes: "
@@ -259,12 +308,13 @@ def main(argv: list[str]) -> int:
     print("|---|" + "---:|" * len(PAGES))
     for stage in stages:
         print(f"| {stage} | " + " | ".join(f"{parts[name][stage]:.0f}" for name in PAGES) + " |")
+    scrub_figures = scrub_report(scrubs)
     if args.json:
         print_json_line({
             "benchmark": "browser", "machine": machine_line, "backend": args.backend,
             "changes": args.changes, "cold_health_s": healthy, "cold_home_s": first_page,
             "cold_conv_s": first_convolution, "draw_canvas_s": canvas_s,
             "draw_first_prediction_s": prediction_s, **figures, "batches_during_changes": seen,
-            "breakdown_idle": parts,
+            "breakdown_idle": parts, **scrub_figures,
         })
     return 0

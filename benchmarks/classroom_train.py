@@ -5,7 +5,8 @@
   each set up for the same short run, press Start within about a second. Meanwhile the server's
   process tree (server, Ray, workers) is sampled every 0.2 s: memory (PSS summed: shared pages
   counted once; RSS summed too), TensorFlow processes (libtensorflow mapped), the server alive;
-  one more context times control -> chart on the convolution page; each trainer page notes, in
+  one more context times control -> maps redrawn by the convolution page's scrub component
+  (benchmarks/browser.scrubbed); each trainer page notes, in
   the browser, the places in the queue it showed, its first batch and its run's end. Then the
   runs' records tell whether they started in the order they were submitted.
 - single: one run, same settings, through a spawned process (the runner before Ray, kept here as
@@ -23,6 +24,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
 from benchmarks import browser
@@ -176,14 +178,15 @@ def classroom(args) -> dict:
 
 
 def _timed_change(page, changes) -> float:
-    """Milliseconds from the next control change to the redrawn output chart; the browser
-    helpers' timeout (a lower bound) when it is not redrawn by then."""
+    """Milliseconds from the next control change in the scrub component to its maps redrawn;
+    the browser helpers' timeout (a lower bound) when they are not redrawn by then."""
     _, action = next(changes)
     try:
-        return browser.changed_chart(page, "outputs", action) * 1e3
-    except AssertionError:  # not redrawn within browser.TIMEOUT_MS
-        browser.wait_for_app(page)
+        return browser.scrubbed(page, action) * 1e3
+    except PlaywrightTimeoutError:  # not redrawn within browser.TIMEOUT_MS
         return browser.TIMEOUT_MS
+    finally:
+        browser.wait_for_app(page)
 
 
 def _seen(page) -> dict:

@@ -3,31 +3,33 @@
 At each level (a number of simulated students working in the background), three chromium pages
 (Playwright, Debian's /usr/bin/chromium) and three protocol sessions, all on the convolution page,
 make the browser benchmark's cycle of changes (stride sh 2, padding same, stride sh 1, padding
-valid) in pairs: a browser makes a change, then its protocol twin makes the same one, so both are
-timed under the same load. The browser's time runs from the key press or click to the output chart
-redrawn with new data (benchmarks/browser.changed_chart); the protocol's from the rerun request to
-the output chart's delta arriving (and, reported beside it, to script_finished: the rest of the
-page script runs after that chart). The protocol's times to the chart should sit below the
-browser's (which add the widget's debounce, decoding and drawing) and move with them: the paired
+valid, in the scrub component) in pairs: a browser makes a change, then its protocol twin sends
+the same settle, so both are timed under the same load. The browser's time runs from the key press
+or pick to the server's text below the component redrawn (browser_latency.timed_change); the
+protocol's from the settle to the step chart's delta arriving (and, reported beside it, to
+script_finished: the rest of the page script runs after that chart). The protocol's times to the
+chart should sit below the browser's (which add the settle, decoding and drawing) and move with
+them: the paired
 times' rank correlation says how much (the class around them and the machine's other load move
 both).
 """
 
 import asyncio
 import itertools
+import json
 import os
 import statistics
 import threading
 import time
 
 from benchmarks import browser
-from benchmarks.browser_latency import convolution_changes
+from benchmarks.browser_latency import convolution_changes, timed_change
 from benchmarks.common import machine, print_json_line
 from benchmarks.streamlit_protocol import StreamlitSession
 from benchmarks.students import Classroom, percentiles_ms, server_under_test, student, warm_up
 
 SESSIONS = 3  # browsers, and protocol sessions beside them
-CYCLE = [("Stride sh", 2), ("Padding", "same"), ("Stride sh", 1), ("Padding", "valid")]
+CYCLE = [{"stride": [2, 1]}, {"padding": "same"}, {"stride": [1, 1]}, {"padding": "valid"}]
 
 
 async def open_twins(url: str) -> list[StreamlitSession]:
@@ -44,9 +46,10 @@ async def close_all(sessions: list[StreamlitSession]) -> None:
 async def twin_change(twin: StreamlitSession, step: int) -> tuple[float, float]:
     """Seconds from the twin's change number `step` of CYCLE to the output chart's delta, and to
     script_finished."""
-    label, value = CYCLE[step % len(CYCLE)]
-    run = await twin.change(twin.widget(label), value)
-    return run.chart_seconds["outputs"], run.seconds
+    scrub = twin.widget("scrub conv", "component")  # the settle the browser's component sends
+    settings = {**json.loads(scrub.data)["settings"], **CYCLE[step % len(CYCLE)]}
+    run = await twin.change(scrub, settings)
+    return run.chart_seconds.get("step", run.seconds), run.seconds
 
 
 async def background_class(url: str, sessions: int, think, seed: int, room: Classroom) -> None:
@@ -100,7 +103,7 @@ def main(args) -> int:
                 seen, twinned, finished = [], [], []
                 for step in range(args.changes):
                     for page, cycle, twin in zip(pages, cycles, twins):
-                        seen.append(browser.changed_chart(page, "outputs", next(cycle)[1]))
+                        seen.append(timed_change(page, None, next(cycle)[1]).total_ms / 1e3)
                         browser.wait_for_app(page, settle_ms=0)
                         to_chart, to_finish = run(twin_change(twin, step)).result()
                         twinned.append(to_chart)

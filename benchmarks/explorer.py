@@ -14,7 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks import scrubbing
 from benchmarks.common import argument_parser, machine, print_json_line
+from cnnviz.nn import kernels
 
 if TYPE_CHECKING:  # Streamlit is imported when the benchmark runs: cnnviz modules stay without it
     from streamlit.testing.v1 import AppTest
@@ -23,37 +25,22 @@ PAGES = Path(__file__).resolve().parents[1] / "app_pages"
 Change = tuple[str, Callable[["AppTest"], object]]
 
 CHANGES: dict[str, list[Change]] = {
-    "convolution": [
-        (
-            "preset Gaussian blur",
-            lambda at: at.selectbox(key="_w_preset_0").set_value("Gaussian blur"),
-        ),
-        ("padding same", lambda at: at.radio(key="_w_padding").set_value("same")),
-        (
-            "stride (2, 2)",
-            lambda at: (
-                at.number_input(key="_w_stride_h").set_value(2),
-                at.number_input(key="_w_stride_w").set_value(2),
-            ),
-        ),
+    "convolution": [  # the scrub component's changes reach the server as settles
+        ("preset Gaussian blur", lambda at: scrubbing.settle_kernel(
+            at, 0, kernels.preset_kernel("Gaussian blur").tolist(), "Gaussian blur", run=False)),
+        ("padding same", lambda at: scrubbing.settle(at, run=False, padding="same")),
+        ("stride (2, 2)", lambda at: scrubbing.settle(at, run=False, stride=[2, 2])),
         ("kernel size 5", lambda at: at.select_slider(key="_w_ksize").set_value(5)),
         ("6 filters", lambda at: at.slider(key="_w_filters").set_value(6)),
-        ("activation relu", lambda at: at.selectbox(key="_w_activation").set_value("relu")),
-        ("step position", lambda at: at.slider(key="_w_conv_step_i").set_value(3)),
-        ("walk the window (on)", lambda at: at.toggle(key="conv_sweep").set_value(True)),
+        ("activation relu", lambda at: scrubbing.settle(at, run=False, activation="relu")),
+        ("step position", lambda at: scrubbing.settle(at, run=False, position=[3, 4, 0])),
         ("next digit", lambda at: at.number_input(key="_w_index").set_value(1)),
     ],
     "pooling": [
-        ("mode avg", lambda at: at.radio(key="_w_pool_mode").set_value("avg")),
-        (
-            "window 3x3",
-            lambda at: (
-                at.number_input(key="_w_pool_kh").set_value(3),
-                at.number_input(key="_w_pool_kw").set_value(3),
-            ),
-        ),
-        ("stride 1", lambda at: at.number_input(key="_w_pool_stride_h").set_value(1)),
-        ("step position", lambda at: at.slider(key="_w_pool_step_j").set_value(2)),
+        ("mode avg", lambda at: scrubbing.settle(at, "pool", run=False, mode="avg")),
+        ("window 3x3", lambda at: scrubbing.settle(at, "pool", run=False, window=[3, 3])),
+        ("stride 1", lambda at: scrubbing.settle(at, "pool", run=False, stride=[1, 2])),
+        ("step position", lambda at: scrubbing.settle(at, "pool", run=False, position=[3, 2])),
         ("next digit", lambda at: at.number_input(key="_w_index").set_value(1)),
     ],
     "backprop": [

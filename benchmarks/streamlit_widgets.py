@@ -1,7 +1,13 @@
 """Streamlit's widget elements read as the browser reads them, for the protocol client
 (streamlit_protocol.py): what a control is (Widget), the value its element holds, and the
-WidgetState that sets it to another value."""
+WidgetState that sets it to another value.
 
+The scrub component (cnnviz/ui/scrub) is one control here, of kind "component": a student's
+change to it is what its JavaScript sends when the student settles, {"settings": ...} with one
+setting moved, as one WidgetState (the many redraws before the settle never reach the server).
+"""
+
+import json
 import random
 from dataclasses import dataclass
 
@@ -10,7 +16,8 @@ from streamlit.proto.Slider_pb2 import Slider
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 WIDGET_KINDS = ("radio", "selectbox", "number_input", "slider", "checkbox", "button",
-                "file_uploader")
+                "file_uploader", "bidi_component")
+SCRUB_COMPONENT = "cnnviz.scrub"
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,7 @@ class Widget:
     bounds: tuple[float, float, float] | None = None  # (min, max, step) of numbers and sliders
     disabled: bool = False
     fragment_id: str = ""  # the fragment the widget belongs to ("" for the page)
+    data: str = ""  # a component's data from the server (JSON)
 
     @property
     def key(self) -> str:
@@ -32,7 +40,8 @@ class Widget:
         return self.id.split("-", 2)[-1]
 
     def state(self, value) -> WidgetState:
-        """The WidgetState that says this widget holds `value` (an option, number or bool)."""
+        """The WidgetState that says this widget holds `value` (an option, number or bool; a
+        component's settings)."""
         state = WidgetState(id=self.id)
         if self.kind in ("radio", "selectbox"):
             state.string_value = value
@@ -44,6 +53,8 @@ class Widget:
             state.double_value = value
         elif self.kind in ("checkbox", "toggle"):
             state.bool_value = value
+        elif self.kind == "component":  # what the scrub component's settle sends
+            state.json_value = json.dumps({"settings": value})
         else:
             raise ValueError(f"widget {self.label!r} is a {self.kind}: click it or upload to it, "
                              "do not set it")
@@ -51,6 +62,8 @@ class Widget:
 
     def another_value(self, current, rng: random.Random):
         """A value a student might pick next: another option, one step, the other side."""
+        if self.kind == "component":
+            return scrub_change(json.loads(self.data), rng)
         if self.options:
             return rng.choice([option for option in self.options if option != current])
         if self.kind in ("checkbox", "toggle"):
@@ -67,9 +80,35 @@ class Widget:
         return rng.choice(choices)
 
 
+def scrub_change(data: dict, rng: random.Random) -> dict:
+    """The scrub component's settings with one of them moved, as a student settles it: a stride,
+    the padding, bias or activation (convolution) or the mode or window (pooling), or the cell."""
+    settings, kind = json.loads(json.dumps(data["settings"])), data["kind"]
+    bounds, axis = data["bounds"], rng.randrange(2)
+    choice = rng.choice(["stride", "position", "padding" if kind == "conv" else "mode",
+                         "bias" if kind == "conv" else "window"])
+    if choice in ("stride", "window"):
+        settings[choice][axis] = rng.choice([v for v in range(1, 4) if v != settings[choice][axis]])
+    elif choice == "position":
+        now = settings["position"][axis]  # a cell up to as far again (moved inside if outside)
+        settings["position"][axis] = rng.choice([v for v in range(2 * now + 2) if v != now])
+    elif choice == "padding":
+        settings["padding"] = rng.choice([p for p in ("valid", "same", "explicit")
+                                          if p != settings["padding"]])
+    elif choice == "mode":
+        settings["mode"] = "avg" if settings["mode"] == "max" else "max"
+    else:
+        low, high = bounds["bias"]
+        settings["bias"] = rng.choice([b / 10 for b in range(round(low * 10), round(high * 10) + 1)
+                                       if b / 10 != settings["bias"]])
+    return settings
+
+
 def held_value(state: WidgetState):
     """The value a WidgetState holds, as Widget.state takes it."""
     kind = state.WhichOneof("value")
+    if kind == "json_value":
+        return json.loads(state.json_value)["settings"]
     if kind in ("string_array_value", "double_array_value"):
         return getattr(state, kind).data[0]
     return getattr(state, kind)
@@ -81,6 +120,12 @@ def read_widget(element, fragment_id: str) -> tuple[Widget, WidgetState | None, 
     if kind not in WIDGET_KINDS:
         return None
     proto = getattr(element, kind)
+    if kind == "bidi_component":  # the browser holds no state of it until the student settles
+        if proto.component_name != SCRUB_COMPONENT:
+            return None
+        data = json.loads(proto.json)
+        return Widget(proto.id, "component", f"scrub {data['kind']}", fragment_id=fragment_id,
+                      data=proto.json), None, False
     set_by_server = kind not in ("button", "file_uploader") and proto.set_value
     value, options, bounds = None, (), None
     if kind in ("radio", "selectbox"):

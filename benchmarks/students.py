@@ -26,11 +26,9 @@ from benchmarks.streamlit_widgets import Widget
 MAX_SESSIONS, MAX_MINUTES = 200, 30
 PAGES = ("convolution", "pooling", "backprop")
 CONTROLS = {  # what a student plays with on each page: the widgets' labels, or how they start
-    "convolution": ("Class", "Index within the class", "Filters", "Kernel size", "Padding",
-                    "Stride sh", "Stride sw", "Activation", "Preset", "Output row i",
-                    "Output column j", "▶ Walk the window"),
-    "pooling": ("Class", "Index within the class", "Mode", "Window kh", "Window kw", "Stride sh",
-                "Output row i", "Output column j"),
+    # ("scrub conv", "scrub pool": the scrub component, one settle per change)
+    "convolution": ("Class", "Index within the class", "Filters", "Kernel size", "scrub conv"),
+    "pooling": ("Class", "Index within the class", "scrub pool"),
     "backprop": ("Class", "Index within the class", "Kernel size", "Padding", "Stride sh",
                  "Upstream gradient dZ", "Mode", "Upstream gradient dA", "Run gradient descent"),
 }

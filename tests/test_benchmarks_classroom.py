@@ -5,6 +5,7 @@ The tests marked `server` start `cnnviz app` and hold real sessions over its web
 """
 
 import asyncio
+import json
 import random
 import time
 
@@ -37,6 +38,31 @@ def test_another_value_is_a_different_allowed_value_the_state_carries(widget, cu
         assert state.id == widget.id and held_value(state) == value
 
 
+SCRUBBED = {  # the data the pages give the scrub component, as its element carries them
+    "conv": {"kind": "conv", "bounds": {"bias": [-5, 5]}, "settings": {
+        "padding": "valid", "pad": [1, 1], "stride": [1, 1], "bias": 0.0, "activation": "none",
+        "presets": ["Sobel left"], "kernels": [[[1, 0, -1]] * 3], "position": [3, 4, 0]}},
+    "pool": {"kind": "pool", "bounds": {"bias": [-5, 5]}, "settings": {
+        "mode": "max", "window": [2, 2], "stride": [2, 2], "position": [0, 5]}},
+}
+
+
+@pytest.mark.parametrize("kind", ["conv", "pool"])
+def test_a_scrub_settle_moves_one_setting_and_the_state_carries_it(kind):
+    data, rng = SCRUBBED[kind], random.Random(0)
+    widget = Widget("$$ID-7-conv_scrub", "component", f"scrub {kind}", data=json.dumps(data))
+    moved = set()
+    for _ in range(40):
+        settings = widget.another_value(None, rng)
+        changed = [name for name, value in settings.items() if value != data["settings"][name]]
+        assert len(changed) == 1
+        moved.add(changed[0])
+        state = widget.state(settings)
+        assert state.id == widget.id and held_value(state) == settings
+    assert moved == ({"stride", "padding", "bias", "position"} if kind == "conv"
+                     else {"stride", "mode", "window", "position"})
+
+
 def test_buttons_are_clicked_not_set():
     with pytest.raises(ValueError, match="click it"):
         Widget("$$ID-6-learn", "button", "Run gradient descent").state(True)
@@ -53,21 +79,24 @@ def test_session_changes_a_control_found_in_the_page_and_the_server_applies_it(s
     async def visit() -> list:
         session = StreamlitSession(server.url, timeout=60)
         runs = [await session.open("convolution")]
-        padding = session.widget("Padding", "radio")
-        assert session.value(padding) == "valid" and "same" in padding.options
-        runs.append(await session.change(padding, "same"))
+        scrub = session.widget("scrub conv", "component")  # settled as the browser would
+        settings = json.loads(scrub.data)["settings"]
+        assert settings["padding"] == "valid" and session.value(scrub) is None
+        runs.append(await session.change(scrub, {**settings, "padding": "same"}))
         assert "padding=same" in session.query_string  # the script saw the new value
         assert runs[-1].kinds["page_info_changed"] == 1  # only the setting that changed
+        assert json.loads(session.widget("scrub conv").data)["settings"]["padding"] == "same"
         runs.append(await session.switch_page("pooling"))
-        mode = session.widget("Mode")
-        runs.append(await session.change(mode, "avg"))
-        assert session.value(session.widget("Mode")) == "avg"
+        scrub = session.widget("scrub pool")
+        runs.append(await session.change(scrub, {**json.loads(scrub.data)["settings"],
+                                                 "mode": "avg"}))
+        assert "pool_mode=avg" in session.query_string
         await session.close()
         return runs
 
     runs = asyncio.run(visit())
     assert [run.status for run in runs] == ["finished"] * 4
-    assert 0 < runs[1].chart_seconds["outputs"] < runs[1].seconds  # the chart came mid-run
+    assert 0 < runs[1].chart_seconds["step"] < runs[1].seconds  # the chart came mid-run
     assert all(run.messages > 5 and not run.exceptions and not run.error_boxes for run in runs)
 
 

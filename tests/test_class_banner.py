@@ -4,6 +4,7 @@ teacher", students' names, the quick question; an unreachable store. AppTest ses
 
 import pytest
 
+from benchmarks import scrubbing
 from cnnviz.classroom import questions, shares, students
 from cnnviz.figures import classroom as class_figures
 from cnnviz.ui import classroom as class_ui
@@ -38,9 +39,7 @@ def test_the_teacher_shows_a_view_and_a_students_banner_names_it(store):
     student = app("home", key=ADA)
     assert banner(student) == [] and not [b for b in student.button if b.label.startswith("Show")]
     teacher = teacher_on("convolution")
-    teacher.number_input(key="_w_stride_h").set_value(2).run()
-    teacher.number_input(key="_w_stride_w").set_value(2).run()
-    teacher.radio(key="_w_padding").set_value("same").run()
+    ok(scrubbing.settle(teacher, stride=[2, 2], padding="same"))  # the component's settle
     click(teacher, "Show this to the class")
     share = shares.latest(store)
     assert share.page == "convolution"
@@ -68,20 +67,20 @@ def test_a_student_who_follows_is_moved_with_each_share_and_one_who_does_not_sta
     follower.toggle(key="_w_class_follow").set_value(True).run()  # follows: moved to the view
     ok(follower)
     assert follower.title[0].value == "Pooling"
-    assert follower.radio(key="_w_pool_mode").value == "avg"
-    assert follower.number_input(key="_w_pool_kh").value == 3
+    pooled = scrubbing.shown(follower, "pool")["settings"]
+    assert pooled["mode"] == "avg" and pooled["window"] == [3, 2]
     shares.share(store, "convolution", {"padding": "same"}, "Convolution: same padding")
     ok(follower.run())
     assert follower.title[0].value == "Convolution"
-    assert follower.radio(key="_w_padding").value == "same"
-    follower.radio(key="_w_padding").set_value("valid").run()  # the student changes it: stays
+    assert scrubbing.shown(follower)["settings"]["padding"] == "same"
+    scrubbing.settle(follower, padding="valid")  # the student changes it: stays
     ok(follower.run())
     assert follower.title[0].value == "Convolution"
-    assert follower.radio(key="_w_padding").value == "valid"
+    assert scrubbing.shown(follower)["settings"]["padding"] == "valid"
     shares.share(store, "convolution", {"padding": "explicit", "pad_h": "2"}, "Convolution: 2")
     ok(follower.run())  # the same page, the teacher's settings
-    assert follower.radio(key="_w_padding").value == "explicit"
-    assert follower.number_input(key="_w_pad_h").value == 2
+    settings = scrubbing.shown(follower)["settings"]
+    assert settings["padding"] == "explicit" and settings["pad"][0] == 2
     ok(stayer.run())
     assert stayer.title[0].value == "cnnviz"  # never moved
     assert banner(stayer) == ["Your teacher shows: Convolution: 2"]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from benchmarks import scrubbing
 from cnnviz import ui
 from cnnviz.data import datasets as data
 from cnnviz.nn import dense, explain, gradcheck, kernels
@@ -50,13 +51,17 @@ def test_app_lists_pages_in_order_and_runs_home():
 
 def test_convolution_runs_every_preset():
     at = ok(page("convolution"))
-    for preset in kernels.PRESETS:
-        at.selectbox(key="_w_preset_0").set_value(preset).run()
+    offered = scrubbing.shown(at)["presets"]
+    assert set(offered) == set(ui.available_presets(3))
+    for preset in offered:  # a pick in the component: its kernel and name come back settled
+        scrubbing.settle_kernel(at, 0, offered[preset], preset)
         ok(at)
         assert not errors(at)
-        assert at.session_state["kernel_0"].shape == (3, 3)
+        assert np.array_equal(at.session_state["kernel_0"], offered[preset])
+        assert at.session_state["preset_0"] == preset and at.query_params["preset_0"] == preset
         if preset != "random He-normal":
-            assert np.array_equal(at.session_state["kernel_0"], kernels.preset_kernel(preset))
+            assert np.array_equal(offered[preset], kernels.preset_kernel(preset))
+        assert scrubbing.shown(at)["settings"]["presets"] == [preset]  # not "(edited)"
 
 
 @pytest.mark.parametrize(
@@ -64,24 +69,23 @@ def test_convolution_runs_every_preset():
 )
 def test_convolution_every_padding_kind_sets_the_output_size(padding, expected_hw):
     at = ok(page("convolution"))
-    at.radio(key="_w_padding").set_value(padding).run()
-    if padding == "explicit":
-        at.number_input(key="_w_pad_h").set_value(2).run()
+    scrubbing.settle(at, padding=padding, pad=[2, 1])
     ok(at)
     formula = at.code[0].value
     assert formula.splitlines()[0].endswith(f"= {expected_hw[0]}")
-    assert at.query_params["padding"] == [padding] or at.query_params["padding"] == padding
+    assert at.query_params["padding"] == padding
+    assert scrubbing.shown(at)["settings"]["padding"] == padding  # the component keeps it
 
 
 def test_convolution_stride_floor_warning_counts_unvisited_rows():
     at = ok(page("convolution"))
-    at.number_input(key="_w_stride_h").set_value(3).run()
-    at.number_input(key="_w_stride_w").set_value(2).run()
+    scrubbing.settle(at, stride=[3, 2])
     ok(at)
     warning = at.warning[0].value
     assert (
         "1 row(s)" in warning and "1 column(s)" in warning
     )  # (28 - 3) // 3 * 3 + 3 = 27 rows reached
+    assert at.query_params["stride_h"] == "3" and at.query_params["stride_w"] == "2"
 
 
 def test_convolution_six_filters_kernel_sizes_and_activations():
@@ -91,23 +95,24 @@ def test_convolution_six_filters_kernel_sizes_and_activations():
         at.select_slider(key="_w_ksize").set_value(size).run()
         ok(at)
         assert all(at.session_state[f"kernel_{f}"].shape == (size, size) for f in range(6))
+        assert np.array(scrubbing.shown(at)["settings"]["kernels"]).shape == (6, size, size)
     for activation in ("relu", "sigmoid", "tanh", "none"):
-        at.selectbox(key="_w_activation").set_value(activation).run()
+        scrubbing.settle(at, activation=activation)
         ok(at)
+        assert any(f"a = {activation}(z)" in m.value for m in at.markdown)
 
 
 def test_convolution_step_through_matches_a_position():
     at = ok(page("convolution"))
-    at.slider(key="_w_conv_step_i").set_value(10).run()
-    at.slider(key="_w_conv_step_j").set_value(12).run()
+    scrubbing.settle(at, position=[10, 12, 0])
     ok(at)
     assert any(m.value.startswith("Output (10, 12) of filter 1") for m in at.markdown)
     at.slider(key="_w_filters").set_value(2).run()
-    at.select_slider(key="_w_conv_step_f").set_value(1).run()
+    scrubbing.settle(at, position=[10, 12, 1])
     ok(at)
     assert any(m.value.startswith("Output (10, 12) of filter 2") for m in at.markdown)
-    at.toggle(key="conv_sweep").set_value(True).run()
-    ok(at)
+    scrubbing.settle(at, position=[99, -4, 7])  # moved inside the output, not refused
+    assert any(m.value.startswith("Output (25, 0) of filter 2") for m in at.markdown)
 
 
 @pytest.mark.parametrize(
@@ -123,27 +128,20 @@ def test_clicked_cell_reads_the_click_target(points, expected):
     assert ui.clicked_cell(points) == expected
 
 
-def editor_key(at: AppTest, preset: str = "Sobel left") -> str:
-    return f"_w_editor_0_{preset}_3_0_1"
-
-
-@pytest.mark.parametrize("bad", ["", "abc", "nan", "inf"])
-def test_convolution_kernel_editor_refuses_bad_cells_and_keeps_the_last_good_kernel(bad):
+@pytest.mark.parametrize("bad", ["", "abc", "nan", "inf", None])
+def test_convolution_kernel_refuses_bad_cells_and_keeps_the_last_good_kernel(bad):
     at = ok(page("convolution"))
-    key = editor_key(at)
-    at.session_state[key] = {"edited_rows": {0: {"1": "7"}}, "added_rows": [], "deleted_rows": []}
-    ok(at.run())
+    edited = (kernels.preset_kernel("Sobel left") * [[7], [1], [1]]).tolist()
+    ok(scrubbing.settle_kernel(at, 0, edited, "Sobel left (edited)"))
     good = at.session_state["kernel_0"]
     assert good[0, 0] == 7 and not errors(at)
-    assert at.session_state["last_good_conv"][1].presets == ("Sobel left (edited)",)
-    at.session_state[key] = {
-        "edited_rows": {0: {"1": "7"}, 2: {"3": bad}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    ok(at.run())
-    assert any("row 3, column 3" in e and "last good kernel" in e for e in errors(at))
+    assert scrubbing.shown(at)["settings"]["presets"] == ["Sobel left (edited)"]
+    assert any("= **" in m.value for m in at.markdown)
+    edited[2][2] = bad
+    ok(scrubbing.settle_kernel(at, 0, edited, "Sobel left (edited)"))
+    assert any("row 3, column 3" in e and "last good" in e for e in errors(at))
     assert np.array_equal(at.session_state["kernel_0"], good)
+    assert scrubbing.shown(at)["settings"]["kernels"][0] == good.tolist()
 
 
 def test_convolution_kernel_too_large_for_the_grid_shows_an_error_and_keeps_last_good_state():
@@ -154,67 +152,67 @@ def test_convolution_kernel_too_large_for_the_grid_shows_an_error_and_keeps_last
     ok(at)
     assert any("larger than the padded input" in e for e in errors(at))
     assert at.code  # the page still shows the last good layer
+    assert np.array(scrubbing.shown(at)["settings"]["kernels"]).shape == (1, 3, 3)
 
 
 def test_convolution_course_grid_gives_four_at_the_top_left():
     at = ok(page("convolution"))
     at.radio(key="_w_source").set_value("5x5 course grid").run()
-    key = editor_key(at)
-    cross = {
-        r: {str(c + 1): str(v) for c, v in enumerate(row)}
-        for r, row in enumerate([[1, 0, 1], [0, 1, 0], [1, 0, 1]])
-    }
-    at.session_state[key] = {"edited_rows": cross, "added_rows": [], "deleted_rows": []}
-    at.slider(key="_w_conv_step_i").set_value(0).run()
-    at.slider(key="_w_conv_step_j").set_value(0)
-    ok(at.run())
+    cross = [[1, 0, 1], [0, 1, 0], [1, 0, 1]]
+    scrubbing.settle(at, kernels=[cross], presets=["Sobel left (edited)"], position=[0, 0, 0])
+    ok(at)
     assert any("**4**" in m.value for m in at.markdown)
 
 
 def test_convolution_reads_settings_from_the_url():
     at = AppTest.from_file(str(ROOT / "app_pages" / "convolution.py"), default_timeout=TIMEOUT)
-    at.query_params.update({"padding": "same", "stride_h": "2", "filters": "3", "ksize": "bogus"})
+    at.query_params.update({"padding": "same", "stride_h": "2", "filters": "3", "ksize": "bogus",
+                            "preset_1": "sharpen", "bias": "0.5"})
     ok(at.run())
-    assert (
-        at.radio(key="_w_padding").value == "same" and at.number_input(key="_w_stride_h").value == 2
-    )
+    settings = scrubbing.shown(at)["settings"]
+    assert settings["padding"] == "same" and settings["stride"] == [2, 1]
+    assert settings["bias"] == 0.5 and settings["presets"][1] == "sharpen"
+    assert settings["kernels"][1] == kernels.preset_kernel("sharpen").tolist()
     assert at.slider(key="_w_filters").value == 3 and at.select_slider(key="_w_ksize").value == 3
     assert [w.value for w in at.warning] == [
         "The link's ksize=bogus is not a valid setting (allowed: 1, 2, 3, 4, 5, 6, 7); "
         "showing 3 instead."]
+    assert "/ 2⌋" in at.code[0].value  # the rest of the page agrees with the link
 
 
 def test_out_of_range_link_values_are_reset_with_a_warning_once():
     at = AppTest.from_file(str(ROOT / "app_pages" / "convolution.py"), default_timeout=TIMEOUT)
-    at.query_params.update({"stride_h": "0", "padding": "diagonal"})
+    at.query_params.update({"stride_h": "0", "padding": "diagonal", "bias": "nan"})
     ok(at.run())
     warnings = " ".join(w.value for w in at.warning)
     assert "stride_h=0 is not a valid setting (allowed: 1 to" in warnings
     assert "padding=diagonal is not a valid setting (allowed: valid, same, explicit)" in warnings
-    assert (at.number_input(key="_w_stride_h").value == 1
-            and at.radio(key="_w_padding").value == "valid")
-    at.number_input(key="_w_stride_h").set_value(2).run()
+    assert "bias=nan is not a valid setting" in warnings
+    settings = scrubbing.shown(at)["settings"]
+    assert settings["stride"][0] == 1 and settings["padding"] == "valid" and settings["bias"] == 0
+    scrubbing.settle(at, stride=[2, 1])
     assert not [w for w in at.warning if "link" in w.value]
+    assert at.query_params["stride_h"] == "2"
 
 
 @pytest.mark.parametrize("mode", ["max", "avg"])
 def test_pooling_both_modes(mode):
     at = ok(page("pooling"))
-    at.radio(key="_w_pool_mode").set_value(mode).run()
-    at.number_input(key="_w_pool_kh").set_value(3).run()
-    at.number_input(key="_w_pool_stride_h").set_value(3).run()
+    scrubbing.settle(at, "pool", mode=mode, window=[3, 2], stride=[3, 2])
     ok(at)
     text = " ".join(m.value for m in at.markdown)
     assert ("max of the window" in text) if mode == "max" else ("mean of the 3x2 window" in text)
     assert "1 row(s)" in at.warning[0].value  # (28 - 3) // 3 * 3 + 3 = 27
+    assert at.query_params["pool_mode"] == mode and at.query_params["pool_kh"] == "3"
 
 
 def test_pooling_window_larger_than_input_shows_error():
     at = ok(page("pooling"))
     at.radio(key="_w_source").set_value("5x5 course grid").run()
-    at.number_input(key="_w_pool_kh").set_value(6).run()
+    scrubbing.settle(at, "pool", window=[6, 2])
     ok(at)
     assert any("larger than the padded input" in e for e in errors(at))
+    assert scrubbing.shown(at, "pool")["settings"]["window"] == [2, 2]  # the last good window
 
 
 def open_deep_dives(at: AppTest) -> AppTest:
@@ -260,12 +258,18 @@ def test_backprop_learn_the_kernel_runs():
 def test_settings_survive_page_switches():
     at = ok(AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run())
     at.switch_page("app_pages/convolution.py").run()
-    at.radio(key="_w_padding").set_value("same").run()
+    scrubbing.settle(at, padding="same", stride=[2, 2])
     at.switch_page("app_pages/pooling.py").run()
     ok(at)
+    at.switch_page("app_pages/backprop.py").run()
+    ok(at)  # the Backpropagation page's widgets start from the component's settings
+    assert at.radio(key="_w_padding").value == "same"
+    assert at.number_input(key="_w_stride_h").value == 2
+    at.radio(key="_w_padding").set_value("valid").run()
     at.switch_page("app_pages/convolution.py").run()
     ok(at)
-    assert at.radio(key="_w_padding").value == "same"
+    assert scrubbing.shown(at)["settings"]["padding"] == "valid"
+    assert scrubbing.shown(at)["settings"]["stride"] == [2, 2]
 
 
 def test_explorer_pages_do_not_import_tensorflow():
@@ -292,7 +296,7 @@ def test_explorer_pages_do_not_import_tensorflow():
 
 
 def test_home_page_starts_without_pandas_or_the_emoji_table():
-    """What a fresh server's first page imports is its cold start: pandas (the kernel editor's) and
+    """What a fresh server's first page imports is its cold start: pandas (the tables') and
     Streamlit's emoji table (an emoji page icon's) cost seconds on a busy server."""
     script = (
         "import sys\n"
@@ -334,11 +338,15 @@ def test_uploaded_image_as_rgb_channels(name):
         at.session_state[key] = value
     ok(at.run())
     assert not errors(at)
-    if name == "convolution":
-        assert (
-            at.session_state["last_good_conv"][1].W.shape[2] == 3
-        )  # W reads the R, G and B channels
+    if name == "convolution":  # W reads the R, G and B channels: the maps are of their sum
         assert any("Σ over 3 channels" in m.value for m in at.markdown)
+        shown = np.array(scrubbing.shown(at)["image"])
+        pixels = at.session_state["last_good_conv"][0].pixels
+        assert pixels.shape[2] == 3 and np.allclose(shown, pixels.sum(axis=2))
+    if name == "pooling":  # one channel at a time, picked beside the component
+        at.radio(key="pool_channel").set_value(0).run()
+        red = at.session_state["last_good_pool"][0].pixels[:, :, 0]
+        assert np.allclose(scrubbing.shown(at, "pool")["image"], red)
 
 
 def test_upload_without_a_file_asks_for_one():
@@ -351,7 +359,7 @@ def test_upload_without_a_file_asks_for_one():
 @pytest.mark.tf
 def test_convolution_check_against_tensorflow():
     at = ok(page("convolution"))
-    at.radio(key="_w_padding").set_value("same").run()
+    scrubbing.settle(at, padding="same", stride=[2, 1], bias=0.5, activation="tanh")
     at.button(key="tf_check").click().run()
     ok(at)
     assert float(at.metric[0].value) < 1e-9

@@ -30,6 +30,7 @@ from cnnviz.ui.layers import (
     stride_ui,
     strongest,
 )
+from cnnviz.ui.scrub.page import conv_scrub_ui, pool_scrub_ui
 from cnnviz.ui.settings import (
     DATASET_KEY,
     TRAINED_MODEL_KEY,
@@ -41,12 +42,13 @@ from cnnviz.ui.settings import (
 
 __all__ = ["ACTIVATIONS", "COURSE_GRID", "DATASET_KEY", "DEFAULT_PRESETS", "PADDINGS", "SOURCES",
            "TRAINED_MODEL_KEY", "WARM_UP_MODULES", "ConvLayer", "InputImage", "available_presets",
-           "clicked_cell", "conv_layer_ui", "dataset", "guarded", "input_picker", "kernel_size_ui",
-           "padding_ui", "pool_ui", "position_ui", "select_position", "set_setting", "stride_ui",
-           "strongest", "synced_choice", "synced_number", "warm_up"]
+           "clicked_cell", "conv_layer_ui", "conv_scrub_ui", "dataset", "guarded", "input_picker",
+           "kernel_size_ui", "padding_ui", "pool_scrub_ui", "pool_ui", "position_ui",
+           "select_position", "set_setting", "stride_ui", "strongest", "synced_choice",
+           "synced_number", "warm_up"]
 
 # What the pages import on their first visit beyond the home page's needs: pandas and pyarrow for
-# the kernel editor (st.data_editor), the figures, LeNet-5 and the canvas of the Draw page.
+# the tables (st.dataframe), the figures, LeNet-5 and the canvas of the Draw page.
 WARM_UP_MODULES = ("pandas", "pyarrow", "cnnviz.nn.explain", "cnnviz.figures", "cnnviz.nn.lenet",
                    "streamlit_drawable_canvas")
 # The canvas declares its component when imported, and a component's files are known only to a

@@ -72,8 +72,9 @@ def padding_ui():
     return _pair_ui(labels, ("pad_h", "pad_w"), 1, (0, 10))
 
 
-def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
-    """Sidebar layer settings; if editable, one tab per filter with its preset and kernel editor."""
+def conv_layer_ui(input_image: InputImage) -> ConvLayer:
+    """Sidebar layer settings; each filter's kernel is its preset, or its last edit on the
+    Convolution page (cnnviz/ui/scrub/page.py keeps them in session state)."""
     c_prev = input_image.pixels.shape[2]
     with st.sidebar:
         st.header("Convolution layer")
@@ -95,21 +96,10 @@ def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
     presets = available_presets(size)
     defaults = list(dict.fromkeys([p for p in DEFAULT_PRESETS if p in presets] + presets))
     grids, labels = [], []
-    tabs = (
-        st.tabs([f"filter {f + 1}" for f in range(n_filters)]) if editable else [None] * n_filters
-    )
-    for f, tab in enumerate(tabs):
-        default = defaults[f % len(defaults)]
-        if tab is None:
-            preset = st.session_state.get(f"preset_{f}", default)
-            preset = preset if preset in presets else presets[0]
-            grids.append(_kernel(f, preset, size, seed + f, c_prev))
-        else:
-            with tab:
-                preset = synced_widget(
-                    st.selectbox, "Preset", f"preset_{f}", default, options=presets
-                )
-                grids.append(_kernel_editor(f, preset, size, seed + f, c_prev))
+    for f in range(n_filters):  # the kernels the Convolution page's scrub component settled
+        preset = st.session_state.get(f"preset_{f}", defaults[f % len(defaults)])
+        preset = preset if preset in presets else presets[0]
+        grids.append(current_kernel(f, preset, size, seed + f, c_prev))
         original = kernels.preset_kernel(preset, size, seed=seed + f, fan_in_channels=c_prev)
         labels.append(preset if np.array_equal(grids[-1], original) else f"{preset} (edited)")
     W = kernels.layer_weights(grids, c_prev)
@@ -118,7 +108,7 @@ def conv_layer_ui(input_image: InputImage, *, editable: bool) -> ConvLayer:
     return ConvLayer(W, b, pads, stride, activation, tuple(labels))
 
 
-def _kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:
+def current_kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:
     """Filter f's current 2-D kernel: its last good edit, or the preset when the preset changed."""
     state, source = st.session_state, (preset, size, seed, c_prev)
     if state.get(f"kernel_source_{f}") != source:
@@ -126,37 +116,6 @@ def _kernel(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarra
             preset, size, seed=seed, fan_in_channels=c_prev
         )
         state[f"kernel_source_{f}"] = source
-    return state[f"kernel_{f}"]
-
-
-def _kernel_editor(f: int, preset: str, size: int, seed: int, c_prev: int) -> np.ndarray:
-    """An editable grid for filter f.
-
-    Bad cells are refused with a message, and the last good kernel stays.
-    """
-    import pandas as pd  # here, not at the top: pages without a kernel editor start faster
-
-    state = st.session_state
-    kernel = _kernel(f, preset, size, seed, c_prev)
-    key = f"_w_editor_{f}_{preset}_{size}_{seed}_{c_prev}"
-    if key not in state:
-        state[f"kernel_base_{f}"] = kernel
-    base = state[f"kernel_base_{f}"]
-    columns = [str(c + 1) for c in range(base.shape[1])]
-    table = pd.DataFrame([[f"{v:.4g}" for v in row] for row in base], columns=columns)
-    st.caption(
-        "Edit the cells (numbers only); the kernel is applied as a cross-correlation, like the "
-        "course."
-    )
-    st.data_editor(table, key=key, hide_index=True, width="content")
-    cells: list[list] = base.tolist()
-    for row, edits in state[key]["edited_rows"].items():
-        for column, value in edits.items():
-            cells[int(row)][columns.index(column)] = value
-    try:
-        state[f"kernel_{f}"] = kernels.parse_kernel_grid(cells)
-    except ValueError as error:
-        st.error(f"{error}. The last good kernel stays in use.")
     return state[f"kernel_{f}"]
 
 

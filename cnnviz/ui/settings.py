@@ -27,21 +27,10 @@ def _from_url(name: str, default) -> tuple[object, bool]:
         return default, False
 
 
-def synced_widget(
-    widget: Callable,
-    label: str,
-    name: str,
-    default,
-    *,
-    url: bool = True,
-    options=None,
-    bounds=None,
-    **kwargs,
-):
-    """Render `widget` bound to the persistent setting `name` (restored from the URL on first use).
-
-    A link value that cannot be read or is out of range is replaced by the default, with a warning.
-    """
+def restored(name: str, default, *, url: bool = True, options=None, bounds=None):
+    """The persistent setting `name`: from session state, else the link (on first use), else
+    `default`. A link value that cannot be read or is out of range is replaced by the default,
+    with a warning."""
     state = st.session_state
     link_is_good, first_use = True, name not in state
     if first_use:
@@ -58,6 +47,38 @@ def synced_widget(
             ", ".join(map(str, options)) if options is not None else f"a {type(default).__name__}")
         st.warning(f"The link's {name}={st.query_params[name]} is not a valid setting (allowed: "
                    f"{allowed}); showing {value} instead.")
+    return value
+
+
+def published(name: str, value, *, url: bool = True):
+    """Keep `value` as the persistent setting `name` (and in the link): for a setting a page
+    sets without a widget of its own (the scrub component's). Returns value."""
+    state = st.session_state
+    if state.get(name) != value:
+        state[name] = value
+        state.pop(f"_w_{name}", None)  # another page's widget for it starts from the new value
+    if url and st.query_params.get(name) != str(value):  # each write is a message
+        st.query_params[name] = str(value)
+    return value
+
+
+def synced_widget(
+    widget: Callable,
+    label: str,
+    name: str,
+    default,
+    *,
+    url: bool = True,
+    options=None,
+    bounds=None,
+    **kwargs,
+):
+    """Render `widget` bound to the persistent setting `name` (restored from the URL on first use).
+
+    A link value that cannot be read or is out of range is replaced by the default, with a warning.
+    """
+    state = st.session_state
+    value = restored(name, default, url=url, options=options, bounds=bounds)
     if f"_w_{name}" not in state:
         state[f"_w_{name}"] = value
     if options is not None:

@@ -63,8 +63,8 @@ def test_share_follow_name_and_question_between_teacher_and_student(teacher, pag
     expect(student.get_by_text(f"You are {MARKUP_NAME}.", exact=True)).to_be_visible()
 
     browser.follow_menu(teacher, "Convolution")
-    browser.choose_radio(teacher, "Padding", "same")
-    browser.wait_for_app(teacher)
+    browser.scrub_select(teacher, "Padding", "same")
+    browser.wait_for_link(teacher, "padding=same")
     teacher.get_by_role("button", name="Show this to the class").click()
     shown_within(student, "Your teacher shows: Convolution: Sobel left", BANNER_SECONDS)
     expect(student.get_by_text("same padding").first).to_be_visible()

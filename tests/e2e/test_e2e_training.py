@@ -47,19 +47,16 @@ def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
         browser.wait_for_batches(trainer, 1)
         for explorer in (explorer_a, explorer_b):
             browser.open_page(explorer, f"{app_url}/convolution")
-        browser.changed_chart(explorer_a, "outputs",
-                              lambda: browser.set_number(explorer_a, "Stride sh", 2))
-        browser.changed_chart(explorer_b, "outputs",
-                              lambda: browser.choose_radio(explorer_b, "Padding", "same"))
-        for explorer in (explorer_a, explorer_b):
-            browser.wait_for_app(explorer)
+        browser.scrubbed(explorer_a, lambda: browser.scrub_slide(explorer_a, "stride sh"))
+        browser.scrubbed(explorer_b, lambda: browser.scrub_select(explorer_b, "Padding", "same"))
+        browser.wait_for_link(explorer_a, "stride_h=2")
+        browser.wait_for_link(explorer_b, "padding=same")
         seen = browser.batches_seen(trainer)
         browser.wait_for_batches(trainer, seen + 1)  # training went on while the explorers worked
 
         assert "stride_h=2&" in explorer_a.url and "padding=valid" in explorer_a.url
         assert "stride_h=1&" in explorer_b.url and "padding=same" in explorer_b.url
-        stride = browser.widget(explorer_b, "stNumberInput", "Stride sh").locator("input")
-        assert stride.input_value() == "1"
+        assert explorer_b.locator(browser.SCRUB).get_by_label("stride sh").input_value() == "1"
         browser.follow_menu(explorer_a, "Training")
         # not the trainer's run
         expect(explorer_a.locator(".st-key-train_start button")).to_be_enabled()

@@ -30,7 +30,8 @@ from streamlit.components.v2.manifest_scanner import ComponentConfig, ComponentM
 
 from cnnviz.ui.scrub.settings import BOUNDS, conv_settings, pool_settings
 
-__all__ = ["ASSETS", "NAME", "conv_settings", "pool_settings", "scrub_conv", "scrub_pool"]
+__all__ = ["ASSETS", "NAME", "conv_settings", "pool_settings", "scrub_conv", "scrub_pool",
+           "settled_key"]
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # cnnviz/: asset_dir is relative to it
 MANIFEST = PACKAGE_ROOT / "pyproject.toml"
@@ -91,6 +92,12 @@ def _renderer():
     return _renderers[0]
 
 
+def settled_key(key: str) -> str:
+    """The session key holding the settle of component `key` until the run it caused takes it
+    (tests put a settle there, as the browser's would arrive)."""
+    return f"_scrub_settled_{key}"
+
+
 def _mount(kind: str, data: dict, settings: dict, key: str, check: Callable) -> dict:
     """Mount the component with `settings`, or with the student's settle that caused this run.
 
@@ -99,12 +106,10 @@ def _mount(kind: str, data: dict, settings: dict, key: str, check: Callable) -> 
     instead of the page's older ones. check(settled) -> settings, ValueError if they are bad:
     then the message is shown and the page's settings stay.
     """
-    settled_key = f"_scrub_settled_{key}"
-
     def on_settle() -> None:
-        st.session_state[settled_key] = st.session_state[key]["settings"]
+        st.session_state[settled_key(key)] = st.session_state[key]["settings"]
 
-    settled = st.session_state.pop(settled_key, None)
+    settled = st.session_state.pop(settled_key(key), None)
     if settled is not None:
         try:
             settings = check(settled)

@@ -16,6 +16,7 @@ STRIDES = (1, 7)  # the pages' bounds: the component's sliders use the same
 PADS = (0, 10)
 WINDOWS = (1, 7)
 BIAS = (-5.0, 5.0)  # the bias slider's range, widened to hold a bias set outside it
+BIAS_LINK = (-1e6, 1e6)  # the biases a link may set (a bias in the link outside is refused)
 # The controls' bounds, sent to the browser with the data: stated once, here.
 BOUNDS = {"stride": STRIDES, "pad": PADS, "window": WINDOWS, "bias": BIAS,
           "activations": list(ops.ACTIVATIONS)}
