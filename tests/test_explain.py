@@ -77,12 +77,6 @@ def test_pool_step_finds_the_value_and_every_maximum():
     assert explain.pool_step(A_prev, (2, 2), (1, 1), "avg", 0, 1, 0).value == pytest.approx(2.5)
 
 
-def test_sweep_positions_thins_rows_and_columns_evenly():
-    assert explain.sweep_positions((5, 4)) == [(i, j) for i in range(5) for j in range(4)]
-    positions = explain.sweep_positions((28, 28), limit=200)
-    assert len(positions) <= 200 and positions[0] == (0, 0) and (2, 2) in positions
-
-
 @pytest.mark.parametrize("padding", PADDINGS)
 @pytest.mark.parametrize("stride", STRIDES)
 def test_dA_prev_by_full_convolution_equals_conv_backward(padding, stride):

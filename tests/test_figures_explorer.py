@@ -2,11 +2,9 @@
 
 import numpy as np
 import plotly.graph_objects as go
-import plotly.io
 import pytest
 
 from cnnviz.figures import explorer as figures
-from cnnviz.nn import explain
 
 
 def rects(fig: go.Figure) -> list:
@@ -71,27 +69,6 @@ def test_kernels_and_step_figures_show_values():
         "window ⊙ kernel",
     ]
 
-
-def test_sweep_figure_has_one_frame_per_position():
-    positions = explain.sweep_positions((3, 4))
-    fig = figures.sweep_figure(
-        np.ones((5, 6)), ((1, 1), (1, 1)), np.zeros((3, 4)), (3, 3), (2, 2), positions
-    )
-    frames = fig.to_dict()["frames"]  # what st.plotly_chart sends
-    assert len(frames) == 12 and len(fig.layout.sliders[0].steps) == 12
-    many = explain.sweep_positions((26, 26))
-    walk = figures.sweep_figure(np.ones((28, 28)), ((0, 0), (0, 0)), np.zeros((26, 26)), (3, 3),
-                                (1, 1), many)
-    walk_frames = walk.to_dict()["frames"]
-    steps = [step.args[0][0] for step in walk.layout.sliders[0].steps]
-    assert len(walk_frames) == len(many) and steps[0] == walk_frames[0]["name"]
-    assert len(steps) <= figures.MAX_SLIDER_STEPS and set(steps) <= {f["name"] for f in walk_frames}
-    border, window, cell = frames[-1]["layout"]["shapes"]
-    assert border["line"]["dash"] == "dash" and (border["x0"], border["y1"]) == (-0.5, 4.5)
-    assert (window["x0"], window["y0"]) == (2 * 3 - 1 - 0.5, 2 * 2 - 1 - 0.5)  # input coords
-    assert (cell["x0"], cell["xref"]) == (3 - 0.5, "x2")
-    assert fig.layout.updatemenus[0].buttons[0].method == "animate"
-    assert plotly.io.to_json(fig, validate=False).count('"name":"') >= 12  # frames reach the JSON
 
 
 def test_loss_figure_is_a_log_scale_line():

@@ -18,7 +18,6 @@ WINNER_COLOR = "#2ca02c"
 LEFTOVER_COLOR = "rgba(214, 39, 40, 0.35)"
 PADDING_COLOR = "#1f77b4"  # dashed line: the image's border, zero padding outside
 MAX_TEXT_CELLS = 64  # print values inside cells up to 8x8
-MAX_SLIDER_STEPS = 30  # the window walk's slider: each step is a widget Plotly lays out
 PANEL_GAP = 0.04  # between side-by-side panels, as a fraction of the width
 # Room for the tick labels, fixed: with automargin (Plotly.js 4's default) every chart is laid out
 # twice, measuring its labels in between, which slows every redraw.
@@ -295,80 +294,6 @@ def step_figure(window, kernel, product) -> go.Figure:
         diverging=True,
         text=True,
     )
-
-
-def _play_controls(names: list[str]) -> dict:
-    """Layout of the walk's play/pause buttons and its slider over the frames `names`."""
-    animate = {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}
-    play = {"frame": {"duration": 120, "redraw": True}, "fromcurrent": True}
-    buttons = {
-        "type": "buttons",
-        "showactive": False,
-        "x": 0,
-        "y": -0.12,
-        "xanchor": "left",
-        "yanchor": "top",
-        "direction": "left",
-        "buttons": [
-            {"label": "▶ play", "method": "animate", "args": [None, play]},
-            {"label": "❚❚ pause", "method": "animate", "args": [[None], animate]},
-        ],
-    }
-    slider = {
-        "active": 0,
-        "y": -0.12,
-        "x": 0.25,
-        "len": 0.75,
-        "ticklen": 0,
-        "font": {"color": "rgba(0, 0, 0, 0)"},  # crowded tick labels: hidden
-        "currentvalue": {"prefix": "output (i, j) = ", "font": {"color": "#31333f"}},
-        "steps": [  # every frame is played, at most MAX_SLIDER_STEPS are steps
-            {"label": name, "method": "animate", "args": [[name], animate]}
-            for name in names[:: -(-len(names) // MAX_SLIDER_STEPS)]
-        ],
-    }
-    return {"updatemenus": [buttons], "sliders": [slider]}
-
-
-def sweep_figure(plane, pads, out_map, kernel_hw, stride, positions) -> go.Figure:
-    """Play control: the window walks the padded input (left), its output cell lights up (right).
-
-    plane (h, w), out_map (h_new, w_new), positions [(i, j), ...] in play order; one frame each.
-    """
-    plane = np.asarray(plane, dtype=np.float64)
-    (top, _), (left, _) = pads
-    panels = [[_padded_heatmap(plane, pads)], [_heatmap(out_map, diverging=True)]]
-    figure = _panels(panels, ["input (padded)", "output"]).to_dict()
-    border = _border(plane.shape, pads)
-
-    def boxes(i: int, j: int) -> list[dict]:
-        return [
-            *border,
-            _box(i * stride[0] - top, j * stride[1] - left, *kernel_hw, WINDOW_COLOR),
-            _box(i, j, 1, 1, WINDOW_COLOR, xref="x2", yref="y2"),
-        ]
-
-    names = [f"{i},{j}" for i, j in positions]
-    figure["layout"].update(
-        _play_controls(names), shapes=boxes(*positions[0]), margin={**MARGIN, "b": 90}
-    )
-    frames = [
-        {"layout": {"shapes": boxes(i, j)}, "name": name} for (i, j), name in zip(positions, names)
-    ]
-    return PlainFramesFigure(figure, frames)
-
-
-class PlainFramesFigure(go.Figure):
-    """A figure whose animation frames stay plain dicts, in `to_dict()` (what st.plotly_chart
-    sends) but not in `.frames`: even unvalidated, plotly.py builds a Frame, a Layout and its
-    Shapes per frame, which took most of a rerun for a long walk."""
-
-    def __init__(self, figure: dict, frames: list[dict]):
-        super().__init__(figure, _validate=False)
-        self._plain_frames = frames
-
-    def to_dict(self) -> dict:
-        return {**super().to_dict(), "frames": self._plain_frames}
 
 
 def loss_figure(losses, title: str = "loss ½·mean (Z − T)²") -> go.Figure:

@@ -94,17 +94,6 @@ def pool_step(A_prev, kernel_hw, stride, mode: str, i: int, j: int, channel: int
     return PoolStep(top, left, window, value, window == window.max())
 
 
-def sweep_positions(out_hw, limit: int = 400) -> list[tuple[int, int]]:
-    """Row-major output positions for the play control.
-
-    Every k-th row and column if there are more than `limit`.
-    """
-    k = 1
-    while -(-out_hw[0] // k) * -(-out_hw[1] // k) > limit:
-        k += 1
-    return [(i, j) for i in range(0, out_hw[0], k) for j in range(0, out_hw[1], k)]
-
-
 # --- backward ----------------------------------------------------------------------------------
 
 
