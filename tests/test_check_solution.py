@@ -1,11 +1,13 @@
 """cnnviz.check.solution: which task a file is, what an uploaded name becomes, what is refused."""
 
+import ast
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from cnnviz.check import solution
+from cnnviz.check import parsing, solution
 
 CONV = "def conv_forward(A_prev, W, b, activation, padding='same', stride=(1, 1)):\n    pass\n"
 POOL = "def pool_forward(A_prev, kernel_shape, stride=(1, 1), mode='max'):\n    pass\n"
@@ -85,3 +87,27 @@ def test_sessions_finding_tasks_at_once_all_get_their_task():
     for thread in threads:
         thread.join(60)
     assert failures == [] and found == [["conv_backward"]] * 8 * 40
+
+
+def test_students_files_are_parsed_one_at_a_time(monkeypatch):
+    # ast.parse is not thread-safe before Python 3.11.8 (python/cpython#106905): sessions that
+    # upload together must not parse at once
+    inside, most = [0], [0]
+    real_parse = ast.parse
+
+    def slow_parse(source, filename="<unknown>"):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.02)
+        inside[0] -= 1
+        return real_parse(source, filename=filename)
+
+    monkeypatch.setattr(parsing.ast, "parse", slow_parse)
+    threads = [threading.Thread(target=solution.find_tasks_in,
+                                args=("def conv_forward(): pass\n", "0-conv_forward.py"))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert most[0] == 1

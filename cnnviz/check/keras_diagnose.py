@@ -20,6 +20,7 @@ from cnnviz.check.keras_task import (
     initializer_text,
     layers,
 )
+from cnnviz.check.parsing import parse
 from cnnviz.networks.architectures import analyze
 from cnnviz.networks.presets import LENET5
 
@@ -175,7 +176,7 @@ def tf_layers_note(source: str, outcome_text: str, instead: str = KERAS_LAYERS) 
     used = {name for name in ("layers", "contrib") if f"has no attribute '{name}'" in outcome_text}
     used |= {"layers"} if "is not available with Keras 3" in outcome_text else set()
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         tree = None
     for node in ast.walk(tree) if tree is not None else ():

@@ -15,7 +15,6 @@ builds instead (check_tf1, check_model).
 import ast
 import io
 import re
-import threading
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from cnnviz.check.cases import (
 )
 from cnnviz.check.grade import CaseResult, TaskReport, grade
 from cnnviz.check.keras_task import PointResult
+from cnnviz.check.parsing import parse
 from cnnviz.check.runner import KERAS_MEMORY_MB, run_model, run_solution, run_tf1
 
 MAX_SOLUTION_BYTES = 1 << 20  # the course's solutions are a few KiB
@@ -93,13 +93,6 @@ def read_source(path: Path) -> str:
     return decode(path.read_bytes(), path.name)
 
 
-# One parse at a time: before Python 3.11.8, ast.parse kept its recursion depth per interpreter,
-# not per thread, so sessions parsing at once (30 students uploading) could fail with
-# "SystemError: AST constructor recursion depth mismatch" when a garbage collection switched
-# threads mid-parse (python/cpython#106905).
-_PARSING = threading.Lock()
-
-
 def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
     """The tasks to check in `source` (a file named `name`): `task`, else the one its course
     name announces (`0-conv_forward.py`, `4-lenet5.py`) when it defines that function, else the
@@ -107,8 +100,7 @@ def find_tasks_in(source: str, name: str, task: str | None = None) -> list[str]:
     lenet5(x, y) task 4, lenet5(X) task 5), else the one its name announces. SyntaxError for a
     file Python cannot read, RecursionError or MemoryError for one nested too deeply, ValueError
     when no task is found."""
-    with _PARSING:
-        tree = ast.parse(source, filename=name)
+    tree = parse(source, name)
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     if task == "homework":  # the homework's functions the file defines (both if none)
         return [function for function in HOMEWORK if function in defined] or list(HOMEWORK)
