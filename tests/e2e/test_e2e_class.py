@@ -13,12 +13,14 @@ process) on the same folder.
 
 import contextlib
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from benchmarks import browser
 from benchmarks.server import started_replicas, started_server
+from cnnviz import training
 from cnnviz.serving.replicas import haproxy_binary
 from tests import installed
 
@@ -142,24 +144,32 @@ def test_no_token_or_a_wrong_one_shows_nothing_of_the_class_on_either_replica(pa
     assert not [link for link in links if "Class" in link]
 
 
+def share(teacher: Page) -> None:
+    """The teacher's "Show this to the class", until the share is stored (the toast)."""
+    teacher.get_by_role("button", name="Show this to the class").click()
+    expect(teacher.get_by_text("Shown to the class").first).to_be_visible()
+
+
 def test_share_follow_and_a_question_answered_charted_and_revealed(teacher, student,
                                                                    screenshot):
     browser.follow_menu(teacher, "Convolution")
     browser.choose_radio(teacher, "Padding", "same")
     browser.wait_for_app(teacher)
-    teacher.get_by_role("button", name="Show this to the class").click()
+    share(teacher)
     shown_within(student, "Your teacher shows: Convolution: Sobel left")
     expect(student.get_by_text("same padding").first).to_be_visible()
     expect(student.get_by_role("heading", name="cnnviz", level=1)).to_be_visible()  # not moved
     student.get_by_text("Follow the teacher").click()
     expect(student.get_by_role("heading", name="Convolution", level=1)).to_be_visible()
+    browser.wait_for_app(student)
     assert "padding=same" in student.url
 
     browser.follow_menu(teacher, "Pooling")
-    teacher.get_by_role("button", name="Show this to the class").click()
+    share(teacher)
     shown_within(student, "Your teacher shows: Pooling")
     # a follower moves with each new share (a page load: the default timeout)
     expect(student.get_by_role("heading", name="Pooling", level=1)).to_be_visible()
+    browser.wait_for_app(student)
 
     teacher.get_by_role("link", name="Class page").click()
     browser.wait_for_app(teacher)
@@ -235,6 +245,8 @@ def test_pause_holds_a_start_resume_trains_it_and_the_teacher_stops_it(cluster, 
     browser.wait_for_app(student)  # that run's end: its Start button replaces the disabled one
     expect(student.locator(".st-key-train_start button")).to_be_enabled()
     shown_within(teacher, "No run failed or was interrupted.")
+    runs = training.list_runs(Path(cluster.env["CNNVIZ_RUNS_DIR"]))
+    assert [run.status for run in runs] == ["stopped"]  # the student's run, and no other
     assert teacher.dialogs == student.dialogs == []  # no alert() ran
     assert browser.exceptions(student) == browser.exceptions(teacher) == []
     screenshot(teacher, "class-teacher-stopped")
