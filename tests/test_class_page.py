@@ -99,6 +99,23 @@ def test_teacher_settings_are_saved_for_the_class(store):
     assert any("Saved" in s.value for s in at.success)
 
 
+def test_teacher_settings_change_again_in_the_same_session(store):
+    """Resume after pause: the form's widgets keep their identity when the stored values they
+    start from change (a widget without a key took its start value as identity, so the second
+    Save wrote the old values back)."""
+    at = app("class", TOKEN)
+    save = next(b for b in at.button if b.label == "Save")
+    at.toggle[0].set_value(True)
+    at.number_input[0].set_value(3)
+    save.click().run()
+    assert settings.read(store) == settings.TeacherSettings(True, 3, None)
+    at.toggle[0].set_value(False)
+    at.number_input[0].set_value(0)
+    next(b for b in ok(at).button if b.label == "Save").click().run()
+    assert settings.read(store) == settings.TeacherSettings(False, None, None)
+    assert ok(at).toggle[0].value is False and at.number_input[0].value == 0
+
+
 def test_the_runs_table_downloads_as_csv_with_names_as_text():
     run = argparse.Namespace(
         run_dir=Path("runs/20260101-000000-numpy-lenet5-mnist-abc123"),

@@ -107,13 +107,17 @@ def settings_ui(store: ClassStore) -> None:
     except StoreUnavailable as error:
         st.error(str(error))
         return
+    # keyed: without a key a widget's identity is its start value, so once a Save changed the
+    # stored value the next Save met a new widget, and wrote its start (the old value) back
     with st.form("class_settings"):
         st.subheader("Training in the class")
-        paused = st.toggle("Pause training (nothing new starts)", value=current.paused)
+        paused = st.toggle("Pause training (nothing new starts)", value=current.paused,
+                           key="class_paused")
         epochs = st.number_input("Most epochs per run (0: no limit)", 0, 1000,
-                                 current.max_epochs or NO_LIMIT, step=1)
+                                 current.max_epochs or NO_LIMIT, step=1, key="class_max_epochs")
         images = st.number_input("Most training images per run (0: no limit)", 0, 10**7,
-                                 current.max_train_images or NO_LIMIT, step=1000)
+                                 current.max_train_images or NO_LIMIT, step=1000,
+                                 key="class_max_images")
         if not st.form_submit_button("Save"):
             return
     try:
