@@ -73,10 +73,17 @@ class ClassTab(StreamlitSession):
             self.successes.append(element.alert.body)
         super()._element(element, fragment_id)
 
-    def type_text(self, key_or_label: str, text: str) -> None:
-        """Hold `text` in a text box of the last run (sent with the next rerun, as a form's)."""
-        widget_id = self.texts[key_or_label]
-        self.states[widget_id] = WidgetState(id=widget_id, string_value=text)
+    async def submit(self, button: str, values: dict[str, str]) -> Run:
+        """Fill a form of the last run (text boxes and radios by label) and press its `button`:
+        the values go with the press, as the browser sends a form's values on submit."""
+        press = next(w for w in self.widgets.values() if w.kind == "button" and w.label == button)
+        states = [WidgetState(id=press.id, trigger_value=True)]
+        for label, value in values.items():
+            if label in self.texts:
+                states.append(WidgetState(id=self.texts[label], string_value=value))
+            else:
+                states.append(self.widget(label, "radio").state(value))
+        return await self._rerun(fragment_id=press.fragment_id, extra=states)
 
     async def _poll(self) -> None:
         due: dict[str, float] = {}
@@ -109,6 +116,17 @@ class SentAnswer:
     error: str = ""
 
 
+@dataclass
+class AnswerForm:
+    """A question's form in the banner, as its elements named it (ids are stable across runs)."""
+
+    fragment_id: str = ""
+    value_id: str = ""  # the answer box: a text input, or a radio of choices
+    choices: tuple[str, ...] = ()  # () for a number
+    name_id: str = ""  # "Your name", while the student has none
+    submit_id: str = ""  # the form's "Answer" button
+
+
 class StudentTab(ClassTab):
     """A student's tab in the lesson: notes its banner's shares and answers each question."""
 
@@ -118,6 +136,7 @@ class StudentTab(ClassTab):
         self.rng = random.Random(number)
         self.banners: list[tuple[str, float]] = []  # (label shown, when it first came)
         self.opened_at, self.closed_at = time.perf_counter(), float("inf")
+        self.forms: dict[str, AnswerForm] = {}  # form id -> its form
         self._answering: dict[int, asyncio.Task] = {}
 
     def _element(self, element, fragment_id: str) -> None:
@@ -127,43 +146,43 @@ class StudentTab(ClassTab):
             label = element.alert.body[len(BANNER):]
             if not self.banners or self.banners[-1][0] != label:
                 self.banners.append((label, time.perf_counter()))
-        elif kind in ("radio", "text_input"):
-            self._question_seen(getattr(element, kind).id.split("-", 2)[-1])
+        elif kind in ("radio", "text_input", "button") and getattr(element, kind).form_id:
+            self._form_element(getattr(element, kind), kind, fragment_id)
 
-    def _question_seen(self, key: str) -> None:
-        """A question's answer box (key class_value_<question id>): answer it once."""
+    def _form_element(self, proto, kind: str, fragment_id: str) -> None:
+        """Notes the parts of a question's form; a new question's is answered once."""
+        form = self.forms.setdefault(proto.form_id, AnswerForm(fragment_id))
+        key = proto.id.split("-", 2)[-1]
         if key.startswith("class_value_") and key[12:].isdigit():
+            form.value_id, form.choices = proto.id, tuple(getattr(proto, "options", ()))
             question_id = int(key[12:])
             if question_id not in self._answering:
-                self._answering[question_id] = asyncio.create_task(self._answer(question_id))
+                self._answering[question_id] = asyncio.create_task(
+                    self._answer(question_id, form))
+        elif key.startswith("class_new_name_"):
+            form.name_id = proto.id
+        elif kind == "button" and proto.label == "Answer":
+            form.submit_id = proto.id
 
-    async def _answer(self, question_id: int) -> None:
-        """After a think time: pick an answer, type a name if asked, press Answer."""
+    async def _answer(self, question_id: int, form: AnswerForm) -> None:
+        """After a think time: pick an answer, type a name if asked, press Answer. The form's
+        values go with the press itself, as the browser sends a form's values on submit."""
         await asyncio.sleep(self.rng.uniform(*ANSWER_THINK))
-        field_key = f"class_value_{question_id}"
-        sent, sending = SentAnswer(question_id, self.name, ""), False
+        value = self.rng.choice(form.choices or ("12", "12", "13", "24"))
+        sent = SentAnswer(question_id, self.name, value)
+        if not (form.value_id and form.submit_id):
+            self.lesson.failures.append(f"answer to question {question_id}: no form to answer")
+            return
+        values = [WidgetState(id=form.value_id, string_value=value),
+                  WidgetState(id=form.submit_id, trigger_value=True)]
+        if form.name_id:
+            values.append(WidgetState(id=form.name_id, string_value=self.name))
+        self.successes.clear()
+        self.lesson.answers.append(sent)
         try:
-            if field_key in self.texts:  # a number, typed
-                sent.value = self.rng.choice(("12", "12", "13", "24"))
-                self.type_text(field_key, sent.value)
-            else:  # one of the radio's choices
-                choices = self.keyed(field_key)
-                sent.value = self.rng.choice(choices.options)
-                self.states[choices.id] = choices.state(sent.value)
-            if f"class_new_name_{question_id}" in self.texts:
-                self.type_text(f"class_new_name_{question_id}", self.name)
-            submit = next(w for w in self.widgets.values()
-                          if w.kind == "button" and w.label == "Answer")
-            self.successes.clear()
-            self.lesson.answers.append(sent)
-            sending = True
-            run = await self.click(submit)
-        except (LookupError, StopIteration, SessionLost) as error:
-            problem = f"answer to question {question_id}: {error!r}"
-            if sending:
-                sent.error = problem  # sent, then the connection was lost
-            else:
-                self.lesson.failures.append(problem)  # the form was not there to answer
+            run = await self._rerun(fragment_id=form.fragment_id, extra=values)
+        except SessionLost as lost:
+            sent.error = f"answer to question {question_id}: {lost!r}"
             return
         sent.seconds = run.seconds
         sent.acknowledged = any(text.startswith(ANSWERED) for text in self.successes)
@@ -258,13 +277,10 @@ class Lesson:
             text, kind, choices, right = QUESTIONS[number % len(QUESTIONS)]
             number += 1
             tab = self.class_tab
-            tab.type_text("Question", f"Q{number}. {text}")
-            kinds = tab.widget("Answered with", "radio")
-            tab.states[kinds.id] = kinds.state(kind)  # held in the form until Ask, no rerun
-            tab.type_text("Choices (one a line; for choices only)", "\n".join(choices))
-            tab.type_text("The right answer (may wait until you reveal it)", right)
-            run = await tab.click(next(w for w in tab.widgets.values()
-                                       if w.kind == "button" and w.label == "Ask"))
+            run = await tab.submit("Ask", {
+                "Question": f"Q{number}. {text}", "Answered with": kind,
+                "Choices (one a line; for choices only)": "\n".join(choices),
+                "The right answer (may wait until you reveal it)": right})
             self.ask_seconds.append(run.seconds)
             question = await asyncio.to_thread(questions.current, store)
             if run.exceptions or run.error_boxes or question is None or \
