@@ -104,6 +104,7 @@ class StreamlitSession:
         self.states: dict[str, WidgetState] = {}  # the values held, as the browser holds them
         self.auto_reruns: dict[str, float] = {}  # fragment id -> interval (s)
         self.fragment_runs: list[float] = []  # seconds of each auto rerun followed
+        self.auto_runs: list[Run] = []  # and what each sent
         self._page_widgets: dict[str, set[str]] = {}  # page hash -> widget ids seen on it
         self._cache: dict[str, _Cached] = {}
         self._runs_finished = 0
@@ -397,14 +398,24 @@ class StreamlitSession:
                 del self._cache[hash_]
 
     async def _poll(self) -> None:
-        """Rerun each fragment with run_every at its interval (after the previous run finished)."""
+        """Rerun every fragment with run_every on its own timer, as the browser's setInterval
+        does (a page with the class's banner has two: following only the first never polled the
+        Training page's live view)."""
+        due: dict[str, float] = {}
         while self.auto_reruns:
-            fragment_id, interval = next(iter(self.auto_reruns.items()))
-            await asyncio.sleep(interval)
-            if fragment_id not in self.auto_reruns:
+            now = time.monotonic()
+            for fragment_id, interval in list(self.auto_reruns.items()):
+                due.setdefault(fragment_id, now + interval)
+            fragment_id = min(self.auto_reruns, key=lambda f: due[f])
+            await asyncio.sleep(max(0.0, due[fragment_id] - now))
+            interval = self.auto_reruns.get(fragment_id)
+            if interval is None:
+                due.pop(fragment_id, None)
                 continue
+            due[fragment_id] = max(due[fragment_id] + interval, time.monotonic())
             try:
                 run = await self._rerun(fragment_id=fragment_id, auto=True)
             except SessionLost:
                 return
             self.fragment_runs.append(run.seconds)
+            self.auto_runs.append(run)

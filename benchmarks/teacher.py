@@ -51,16 +51,14 @@ ANSWERED = "Your answer "  # "... is in." (st.success once the store committed i
 
 
 class ClassTab(StreamlitSession):
-    """A tab that also reads text boxes, toasts, info and success boxes, and reruns every
-    fragment with run_every on its own timer, as the browser's setInterval does (the plain
-    client follows one fragment only)."""
+    """A tab that follows its fragments' run_every and also reads text boxes, toasts and
+    success boxes, and submits forms."""
 
     def __init__(self, url: str, timeout: float = 120):
         super().__init__(url, follow_auto_reruns=True, timeout=timeout)
         self.texts: dict[str, str] = {}  # key or label of text inputs and areas -> widget id
         self.toasts: list[str] = []
         self.successes: list[str] = []
-        self.auto_runs: list[Run] = []
 
     def _element(self, element, fragment_id: str) -> None:
         kind = element.WhichOneof("type")
@@ -84,26 +82,6 @@ class ClassTab(StreamlitSession):
             else:
                 states.append(self.widget(label, "radio").state(value))
         return await self._rerun(fragment_id=press.fragment_id, extra=states)
-
-    async def _poll(self) -> None:
-        due: dict[str, float] = {}
-        while self.auto_reruns:
-            now = time.monotonic()
-            for fragment_id, interval in list(self.auto_reruns.items()):
-                due.setdefault(fragment_id, now + interval)
-            fragment_id = min(self.auto_reruns, key=lambda f: due[f])
-            await asyncio.sleep(max(0.0, due[fragment_id] - now))
-            interval = self.auto_reruns.get(fragment_id)
-            if interval is None:
-                due.pop(fragment_id, None)
-                continue
-            due[fragment_id] = max(due[fragment_id] + interval, time.monotonic())
-            try:
-                run = await self._rerun(fragment_id=fragment_id, auto=True)
-            except SessionLost:
-                return
-            self.fragment_runs.append(run.seconds)
-            self.auto_runs.append(run)
 
 
 @dataclass

@@ -152,3 +152,24 @@ def test_a_teacher_shares_and_asks_and_every_student_answers(server, monkeypatch
     assert figures["questions"] == 1 and figures["answers_sent"] == 2
     assert figures["answers_acknowledged"] == 2 and figures["answers_lost"] == 0
     assert figures["class_page_refreshes"] >= 4 and figures["banner_refreshes"] >= 8
+
+
+def test_every_fragment_with_run_every_is_rerun_on_its_own_timer():
+    session = StreamlitSession("http://127.0.0.1:1", follow_auto_reruns=True)
+    session.auto_reruns = {"banner": 0.1, "live": 0.25}
+    asked = []
+
+    async def rerun(*, fragment_id="", auto=False, **_):
+        asked.append((fragment_id, auto))
+        return SimpleNamespace(seconds=0.01)
+
+    session._rerun = rerun
+
+    async def a_second():
+        poller = asyncio.create_task(session._poll())
+        await asyncio.sleep(1.05)
+        poller.cancel()
+
+    asyncio.run(a_second())
+    assert 8 <= asked.count(("banner", True)) <= 11 and 3 <= asked.count(("live", True)) <= 5
+    assert len(session.fragment_runs) == len(asked)
