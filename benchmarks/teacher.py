@@ -230,6 +230,8 @@ class Lesson:
         at = start + SHARE_SECONDS / 2
         while at < until - BANNER_WAIT:
             await asyncio.sleep(max(0.0, at - time.monotonic()))
+            if time.monotonic() >= until - BANNER_WAIT:  # late (a slow server): no time to see it
+                break
             padding = tab.widget("Padding", "radio")
             options = list(padding.options)
             current = tab.value(padding)
