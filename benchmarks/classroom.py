@@ -13,7 +13,10 @@ Without --url it starts `cnnviz app` on a free local port (runs in a temporary f
 --replicas K `cnnviz app --replicas K` (K servers behind HAProxy), and warms it up with one
 session per server over every explorer page first. --training makes a teacher session start a
 training run from the Training page (its Start button, as a browser would) and keep the page
-open, polling the live view as the browser does, while the class works.
+open, polling the live view as the browser does, while the class works. --teacher has a teacher
+lead the lesson meanwhile (benchmarks/teacher.py): the Class page open and refreshing, "Show this
+to the class" every 30 s, a quick question every 2 minutes that every student answers from the
+banner; the answers sent are then compared with the class store's.
 --cross-check LEVELS runs Playwright browsers beside protocol sessions doing the same changes, to
 check that the protocol's server times sit below the browser's control->chart times and move with
 them as the class around them grows.
@@ -21,7 +24,10 @@ Loopback only; sessions and minutes are capped.
 """
 
 import asyncio
+import contextlib
+import os
 
+from benchmarks import teacher
 from benchmarks.common import argument_parser, machine, print_json_line
 from benchmarks.students import MAX_MINUTES, MAX_SESSIONS, figures, run_class, server_under_test
 
@@ -58,6 +64,8 @@ def report(result: dict, machine_line: str, load: tuple[float, float]) -> None:
         print(f"Training ({t['backend']}): started {t['started']}, still running at the end "
               f"{t['running_at_end']}; the teacher's live view polled {t['polls']} times, p50/p95 "
               f"{_ms(t['poll_p50_ms'])}/{_ms(t['poll_p95_ms'])} ms. {t['error']}")
+    if "share_to_banner_p95_ms" in r:
+        teacher.report(r)
     if r["first_errors"]:
         print("First errors: " + " | ".join(r["first_errors"]))
 
@@ -81,6 +89,9 @@ def parse_args(argv: list[str]):
     parser.add_argument("--training", nargs="?", const="Keras", metavar="BACKEND",
                         help="a teacher starts one training run from the Training page first "
                              "(BACKEND: the Backend option's label or its start; default Keras)")
+    parser.add_argument("--teacher", action="store_true",
+                        help="a teacher leads the class (benchmarks/teacher.py): the Class page "
+                             "open, a share every 30 s, a question every 2 min for every student")
     parser.add_argument("--think", type=float, nargs=2, default=(2.0, 6.0), metavar=("MIN", "MAX"),
                         help="a student's think time between actions, uniform (s)")
     parser.add_argument("--ramp", type=float, default=10.0,
@@ -98,14 +109,15 @@ def parse_args(argv: list[str]):
         parser.error(f"--minutes {args.minutes}: give more than 0 and at most {MAX_MINUTES}")
     if args.replicas is not None and not 1 <= args.replicas <= 8:
         parser.error(f"--replicas {args.replicas}: give 1 to 8")
+    if args.teacher and args.url and not os.environ.get(teacher.TOKEN_ENV):
+        parser.error(f"--teacher with --url: set {teacher.TOKEN_ENV} to the server's teacher "
+                     "token (and CNNVIZ_DATABASE_URL or CNNVIZ_RUNS_DIR to its class store)")
     if not 0 < args.think[0] <= args.think[1]:
         parser.error(f"--think {args.think}: give 0 < MIN <= MAX")
     return args
 
 
 def main(argv: list[str]) -> int:
-    import os
-
     import streamlit
 
     args = parse_args(argv)
@@ -114,10 +126,14 @@ def main(argv: list[str]) -> int:
 
         return cross_check.main(args)
     load_before = os.getloadavg()[0]
-    with server_under_test(args.url, args.server_pid, args.replicas) as (url, pid):
+    with contextlib.ExitStack() as stack:
+        lesson = stack.enter_context(teacher.lesson_environment(args.url)) if args.teacher \
+            else None
+        url, pid = stack.enter_context(server_under_test(args.url, args.server_pid,
+                                                         args.replicas))
         room, extra = asyncio.run(run_class(url, pid, args.sessions, args.minutes,
                                             tuple(args.think), args.ramp, args.seed,
-                                            args.training, args.replicas or 1))
+                                            args.training, args.replicas or 1, lesson))
     result = figures(room, args.sessions, args.minutes, extra)
     result["load_average"] = (load_before, os.getloadavg()[0])
     result["replicas"] = args.replicas

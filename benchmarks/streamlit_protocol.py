@@ -104,6 +104,7 @@ class StreamlitSession:
         self.states: dict[str, WidgetState] = {}  # the values held, as the browser holds them
         self.auto_reruns: dict[str, float] = {}  # fragment id -> interval (s)
         self.fragment_runs: list[float] = []  # seconds of each auto rerun followed
+        self.auto_runs: list[Run] = []  # and what each sent
         self._page_widgets: dict[str, set[str]] = {}  # page hash -> widget ids seen on it
         self._cache: dict[str, _Cached] = {}
         self._runs_finished = 0
@@ -397,20 +398,24 @@ class StreamlitSession:
                 del self._cache[hash_]
 
     async def _poll(self) -> None:
-        """Rerun each fragment with run_every at its own interval, as the browser keeps a timer
-        per fragment (a page may have several: the class banner's and its own); one run at a
-        time, each fragment's next run due an interval after its previous one finished."""
-        due: dict[str, float] = {}  # fragment id -> when its next run is due (monotonic)
+        """Rerun every fragment with run_every on its own timer, as the browser's setInterval
+        does (a page with the class's banner has two: following only the first never polled the
+        Training page's live view)."""
+        due: dict[str, float] = {}
         while self.auto_reruns:
             now = time.monotonic()
-            due = {i: due.get(i, now + interval) for i, interval in self.auto_reruns.items()}
-            fragment_id = min(due, key=due.__getitem__)
+            for fragment_id, interval in list(self.auto_reruns.items()):
+                due.setdefault(fragment_id, now + interval)
+            fragment_id = min(self.auto_reruns, key=lambda f: due[f])
             await asyncio.sleep(max(0.0, due[fragment_id] - now))
-            if fragment_id not in self.auto_reruns:
+            interval = self.auto_reruns.get(fragment_id)
+            if interval is None:
+                due.pop(fragment_id, None)
                 continue
+            due[fragment_id] = max(due[fragment_id] + interval, time.monotonic())
             try:
                 run = await self._rerun(fragment_id=fragment_id, auto=True)
             except SessionLost:
                 return
-            due[fragment_id] = time.monotonic() + self.auto_reruns.get(fragment_id, 0.0)
             self.fragment_runs.append(run.seconds)
+            self.auto_runs.append(run)

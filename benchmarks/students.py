@@ -89,12 +89,14 @@ async def act(session: StreamlitSession, page: str, rng: random.Random) -> tuple
 
 
 async def student(number: int, url: str, until: float, think: tuple[float, float],
-                  ramp: float, seed: int, room: Classroom) -> None:
-    """One student: arrive within `ramp` s, open a page, act after each think time until `until`."""
+                  ramp: float, seed: int, room: Classroom,
+                  new_session=StreamlitSession) -> None:
+    """One student: arrive within `ramp` s, open a page, act after each think time until `until`.
+    `new_session(url)` makes the student's tab (teacher.py's lesson: one that also answers)."""
     rng = random.Random(seed * 1_000_003 + number)
     await asyncio.sleep(rng.uniform(0, ramp))
     page = PAGES[number % len(PAGES)]
-    session = StreamlitSession(url)
+    session = new_session(url)
     room.active += 1
     try:
         room.record("open", page, "", await session.open(page))
@@ -221,8 +223,10 @@ def server_under_test(url: str | None, server_pid: int | None,
 
 
 async def run_class(url: str, pid: int, sessions: int, minutes: float, think, ramp: float,
-                    seed: int, training: str | None, servers: int = 1) -> tuple[Classroom, dict]:
-    """Warm up, (start the teacher's run,) let the class work for `minutes`, then measure."""
+                    seed: int, training: str | None, servers: int = 1,
+                    lesson=None) -> tuple[Classroom, dict]:
+    """Warm up, (start the teacher's run,) let the class work for `minutes`, then measure.
+    `lesson` (teacher.py's Lesson): the teacher leads it meanwhile, in its students' tabs."""
     await warm_up(url, servers)
     teacher = Teacher(url, training) if training else None
     room = Classroom()
@@ -233,8 +237,10 @@ async def run_class(url: str, pid: int, sessions: int, minutes: float, think, ra
     baseline = room.readings[-1].server  # warm, and training if asked: before the class
     room.start = time.monotonic()
     until = room.start + minutes * 60
-    await asyncio.gather(*(student(n, url, until, think, ramp, seed, room)
-                           for n in range(sessions)))
+    new_session = lesson.student_session if lesson else StreamlitSession
+    await asyncio.gather(*(student(n, url, until, think, ramp, seed, room, new_session)
+                           for n in range(sessions)),
+                         *([lesson.run(url, room.start, until)] if lesson else []))
     whole_class = [r.server for r in room.readings if r.students == sessions] or [baseline]
     with_class = whole_class[-1]  # the last reading with every student connected
     if teacher:
@@ -250,6 +256,9 @@ async def run_class(url: str, pid: int, sessions: int, minutes: float, think, ra
         extra["training"] = {"backend": training, "started": teacher.started,
                              "running_at_end": teacher.still_running, "error": teacher.error,
                              "polls": len(polls), **percentiles_ms(polls, "poll_")}
+    if lesson:
+        extra.update(lesson.figures())
+        room.failures += lesson.errors()
     return room, extra
 
 

@@ -6,12 +6,14 @@ The tests marked `server` start `cnnviz app` and hold real sessions over its web
 
 import asyncio
 import json
+import os
 import random
 import time
+from types import SimpleNamespace
 
 import pytest
 
-from benchmarks import students
+from benchmarks import students, teacher
 from benchmarks.server import TreeSampler, started_server
 from benchmarks.streamlit_protocol import StreamlitSession
 from benchmarks.streamlit_widgets import Widget, held_value
@@ -70,7 +72,9 @@ def test_buttons_are_clicked_not_set():
 
 @pytest.fixture(scope="module")
 def server():
-    with started_server() as running:
+    """One server for the module, with a teacher's token and a class store of its own (in
+    $CNNVIZ_TEACHER_TOKEN and $CNNVIZ_DATABASE_URL while the module runs)."""
+    with teacher.lesson_environment(None), started_server() as running:
         yield running
 
 
@@ -117,3 +121,86 @@ def test_two_students_record_changes_without_errors(server):
     assert not [text for action in room.actions for text in action.exceptions]
     sample = TreeSampler(server.pid).sample()
     assert sample.server_rss_mb > 50 and sample.rss_mb >= sample.server_rss_mb
+
+
+def test_lost_answers_are_the_last_sent_ones_the_store_does_not_hold(tmp_path, monkeypatch):
+    from cnnviz.classroom import questions
+    from cnnviz.classroom import students as class_students
+    from cnnviz.classroom.store import DATABASE_ENV, ClassStore
+
+    monkeypatch.setenv(DATABASE_ENV, f"sqlite:///{tmp_path / 'class.db'}")
+    store = ClassStore()
+    asked = questions.ask(store, "Output size?", "number", answer="12")
+    for key, name in (("k" * 16, "ada"), ("b" * 16, "bo")):
+        class_students.join(store, key, name)
+    questions.answer(store, asked.id, "k" * 16, "12")
+    questions.answer(store, asked.id, "b" * 16, "24")
+    store.close()
+    lesson = teacher.Lesson("t" * 32, asked={asked.id: ()}, answers=[
+        teacher.SentAnswer(asked.id, "ada", "13"), teacher.SentAnswer(asked.id, "ada", "12"),
+        teacher.SentAnswer(asked.id, "bo", "13"),  # the store holds bo's 24: this one is lost
+        teacher.SentAnswer(asked.id, "cy", "12")])  # never stored at all
+    assert [(a.name, a.value) for a in lesson.lost_answers()] == [("bo", "13"), ("cy", "12")]
+
+
+def test_banner_delays_count_only_students_connected_through_the_share():
+    def tab(opened, closed, *banners):
+        return SimpleNamespace(opened_at=opened, closed_at=closed, banners=list(banners))
+
+    lesson = teacher.Lesson("t" * 32, shares=[("same padding", 100.0), ("valid padding", 130.0)])
+    lesson.students = [
+        tab(0, 200, ("valid padding", 90.0), ("same padding", 101.5), ("valid padding", 131.0)),
+        tab(0, 200, ("same padding", 99.0)),  # an old banner of that label; none after: missed
+        tab(0, 120, ("same padding", 100.5)),  # left before the second share settled
+        tab(135, 200)]  # came after both
+    delays, missed = lesson.banner_delays()
+    assert sorted(round(d, 1) for d in delays) == [0.5, 1.0, 1.5]
+    assert missed == 2  # the second student missed both shares
+
+
+@pytest.mark.server
+def test_a_teacher_shares_and_asks_and_every_student_answers(server, monkeypatch):
+    for name, value in (("SHARE_SECONDS", 6), ("FIRST_QUESTION", 1), ("LAST_QUESTION", 10),
+                        ("ANSWER_THINK", (0.5, 1.5))):
+        monkeypatch.setattr(teacher, name, value)
+    lesson, room = teacher.Lesson(os.environ[teacher.TOKEN_ENV]), students.Classroom()
+    start = time.monotonic()
+    until = start + 24
+
+    async def lesson_with_two():
+        await asyncio.gather(lesson.run(server.url, start, until), *(
+            students.student(n, server.url, until, (0.3, 1.0), 1.0, 7, room,
+                             lesson.student_session) for n in range(2)))
+
+    asyncio.run(lesson_with_two())
+    assert lesson.errors() == [] and not room.failures and not room.disconnects
+    figures = lesson.figures()
+    assert 1 <= figures["shares"] == len({label for label, _ in lesson.shares}) <= 2
+    # every student connected through a share saw it (under load a share may come too late
+    # for a student who leaves early to count)
+    assert figures["banners_seen"] >= 2 and figures["banners_missed"] == 0
+    assert 0 < figures["share_to_banner_p95_ms"] < teacher.BANNER_WAIT * 1e3
+    assert figures["questions"] == 1 and figures["answers_sent"] == 2
+    assert figures["answers_acknowledged"] == 2 and figures["answers_lost"] == 0
+    assert figures["class_page_refreshes"] >= 4 and figures["banner_refreshes"] >= 8
+
+
+def test_every_fragment_with_run_every_is_rerun_on_its_own_timer():
+    session = StreamlitSession("http://127.0.0.1:1", follow_auto_reruns=True)
+    session.auto_reruns = {"banner": 0.1, "live": 0.25}
+    asked = []
+
+    async def rerun(*, fragment_id="", auto=False, **_):
+        asked.append((fragment_id, auto))
+        return SimpleNamespace(seconds=0.01)
+
+    session._rerun = rerun
+
+    async def a_second():
+        poller = asyncio.create_task(session._poll())
+        await asyncio.sleep(1.05)
+        poller.cancel()
+
+    asyncio.run(a_second())
+    assert 8 <= asked.count(("banner", True)) <= 11 and 3 <= asked.count(("live", True)) <= 5
+    assert len(session.fragment_runs) == len(asked)
