@@ -18,6 +18,7 @@ students sent are compared with those the class store holds (the same database a
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import secrets
@@ -232,11 +233,11 @@ class Lesson:
             await asyncio.sleep(max(0.0, at - time.monotonic()))
             if time.monotonic() >= until - BANNER_WAIT:  # late (a slow server): no time to see it
                 break
-            padding = tab.widget("Padding", "radio")
-            options = list(padding.options)
-            current = tab.value(padding)
-            following = options[(options.index(current) + 1) % len(options)]
-            await tab.change(padding, following)
+            scrub = tab.widget("scrub conv", "component")  # padding lives in the component
+            settings = json.loads(scrub.data)["settings"]
+            options = ["valid", "same", "explicit"]
+            settings["padding"] = options[(options.index(settings["padding"]) + 1) % 3]
+            await tab.change(scrub, settings)
             tab.toasts.clear()
             pressed = time.perf_counter()
             run = await tab.click(tab.keyed("class_share"))
