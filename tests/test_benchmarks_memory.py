@@ -6,6 +6,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -61,9 +62,13 @@ def test_sampler_names_each_streamlit_process_under_the_root_and_the_report_says
     try:
         replicas = memory.ReplicaMemory(os.getpid(), every=0.05)
 
-        async def watch():
+        async def watch():  # until two readings of each child, at most 20 s on a busy machine
             task = asyncio.create_task(replicas.run())
-            await asyncio.sleep(0.12)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (
+                    len(replicas.series) == 2
+                    and all(len(samples) >= 2 for samples in replicas.series.values())):
+                await asyncio.sleep(0.05)
             task.cancel()
 
         asyncio.run(watch())
