@@ -20,6 +20,11 @@ banner; the answers sent are then compared with the class store's.
 --cross-check LEVELS runs Playwright browsers beside protocol sessions doing the same changes, to
 check that the protocol's server times sit below the browser's control->chart times and move with
 them as the class around them grows.
+Every 30 s it also reads each replica's RSS (benchmarks/memory.py): the figures add each
+replica's growth in MB per hour (`rss_growth_mb_per_hour`, fitted after the first 10 minutes) and
+the p95 of the first and of the last 10 minutes' changes (`p95_first_10min_ms`,
+`p95_last_10min_ms`); a class under 30 minutes uses its first and last third instead, and says so
+(`memory_window_min`).
 Loopback only; sessions and minutes are capped.
 """
 
@@ -27,7 +32,7 @@ import asyncio
 import contextlib
 import os
 
-from benchmarks import teacher
+from benchmarks import memory, teacher
 from benchmarks.common import argument_parser, machine, print_json_line
 from benchmarks.students import MAX_MINUTES, MAX_SESSIONS, figures, run_class, server_under_test
 
@@ -66,6 +71,7 @@ def report(result: dict, machine_line: str, load: tuple[float, float]) -> None:
               f"{_ms(t['poll_p50_ms'])}/{_ms(t['poll_p95_ms'])} ms. {t['error']}")
     if "share_to_banner_p95_ms" in r:
         teacher.report(r)
+    print(memory.report(r))
     if r["first_errors"]:
         print("First errors: " + " | ".join(r["first_errors"]))
 
@@ -117,6 +123,15 @@ def parse_args(argv: list[str]):
     return args
 
 
+async def _watched(replicas: memory.ReplicaMemory, work):
+    """Await `work` while `replicas` samples the replicas' memory."""
+    sampling = asyncio.create_task(replicas.run())
+    try:
+        return await work
+    finally:
+        sampling.cancel()
+
+
 def main(argv: list[str]) -> int:
     import streamlit
 
@@ -131,10 +146,13 @@ def main(argv: list[str]) -> int:
             else None
         url, pid = stack.enter_context(server_under_test(args.url, args.server_pid,
                                                          args.replicas))
-        room, extra = asyncio.run(run_class(url, pid, args.sessions, args.minutes,
-                                            tuple(args.think), args.ramp, args.seed,
-                                            args.training, args.replicas or 1, lesson))
+        replicas = memory.ReplicaMemory(pid)
+        room, extra = asyncio.run(_watched(replicas, run_class(
+            url, pid, args.sessions, args.minutes, tuple(args.think), args.ramp, args.seed,
+            args.training, args.replicas or 1, lesson)))
     result = figures(room, args.sessions, args.minutes, extra)
+    result.update(memory.figures(replicas, room.start, args.minutes,
+                                 [(a.at, a.seconds) for a in room.actions if a.kind == "change"]))
     result["load_average"] = (load_before, os.getloadavg()[0])
     result["replicas"] = args.replicas
     machine_line = machine(Streamlit=streamlit.__version__)

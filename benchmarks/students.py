@@ -23,7 +23,7 @@ from benchmarks.server import Sample, TreeSampler, listening_pid, started_replic
 from benchmarks.streamlit_protocol import RunTimeout, SessionLost, StreamlitSession
 from benchmarks.streamlit_widgets import Widget
 
-MAX_SESSIONS, MAX_MINUTES = 200, 30
+MAX_SESSIONS, MAX_MINUTES = 200, 120  # a lesson: one or two hours
 PAGES = ("convolution", "pooling", "backprop")
 CONTROLS = {  # what a student plays with on each page: the widgets' labels, or how they start
     # ("scrub conv", "scrub pool": the scrub component, one settle per change)

@@ -20,6 +20,23 @@ def test_smooth_follows_a_constant_and_lags_a_step():
         tf.smooth([1.0], 1.0)
 
 
+def _smooth_one_by_one(values, weight):
+    """The EMA the definition says: one value at a time."""
+    smoothed, average = [], 0.0
+    for index, value in enumerate(values):
+        average = weight * average + (1 - weight) * value
+        smoothed.append(average / (1 - weight ** (index + 1)))
+    return smoothed
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.9, 0.99, 0.9999])
+@pytest.mark.parametrize("count", [1, 7, 263, 3001])
+def test_smooth_in_blocks_is_the_one_by_one_average(weight, count):
+    values = np.random.default_rng(count).normal(1.0, 3.0, count)
+    np.testing.assert_allclose(tf.smooth(values, weight), _smooth_one_by_one(values, weight),
+                               rtol=1e-9, atol=1e-12)
+
+
 def test_batch_curves_figure_has_raw_and_smoothed_traces_per_metric():
     batches = [{"loss": 2.0 - 0.1 * i, "accuracy": 0.05 * i} for i in range(10)]
     figure = tf.batch_curves_figure(batches, smoothing=0.5)

@@ -20,15 +20,28 @@ MAX_CURVE_POINTS = 400  # points a per-batch curve draws (the browser redraws it
 
 def smooth(values, weight: float = 0.9) -> np.ndarray:
     """Exponential moving average with bias correction (TensorBoard's smoothing); weight in
-    [0, 1)."""
+    [0, 1).
+
+    Vectorized in blocks short enough that weight ** -block stays below ~1e12 (float64 keeps
+    the sums exact to ~1e-13): the live chart smooths every batch of a run on every poll, and
+    a Python loop over 50,000 batches held the server for a quarter of a second each time.
+    """
     if not 0 <= weight < 1:
         raise ValueError(f"weight must be in [0, 1), got {weight}")
     values = np.asarray(values, dtype=np.float64)
-    smoothed, average = np.empty_like(values), 0.0
-    for index, value in enumerate(values):
-        average = weight * average + (1 - weight) * value
-        smoothed[index] = average / (1 - weight ** (index + 1))
-    return smoothed
+    if weight == 0 or not len(values):
+        return values.copy()
+    block = max(1, min(len(values), int(27.6 / -np.log(weight))))  # weight ** -block <= e**27.6
+    powers = weight ** np.arange(block + 1)  # (block + 1,)
+    averages, carried = np.empty_like(values), 0.0
+    for start in range(0, len(values), block):
+        chunk = values[start:start + block]
+        n = len(chunk)
+        # average[j] = weight**(j+1) * carried + (1 - weight) * sum_i<=j weight**(j-i) chunk[i]
+        sums = np.cumsum(chunk / powers[:n]) * powers[:n]
+        averages[start:start + n] = powers[1:n + 1] * carried + (1 - weight) * sums
+        carried = averages[start + n - 1]
+    return averages / (1 - weight ** np.arange(1, len(values) + 1))
 
 
 def curve_points(count: int, limit: int = MAX_CURVE_POINTS) -> np.ndarray:

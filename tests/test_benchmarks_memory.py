@@ -1,0 +1,88 @@
+"""The classroom benchmark's memory figures (benchmarks/memory.py): the window, the slope, the
+first and last windows' p95, and the sampler against this test's own process tree."""
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmarks import memory
+
+
+@pytest.mark.parametrize("minutes, window", [(60, 10), (30, 10), (15, 5), (3, 1)])
+def test_the_window_is_ten_minutes_or_a_third_of_a_shorter_class(minutes, window):
+    assert memory.window_seconds(minutes * 60) == pytest.approx(window * 60)
+
+
+def test_slope_is_mb_per_hour_of_a_noisy_line():
+    rng = random.Random(0)
+    samples = [(at, 200 + 0.01 * at + rng.uniform(-1, 1)) for at in range(0, 3600, 30)]
+    assert memory.slope_mb_per_hour(samples) == pytest.approx(36, abs=1)
+
+
+def test_slope_needs_two_instants():
+    assert memory.slope_mb_per_hour([]) is None
+    assert memory.slope_mb_per_hour([(60.0, 200.0), (60.0, 210.0)]) is None
+
+
+def test_growth_ignores_the_settling_window_and_what_comes_after_the_class():
+    # 30 min: the first 10 min rise by 100 MB, then flat; after the class the students leave
+    warm = [(at, 100 + at / 6) for at in range(0, 600, 30)]
+    flat = [(at, 200.0) for at in range(600, 1801, 30)]
+    left = [(at, 50.0) for at in range(1830, 1900, 30)]
+    before = [(-30.0, 10.0)]
+    growth = memory.growth({"replica 1": before + warm + flat + left,
+                            "replica 2": [(at, 300 + at / 36) for at in range(0, 1801, 30)]},
+                           30 * 60)
+    assert growth["replica 1"] == pytest.approx(0, abs=1e-9)
+    assert growth["replica 2"] == pytest.approx(100)
+
+
+def test_pace_compares_the_first_and_last_windows_of_a_short_class():
+    # 15 min class: windows of 5 min; slow changes only in the last 5 min
+    changes = [(at, 0.1) for at in range(0, 600, 3)] + [(at, 0.5) for at in range(600, 901, 3)]
+    changes.append((905.0, 9.0))  # after the class: not counted
+    figures = memory.pace(changes, 15 * 60)
+    assert figures["p95_first_10min_ms"] == pytest.approx(100)
+    assert figures["p95_last_10min_ms"] == pytest.approx(500)
+    assert figures["changes_first_window"] == 100 and figures["changes_last_window"] == 101
+
+
+def test_pace_without_changes_is_none_not_zero():
+    assert memory.pace([], 600)["p95_last_10min_ms"] is None
+
+
+def test_sampler_names_each_streamlit_process_under_the_root_and_the_report_says_the_window():
+    fake = [sys.executable, "-c", "import time; time.sleep(30)", "streamlit"]  # argv[1:4]
+    children = [subprocess.Popen(fake) for _ in range(2)]
+    try:
+        replicas = memory.ReplicaMemory(os.getpid(), every=0.05)
+
+        async def watch():  # until two readings of each child, at most 20 s on a busy machine
+            task = asyncio.create_task(replicas.run())
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (
+                    len(replicas.series) == 2
+                    and all(len(samples) >= 2 for samples in replicas.series.values())):
+                await asyncio.sleep(0.05)
+            task.cancel()
+
+        asyncio.run(watch())
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    assert sorted(replicas.names) == sorted(child.pid for child in children)
+    assert set(replicas.series) == {"replica 1", "replica 2"}
+    assert all(len(samples) >= 2 and all(mb > 1 for _, mb in samples)
+               for samples in replicas.series.values())
+    start = min(at for samples in replicas.series.values() for at, _ in samples)
+    result = memory.figures(replicas, start, 0.003, [(0.01, 0.2)])
+    result["minutes"] = 0.003
+    assert set(result["rss_growth_mb_per_hour"]) == {"replica 1", "replica 2"}
+    text = memory.report(result)
+    assert "a third of a class under 30 min" in text and "replica 2" in text
