@@ -175,16 +175,7 @@ def train_beside(model, workdir: Path) -> None:
     """train() on WORKDIR/data.npz, written to train.json; a failure to status-train.json."""
     with open(workdir / "progress", "a") as progress:
         progress.write("train\n")
-    try:
-        with np.load(workdir / "data.npz", allow_pickle=False) as saved:
-            data = {name: saved[name] for name in saved.files}
-        (workdir / "train.json").write_text(json.dumps(train(model, data)))
-        status = {"kind": "ok"}
-    except MemoryError as error:
-        status = child.failure("memory", "ran out of memory", error)
-    except BaseException as error:  # noqa: BLE001 - the student's model, trained
-        status = child.failure("exception", f"raised {type(error).__name__}", error)
-    child.write_json(workdir / "status-train.json", status)
+    child.train_beside(workdir, lambda data: train(model, data))
 
 
 def main(workdir: str, student: str, memory_bytes: str, cpu_seconds: str) -> int:

@@ -36,7 +36,7 @@ def diagnose(expected: dict, got: dict) -> list[str]:
     description of their model) against `expected` (the course's)."""
     want, have = layers(expected), layers(got)
     return [*_conv1_padding(want, have, got.get("params")), *_hidden_activations(have),
-            *_pool_strides(have, got.get("params")), *_flatten(have), *_output(have),
+            *_pool_strides(have, got.get("params")), *missing_flatten(have), *_output(have),
             *_initializers(have), *_compiled(expected, got)]
 
 
@@ -98,7 +98,11 @@ def _pool_strides(have: list[dict], params) -> list[str]:
     return lines
 
 
-def _flatten(have: list[dict]) -> list[str]:
+def missing_flatten(have: list[dict], output: str = "the model's output",
+                    fix: str = "Add K.layers.Flatten() between the last pooling and the first "
+                               "Dense.") -> list[str]:
+    """A line when the first Dense layer of `have` gets maps (Flatten missing), else []; `output`
+    names what the student returns, `fix` says how to flatten in the task's API."""
     if any(layer.get("class") == "Flatten" for layer in have):
         return []
     dense = next((k for k, layer in enumerate(have) if layer.get("class") == "Dense"), None)
@@ -106,8 +110,7 @@ def _flatten(have: list[dict]) -> list[str]:
         return []
     before = _shape(have[dense - 1]) if dense else "(28, 28, 1)"
     return [f"Flatten is missing: Dense on the {before} maps works on their last axis alone, so "
-            f"the model's output is {_shape(have[-1])}, not 10 probabilities per image. Add "
-            f"K.layers.Flatten() between the last pooling and the first Dense."]
+            f"{output} is {_shape(have[-1])}, not 10 probabilities per image. {fix}"]
 
 
 def _output(have: list[dict]) -> list[str]:

@@ -12,7 +12,7 @@ import math
 
 from cnnviz.check import keras_diagnose
 from cnnviz.check.beside import training_line
-from cnnviz.check.keras_task import _shape, layers
+from cnnviz.check.keras_task import layers
 from cnnviz.check.tf1_task import ACCURACY_TOLERANCE, ADAM_KEYS, he_std, is_he
 
 ADAM = "tf.compat.v1.train.AdamOptimizer().minimize(loss)"
@@ -59,16 +59,9 @@ def _prediction(got: dict, have: list[dict]) -> list[str]:
 
 
 def _flatten(have: list[dict]) -> list[str]:
-    if any(layer.get("class") == "Flatten" for layer in have):
-        return []
-    dense = next((k for k, layer in enumerate(have) if layer.get("class") == "Dense"), None)
-    if dense is None or len(have[dense].get("output_shape") or []) <= 2:
-        return []
-    before = _shape(have[dense - 1]) if dense else "(28, 28, 1)"
-    return [f"Flatten is missing: Dense on the {before} maps works on their last axis alone, so "
-            f"y_pred is {_shape(have[-1])}, not 10 probabilities per image. Flatten the last "
-            f"pooling's output first (tf.keras.layers.Flatten()(pool2), or tf.reshape(pool2, "
-            f"(-1, 400)))."]
+    return keras_diagnose.missing_flatten(
+        have, "y_pred", "Flatten the last pooling's output first "
+        "(tf.keras.layers.Flatten()(pool2), or tf.reshape(pool2, (-1, 400))).")
 
 
 def _kernels(got: dict) -> list[str]:
