@@ -143,7 +143,8 @@ def test_uploads_refused_or_read_with_note(page, app_url, where, screenshot):
         if where == "draw":
             expect(page.get_by_role("heading", name="The network reads")).to_be_visible()
         else:
-            expect(page.locator(".st-key-outputs .main-svg").first).to_be_visible()
+            maps = page.locator(f"{browser.SCRUB}[data-drawn] .maps .main-svg")  # drawn by the
+            expect(maps.first).to_be_visible()  # scrub component from the uploaded image
     screenshot(page, f"upload-{where}")
 
 
