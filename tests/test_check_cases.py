@@ -53,6 +53,11 @@ def test_random_cases_cover_every_rule_and_are_seeded(task):
     assert all(a.dtype == np.float64 for case in drawn for a in case.expected)
 
 
+def test_random_cases_are_refused_for_the_homework_not_drawn_forever():
+    with pytest.raises(ValueError, match="tasks 0-3"):
+        cases.random_cases("back_propagation", 2)
+
+
 def test_expected_outputs_come_from_ops():
     case = cases.random_cases("pool_backward", 1)[0]
     a = case.args

@@ -201,7 +201,11 @@ POOL_GEOMETRIES = [((2, 2), (2, 2), "max"), ((3, 3), (1, 1), "avg"), ((2, 3), (1
 
 
 def random_cases(task: str, count: int, seed: int = 0, tie_break: str = "all") -> list[Case]:
-    """`count` seeded float64 cases: the hand-picked geometries first, then random ones."""
+    """`count` seeded float64 cases of a convolution or pooling task (0-3): the hand-picked
+    geometries first, then random ones. ValueError for another task (the homework's cases are
+    cnnviz.check.homework's)."""
+    if not task.startswith(("conv", "pool")):
+        raise ValueError(f"random cases are drawn for tasks 0-3, not {task!r}")
     rng = np.random.default_rng(seed)
     conv = task.startswith("conv")
     picked = CONV_GEOMETRIES if conv else POOL_GEOMETRIES
