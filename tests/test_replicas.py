@@ -230,7 +230,7 @@ def test_sessions_stay_on_their_replica_and_survive_the_other_ones_death(cluster
                         "given up at 5)"]
         for session, home in zip(sessions, homes):
             if home == "r2":  # still the same sessions, untouched by r1's return
-                run = await session.change(session.widget("Stride sh"), 2)
+                run = await settle_stride(session, 2)
                 assert run.status == "finished" and not run.exceptions
         print(f"\nreplica killed: a reload served after {reloaded:.1f} s; the replica back "
               f"behind HAProxy after {recovered:.1f} s")
@@ -250,7 +250,7 @@ def test_haproxy_killed_is_restarted_and_the_sessions_resume(cluster):
         sessions = [StreamlitSession(url, timeout=60) for _ in range(2)]
         for session in sessions:
             await session.open("convolution")
-            await session.change(session.widget("Stride sh"), 3)
+            await settle_stride(session, 3)
         killed = part(launcher, "haproxy", "-db")
         killed.kill()
         began = time.monotonic()
