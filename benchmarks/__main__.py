@@ -9,6 +9,7 @@ BENCHMARKS = {  # name -> module, in the order BENCHMARKS.md shows them
     "train": "benchmarks.train",
     "draw": "benchmarks.draw",
     "browser": "benchmarks.browser_latency",  # the helpers it shares with tests/e2e: browser.py
+    "scrub-training": "benchmarks.browser_training",  # what slows scrubbing while a run trains
     "architectures": "benchmarks.architectures",
     "classroom-train": "benchmarks.classroom_train",
     "classroom": "benchmarks.classroom",  # its protocol client: streamlit_protocol.py

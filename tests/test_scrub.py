@@ -6,6 +6,7 @@ The JavaScript's arithmetic against cnnviz.nn.ops is tests/test_scrub_js.py.
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -14,13 +15,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.nn import kernels
-from cnnviz.ui.scrub import conv_settings, pool_settings
+from cnnviz.ui.scrub import ASSETS, conv_settings, pool_settings
 from cnnviz.ui.scrub.settings import conv_padding
 from tests import installed
 
 APP = Path(__file__).parent / "apps" / "scrub_app.py"
 IMAGE = np.add.outer(np.arange(12.0), np.arange(10.0)) % 7  # the tiny script's image
 SOBEL = kernels.preset_kernel("Sobel left")
+SCRUB_JS = ASSETS / "scrub.js"
 
 
 def test_conv_settings_complete_the_defaults_and_centre_the_position():
@@ -86,6 +88,19 @@ def test_the_component_mounts_and_returns_the_settings(kind):
     assert returned == expected
 
 
+def test_plotly_js_is_the_components_own_partial_bundle_with_heatmaps():
+    # scrub.js loads the cartesian build beside it (a third of the full plotly.min.js), never a
+    # CDN; its licence is shipped with it
+    loaded = re.findall(r'new URL\("\./([^"]+)", import\.meta\.url\)', SCRUB_JS.read_text())
+    assert loaded == ["vendor/plotly-cartesian.min.js"]
+    bundle = ASSETS / loaded[0]
+    head = bundle.read_text()[:200]
+    assert "plotly.js (cartesian - minified) v" in head
+    assert "heatmap" in bundle.read_text()
+    assert bundle.stat().st_size < 2_000_000  # the full bundle is 4.8 MB
+    assert "MIT License" in (bundle.parent / "LICENSE-plotly.js").read_text()
+
+
 # --- in chromium --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -141,6 +156,9 @@ def test_a_slider_redraws_in_place_and_settles_to_python(scrub_page, scrub_url):
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
     page.keyboard.press("ArrowRight")  # the rerun left the slider in place, still focused
     _wait_for_settings(page, '"stride": [1, 3]')
+    plotly = page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)"
+                           ".filter((name) => name.toLowerCase().includes('plotly'))")
+    assert [url.rsplit("/", 1)[1] for url in plotly] == ["plotly-cartesian.min.js"]  # once
 
 
 @pytest.mark.browser

@@ -33,7 +33,11 @@ from cnnviz.training.reports import HistorySender
 from cnnviz.training.runs import model_meta
 
 REPORT_SECONDS = 0.1  # reports travel in lists: one message per batch would cost Keras' speed
-WORKER_NICENESS = 10  # a worker on the server's machine yields the CPU to the server's pages
+# A worker on the server's machine yields the CPU to the server's pages. Ray starts its workers
+# at nice 15 (its worker_niceness), so this brings the run's threads, and the TensorFlow threads
+# they start, to 19, the lowest there is (seen in /proc/<pid>/task/*/stat while a Keras run
+# trained, 2026-12-03; only Ray's own I/O threads stay at 0, and they are nearly idle).
+WORKER_NICENESS = 10
 LAST_REPORTS = ("done", "error")
 
 

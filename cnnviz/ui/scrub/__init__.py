@@ -12,13 +12,12 @@ page computes the rest (backward pass, formula, links) from them with NumPy.
 
 The assets are declared in cnnviz/pyproject.toml, the manifest Streamlit scans in an installed
 cnnviz. The app also runs from a checkout, where nothing is installed to scan, so the same
-manifest is registered here when Streamlit did not find it. Plotly.js is the installed plotly
-package's own file, copied beside the assets (assets/vendor/, not in git): no CDN, no network.
+manifest is registered here when Streamlit did not find it. Plotly.js is the component's own
+bundle, assets/vendor/plotly-cartesian.min.js (Plotly's partial "cartesian" build, with heatmaps;
+a third of the full plotly.min.js, so a first visit parses a third as much; where it comes from:
+assets/vendor/README.md): served by Streamlit with the other assets, no CDN, no network.
 """
 
-import filecmp
-import os
-import shutil
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -36,30 +35,8 @@ __all__ = ["ASSETS", "NAME", "conv_settings", "pool_settings", "scrub_conv", "sc
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # cnnviz/: asset_dir is relative to it
 MANIFEST = PACKAGE_ROOT / "pyproject.toml"
 ASSETS = Path(__file__).resolve().parent / "assets"
-PLOTLY_JS = ASSETS / "vendor" / "plotly.min.js"
 NAME = "cnnviz.scrub"  # "<project name>.<component name>", as Streamlit looks it up
 HTML = '<div class="cnnviz-scrub" data-testid="cnnviz-scrub"></div>'
-
-
-def _vendor_plotly() -> None:
-    """Copy the installed plotly package's plotly.min.js beside the assets unless the same file
-    is there (the component's route serves only files under its asset_dir). Written under a
-    temporary name, then renamed: replicas starting together never serve half a file."""
-    import plotly
-
-    source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if PLOTLY_JS.exists() and filecmp.cmp(source, PLOTLY_JS, shallow=False):
-        return
-    try:
-        PLOTLY_JS.parent.mkdir(exist_ok=True)
-        partial = PLOTLY_JS.with_name(f"{PLOTLY_JS.name}.{os.getpid()}")
-        shutil.copyfile(source, partial)
-        os.replace(partial, PLOTLY_JS)
-    except OSError as error:
-        raise RuntimeError(
-            f"the scrub component needs a copy of {source} in {PLOTLY_JS.parent} and cannot "
-            f"write it ({error}); copy it there once, or let the app's user write that folder"
-        ) from error
 
 
 def _register_manifest() -> None:
@@ -85,7 +62,6 @@ def _renderer():
     """The component's mount callable, its manifest declared to the running Streamlit."""
     _register_manifest()
     if not _renderers:
-        _vendor_plotly()
         _renderers.append(st.components.v2.component(
             NAME, html=HTML, js="scrub.js", css="scrub.css", isolate_styles=False
         ))  # unisolated: Plotly.js styles its charts through the document's head

@@ -8,7 +8,7 @@ import { buildControls } from "./controls.js";
 import * as conv from "./conv.js";
 import * as draw from "./draw.js";
 
-const PLOTLY = new URL("./vendor/plotly.min.js", import.meta.url).href;
+const PLOTLY = new URL("./vendor/plotly-cartesian.min.js", import.meta.url).href;
 const SETTLE_MS = 300;  // a pause this long in typing or dragging counts as settling
 const PLAY_MS = 30;  // one window step per frame at ~30 frames per second
 const views = new WeakMap();
