@@ -161,8 +161,9 @@ def report(figures: dict, load: str) -> None:
     if figures["level"] == "app":
         print(f"\n{figures['explorers']} students explored meanwhile "
               f"({figures['explorer_changes']} + {figures.get('tf_explorer_changes', 0)} changes "
-              f"timed; {figures['explorer_errors']} errors); the server process's own CPU time "
-              f"while the tasks 0-3 wave was graded: {figures['server_cpu_s']:.1f} s.")
+              f"timed; {figures['explorer_errors']} errors); while the tasks 0-3 wave was graded, "
+              f"its pages polled their status {figures['status_polls']} times and the server "
+              f"process used {figures['server_cpu_s']:.1f} s of CPU.")
     problems = figures.get("first_problems", []) + figures.get("tf_first_problems", [])
     if problems:
         print("First problems: " + " | ".join(problems))

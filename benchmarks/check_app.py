@@ -90,6 +90,7 @@ class Submission:
     right: bool
     seconds: float | None = None  # Check -> report shown
     places: list[int] = field(default_factory=list)
+    polls: int = 0  # the page's status polls (its fragment's auto reruns) until it closed
     problem: str = ""  # why it counts as an error ("" when the report judged the file rightly)
 
 
@@ -135,6 +136,7 @@ async def press_check(tab: CheckTab, button, submission: Submission, until: floa
         return
     finally:
         submission.places = sorted(set(tab.places), reverse=True)
+        submission.polls = len(tab.fragment_runs)
         await tab.close()
     if tab.report_at is None:
         submission.problem = f"no report within {limit:.0f} s"
@@ -192,6 +194,7 @@ def figures(submissions: list[Submission], room: Classroom, window: tuple[float,
             f"{prefix}errors": sum(bool(s.problem) for s in submissions),
             f"{prefix}last_place": max((p for s in submissions for p in s.places), default=0),
             f"{prefix}shown_a_place": sum(bool(s.places) for s in submissions),
+            f"{prefix}status_polls": sum(s.polls for s in submissions),
             f"{prefix}explorer_changes": len(changes),
             f"{prefix}explorer_p50_ms": explorer["p50_ms"],
             f"{prefix}explorer_p95_ms": explorer["p95_ms"],

@@ -31,8 +31,7 @@ MAX_WAITING = 100  # checks waiting for a slot; the next one is refused
 # per case) and a memory limit that leaves room for the other slots and the server
 SERVER_OPTIONS = solution.Options(timeout=10.0, memory_mb=1024, sandbox=True)
 # how often a waiting page polls its check's status: (places up to, seconds); further back, the
-# last. Every poll is a rerun on the server: thirty pages polling every second cost it CPU the
-# checks need, while a page far back learns nothing new in a second.
+# last. Every poll is a rerun on the server, and a page far back learns nothing new in a second.
 POLL_BANDS = ((2, 1.0), (10, 2.0), (MAX_WAITING, 4.0))
 BUSY = ("The checker is busy: {waiting} files are waiting for it. Try again in a minute; "
         "your file stays here.")
