@@ -12,6 +12,7 @@ record. Task 4 (a TensorFlow-1 graph) runs `tf1_child.py` (run_tf1) alike.
 """
 
 import dataclasses
+import io
 import json
 import os
 import shutil
@@ -41,6 +42,9 @@ MAX_MODEL_BYTES = 1 << 20  # a description of LeNet-5 is about 3 KiB
 TF1_CHILD = CHILD.with_name("tf1_child.py")  # task 4's: it imports TensorFlow and trains
 TRAIN_SECONDS = 120.0  # tasks 4 and 5's training: seconds alone, tens on a busy server
 CHILD_KINDS = ("ok", "import", "missing", "exception", "memory", "return")  # child.py writes
+MAX_CASE_SETS = 64  # sets of shared cases whose input files are kept (a few KiB to 1 MiB each)
+_CASE_FILES: dict[tuple[int, ...], tuple[list[Case], dict[str, bytes]]] = {}
+_CASE_FILES_LOCK = threading.Lock()
 CHILD_NICENESS = 10  # as training workers: a graded child yields the CPU to the server's pages
 
 
@@ -207,7 +211,19 @@ class _Drain(threading.Thread):
 
 
 def _write_cases(workdir: Path, cases: list[Case], ids: dict[str, str]) -> None:
-    listing = []
+    """The cases' inputs (in-<id>.npz) and their listing (cases.json) in workdir."""
+    for name, data in _case_files(cases, ids).items():
+        (workdir / name).write_bytes(data)
+
+
+def _case_files(cases: list[Case], ids: dict[str, str]) -> dict[str, bytes]:
+    """_write_cases' files, name -> bytes; made once for cases whose arrays are all read-only
+    (solution.graded_cases shares them among a class's checks: they cannot change), kept in
+    _CASE_FILES by the cases' identities (the cases kept alive with them)."""
+    identity = tuple(id(case) for case in cases)
+    if identity in _CASE_FILES:
+        return _CASE_FILES[identity][1]
+    files, listing = {}, []
     for case in cases:
         names = TASKS[case.task][0]
         arrays = {name: case.args[name] for name in names
@@ -215,7 +231,9 @@ def _write_cases(workdir: Path, cases: list[Case], ids: dict[str, str]) -> None:
         dicts = {name: case.args[name] for name in names if isinstance(case.args[name], dict)}
         saved = {**arrays, **{f"{name}.{key}": np.asarray(value, dtype=np.float64)
                               for name, values in dicts.items() for key, value in values.items()}}
-        np.savez(workdir / f"in-{ids[case.name]}.npz", **saved)
+        buffer = io.BytesIO()
+        np.savez(buffer, **saved)
+        files[f"in-{ids[case.name]}.npz"] = buffer.getvalue()
         listing.append({
             "id": ids[case.name],
             "args": [[name, "array" if name in arrays else {"dict": list(dicts[name])}
@@ -223,7 +241,13 @@ def _write_cases(workdir: Path, cases: list[Case], ids: dict[str, str]) -> None:
             "outputs": ([keys and list(keys) for _, keys in RETURNS[case.task]]
                         if case.task in RETURNS else len(TASKS[case.task][1])),
         })
-    (workdir / "cases.json").write_text(json.dumps(listing))
+    files["cases.json"] = json.dumps(listing).encode()
+    if not any(array.flags.writeable for case in cases for array in case.arrays()):
+        with _CASE_FILES_LOCK:  # the server's grading slots are threads
+            while len(_CASE_FILES) >= MAX_CASE_SETS:
+                del _CASE_FILES[next(iter(_CASE_FILES))]  # the oldest set
+            _CASE_FILES[identity] = (list(cases), files)
+    return files
 
 
 def _plain(value):

@@ -20,8 +20,6 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from cnnviz.check import (
     beside,
     diagnose,
@@ -181,11 +179,8 @@ def graded_cases(task: str, count: int, seed: int, tie_break: str) -> tuple[Case
     shared by every check, so their arrays are made read-only."""
     made = homework.cases(task, count, seed) if task in HOMEWORK else (
         course_cases(task, tie_break) + random_cases(task, count, seed, tie_break))
-    for case in made:
-        values = [*case.args.values(), *case.expected]
-        for value in values + [v for d in values if isinstance(d, dict) for v in d.values()]:
-            if isinstance(value, np.ndarray):
-                value.flags.writeable = False
+    for array in (array for case in made for array in case.arrays()):
+        array.flags.writeable = False
     return tuple(made)
 
 
