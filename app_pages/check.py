@@ -2,8 +2,9 @@
 
 The file is read and its task found here (cnnviz.check.solution, as `cnnviz check` does); it is
 graded off this process, in the sandbox, through the server's grading queue
-(cnnviz.check.queue): the page shows the check's place while it waits, polling once a second,
-then the report. What the student sent is shown only as code, never as Markdown.
+(cnnviz.check.queue): the page shows the check's place while it waits, polling every second near
+the front of the queue and less often further back (queue.poll_seconds), then the report. What
+the student sent is shown only as code, never as Markdown.
 """
 
 import functools
@@ -20,6 +21,7 @@ from cnnviz.figures.check import comparison_figure
 from cnnviz.ui import classroom as teacher_ui
 
 TICKET, RESULT = "check_ticket", "check_result"  # (ticket, file name); (file name, reports)
+POLL = "check_poll"  # seconds between the status's polls, as set by the last full run
 # The class's browser key, set by the class banner once the student has one (cnnviz.ui.classroom)
 FIND_TASK = "Find it from the file"
 MODES = ("Upload a file", "Paste the code")
@@ -132,6 +134,8 @@ def status_ui() -> None:
     ticket, name = state[TICKET]
     if not ticket.done:
         place = ticket.place
+        if queue.poll_seconds(place) < (state.get(POLL) or 0):
+            st.rerun()  # nearer the front: the whole page, to poll more often
         if place:
             ahead = "yours is next" if place == 1 else f"{place - 1} files are ahead of yours"
             st.info(f"Waiting: place {place} in the queue ({ahead}).")
@@ -210,7 +214,8 @@ def main() -> None:
         tasks = tasks_ui(*source, None if choice == FIND_TASK else choice)
         if tasks:
             submit_ui(*source, tasks)
-    st.fragment(status_ui, run_every=1.0 if TICKET in state else None)()
+    state[POLL] = queue.poll_seconds(state[TICKET][0].place) if TICKET in state else None
+    st.fragment(status_ui, run_every=state[POLL])()
     if RESULT in state:
         report_ui(*state[RESULT])
 

@@ -10,7 +10,9 @@ By default through a running app (benchmarks/check_app.py): each student uploads
 Check page over Streamlit's protocol and presses Check; the page shows its place in the queue,
 then the report. Simulated students explore meanwhile (`explorer_p95_ms`: their changes, request
 to script_finished). Then a second wave: --tf task 5 (Keras) files, half right, half with one
-known mistake, pressed at once (keys `tf_...`).
+known mistake, pressed at once (keys `tf_...`; --tf 0 skips it). Progress lines go to stderr
+while it runs; --minutes bounds the whole run (checks without a report by then are errors, and
+the figures, the JSON line included, are printed all the same).
 
 --library: no app; the files go straight to a grading queue in this process (cnnviz.check.queue,
 the page's: its slots, its waiting list, the sandbox, SERVER_OPTIONS), and this process's own
@@ -128,8 +130,13 @@ def through_the_app(args) -> dict:
                   for task, source, right in map(student_file, range(args.students))]}
     if args.tf:
         waves["tf_"] = [check_app.Submission(*keras_file(n)) for n in range(args.tf)]
+    until = time.monotonic() + args.minutes * 60
+    check_app.say(f"starting the app ({len(waves)} waves: {args.students} files of tasks 0-3"
+                  f"{f', then {args.tf} of task 5' if args.tf else ''}; at most "
+                  f"{args.minutes:g} min)")
     with check_app.app(args.url, args.slots) as url:
-        figures = asyncio.run(check_app.run(url, waves, args.explorers, tuple(args.think)))
+        figures = asyncio.run(check_app.run(url, waves, args.explorers, tuple(args.think),
+                                            until))
     slots = args.slots or ("the server's" if args.url else queue.default_slots())
     return {"students": args.students, "slots": slots, **figures,
             "level": "app"}
@@ -154,7 +161,9 @@ def report(figures: dict, load: str) -> None:
     if figures["level"] == "app":
         print(f"\n{figures['explorers']} students explored meanwhile "
               f"({figures['explorer_changes']} + {figures.get('tf_explorer_changes', 0)} changes "
-              f"timed; {figures['explorer_errors']} errors).")
+              f"timed; {figures['explorer_errors']} errors); while the tasks 0-3 wave was graded, "
+              f"its pages polled their status {figures['status_polls']} times and the server "
+              f"process used {figures['server_cpu_s']:.1f} s of CPU.")
     problems = figures.get("first_problems", []) + figures.get("tf_first_problems", [])
     if problems:
         print("First problems: " + " | ".join(problems))
@@ -174,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slots", type=int, default=None,
                         help=f"grading slots (default: ${queue.SLOTS_ENV}, else cores - 1)")
     parser.add_argument("--url", help="a running app on this machine (default: start one)")
+    parser.add_argument("--minutes", type=float, default=30.0,
+                        help="the whole run's limit: checks without a report by then count as "
+                             "errors (default 30)")
     parser.add_argument("--library", action="store_true",
                         help="submit tasks 0-3 to a grading queue in this process instead, no "
                              "app (--tf, --explorers, --url ignored)")
@@ -182,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--students must be 1 to {MAX_STUDENTS} and --slots at least 1")
     if not 0 <= args.tf <= MAX_STUDENTS or not 0 <= args.explorers <= MAX_SESSIONS:
         parser.error(f"--tf must be 0 to {MAX_STUDENTS}, --explorers 0 to {MAX_SESSIONS}")
+    if not 0 < args.minutes <= 120:
+        parser.error(f"--minutes {args.minutes:g}: give more than 0 and at most 120")
     if not 0 < args.think[0] <= args.think[1]:
         parser.error(f"--think {args.think}: give 0 < MIN <= MAX")
     ok, reason = sandbox.available()

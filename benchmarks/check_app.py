@@ -10,16 +10,20 @@ judged from what the page showed: a right file needs "All N cases pass" and no e
 one "k of N cases pass" and a diagnosis (a warning box); anything else (a traceback, the checker
 busy or failing, no report in time) is an error. Meanwhile simulated students explore the
 Convolution, Pooling and Backpropagation pages (benchmarks/students.py), timed per change.
+Progress lines go to stderr while it runs (`say`); the whole run has a deadline, past which the
+students still waiting count as errors and the figures are reported all the same.
 """
 
 import asyncio
 import contextlib
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import psutil
 from streamlit.proto.Alert_pb2 import Alert
 
 from benchmarks.server import listening_pid, started_server
@@ -33,6 +37,14 @@ PASSED = re.compile(r"(\d+) of (\d+) cases pass")
 BUSY = queue.BUSY.split(":")[0]  # "The checker is busy"
 ALERTS = {Alert.ERROR: "error", Alert.WARNING: "warning", Alert.INFO: "info",
           Alert.SUCCESS: "success"}
+PROGRESS_SECONDS = 10.0  # between two progress lines while a wave is graded
+STARTED = time.monotonic()
+
+
+def say(message: str) -> None:
+    """One progress line on stderr, with the seconds since the benchmark started (stdout keeps
+    the Markdown and the JSON line)."""
+    print(f"[check {time.monotonic() - STARTED:6.0f} s] {message}", file=sys.stderr, flush=True)
 
 
 class CheckTab(StreamlitSession):
@@ -78,6 +90,7 @@ class Submission:
     right: bool
     seconds: float | None = None  # Check -> report shown
     places: list[int] = field(default_factory=list)
+    polls: int = 0  # the page's status polls (its fragment's auto reruns) until it closed
     problem: str = ""  # why it counts as an error ("" when the report judged the file rightly)
 
 
@@ -104,16 +117,18 @@ async def ready(url: str, submission: Submission) -> tuple[CheckTab, object]:
     return tab, tab.keyed("check_run")
 
 
-async def press_check(tab: CheckTab, button, submission: Submission) -> None:
-    """Press Check, wait for the report (the tab polls its status meanwhile), judge it."""
+async def press_check(tab: CheckTab, button, submission: Submission, until: float) -> None:
+    """Press Check, wait for the report (the tab polls its status meanwhile) up to
+    REPORT_TIMEOUT or the benchmark's deadline `until` (time.monotonic), judge it."""
     started = time.perf_counter()
+    limit = max(0.0, min(REPORT_TIMEOUT, until - time.monotonic()))
     try:
         run = await tab.click(button)  # may already be the report's run, on a fast check
         busy = [text for kind, text in tab.alerts if kind == "warning" and BUSY in text]
         if run.exceptions or busy:
             submission.problem = f"Check refused: {run.exceptions + busy}"
             return
-        deadline = started + REPORT_TIMEOUT
+        deadline = started + limit
         while tab.report_at is None and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
     except SessionLost as lost:
@@ -121,22 +136,45 @@ async def press_check(tab: CheckTab, button, submission: Submission) -> None:
         return
     finally:
         submission.places = sorted(set(tab.places), reverse=True)
+        submission.polls = len(tab.fragment_runs)
         await tab.close()
     if tab.report_at is None:
-        submission.problem = f"no report within {REPORT_TIMEOUT:.0f} s"
+        submission.problem = f"no report within {limit:.0f} s"
         return
     submission.seconds = tab.report_at - started
     submission.problem = misjudged(tab.report_alerts, submission.right)
 
 
-async def class_checks(url: str, submissions: list[Submission]) -> tuple[float, float]:
-    """Every student opens the page and uploads, then all press Check at once: (start, end) of
-    the pressing, in the Classroom's clock (time.monotonic)."""
-    tabs = await asyncio.gather(*(ready(url, s) for s in submissions))
+async def class_checks(url: str, submissions: list[Submission], until: float,
+                       name: str = "") -> tuple[float, float]:
+    """Every student opens the page and uploads, then all press Check at once, until the
+    deadline `until`: (start, end) of the pressing, in the Classroom's clock (time.monotonic).
+    TimeoutError when the uploads outlast the deadline."""
+    say(f"{name}: {len(submissions)} students open the Check page and upload their files")
+    tabs = await asyncio.wait_for(asyncio.gather(*(ready(url, s) for s in submissions)),
+                                  max(until - time.monotonic(), 1.0))
+    say(f"{name}: all uploaded; every student presses Check")
     start = time.monotonic()
-    await asyncio.gather(*(press_check(tab, button, s)
-                           for (tab, button), s in zip(tabs, submissions)))
+    watching = asyncio.create_task(watch([tab for tab, _ in tabs], submissions, name))
+    try:
+        await asyncio.gather(*(press_check(tab, button, s, until)
+                               for (tab, button), s in zip(tabs, submissions)))
+    finally:
+        watching.cancel()
     return start, time.monotonic()
+
+
+async def watch(tabs: list[CheckTab], submissions: list[Submission], name: str) -> None:
+    """A progress line every PROGRESS_SECONDS while the wave is graded: reports drawn, errors
+    so far, the highest place in the queue a waiting page shows."""
+    started = time.monotonic()
+    while True:
+        await asyncio.sleep(PROGRESS_SECONDS)
+        drawn = sum(tab.report_at is not None for tab in tabs)
+        errors = sum(bool(s.problem) for s in submissions)
+        places = [tab.places[-1] for tab in tabs if tab.report_at is None and tab.places]
+        say(f"{name}: {drawn}/{len(tabs)} reports after {time.monotonic() - started:.0f} s, "
+            f"{errors} errors, highest place shown now {max(places, default=0)}")
 
 
 def figures(submissions: list[Submission], room: Classroom, window: tuple[float, float],
@@ -156,6 +194,7 @@ def figures(submissions: list[Submission], room: Classroom, window: tuple[float,
             f"{prefix}errors": sum(bool(s.problem) for s in submissions),
             f"{prefix}last_place": max((p for s in submissions for p in s.places), default=0),
             f"{prefix}shown_a_place": sum(bool(s.places) for s in submissions),
+            f"{prefix}status_polls": sum(s.polls for s in submissions),
             f"{prefix}explorer_changes": len(changes),
             f"{prefix}explorer_p50_ms": explorer["p50_ms"],
             f"{prefix}explorer_p95_ms": explorer["p95_ms"],
@@ -163,24 +202,48 @@ def figures(submissions: list[Submission], room: Classroom, window: tuple[float,
                                                           if s.problem))[:3]}
 
 
+def cpu_seconds(before, after, prefix: str) -> dict:
+    """The server process's own CPU seconds between two psutil cpu_times: its pages (the
+    explorers' and the Check page's polls) and the queue's threads; not the checks' sandboxes,
+    whose CPU time does not come back through bwrap's PID namespace."""
+    return {f"{prefix}server_cpu_s": after.user + after.system - before.user - before.system}
+
+
 async def run(url: str, waves: dict[str, list[Submission]], explorers: int,
-              think: tuple[float, float], seed: int = 0) -> dict:
+              think: tuple[float, float], until: float, seed: int = 0) -> dict:
     """Warm the server up, let `explorers` students explore, send each wave of checks in turn
-    (keys prefixed by the wave's name), then stop the explorers."""
-    await warm_up(url)
-    first = CheckTab(url)
-    await first.open("check")  # the Check page's imports, before the clock starts
-    await first.close()
-    room = Classroom()
-    class_over = time.monotonic() + REPORT_TIMEOUT * (len(waves) + 1)
-    exploring = [asyncio.create_task(student(n, url, class_over, think, 5.0, seed, room))
+    (keys prefixed by the wave's name), then stop the explorers. `until` (time.monotonic) ends
+    it all: students without a report by then count as errors, a wave not begun is all errors."""
+    say("warming the server up (every explorer page, then the Check page)")
+    try:
+        await asyncio.wait_for(warm_up(url), max(until - time.monotonic(), 1.0))
+        first = CheckTab(url)
+        await asyncio.wait_for(first.open("check"), max(until - time.monotonic(), 1.0))
+        await first.close()  # the Check page's imports, before the clock starts
+    except TimeoutError:
+        say("the time limit came during the warm-up: no wave is checked")
+    room, server = Classroom(), psutil.Process(listening_pid(url))
+    exploring = [asyncio.create_task(student(n, url, until, think, 5.0, seed, room))
                  for n in range(explorers)]
+    say(f"{explorers} students start exploring")
     await asyncio.sleep(6.0 if explorers else 0)  # every explorer has arrived
     result = {"explorers": explorers}
     try:
         for prefix, submissions in waves.items():
-            window = await class_checks(url, submissions)
-            result.update(figures(submissions, room, window, prefix))
+            name = f"wave {prefix.rstrip('_') or 'tasks 0-3'}"
+            before = server.cpu_times()
+            try:
+                window = await class_checks(url, submissions, until, name)
+            except TimeoutError:
+                window = (time.monotonic(), time.monotonic())
+                for submission in submissions:
+                    submission.problem = "not checked: the benchmark's time limit came first"
+            result.update(figures(submissions, room, window, prefix),
+                          **cpu_seconds(before, server.cpu_times(), prefix))
+            said = {key: "-" if result[prefix + key] is None else f"{result[prefix + key]:.1f}"
+                    for key in ("p50_s", "p95_s", "explorer_p95_ms")}
+            say(f"{name} done: p50 {said['p50_s']} s, p95 {said['p95_s']} s, "
+                f"{result[prefix + 'errors']} errors, explorer p95 {said['explorer_p95_ms']} ms")
     finally:
         for task in exploring:
             task.cancel()

@@ -59,3 +59,16 @@ def test_the_client_polls_every_fragment_at_its_own_interval():
     asyncio.run(poll_a_while())
     banner, status = polled.count("banner"), polled.count("status")  # ideally 2 and 8
     assert 1 <= banner <= 3 and status >= 3 and status > 2 * banner
+
+
+def test_progress_goes_to_stderr_so_the_json_line_stays_last(capsys):
+    check_app.say("wave tasks 0-3: 3/30 reports")
+    out, err = capsys.readouterr()
+    assert out == "" and "3/30 reports" in err and err.startswith("[check")
+
+
+@pytest.mark.parametrize("argv", [["--minutes", "0"], ["--minutes", "500"], ["--tf", "-1"]])
+def test_the_run_limit_and_the_tf_wave_are_checked(argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        check.main(["--students", "2", *argv])
+    assert exited.value.code == 2 and "--" in capsys.readouterr().err

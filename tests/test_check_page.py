@@ -157,6 +157,24 @@ def test_a_waiting_check_shows_its_place(checker):
     assert texts(check_after(at), "success") == ["All 6 cases pass."]
 
 
+def test_a_page_far_back_polls_less_often_until_it_nears_the_front(checker):
+    gate = threading.Event()
+    checker.submit(lambda: gate.wait(TIMEOUT))  # another student's check holds the slot
+    ahead = [checker.submit(lambda: None) for _ in range(11)]
+    while checker.running == 0:
+        time.sleep(0.01)
+    at = upload("0-conv_forward.py", RIGHT)
+    at.button(key="check_run").click().run()
+    assert "Waiting: place 12 in the queue (11 files are ahead of yours)." in texts(at, "info")
+    assert at.session_state["check_poll"] == queue.poll_seconds(12) > 1.0
+    gate.set()
+    for ticket in ahead:
+        assert ticket.wait(TIMEOUT)
+    at.run()  # (the poll's rerun) its check is next or being checked: every second
+    assert at.session_state["check_poll"] == 1.0
+    assert texts(check_after(at), "success") == ["All 6 cases pass."]
+
+
 def test_a_full_queue_says_try_again(monkeypatch):
     monkeypatch.setattr(queue, "shared", lambda: queue.CheckQueue(slots=1, max_waiting=0))
     at = upload("0-conv_forward.py", RIGHT)

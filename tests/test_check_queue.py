@@ -111,3 +111,10 @@ def test_without_the_sandbox_nothing_is_checked(monkeypatch):
     monkeypatch.setattr(sandbox, "available", lambda: (False, "bwrap not found"))
     with pytest.raises(queue.SandboxUnavailable, match="bwrap not found"):
         queue.check_in_sandbox("0-conv_forward.py", "def conv_forward(): pass", ["conv_forward"])
+
+
+def test_pages_poll_every_second_near_the_front_and_less_often_behind():
+    seconds = [queue.poll_seconds(place) for place in range(queue.MAX_WAITING + 1)]
+    assert seconds[:3] == [1.0, 1.0, 1.0]  # being checked, next, the one after
+    assert seconds == sorted(seconds) and seconds[-1] > seconds[3] > 1.0
+    assert queue.poll_seconds(10 * queue.MAX_WAITING) == seconds[-1]

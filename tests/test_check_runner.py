@@ -4,6 +4,7 @@ and odd return values each end cleanly with exit code 2 and one clear paragraph.
 import textwrap
 import time
 
+import numpy as np
 import pytest
 
 from cnnviz.check import cli
@@ -121,3 +122,22 @@ def test_check_later_cases_are_not_run_after_a_time_out(tmp_path, capsys):
     rows = [line for line in capsys.readouterr().out.splitlines()
             if line.startswith(("course:", "random"))]
     assert "TIMEOUT" in rows[0] and all(row.endswith("not run") for row in rows[1:])
+
+
+def test_shared_read_only_cases_have_their_input_files_made_once(tmp_path):
+    from cnnviz.check import runner, solution
+    from cnnviz.check.cases import random_cases
+
+    shared = list(solution.graded_cases("pool_forward", 2, 3, "all"))
+    ids = {case.name: f"{index:03d}" for index, case in enumerate(shared)}
+    files = runner._case_files(shared, ids)
+    assert runner._case_files(list(shared), ids) is files  # the same cases: kept
+    assert set(files) == {"cases.json", *(f"in-{i}.npz" for i in ids.values())}
+    fresh = random_cases("pool_forward", 2, 3)  # writable: they could change, never kept
+    fresh_ids = {case.name: f"{index:03d}" for index, case in enumerate(fresh)}
+    made = runner._case_files(fresh, fresh_ids)
+    assert runner._case_files(fresh, fresh_ids) is not made
+    runner._write_cases(tmp_path, shared, ids)
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == files
+    with np.load(tmp_path / "in-001.npz") as saved:
+        np.testing.assert_array_equal(saved["A_prev"], shared[1].args["A_prev"])

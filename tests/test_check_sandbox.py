@@ -149,6 +149,24 @@ def test_sandbox_limits_processes(tmp_path, capsys):
     assert f"at most {sandbox.MAX_PROCESSES} processes" in out
 
 
+def test_sandbox_child_runs_niced_and_cannot_raise_its_priority(tmp_path, capsys):
+    assert check(tmp_path, f"""
+        import os
+
+        {POOL}
+            niceness = os.nice(0)
+            try:
+                os.nice(-niceness)
+                raised = "no"
+            except PermissionError:
+                raised = "yes"
+            raise RuntimeError(f"niceness={{niceness}} refused={{raised}} now={{os.nice(0)}}")
+        """) == 2
+    out = printed(capsys)
+    expected = os.nice(0) + runner.CHILD_NICENESS
+    assert f"niceness={expected} refused=yes now={expected}" in out, out
+
+
 def test_sandbox_cannot_kill_the_grader_or_its_processes(tmp_path, capsys):
     bystander = subprocess.Popen(["sleep", "60"])  # another student's process, say
     try:

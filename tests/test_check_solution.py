@@ -111,3 +111,20 @@ def test_students_files_are_parsed_one_at_a_time(monkeypatch):
     for thread in threads:
         thread.join(timeout=10)
     assert most[0] == 1
+
+
+@pytest.mark.parametrize("task", ["conv_backward", "back_propagation"])
+def test_a_tasks_cases_are_computed_once_and_shared_read_only(task, monkeypatch):
+    first = solution.graded_cases(task, 3, 7, "all")
+    calls = []
+    monkeypatch.setattr(solution, "random_cases", lambda *a: calls.append(a) or [])
+    monkeypatch.setattr(solution.homework, "cases", lambda *a: calls.append(a) or [])
+    assert solution.graded_cases(task, 3, 7, "all") is first and not calls  # cached
+    assert solution.graded_cases(task, 3, 8, "all") is not first and calls  # other options
+    arrays = [value for case in first for value in (*case.args.values(), *case.expected)
+              if hasattr(value, "flags")]
+    arrays += [value for case in first for d in case.args.values() if isinstance(d, dict)
+               for value in d.values() if hasattr(value, "flags")]
+    assert arrays and not any(array.flags.writeable for array in arrays)
+    with pytest.raises(ValueError, match="read-only"):
+        first[0].expected[0][...] = 0

@@ -89,6 +89,12 @@ class Case:
                          f"{name} {value!r}")
         return ", ".join(parts)
 
+    def arrays(self) -> list[np.ndarray]:
+        """Every array of the case: its arguments' (a dict's values too) and the expected."""
+        values = [*self.args.values(), *self.expected]
+        values += [value for d in values if isinstance(d, dict) for value in d.values()]
+        return [value for value in values if isinstance(value, np.ndarray)]
+
     def pads(self) -> ops.Pads:
         """((top, bottom), (left, right)) that cnnviz.ops adds (zeros for pooling)."""
         if "padding" not in self.args:

@@ -30,8 +30,17 @@ MAX_WAITING = 100  # checks waiting for a slot; the next one is refused
 # a server's check: the CLI's cases, a shorter time limit (an endless loop holds a slot this long
 # per case) and a memory limit that leaves room for the other slots and the server
 SERVER_OPTIONS = solution.Options(timeout=10.0, memory_mb=1024, sandbox=True)
+# how often a waiting page polls its check's status: (places up to, seconds); further back, the
+# last. Every poll is a rerun on the server, and a page far back learns nothing new in a second.
+POLL_BANDS = ((2, 1.0), (10, 2.0), (MAX_WAITING, 4.0))
 BUSY = ("The checker is busy: {waiting} files are waiting for it. Try again in a minute; "
         "your file stays here.")
+
+
+def poll_seconds(place: int) -> float:
+    """Seconds between a waiting page's status polls for a check at `place` (0: being checked,
+    1: next...): every second near the front, less often further back."""
+    return next((seconds for last, seconds in POLL_BANDS if place <= last), POLL_BANDS[-1][1])
 
 
 class Busy(RuntimeError):

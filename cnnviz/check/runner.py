@@ -1,18 +1,21 @@
 """Run a student's file in its own process, with a time limit and a memory limit.
 
 The child is a fresh `python -I cnnviz/check/child.py ...` in its own session (so a time-out kills
-everything it started), with RLIMIT_AS, RLIMIT_CPU and RLIMIT_FSIZE set by the child on itself and
-one BLAS thread. Cases go in and results come back as .npz files of plain arrays in a temporary
-folder, read with allow_pickle=False: nothing from the student's process is unpickled. What it
-prints comes through pipes, read up to MAX_OUTPUT_BYTES (then it is killed). With sandbox=True
-the child runs in cnnviz.check.sandbox (bubblewrap) instead of as the caller. Task 5 (a Keras
-model) runs `keras_child.py` the same way (run_model); a plain JSON description comes back, then
-a training record. Task 4 (a TensorFlow-1 graph) runs `tf1_child.py` (run_tf1) alike.
+everything it started), with RLIMIT_AS, RLIMIT_CPU and RLIMIT_FSIZE set by the child on itself,
+one BLAS thread, and a lower CPU priority than the server (CHILD_NICENESS, as training workers).
+Cases go in and results come back as .npz files of plain arrays in a temporary folder, read with
+allow_pickle=False: nothing from the student's process is unpickled. What it prints comes through
+pipes, read up to MAX_OUTPUT_BYTES (then it is killed). With sandbox=True the child runs in
+cnnviz.check.sandbox (bubblewrap) instead of as the caller. Task 5 (a Keras model) runs
+`keras_child.py` the same way (run_model); a plain JSON description comes back, then a training
+record. Task 4 (a TensorFlow-1 graph) runs `tf1_child.py` (run_tf1) alike.
 """
 
 import dataclasses
+import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,6 +42,10 @@ MAX_MODEL_BYTES = 1 << 20  # a description of LeNet-5 is about 3 KiB
 TF1_CHILD = CHILD.with_name("tf1_child.py")  # task 4's: it imports TensorFlow and trains
 TRAIN_SECONDS = 120.0  # tasks 4 and 5's training: seconds alone, tens on a busy server
 CHILD_KINDS = ("ok", "import", "missing", "exception", "memory", "return")  # child.py writes
+MAX_CASE_SETS = 64  # sets of shared cases whose input files are kept (a few KiB to 1 MiB each)
+_CASE_FILES: dict[tuple[int, ...], tuple[list[Case], dict[str, bytes]]] = {}
+_CASE_FILES_LOCK = threading.Lock()
+CHILD_NICENESS = 10  # as training workers: a graded child yields the CPU to the server's pages
 
 
 @dataclass(frozen=True)
@@ -152,15 +159,24 @@ def _command(workdir: Path, path: Path, script: Path, limits: list[str], sandbox
              results: list[str]) -> tuple[list[str], Path, dict]:
     """(argv, cwd, env) of `script` on the file at `path`; in the sandbox, `results` are the
     files of workdir the child may write."""
+    nice = _nice()
     if sandbox:
         from cnnviz.check.sandbox import BWRAP_ENV, command, prepare
 
         box = prepare(workdir, results, path.resolve())
-        return command(box, limits, script.name), workdir, BWRAP_ENV
-    argv = [sys.executable, "-I", str(script), str(workdir), str(path.resolve()), *limits]
+        return [*nice, *command(box, limits, script.name)], workdir, BWRAP_ENV
+    argv = [*nice, sys.executable, "-I", str(script), str(workdir), str(path.resolve()), *limits]
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1"}
     return argv, path.resolve().parent, env
+
+
+def _nice() -> list[str]:
+    """`nice -n CHILD_NICENESS` before the child's command (its start-up, the sandbox's and the
+    imports included: all of it at the lower priority, which it cannot raise back unprivileged);
+    nothing where coreutils' nice is missing."""
+    nice = shutil.which("nice")
+    return [nice, "-n", str(CHILD_NICENESS)] if nice else []
 
 
 def _supervise(argv: list[str], cwd: Path, env: dict, workdir: Path, timeout: float,
@@ -195,7 +211,19 @@ class _Drain(threading.Thread):
 
 
 def _write_cases(workdir: Path, cases: list[Case], ids: dict[str, str]) -> None:
-    listing = []
+    """The cases' inputs (in-<id>.npz) and their listing (cases.json) in workdir."""
+    for name, data in _case_files(cases, ids).items():
+        (workdir / name).write_bytes(data)
+
+
+def _case_files(cases: list[Case], ids: dict[str, str]) -> dict[str, bytes]:
+    """_write_cases' files, name -> bytes; made once for cases whose arrays are all read-only
+    (solution.graded_cases shares them among a class's checks: they cannot change), kept in
+    _CASE_FILES by the cases' identities (the cases kept alive with them)."""
+    identity = tuple(id(case) for case in cases)
+    if identity in _CASE_FILES:
+        return _CASE_FILES[identity][1]
+    files, listing = {}, []
     for case in cases:
         names = TASKS[case.task][0]
         arrays = {name: case.args[name] for name in names
@@ -203,7 +231,9 @@ def _write_cases(workdir: Path, cases: list[Case], ids: dict[str, str]) -> None:
         dicts = {name: case.args[name] for name in names if isinstance(case.args[name], dict)}
         saved = {**arrays, **{f"{name}.{key}": np.asarray(value, dtype=np.float64)
                               for name, values in dicts.items() for key, value in values.items()}}
-        np.savez(workdir / f"in-{ids[case.name]}.npz", **saved)
+        buffer = io.BytesIO()
+        np.savez(buffer, **saved)
+        files[f"in-{ids[case.name]}.npz"] = buffer.getvalue()
         listing.append({
             "id": ids[case.name],
             "args": [[name, "array" if name in arrays else {"dict": list(dicts[name])}
@@ -211,7 +241,13 @@ def _write_cases(workdir: Path, cases: list[Case], ids: dict[str, str]) -> None:
             "outputs": ([keys and list(keys) for _, keys in RETURNS[case.task]]
                         if case.task in RETURNS else len(TASKS[case.task][1])),
         })
-    (workdir / "cases.json").write_text(json.dumps(listing))
+    files["cases.json"] = json.dumps(listing).encode()
+    if not any(array.flags.writeable for case in cases for array in case.arrays()):
+        with _CASE_FILES_LOCK:  # the server's grading slots are threads
+            while len(_CASE_FILES) >= MAX_CASE_SETS:
+                del _CASE_FILES[next(iter(_CASE_FILES))]  # the oldest set
+            _CASE_FILES[identity] = (list(cases), files)
+    return files
 
 
 def _plain(value):

@@ -13,6 +13,7 @@ builds instead (check_tf1, check_model).
 """
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -154,9 +155,7 @@ def check_task(path: Path, task: str, options: Options = Options()) -> TaskRepor
         return check_tf1(path, task, options)
     if task in MODEL_TASKS:
         return check_model(path, task, options)
-    cases = homework.cases(task, options.random, options.seed) if task in HOMEWORK else (
-        course_cases(task, options.tie_break)
-        + random_cases(task, options.random, options.seed, options.tie_break))
+    cases = list(graded_cases(task, options.random, options.seed, options.tie_break))
     run = run_solution(path, task, cases, timeout=options.timeout, memory_mb=options.memory_mb,
                        sandbox=options.sandbox)
     if run.setup.kind != "ok":
@@ -171,6 +170,18 @@ def check_task(path: Path, task: str, options: Options = Options()) -> TaskRepor
     return TaskReport(task, path, results, explained, diagnose.summary(results, explained),
                       problem_paragraphs(task, results, explained, options.memory_mb,
                                          options.sandbox))
+
+
+@functools.lru_cache(maxsize=64)
+def graded_cases(task: str, count: int, seed: int, tie_break: str) -> tuple[Case, ...]:
+    """A case-graded task's cases (the course's, then `count` random ones; the homework's), with
+    the outputs cnnviz computes for them: computed once per process for each set of options and
+    shared by every check, so their arrays are made read-only."""
+    made = homework.cases(task, count, seed) if task in HOMEWORK else (
+        course_cases(task, tie_break) + random_cases(task, count, seed, tie_break))
+    for array in (array for case in made for array in case.arrays()):
+        array.flags.writeable = False
+    return tuple(made)
 
 
 def check_model(path: Path, task: str, options: Options = Options()) -> TaskReport:
