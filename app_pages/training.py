@@ -138,7 +138,8 @@ def start(config: training.TrainConfig) -> bool:
     try:
         dataset = ui.dataset(config.dataset)
         run_dir = training.new_run_dir(config, RUNS_DIR)
-        state[JOB] = training.start_job(config, dataset, run_dir)
+        state[JOB] = training.start_job(config, dataset, run_dir,
+                                        hold=class_training.pause_gate())
     except (ValueError, OSError) as error:
         st.error(f"Could not start training: {error}")
         return False
@@ -164,6 +165,7 @@ def live_ui() -> None:
         leaving = " · leaving…" if job.stopping else ""
         st.progress(0.0, text=f"Waiting for a free training slot{leaving}")
         st.info(queue_text(standing["place"], standing["starts_in"]))
+        class_training.paused_ui()  # a waiting run the teacher's pause holds keeps its place
         return
     live = job.snapshot()
     progress = live["progress"]

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from cnnviz import training
 from cnnviz.classroom import settings, stops, students
 from cnnviz.classroom.settings import TeacherSettings
 from cnnviz.training import TrainConfig
@@ -173,3 +174,32 @@ def test_the_teacher_stops_a_waiting_run_before_it_starts(store):
     assert "You left the training queue" not in shown(ada) and JOB not in ada.session_state
     assert bob.session_state[JOB].phase == "running"  # the other run trains on
     finish(ok(bob.button(key="train_stop").click().run()))
+
+
+def test_a_run_already_waiting_when_the_teacher_pauses_asks_the_pause_and_says_so(
+        store, monkeypatch):
+    holds, start_job = [], training.start_job
+    monkeypatch.setattr(training, "start_job", lambda *args, hold=None, **kwargs: (
+        holds.append(hold) or start_job(*args, hold=hold, **kwargs)))
+    bob = start_run(app("training", key=BOB), epochs=50)  # the only slot
+    wait_until(lambda: bob.session_state[JOB].phase == "running", "Bob's run to train")
+    ada = start_run(app("training", key=ADA))
+    wait_until(lambda: ada.session_state[JOB].phase == "queued", "Ada's run to wait")
+    assert class_training.PAUSED not in shown(ok(ada.run()))
+    settings.write(store, TeacherSettings(paused=True))
+    ada = ok(ada.run())
+    assert class_training.PAUSED in [i.value for i in ada.info] and "you are next" in shown(ada)
+    assert [type(hold) for hold in holds] == [settings.PauseGate] * 2  # what her worker asks
+    assert holds[1].paused() and store.where not in repr(holds[1])
+    settings.write(store, TeacherSettings(paused=False))
+    assert not holds[1].paused() and class_training.PAUSED not in shown(ok(ada.run()))
+    for at in (ada, bob):
+        at.session_state[JOB].stop()
+        at.session_state[JOB].join(TIMEOUT)
+
+
+def test_the_pause_gate_pauses_no_one_when_the_class_store_cannot_be_reached(tmp_path):
+    (tmp_path / "a-file").touch()  # a database in a folder that cannot be: StoreUnavailable
+    gate = settings.PauseGate(f"sqlite:///{tmp_path / 'a-file' / 'class.db'}")
+    assert gate.paused() is False
+    assert class_training.pause_gate() is not None  # outside any session: a student's

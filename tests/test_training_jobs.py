@@ -1,18 +1,24 @@
 """Tests of the page's runner: runs on Ray workers (one slot here), their progress and records,
-the queue's order and cap, Stop while queued and while running, and a killed worker."""
+the queue's order and cap, Stop while queued and while running, a killed worker, and a run held
+before it begins (the class's pause) keeping its place."""
 
+import dataclasses
 import os
 import signal
 import socket
+import sys
+import threading
 import time
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
+from ray import cloudpickle
 
 from cnnviz import training
 from cnnviz.nn import lenet
-from cnnviz.training import runs, service
+from cnnviz.training import runs, service, worker
 
 pytestmark = pytest.mark.usefixtures("ray_service")
 TIMEOUT = 120
@@ -143,3 +149,49 @@ def test_a_killed_worker_ends_the_run_with_its_last_epoch_kept(small_mnist, tmp_
     assert saved.status == "interrupted" and saved.error == job.error
     assert len(saved.history.epochs) >= 1
     assert lenet.load_params(saved.model_path)[1]["epochs_done"] == len(saved.history.epochs)
+
+
+@dataclasses.dataclass(frozen=True)
+class FileHold:
+    """A run's hold (worker.wait_while_held) that leaves `asked` in folder when the worker asks
+    it, and holds the run while `paused` is there. Shipped to the worker by value."""
+
+    folder: str
+
+    def paused(self) -> bool:
+        Path(self.folder, "asked").touch()
+        return Path(self.folder, "paused").exists()
+
+
+def test_a_held_run_keeps_its_slot_and_place_until_its_hold_ends(small_mnist, tmp_path,
+                                                                 small_config):
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # FileHold, to the worker
+    (tmp_path / "paused").touch()
+    first = occupy_the_slot(small_mnist, small_config, tmp_path / "first")
+    held = training.start_job(small_config("numpy", epochs=1), small_mnist, tmp_path / "held",
+                              hold=FileHold(str(tmp_path)))
+    behind = training.start_job(small_config("numpy", epochs=1), small_mnist, tmp_path / "behind")
+    wait_until(lambda: behind.snapshot()["place"] == 2, behind, "place 2 behind the held run")
+    first.stop()
+    wait_until(lambda: (tmp_path / "asked").exists(), held, "the held run's worker to ask")
+    time.sleep(3 * worker.HOLD_POLL_SECONDS)  # held: it asks again, and neither run begins
+    assert held.phase == behind.phase == "queued" and held.snapshot()["batches"] == []
+    assert runs.read_record(tmp_path / "held")["status"] == "queued"
+    (tmp_path / "paused").unlink()
+    for job in (first, held, behind):
+        job.join(TIMEOUT)
+        assert job.error is None and job.result is not None
+    started = [runs.read_record(tmp_path / name)["started"] for name in ("held", "behind")]
+    assert started == sorted(started)  # the held run kept its place
+
+
+def test_a_run_waits_while_its_hold_says_paused_and_a_stop_ends_the_wait():
+    answers = iter([True, True, False])
+    asked = []
+    hold = types.SimpleNamespace(paused=lambda: asked.append(1) or next(answers))
+    worker.wait_while_held(hold, threading.Event(), poll=0.01)
+    assert len(asked) == 3  # asked until it said no
+    stop = threading.Event()
+    stop.set()
+    worker.wait_while_held(types.SimpleNamespace(paused=lambda: True), stop, poll=60)
+    worker.wait_while_held(None, threading.Event(), poll=60)  # no hold: at once

@@ -1,15 +1,18 @@
 """The teacher's settings for the class: pause training (nothing new starts; waiting runs keep
 their place) and class limits on a run's epochs and training images, which the Training page
-shows and applies with `limited`.
+shows and applies with `limited`. A Start pressed while paused is held by the Training page
+(ui.class_training); a run already waiting in Ray's queue asks PauseGate once it has a slot, and
+waits there, keeping its place, until the teacher resumes.
 """
 
+import functools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from cnnviz.classroom.schema import teacher_settings, upsert
-from cnnviz.classroom.store import ClassStore
+from cnnviz.classroom.store import ClassStore, StoreUnavailable
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,25 @@ def write(store: ClassStore, settings: TeacherSettings) -> TeacherSettings:
     with store.write() as connection:
         upsert(connection, teacher_settings, {"id": 1, **values}, ["id"], list(values))
     return settings
+
+
+@functools.lru_cache(maxsize=4)
+def _store_at(url: str) -> ClassStore:
+    return ClassStore(url)
+
+
+@dataclass(frozen=True)
+class PauseGate:
+    """The teacher's pause, asked by a student's run before it begins, wherever it runs (a Ray
+    worker, perhaps on another machine: the gate carries only the store's URL, kept out of its
+    repr since it may hold a password)."""
+
+    url: str = field(repr=False)
+
+    def paused(self) -> bool:
+        """Whether the teacher paused training; a store that cannot be reached pauses no one
+        (as on the Training page)."""
+        try:
+            return read(_store_at(self.url)).paused
+        except StoreUnavailable:
+            return False

@@ -7,7 +7,8 @@ checkpoints into the runs folder (recording).
 The page knows only `start_job(config, dataset, run_dir) -> Job` and the Job protocol. A Job
 goes through three phases: "starting" (the service, Ray, is starting, or retried while it
 cannot be reached: standing()["service"] says so), "queued" (the run's actor waits in Ray's
-queue for a CPU), "running" (its worker trains). Stop in each:
+queue for a CPU, or has one but its hold, the class's pause, keeps it from beginning), "running"
+(its worker trains). Stop in each:
 - starting: the run is never submitted;
 - queued: the pending actor is killed (ray.kill), so Ray drops it from its queue;
 - running: the worker's stop flag is set; it stops after the current batch, then tests and
@@ -78,7 +79,7 @@ class RayJob:
     """
 
     def __init__(self, config: TrainConfig, dataset, run_dir=None, callbacks=(),
-                 service: TrainingService | None = None):
+                 service: TrainingService | None = None, hold=None):
         self.config = config.validate()
         self.result: TrainResult | None = None
         self.error: str | None = None
@@ -95,7 +96,7 @@ class RayJob:
             record.queued(submitted, service.typical.seconds(self.config, train_images))
 
         self._queued.start(  # Ray unreachable: retried till Stop
-            lambda: self._queued.submit(self.config, dataset, record.name, on_queued))
+            lambda: self._queued.submit(self.config, dataset, record.name, on_queued, hold))
         threading.Thread(target=self._follow, daemon=True, name="cnnviz-train-follower").start()
 
     # --- on the follower thread -------------------------------------------------------------
@@ -179,7 +180,9 @@ class RayJob:
 
 
 def start_job(config: TrainConfig, dataset, run_dir=None, callbacks=(),
-              service: TrainingService | None = None) -> Job:
+              service: TrainingService | None = None, hold=None) -> Job:
     """Start training config on dataset as a Ray run (queued while every slot is taken);
-    run_dir receives its record and checkpoints, callbacks its batches and epochs."""
-    return RayJob(config, dataset, run_dir, callbacks, service)
+    run_dir receives its record and checkpoints, callbacks its batches and epochs. hold: None,
+    or what holds the run, queued, while its paused() says so once it has a slot (the class's
+    pause: waiting runs keep their place and begin in order once it ends)."""
+    return RayJob(config, dataset, run_dir, callbacks, service, hold)

@@ -62,10 +62,11 @@ class QueuedRun:
             self.phase, self.place, self.starts_in = "starting", None, None
         self.start(self._work)
 
-    def submit(self, config: TrainConfig, dataset, run_name: str | None, on_queued) -> None:
+    def submit(self, config: TrainConfig, dataset, run_name: str | None, on_queued,
+               hold=None) -> None:
         """(The lane.) Create the run's actor and start its run(), unless stopped already or the
         queue is full (QueueFull); on_queued(submitted seconds) records the run as queued first,
-        so every replica sees it waiting."""
+        so every replica sees it waiting. hold: the worker's (worker.TrainingWorker.run)."""
         waiting = self.service.queue_view(self.root).waiting()
         if waiting >= max_queued():
             raise QueueFull(f"The training queue is full: {waiting} runs are waiting for a slot. "
@@ -78,7 +79,7 @@ class QueuedRun:
                 return
             on_queued(submitted_ns / 1e9)
             self.actor = self.service.worker_class().options(name=name, **RUN_RESOURCES).remote()
-            self.reports = self.actor.run.remote(config, arrays, run_name)
+            self.reports = self.actor.run.remote(config, arrays, run_name, hold)
             self.name, self.phase, self.generation = name, "queued", self.service.generation
             self.service.enlist(name, self)
         self.service.forget_queue_view(self.root)  # the next view shows this run

@@ -39,6 +39,7 @@ REPORT_SECONDS = 0.1  # reports travel in lists: one message per batch would cos
 # trained, 2026-12-03; only Ray's own I/O threads stay at 0, and they are nearly idle).
 WORKER_NICENESS = 10
 LAST_REPORTS = ("done", "error")
+HOLD_POLL_SECONDS = 1.0  # a run held before it begins asks its hold again this often
 
 
 class Reporter(Callback):
@@ -88,6 +89,14 @@ def hold_threads(backend: str, cpus: int) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(cpus)
 
 
+def wait_while_held(hold, stop: threading.Event, poll: float = HOLD_POLL_SECONDS) -> None:
+    """Returns once `hold` lets the run begin (hold.paused() is false; no hold: at once) or the
+    run was stopped. Held, the run keeps its CPU slot, so the runs queued behind it in Ray stay
+    behind it, in their order."""
+    while hold is not None and hold.paused() and not stop.wait(poll):
+        pass
+
+
 class TrainingWorker:
     """A Ray actor that trains one run: run() streams its reports, stop() ends it after the
     current batch (then the run is tested and saved as "stopped")."""
@@ -96,11 +105,14 @@ class TrainingWorker:
         os.nice(WORKER_NICENESS)
         self._stop = threading.Event()
 
-    def run(self, config: TrainConfig, arrays: dict, run_name: str | None):
+    def run(self, config: TrainConfig, arrays: dict, run_name: str | None, hold=None):
         """Train config on arrays (x_train, y_train, x_test, y_test); a generator of report
-        lists. run_name: the run's folder on the server, or None when nothing is recorded."""
+        lists. run_name: the run's folder on the server, or None when nothing is recorded.
+        hold: None, or what may hold the run before it begins (its paused(), e.g. the class's
+        pause: classroom.settings.PauseGate); held, the run reports nothing, as if queued."""
         import ray
 
+        wait_while_held(hold, self._stop)
         assigned = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
         cpus = max(1, int(assigned))
         reports: queue.Queue = queue.Queue()

@@ -1,7 +1,8 @@
 """The class on the Training page (app_pages/training.py): a student's runs carry their name, the
 teacher's limits cap the run's settings, a Start pressed while the teacher paused training is
-held until they resume, a reload finds the browser's live run, and the teacher's Stop reaches
-the run on whichever replica holds it.
+held until they resume (a run already in Ray's queue waits there, keeping its place: pause_gate),
+a reload finds the browser's live run, and the teacher's Stop reaches the run on whichever
+replica holds it.
 
 The class store being unreachable never stops a student from training: the run has no name, the
 limits and the pause are not applied, and the page says so once. The teacher's own session is no
@@ -23,7 +24,7 @@ import streamlit as st
 from cnnviz.classroom import settings, stops, students
 from cnnviz.classroom.names import NameRefused, as_markdown
 from cnnviz.classroom.settings import TeacherSettings
-from cnnviz.classroom.store import ClassStore, StoreUnavailable
+from cnnviz.classroom.store import ClassStore, StoreUnavailable, database_url
 from cnnviz.ui import classroom
 
 PAUSED = "Training is paused by your teacher: your run will start when they resume"
@@ -220,6 +221,18 @@ def press_start(config, start) -> bool:
     held = st.session_state[HELD] = (secrets.token_hex(8), time.time(), config)
     HELD_STARTS.first(*held[:2])  # in the line from now on
     return True
+
+
+def pause_gate() -> settings.PauseGate | None:
+    """What a student's run asks once it has a slot: whether the teacher paused training (it
+    then waits, keeping its place). None for the teacher's runs, which the pause never holds."""
+    return None if classroom.is_teacher() else settings.PauseGate(database_url())
+
+
+def paused_ui() -> None:
+    """Under a waiting run: that the teacher paused training (it starts when they resume)."""
+    if limits().paused:
+        st.info(PAUSED)
 
 
 def holding() -> bool:

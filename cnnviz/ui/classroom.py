@@ -21,6 +21,7 @@ from cnnviz.classroom.names import NameRefused, as_markdown
 from cnnviz.classroom.overview import replica_name
 from cnnviz.classroom.schema import NAME_MAX
 from cnnviz.classroom.store import ClassStore, StoreUnavailable, database_url
+from cnnviz.ui import page_runs
 
 CLASS_PATH = "class"  # the Class page's url_path: /class?token=TOKEN
 SHOWN = {"convolution": "Convolution", "pooling": "Pooling", "backprop": "Backpropagation",
@@ -315,6 +316,7 @@ def question_box(store: ClassStore, question: questions.Question) -> None:
 def banner(pages: dict) -> None:
     """A student's banner, every REFRESH_SECONDS: what the teacher shows and the quick question.
     The class being unreachable gives its message; the page below works on."""
+    page_runs.undo_stale_run(pages)  # a run for a page the student was moved from
     try:
         store = class_store()
         share, question = latest_share(store), current_question(store)
@@ -344,6 +346,7 @@ def frame(page, pages: list) -> None:
             share_button(page.url_path)
         return
     keep_key()
+    page_runs.remember(page)
     banner({p.url_path: p for p in pages})
     try:
         store = class_store()
