@@ -238,6 +238,7 @@ class FakeSession:
 
         self._client_state = ClientState(query_string="padding=same", page_script_hash="p1")
         self._event_loop = self  # call_soon_threadsafe runs at once here
+        self._scriptrunner = None  # running nothing
         self.reruns = []
 
     def call_soon_threadsafe(self, callback, *args):
@@ -265,6 +266,12 @@ def test_the_watcher_reruns_each_connected_banner_that_drew_old_news_once(monkey
     news[0] = (2, (7, False))
     assert watcher.tick() == 2 and watcher.tick() == 0 and watcher.pushes == 3
     assert [r[0] for r in sessions["ada"].reruns] == ["frag-a"]
+    sessions["ada"]._scriptrunner = "running a page"  # may be changing page: not now
+    news[0] = (3, (7, False))
+    assert watcher.tick() == 2 and len(sessions["ada"].reruns) == 1
+    assert watcher.tick() == 1 and len(sessions["ada"].reruns) == 1  # tried again, still busy
+    sessions["ada"]._scriptrunner = None
+    assert watcher.tick() == 1 and len(sessions["ada"].reruns) == 2 and watcher.tick() == 0
     watcher._banners, watcher._read = {}, lambda: 1 / 0
     assert watcher.tick() == 0  # no banner watched: the class is not even read
 

@@ -12,8 +12,9 @@ place that uses its runtime (1.67): the running fragment's id (ThreadState),
 Runtime.get_app_session (documented safe on any thread) and AppSession.request_rerun, handed to
 the session's event loop, with the session's last ClientState and the fragment's id: the request
 the browser's run_every timer sends (is_auto_rerun: a fragment a full run has just dropped is
-skipped quietly). Without a Streamlit runtime (AppTest, bare scripts) nothing is watched: the
-banner's own run_every still refreshes it.
+skipped quietly), made only while the session runs nothing (AppSession._scriptrunner is None).
+Without a Streamlit runtime (AppTest, bare scripts) nothing is watched: the banner's own
+run_every still refreshes it.
 """
 
 import logging
@@ -26,6 +27,7 @@ from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
 
 WATCH_SECONDS = 0.25  # how often each process reads what the banners show
+RETRY = object()  # drawn by no banner: the news is pushed again at the next look
 LOG = logging.getLogger(__name__)
 
 
@@ -81,10 +83,33 @@ class Watcher:
             for session_id, (_, fragment_id, _) in stale.items():
                 if session_id in self._banners:
                     self._banners[session_id] = (fragment_id, news)
-        for session, fragment_id, _ in stale.values():
-            session._event_loop.call_soon_threadsafe(_rerun_fragment, session, fragment_id)
+        for session_id, (session, fragment_id, _) in stale.items():
+            try:
+                session._event_loop.call_soon_threadsafe(self._rerun, session_id, session,
+                                                         fragment_id)
+            except RuntimeError:  # its event loop closed: the session is going
+                continue
         self.pushes += len(stale)
         return len(stale)
+
+    def _rerun(self, session_id: str, session, fragment_id: str) -> None:
+        """On the session's event loop: rerun its banner fragment as the browser's run_every
+        timer asks (the page and query string of its last run, no widget change), but only
+        while it runs nothing: a run in progress or asked for may be changing the page, and
+        Streamlit folds requests together, the last one's page winning. Then the news is
+        pushed again at the next look (a full run redraws the banner anyway)."""
+        if session._scriptrunner is not None:
+            with self._lock:
+                if session_id in self._banners:
+                    self._banners[session_id] = (self._banners[session_id][0], RETRY)
+            return
+        state = ClientState()
+        state.CopyFrom(session._client_state)
+        state.fragment_id, state.is_auto_rerun = fragment_id, True
+        try:
+            session.request_rerun(state)
+        except Exception as error:  # a session closing meanwhile: it has no banner to redraw
+            LOG.info("the class watcher could not rerun a banner: %s", error)
 
     def _news(self) -> object:
         try:
@@ -110,14 +135,3 @@ class Watcher:
                     live[session_id] = (session, fragment_id, drawn)
         return live
 
-
-def _rerun_fragment(session, fragment_id: str) -> None:
-    """On the session's event loop: rerun its fragment as the browser's run_every timer asks
-    (the query string and page of the session's last run, no widget change)."""
-    state = ClientState()
-    state.CopyFrom(session._client_state)
-    state.fragment_id, state.is_auto_rerun = fragment_id, True
-    try:
-        session.request_rerun(state)
-    except Exception as error:  # a session closing meanwhile: it has no banner to redraw
-        LOG.info("the class watcher could not rerun a banner: %s", error)
