@@ -17,6 +17,11 @@ ForwardMessageCache.ts and app/src/App.tsx), and this client with it:
   the server set it), page_info_changed (the query string), auto_rerun (a fragment's run_every),
   and last script_finished (FINISHED_SUCCESSFULLY, FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
   FINISHED_EARLY_FOR_RERUN when a newer run replaces it, FINISHED_WITH_COMPILE_ERROR).
+- The server may also run a fragment unasked (cnnviz/ui/class_push.py reruns the class banner
+  when the teacher shares): the same messages come with no request pending; the browser draws
+  them, and so does this client, counting the run in pushed_runs. (A run pushed while the
+  client's own request waits is indistinguishable from it: its script_finished ends that
+  request, as the browser's "running" indicator ends.)
 - Widget values live in the client: each widget's value is taken from its element the first time
   and whenever set_value is on, kept across runs, and the whole set is sent with every rerun;
   widgets absent from a full run are dropped. A button sends trigger_value once.
@@ -105,6 +110,10 @@ class StreamlitSession:
         self.auto_reruns: dict[str, float] = {}  # fragment id -> interval (s)
         self.fragment_runs: list[float] = []  # seconds of each auto rerun followed
         self.auto_runs: list[Run] = []  # and what each sent
+        self.pushed_runs: list[Run] = []  # runs the server started unasked (seconds: from
+        # its new_session to its script_finished)
+        self._pushed: Run | None = None
+        self._pushed_at = 0.0
         self._page_widgets: dict[str, set[str]] = {}  # page hash -> widget ids seen on it
         self._cache: dict[str, _Cached] = {}
         self._runs_finished = 0
@@ -289,11 +298,11 @@ class StreamlitSession:
             async for frame in self._websocket:
                 message = ForwardMsg()
                 message.ParseFromString(frame)
-                if self._run is not None:
-                    self._run.messages += 1
-                    self._run.kinds[message.WhichOneof("type")] += 1
-                    self._run.bytes += len(frame)
                 self._handle(message)
+                if (run := self._run or self._pushed) is not None:
+                    run.messages += 1
+                    run.kinds[message.WhichOneof("type")] += 1
+                    run.bytes += len(frame)
         except ConnectionClosed:
             pass
         finally:
@@ -350,6 +359,8 @@ class StreamlitSession:
         if new.initialize.session_id:
             self.session_id = new.initialize.session_id
         self.page_hash = new.page_script_hash
+        if self._run is None:  # nothing asked: the server pushed this run
+            self._pushed, self._pushed_at = Run(), time.perf_counter()
         if not message.metadata.run.fragment_ids:  # a full run: the page's widgets start over
             self.widgets, self.chart_keys = {}, set()
             self.auto_reruns.clear()
@@ -364,8 +375,8 @@ class StreamlitSession:
             if self._run is not None:
                 self._run.chart_seconds.setdefault(key, time.perf_counter() - self._started)
         elif kind == "alert" and element.alert.format == Alert.ERROR:
-            if self._run is not None:
-                self._run.error_boxes.append(element.alert.body)
+            if (run := self._run or self._pushed) is not None:
+                run.error_boxes.append(element.alert.body)
         else:
             found = read_widget(element, fragment_id)
             if found is None:
@@ -376,8 +387,8 @@ class StreamlitSession:
                 self.states[widget.id] = state
 
     def _note_exception(self, text: str) -> None:
-        if self._run is not None:
-            self._run.exceptions.append(text)
+        if (run := self._run or self._pushed) is not None:
+            run.exceptions.append(text)
 
     def _script_finished(self, message: ForwardMsg) -> None:
         status = FINISHED[message.script_finished]
@@ -388,6 +399,10 @@ class StreamlitSession:
             self._page_widgets[self.page_hash] = set(self.widgets)
         if status != "replaced" and self._finished is not None and not self._finished.done():
             self._finished.set_result(status)
+        elif self._pushed is not None and self._run is None:
+            pushed, self._pushed = self._pushed, None
+            pushed.seconds, pushed.status = time.perf_counter() - self._pushed_at, status
+            self.pushed_runs.append(pushed)
 
     def _age_cache(self, fragment_ids: list[str]) -> None:
         self._runs_finished += 1

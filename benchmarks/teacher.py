@@ -9,7 +9,8 @@ link (/class?token=TOKEN) as a browser would:
   (so that each share's label differs from the last) and presses "Show this to the class" (the
   sidebar button every teacher's explorer page has); the toast names what was shown.
 
-Each student's session (StudentTab) follows its banner's run_every as the browser does, notes
+Each student's session (StudentTab) follows its banner's run_every as the browser does, draws
+the banner's reruns the server pushes when the teacher shares or asks (as the browser does), notes
 when the banner first names each share (the delta it receives; share_to_banner is that moment
 minus the moment the teacher pressed the button), and answers each new question from the
 banner's form, typing a name the first time, after a think time. After the class the answers the
@@ -303,7 +304,8 @@ class Lesson:
         found = list(self.failures) + [a.error for a in self.answers if a.error]
         tabs = [self.class_tab, *self.students] if self.class_tab else self.students
         for tab in tabs:
-            found += [text for run in tab.auto_runs for text in run.exceptions + run.error_boxes]
+            found += [text for run in tab.auto_runs + tab.pushed_runs
+                      for text in run.exceptions + run.error_boxes]
         return found
 
     def figures(self) -> dict:
@@ -323,6 +325,7 @@ class Lesson:
             **percentiles_ms(self.ask_seconds, "ask_"),
             **percentiles_ms(self.share_seconds, "share_"),
             "banner_refreshes": len(banner_runs), **percentiles_ms(banner_runs, "banner_"),
+            "banner_pushes": sum(len(tab.pushed_runs) for tab in self.students),
             "lesson_errors": len(self.errors()),
         }
 
@@ -361,8 +364,9 @@ def report(r: dict) -> None:
           f"Class page: {r['class_page_refreshes']} refreshes, p50/p95 "
           f"{_ms(r['class_page_p50_ms'])}/{_ms(r['class_page_p95_ms'])} ms; Ask "
           f"{_ms(r['ask_p95_ms'])} ms p95, Show this to the class {_ms(r['share_p95_ms'])} ms "
-          f"p95; the students' banners refreshed {r['banner_refreshes']} times, p50/p95 "
-          f"{_ms(r['banner_p50_ms'])}/{_ms(r['banner_p95_ms'])} ms; "
+          f"p95; the students' banners refreshed {r['banner_refreshes']} times on their timers, "
+          f"p50/p95 {_ms(r['banner_p50_ms'])}/{_ms(r['banner_p95_ms'])} ms, and were redrawn "
+          f"{r['banner_pushes']} times by the server; "
           f"{r['lesson_errors']} errors in the lesson.")
 
 

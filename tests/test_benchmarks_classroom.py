@@ -17,6 +17,9 @@ from benchmarks import students, teacher
 from benchmarks.server import TreeSampler, started_server
 from benchmarks.streamlit_protocol import StreamlitSession
 from benchmarks.streamlit_widgets import Widget, held_value
+from cnnviz.classroom import shares
+from cnnviz.classroom.names import as_markdown
+from cnnviz.classroom.store import ClassStore, database_url
 
 
 @pytest.mark.parametrize("widget, current", [
@@ -182,7 +185,10 @@ def test_a_teacher_shares_and_asks_and_every_student_answers(server, monkeypatch
     assert 0 < figures["share_to_banner_p95_ms"] < teacher.BANNER_WAIT * 1e3
     assert figures["questions"] == 1 and figures["answers_sent"] == 2
     assert figures["answers_acknowledged"] == 2 and figures["answers_lost"] == 0
-    assert figures["class_page_refreshes"] >= 4 and figures["banner_refreshes"] >= 8
+    assert figures["class_page_refreshes"] >= 4 and figures["banner_refreshes"] >= 2
+    # the server redrew banners unasked (not every one: a student's own full run redraws the
+    # banner too, and a push that comes while the student's own rerun waits is taken for it)
+    assert figures["banner_pushes"] >= 1
 
 
 def test_every_fragment_with_run_every_is_rerun_on_its_own_timer():
@@ -204,3 +210,36 @@ def test_every_fragment_with_run_every_is_rerun_on_its_own_timer():
     asyncio.run(a_second())
     assert 8 <= asked.count(("banner", True)) <= 11 and 3 <= asked.count(("live", True)) <= 5
     assert len(session.fragment_runs) == len(asked)
+
+
+@pytest.mark.server
+def test_the_server_pushes_a_share_to_a_banner_that_does_not_poll(server):
+    """No run_every timer followed (the banner's own is 10 s): the share reaches the banner
+    because the server reruns it, within a few seconds even on busy cores; with no news, no
+    rerun is pushed."""
+    store = ClassStore(database_url())
+
+    class Reader(teacher.StudentTab):
+        def _form_element(self, *args) -> None:
+            pass  # reads the banner, answers no question: it makes no run of its own
+
+    async def student() -> tuple[list, float]:
+        tab = Reader(server.url, SimpleNamespace(tag="push"), 1)
+        tab.follow_auto_reruns = False
+        await tab.open("convolution")
+        await asyncio.sleep(1.5)  # the watcher has seen the class as it is: nothing to push
+        quiet = len(tab.pushed_runs)
+        label = f"Pooling: pushed {time.time():.0f}"
+        shared = time.perf_counter()
+        shares.share(store, "pooling", {"pool_mode": "avg"}, label)
+        label = as_markdown(label)  # as the banner shows it
+        deadline = time.monotonic() + 8
+        while not any(seen == label for seen, _ in tab.banners) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await tab.close()
+        delays = [at - shared for seen, at in tab.banners if seen == label]
+        return [quiet, tab.pushed_runs], delays[0] if delays else float("inf")
+
+    (quiet, pushed), delay = asyncio.run(student())
+    assert quiet == 0 and delay < 8
+    assert pushed and all(run.status == "fragment" and not run.exceptions for run in pushed)

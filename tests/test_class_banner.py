@@ -228,3 +228,58 @@ def test_an_unreachable_store_is_not_asked_again_for_a_while(monkeypatch, tmp_pa
     monkeypatch.setattr(class_ui, "DOWN_SECONDS", 0)
     recent.clear()
     assert recent.down(store) is None and recent.get(store, "share", lambda: 7) == 7
+
+
+class FakeSession:
+    """An AppSession as the watcher sees it: its event loop and its last client state."""
+
+    def __init__(self):
+        from streamlit.proto.ClientState_pb2 import ClientState
+
+        self._client_state = ClientState(query_string="padding=same", page_script_hash="p1")
+        self._event_loop = self  # call_soon_threadsafe runs at once here
+        self._scriptrunner = None  # running nothing
+        self.reruns = []
+
+    def call_soon_threadsafe(self, callback, *args):
+        callback(*args)
+
+    def request_rerun(self, state):
+        self.reruns.append((state.fragment_id, state.is_auto_rerun, state.query_string,
+                            state.page_script_hash, len(state.widget_states.widgets)))
+
+
+def test_the_watcher_reruns_each_connected_banner_that_drew_old_news_once(monkeypatch):
+    from cnnviz.ui import class_push
+
+    sessions = {"ada": FakeSession(), "bob": FakeSession()}
+    runtime = type("Runtime", (), {"get_app_session": lambda self, i: sessions.get(i)})()
+    monkeypatch.setattr(class_push.Runtime, "instance", classmethod(lambda cls: runtime))
+    monkeypatch.setattr(class_push.Runtime, "exists", classmethod(lambda cls: True))
+    news, watcher = [(1, None)], class_push.Watcher()
+    watcher._banners = {"ada": ("frag-a", (1, None)), "bob": ("frag-b", (0, None)),
+                        "gone": ("frag-c", (0, None))}
+    watcher._read = lambda: news[0]
+    assert watcher.tick() == 1 and "gone" not in watcher._banners  # bob drew an older share
+    assert sessions["bob"].reruns == [("frag-b", True, "padding=same", "p1", 0)]
+    assert watcher.tick() == 0  # nothing new: nothing rerun, however often it looks
+    news[0] = (2, (7, False))
+    assert watcher.tick() == 2 and watcher.tick() == 0 and watcher.pushes == 3
+    assert [r[0] for r in sessions["ada"].reruns] == ["frag-a"]
+    sessions["ada"]._scriptrunner = "running a page"  # may be changing page: not now
+    news[0] = (3, (7, False))
+    assert watcher.tick() == 2 and len(sessions["ada"].reruns) == 1
+    assert watcher.tick() == 1 and len(sessions["ada"].reruns) == 1  # tried again, still busy
+    sessions["ada"]._scriptrunner = None
+    assert watcher.tick() == 1 and len(sessions["ada"].reruns) == 2 and watcher.tick() == 0
+    watcher._banners, watcher._read = {}, lambda: 1 / 0
+    assert watcher.tick() == 0  # no banner watched: the class is not even read
+
+
+def test_the_watcher_outlives_a_read_that_fails():
+    from cnnviz.ui import class_push
+
+    watcher = class_push.Watcher()
+    watcher._read = lambda: 1 / 0
+    assert watcher._news() == ("failed", "ZeroDivisionError")
+    assert not watcher.watch(lambda: 1, None)  # no Streamlit runtime here: nothing watched

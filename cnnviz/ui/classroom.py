@@ -22,12 +22,14 @@ from cnnviz.classroom.overview import replica_name
 from cnnviz.classroom.schema import NAME_MAX
 from cnnviz.classroom.store import ClassStore, StoreUnavailable, database_url
 from cnnviz.ui import page_runs
+from cnnviz.ui.class_push import WATCH_SECONDS, Watcher
 
 CLASS_PATH = "class"  # the Class page's url_path: /class?token=TOKEN
 SHOWN = {"convolution": "Convolution", "pooling": "Pooling", "backprop": "Backpropagation",
          "architectures": "Architectures"}  # url_path -> title of the pages a teacher can show
-REFRESH_SECONDS = 2  # the banner and the Class page are never further behind than this
-CACHE_SECONDS = 1.0  # one read of the latest share and question per process in this time
+REFRESH_SECONDS = 2  # the Class page is never further behind than this
+CACHE_SECONDS = WATCH_SECONDS  # one read of the latest share and question per process in this time
+BANNER_SECONDS = 10  # the banner's own refresh: news is pushed (class_push), this keeps presence
 DOWN_SECONDS = 10.0  # an unreachable store is tried again after this long
 SEEN_SECONDS = 10  # a student's presence is written at most this often
 LESSON_SECONDS = 3 * 3600  # shares and questions older than this are a past lesson's
@@ -58,9 +60,10 @@ def class_store() -> ClassStore:
 
 
 class Recent:
-    """Reads shared by every session of the process for CACHE_SECONDS: sixty banners polling
-    every two seconds cost one query a second. A store found unreachable is not asked again for
-    DOWN_SECONDS: its error is raised at once, so no session's page waits on its timeout."""
+    """Reads shared by every session of the process for CACHE_SECONDS: the watcher's and sixty
+    banners' reads cost one query per CACHE_SECONDS. A store found unreachable is not asked
+    again for DOWN_SECONDS: its error is raised at once, so no session's page waits on its
+    timeout."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -93,16 +96,17 @@ class Recent:
 
 
 RECENT = Recent()
+WATCHER = Watcher()  # reruns this process's banners when the share or the question changed
 
 
 def latest_share(store: ClassStore) -> shares.Share | None:
-    """The teacher's latest share of this lesson (LESSON_SECONDS), read at most once a second."""
+    """The teacher's latest share of this lesson (LESSON_SECONDS), read once per CACHE_SECONDS."""
     share = RECENT.get(store, "share", lambda: shares.latest(store))
     return share if share and time.time() - share.shared_at < LESSON_SECONDS else None
 
 
 def current_question(store: ClassStore) -> questions.Question | None:
-    """The question asked last in this lesson, read at most once a second."""
+    """The question asked last in this lesson, read once per CACHE_SECONDS."""
     question = RECENT.get(store, "question", lambda: questions.current(store))
     return question if question and time.time() - question.asked_at < LESSON_SECONDS else None
 
@@ -312,19 +316,42 @@ def question_box(store: ClassStore, question: questions.Question) -> None:
     answer_form(store, question)
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
+UNAVAILABLE = ("unavailable",)  # the news of a store that cannot be reached: its message
+
+
+def news_of(share: shares.Share | None, question: questions.Question | None) -> tuple:
+    """What the banner shows, as the watcher compares it: the share, the question and whether
+    its answer is out."""
+    return (share and share.id, question and (question.id, question.revealed))
+
+
+def news(store: ClassStore) -> tuple:
+    """The banner's news now (read once per CACHE_SECONDS per process, by the watcher)."""
+    try:
+        return news_of(latest_share(store), current_question(store))
+    except StoreUnavailable:
+        return UNAVAILABLE
+
+
+@st.fragment(run_every=BANNER_SECONDS)
 def banner(pages: dict) -> None:
-    """A student's banner, every REFRESH_SECONDS: what the teacher shows and the quick question.
-    The class being unreachable gives its message; the page below works on."""
+    """A student's banner: what the teacher shows and the quick question, redrawn as soon as
+    either changes (WATCHER, within about CACHE_SECONDS) and every BANNER_SECONDS. The class
+    being unreachable gives its message; the page below works on."""
     page_runs.undo_stale_run(pages)  # a run for a page the student was moved from
+    store, drawn = None, UNAVAILABLE  # an unreachable store's return is news too
     try:
         store = class_store()
         share, question = latest_share(store), current_question(store)
+        drawn = news_of(share, question)
         student(store)
         seen(store)
     except StoreUnavailable as error:
         st.caption(f":material/cloud_off: {error.student_message}")
         return
+    finally:
+        if store is not None:
+            WATCHER.watch(lambda: news(store), drawn)
     if share:
         follow_ui(share, pages)
     if question:
