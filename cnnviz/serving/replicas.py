@@ -13,6 +13,7 @@ when it keeps dying (HAProxy given up on ends the launcher). Ctrl-C, SIGTERM or 
 stops them all within supervise.STOP_SECONDS, hung or not.
 """
 
+import json
 import secrets
 import shutil
 import signal
@@ -28,7 +29,7 @@ from string import Template
 from cnnviz import paths
 from cnnviz.classroom.overview import REPLICA_ENV
 from cnnviz.serving.supervise import Supervisor, last_line
-from cnnviz.training.service import ADDRESS_ENV, max_runs
+from cnnviz.training.service import ADDRESS_ENV, RAY_SYSTEM_CONFIG, max_runs
 
 STOP_SECONDS = 15  # how long a process may take to stop before it is killed
 
@@ -81,16 +82,22 @@ def stop(process: subprocess.Popen, seconds: float = STOP_SECONDS) -> None:
         process.wait()
 
 
+def ray_head_command(port: int, scratch: Path) -> list[str]:
+    """`ray start --head --block` on port, with the embedded Ray's settings (RAY_SYSTEM_CONFIG:
+    the replicas, its drivers, take them from the head)."""
+    return [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
+            f"--port={port}", f"--num-cpus={max_runs()}", "--node-ip-address=127.0.0.1",
+            "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={scratch}",
+            f"--system-config={json.dumps(RAY_SYSTEM_CONFIG)}"]
+
+
 def start_ray_head(processes: Supervisor, scratch: Path, env: dict[str, str]) -> str:
     """`ray start --head --block` on a free local port, as many CPUs as runs may train at once
     (cnnviz.training.service.max_runs), its files under scratch; its address. Ray's ports listen
     on every interface, so env must carry a token (RAY_AUTH_MODE, RAY_AUTH_TOKEN)."""
     port = free_port()
-    head = processes.start("ray head", [
-        sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
-        f"--port={port}", f"--num-cpus={max_runs()}", "--node-ip-address=127.0.0.1",
-        "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={scratch}"],
-        stdout=subprocess.DEVNULL, env=env, output=scratch / "ray-head.log")  # a death: 1 line
+    head = processes.start("ray head", ray_head_command(port, scratch), stdout=subprocess.DEVNULL,
+                           env=env, output=scratch / "ray-head.log")  # a death: 1 line
     try:
         wait_for_port(port, head, "the Ray head")
     except RuntimeError as error:

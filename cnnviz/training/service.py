@@ -55,6 +55,9 @@ WATCH_SECONDS = 5.0  # how often the joined head is knocked on (Ray ends us 60 s
 # with one read from the store, Ray ended this whole process when the run's task failed after
 # the head's raylet died ("The connection to the plasma store is failed").
 REPORT_INLINE_BYTES = 32 * 2**20
+# What every Ray this app starts is set up with: the embedded one (ray.init) and the launcher's
+# head (`ray start --head --system-config`, cnnviz.serving.replicas), whose drivers take it.
+RAY_SYSTEM_CONFIG = {"max_direct_call_object_size": REPORT_INLINE_BYTES}
 HEAD_CALL_SECONDS = 3.0  # a follower waits this long for a call to the head (which may wait 60 s)
 LEAVE_WAIT_SECONDS = 20.0  # leaving waits at most this long for the followers' Ray calls to end
 
@@ -225,7 +228,7 @@ class TrainingService:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no internet, nothing to send
             options |= {"num_cpus": max_runs(), "include_dashboard": False,
                         "object_store_memory": OBJECT_STORE_BYTES, "_node_ip_address": "127.0.0.1",
-                        "_system_config": {"max_direct_call_object_size": REPORT_INLINE_BYTES}}
+                        "_system_config": dict(RAY_SYSTEM_CONFIG)}
         try:
             ray.init(address=address, **options)
         except Exception as error:  # Ray raises several kinds: one message for the page
