@@ -3,13 +3,14 @@
 Each student with a file is one Streamlit session held over the websocket (streamlit_protocol.py):
 it opens the Check page, drops its file on the uploader (the browser's file_urls_request, then
 the multipart PUT to /_stcore/upload_file/...), and once every student is ready, all press Check
-in the same instant. The page then polls its status fragment once a second, as the browser does,
-showing the file's place in the queue, and reruns the whole page when the report is ready: a
-student's time is from pressing Check to the end of the run that drew the report. A report is
-judged from what the page showed: a right file needs "All N cases pass" and no error box; a wrong
-one "k of N cases pass" and a diagnosis (a warning box); anything else (a traceback, the checker
-busy or failing, no report in time) is an error. Meanwhile simulated students explore the
-Convolution, Pooling and Backpropagation pages (benchmarks/students.py), timed per change.
+in the same instant. The page then polls its status fragment (every 1-4 s by its place), as the
+browser does, showing the file's place in the queue, and reruns the whole page when the report is
+ready: a student's time is from pressing Check to the end of the run that drew the report. A
+report is judged from what the page showed: a right file needs "All N cases pass" (tasks 4 and 5
+count "points") and no error box; a wrong one "k of N cases pass" and a diagnosis (a warning
+box); anything else (a traceback, the checker busy or failing, no report in time) is an error.
+Meanwhile simulated students explore the Convolution, Pooling and Backpropagation pages
+(benchmarks/students.py), timed per change.
 Progress lines go to stderr while it runs (`say`); the whole run has a deadline, past which the
 students still waiting count as errors and the figures are reported all the same.
 """
@@ -33,7 +34,7 @@ from cnnviz.check import queue
 
 REPORT_TIMEOUT = 600.0  # s from Check to the report before a student counts it as an error
 PLACE = re.compile(r"place (\d+) in the queue")
-PASSED = re.compile(r"(\d+) of (\d+) cases pass")
+PASSED = re.compile(r"(\d+) of (\d+) (?:cases|points) pass")  # tasks 4-5 count points
 BUSY = queue.BUSY.split(":")[0]  # "The checker is busy"
 ALERTS = {Alert.ERROR: "error", Alert.WARNING: "warning", Alert.INFO: "info",
           Alert.SUCCESS: "success"}
@@ -98,7 +99,8 @@ def misjudged(alerts: list[tuple[str, str]], right: bool) -> str:
     """Why the report's boxes do not fit the file ("" when they do)."""
     boxes = {kind: [text for k, text in alerts if k == kind] for kind in ALERTS.values()}
     counts = [PASSED.search(text) for text in boxes["error"]]
-    if right and any("cases pass" in text for text in boxes["success"]) and not boxes["error"]:
+    passing = any(re.search(r"(cases|points) pass", text) for text in boxes["success"])
+    if right and passing and not boxes["error"]:
         return ""
     if not right and any(counts) and int(counts[0][1]) < int(counts[0][2]) and boxes["warning"]:
         return ""

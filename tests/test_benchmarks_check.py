@@ -72,3 +72,12 @@ def test_the_run_limit_and_the_tf_wave_are_checked(argv, capsys):
     with pytest.raises(SystemExit) as exited:
         check.main(["--students", "2", *argv])
     assert exited.value.code == 2 and "--" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("alerts, right", [
+    ([("success", "All 14 points pass.")], True),
+    ([("error", "8 of 14 points pass."), ("warning", "conv1 has padding='valid'")], False),
+])
+def test_tasks_4_and_5_reports_in_points_are_judged_as_cases_are(alerts, right):
+    assert check_app.misjudged(alerts, right) == ""
+    assert check_app.misjudged(alerts, not right) != ""
