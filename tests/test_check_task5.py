@@ -6,6 +6,8 @@ seconds), four at a time; the reference's description is computed once for the s
 import ast
 import concurrent.futures
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,18 @@ def test_a_description_the_file_forged_is_refused_in_a_paragraph(monkeypatch, re
     report = solution.check_task(RIGHT, "lenet5")
     assert report.results == []
     assert "left a model description the grader cannot read" in report.problems[0]
+
+
+def test_the_trained_references_of_tasks_4_and_5_leave_tensorflow_out_of_the_server():
+    """A server's first task-4 or task-5 check once trained the course's reference in the
+    server itself: TensorFlow in the server (~460 MiB) and every explorer page slow for minutes
+    (BENCHMARKS.md, check). They are computed in a child; the grader's process never imports it."""
+    code = ("import sys, json; from cnnviz.check import beside, tf1_task; "
+            "k = beside.keras_reference(); d, t = tf1_task.reference(); "
+            "print(json.dumps([k['accuracy'], t['accuracy'], sorted(d), "
+            "[m for m in ('tensorflow', 'keras') if m in sys.modules]]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, check=True, cwd=Path(__file__).resolve().parents[1])
+    keras_accuracy, tf1_accuracy, described, imported = json.loads(done.stdout.splitlines()[-1])
+    assert 0.5 < keras_accuracy <= 1 and 0.8 < tf1_accuracy <= 1
+    assert "layers" in described and imported == []

@@ -4,7 +4,7 @@ sentence for an accuracy far from the reference's.
 
 Both train on MNIST's first TRAIN_IMAGES training digits in order (no shuffling) and are tested
 on its first TEST_IMAGES test digits; the student's accuracy must be within the task's tolerance
-of the reference's, trained the same way in the grader's process.
+of the reference's, trained the same way in a child of the grader's (keras_task.in_child).
 """
 
 import functools
@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from cnnviz.check.keras_task import Point
+from cnnviz.check.keras_task import Point, in_child
 
 TRAIN_IMAGES, TEST_IMAGES = 1000, 500  # MNIST's first training and test digits
 EPOCH_TOLERANCE = 0.15  # task 5: one epoch of 32 steps leaves LeNet-5 at 0.67-0.75 by its seed
@@ -38,13 +38,18 @@ def training_data() -> dict[str, np.ndarray]:
 
 def keras_reference() -> dict:
     """keras_child.train() of course_keras.lenet5 (HeNormal(seed=keras_child.SEED): no global
-    seed is set in this process) on training_data(), once per process (thread-safe)."""
+    seed is set) on training_data(), in a child process once per process (thread-safe)."""
     with _LOCK:
         return _keras_reference()
 
 
 @functools.cache
 def _keras_reference() -> dict:
+    return in_child("cnnviz.check.beside", "keras_trained")
+
+
+def keras_trained() -> dict:
+    """keras_reference()'s training, in this process (the child's)."""
     import keras
 
     from cnnviz.check.keras_child import INPUT_SHAPE, SEED, train

@@ -15,7 +15,7 @@ import math
 import threading
 
 from cnnviz.check.beside import training_data, training_points
-from cnnviz.check.keras_task import Point, PointResult, layer_text, layers
+from cnnviz.check.keras_task import Point, PointResult, in_child, layer_text, layers
 
 ACCURACY_TOLERANCE = 0.05  # student's accuracy after training against the reference's
 HE_TOLERANCE = 0.15  # a kernel's initial std within 15% of sqrt(2 / fan_in) is He's
@@ -26,13 +26,19 @@ _LOCK = threading.Lock()
 
 def reference() -> tuple[dict, dict]:
     """tf1_child.run() of course_tf1.lenet5 on training_data(): (description, training),
-    computed once per process (thread-safe: the server's checks share it)."""
+    computed in a child process once per process (thread-safe: the server's checks share it)."""
     with _LOCK:
         return _reference()
 
 
 @functools.cache
 def _reference() -> tuple[dict, dict]:
+    description, training = in_child("cnnviz.check.tf1_task", "trained")
+    return description, training
+
+
+def trained() -> tuple[dict, dict]:
+    """reference()'s build and training, in this process (the child's)."""
     from cnnviz.check import tf1_child
     from cnnviz.networks import course_tf1
 
