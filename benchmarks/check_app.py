@@ -35,6 +35,7 @@ from cnnviz.check import queue
 REPORT_TIMEOUT = 600.0  # s from Check to the report before a student counts it as an error
 PLACE = re.compile(r"place (\d+) in the queue")
 PASSED = re.compile(r"(\d+) of (\d+) (?:cases|points) pass")  # tasks 4-5 count points
+STOP_SECONDS = 10.0  # the explorers' time to stop once the waves are done
 BUSY = queue.BUSY.split(":")[0]  # "The checker is busy"
 ALERTS = {Alert.ERROR: "error", Alert.WARNING: "warning", Alert.INFO: "info",
           Alert.SUCCESS: "success"}
@@ -249,7 +250,10 @@ async def run(url: str, waves: dict[str, list[Submission]], explorers: int,
     finally:
         for task in exploring:
             task.cancel()
-        await asyncio.gather(*exploring, return_exceptions=True)
+        if exploring:  # bounded: one run hung here for minutes, an explorer deaf to its cancel
+            _, deaf = await asyncio.wait(exploring, timeout=STOP_SECONDS)
+            if deaf:
+                say(f"{len(deaf)} explorers did not stop within {STOP_SECONDS:.0f} s: left")
     result["explorer_errors"] = (sum(len(a.exceptions) for a in room.actions)
                                  + len(room.failures) + len(room.disconnects))
     return result

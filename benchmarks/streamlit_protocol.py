@@ -35,6 +35,7 @@ ForwardMessageCache.ts and app/src/App.tsx), and this client with it:
 """
 
 import asyncio
+import contextlib
 import http.cookies
 import random
 import time
@@ -52,6 +53,7 @@ from websockets.exceptions import ConnectionClosed
 
 from benchmarks.streamlit_widgets import Widget, held_value, read_widget
 
+CLOSE_SECONDS = 5.0  # the most a closing tab waits for its connection and its reader
 MAX_CACHED_MESSAGE_AGE = 2  # Streamlit's global.maxCachedMessageAge default
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # what the browser sends without a cookie
 FINISHED = {
@@ -173,12 +175,15 @@ class StreamlitSession:
         await self._close_websocket()
 
     async def _close_websocket(self) -> None:
+        """Bounded (CLOSE_SECONDS each): a benchmark once hung for minutes after its last wave,
+        a closing student waiting on its connection."""
         if self._websocket is not None:
-            await self._websocket.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._websocket.close(), CLOSE_SECONDS)
             self._websocket = None
         if self._reader is not None:
             self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+            await asyncio.wait({self._reader}, timeout=CLOSE_SECONDS)
             self._reader = None
 
     # --- what a user does ------------------------------------------------------------------------
