@@ -35,8 +35,7 @@ from cnnviz.training.runs import model_meta
 REPORT_SECONDS = 0.1  # reports travel in lists: one message per batch would cost Keras' speed
 # A worker on the server's machine yields the CPU to the server's pages. Ray starts its workers
 # at nice 15 (its worker_niceness), so this brings the run's threads, and the TensorFlow threads
-# they start, to 19, the lowest there is (seen in /proc/<pid>/task/*/stat while a Keras run
-# trained, 2026-12-03; only Ray's own I/O threads stay at 0, and they are nearly idle).
+# they start, to 19, the lowest there is (Ray's own I/O threads stay at 0: they are nearly idle).
 WORKER_NICENESS = 10
 LAST_REPORTS = ("done", "error")
 HOLD_POLL_SECONDS = 1.0  # a run held before it begins asks its hold again this often
