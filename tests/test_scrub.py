@@ -161,6 +161,58 @@ def test_a_slider_redraws_in_place_and_settles_to_python(scrub_page, scrub_url):
     assert [url.rsplit("/", 1)[1] for url in plotly] == ["plotly-cartesian.min.js"]  # once
 
 
+# A second view of the component, driven as Streamlit drives it: its default export called with
+# the data of each run. The stride slider's moves settle (change events), as keys and releases do.
+MOUNT_JS = """async ([url, data]) => {
+    const scrub = await import(url);  // the module the page loaded
+    const parent = document.createElement("div");
+    parent.innerHTML = '<div class="cnnviz-scrub"></div>';
+    document.body.append(parent);
+    const sent = [];
+    const mount = (run) => scrub.default(
+        {data: run, parentElement: parent, setStateValue: (_, value) => sent.push(value)});
+    const stride = () => parent.querySelectorAll("input[type=range]")[2];  // after window kh, kw
+    window.echo = {mount, stride, sent, parent, first: null};
+    mount(data);
+    window.echo.first = stride();
+    for (const value of ["3", "4"]) {  // two quick moves: two settles
+        window.echo.first.value = value;
+        window.echo.first.dispatchEvent(new Event("input"));
+        window.echo.first.dispatchEvent(new Event("change"));
+    }
+    return sent;
+}"""
+RUN_JS = """(data) => {  // a run's data arrives: what the stride slider and mode show after it
+    window.echo.mount(data);
+    const now = window.echo.stride();
+    return [now.value, now === window.echo.first, window.echo.parent.querySelector("select").value];
+}"""
+
+
+@pytest.mark.browser
+def test_the_echoes_of_older_settles_never_move_a_control_back(scrub_page, scrub_url):
+    from cnnviz.ui.scrub.settings import BOUNDS
+
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=pool")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    url = page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)"
+                        ".find((name) => name.endsWith('/scrub.js'))")
+    image, first = pool_settings(IMAGE, {"mode": "max"})
+
+    def run(settings):  # the data of a run whose settings Python checked, as _mount sends it
+        checked = pool_settings(image, settings)[1]
+        return {"kind": "pool", "image": image.tolist(), "settings": checked, "bounds": BOUNDS}
+
+    sent = page.evaluate(MOUNT_JS, [url, run(first)])
+    assert [s["stride"] for s in sent] == [[3, 2], [4, 2]]
+    # the first settle's run comes back while the second is on its way: the slider stays, in place
+    assert page.evaluate(RUN_JS, run(sent[0])) == ["4", True, "max"]
+    assert page.evaluate(RUN_JS, run(sent[1])) == ["4", True, "max"]  # then its own
+    # settings from elsewhere (a link, the teacher's share) are adopted and drawn
+    assert page.evaluate(RUN_JS, run({**sent[0], "mode": "avg"}))[::2] == ["3", "avg"]
+
+
 @pytest.mark.browser
 def test_play_walks_the_window_and_pause_settles(scrub_page, scrub_url):
     page = scrub_page

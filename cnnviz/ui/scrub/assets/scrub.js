@@ -35,16 +35,22 @@ class View {
     this.plots = ["input", "maps"].map((name) => root.querySelector(`.${name}`));
     this.window = root.querySelector(".step table");
     this.data = null;
+    this.echoes = [];  // the settles sent since Python's data was last adopted, oldest first
     this.timer = this.player = null;
     this.plotly = plotly ??= import(PLOTLY).then(() => window.Plotly);
   }
 
-  // New data from Python. The echo of the student's own settle is ignored, so a rerun never
-  // replaces a control in use or jumps back while the student kept moving; anything else (a new
-  // image, settings set by the page or a link) is adopted and redrawn.
+  // New data from Python. The echo of any of the student's own settles is ignored, so a rerun
+  // never replaces a control in use or jumps back while the student kept moving (three quick
+  // presses are three settles, and the first one's run ends while the third is on its way);
+  // anything else (a new image, settings set by the page or a link) is adopted and redrawn.
   receive(data) {
     const text = canon({ ...data, settings: null });
-    if (text === this.data && canon(data.settings) === this.sent) return;
+    const echo = this.echoes.indexOf(canon(data.settings));
+    if (text === this.data && echo >= 0) {
+      this.echoes.splice(0, echo);  // older settles' runs will not come back after this one
+      return;
+    }
     this.data = text;
     this.kind = data.kind;
     this.image = conv.makeMap(data.image);
@@ -54,6 +60,7 @@ class View {
     this.settings = structuredClone(data.settings);
     this.good = structuredClone(data.settings);
     this.sent = canon(data.settings);
+    this.echoes = [this.sent];
     buildControls(this);
     this.update();
   }
@@ -181,6 +188,7 @@ class View {
     const text = canon(this.good);
     if (text !== this.sent && !this.player) {
       this.sent = text;
+      this.echoes.push(text);
       this.send(this.good);
     }
   }
