@@ -1,15 +1,10 @@
 """A Streamlit session held over the websocket the way the browser holds it, without a browser.
 
-What the browser does (Streamlit 1.67: the server's web/server/starlette/starlette_websocket.py and
-runtime/app_session.py; the frontend's connection/src/WebsocketConnection.tsx,
-ForwardMessageCache.ts and app/src/App.tsx), and this client with it:
-- GET /_stcore/health and /_stcore/host-config first. The health answer sets the `_streamlit_xsrf`
-  cookie (and a sticky proxy sets its own); every later request carries the cookies.
-- Open ws://HOST/_stcore/stream with the subprotocols ["streamlit", <xsrf token>, <session id to
-  resume, on reconnect>] and an Origin header; binary frames are protobufs.
-- The client speaks first: BackMsg.rerun_script, a ClientState with query_string, widget_states,
-  page_script_hash (page_name, the URL's path, on the first run, before the pages are known),
-  fragment_id (a fragment's own rerun), is_auto_rerun, cached_message_hashes and context_info.
+How the bytes travel (HTTP, the websocket, the rerun request, the message cache) is
+streamlit_wire.py; this module is the tab: its runs, its widgets, its pages. What the browser does
+(Streamlit 1.67: the server's runtime/app_session.py; the frontend's app/src/App.tsx), and this
+client with it:
+- The client speaks first: one rerun request (streamlit_wire.rerun_request) for the page.
 - The server answers every run with ForwardMsgs: new_session (metadata.run.fragment_ids empty
   for a full run), navigation (with st.navigation: the page that runs, and every page's
   url_pathname and page_script_hash), deltas (elements;
@@ -24,50 +19,36 @@ ForwardMessageCache.ts and app/src/App.tsx), and this client with it:
   request, as the browser's "running" indicator ends.)
 - Widget values live in the client: each widget's value is taken from its element the first time
   and whenever set_value is on, kept across runs, and the whole set is sent with every rerun;
-  widgets absent from a full run are dropped. A button sends trigger_value once.
-- An upload: BackMsg.file_urls_request names the file; the server answers file_urls_response
-  (upload_url, file_id); the file goes there in a multipart HTTP PUT with the X-Xsrftoken header
-  (the session must live in the process that gets it: a proxy must be sticky); the uploader's
-  state (file_uploader_state_value) then carries its name, size and file_id into the next rerun.
-- The message cache: deltas marked metadata.cacheable are kept by hash; their hashes go back with
-  every rerun, and the server then sends ref_hash instead of a delta it has sent before. An entry
-  not seen for global.maxCachedMessageAge (2) runs expires.
+  widgets absent from a full run are dropped. A button sends trigger_value once. An uploader's
+  state (file_uploader_state_value) carries the uploaded file's name, size and file_id.
 """
 
 import asyncio
 import contextlib
-import http.cookies
-import random
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from streamlit.proto.Alert_pb2 import Alert
-from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from benchmarks.streamlit_widgets import Widget, held_value, read_widget
+from benchmarks.streamlit_wire import (
+    FINISHED,
+    Http,
+    MessageCache,
+    RunTimeout,
+    SessionLost,
+    file_urls_request,
+    rerun_request,
+)
+
+__all__ = ["Run", "RunTimeout", "SessionLost", "StreamlitSession"]
 
 CLOSE_SECONDS = 5.0  # the most a closing tab waits for its connection and its reader
-MAX_CACHED_MESSAGE_AGE = 2  # Streamlit's global.maxCachedMessageAge default
-NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # what the browser sends without a cookie
-FINISHED = {
-    ForwardMsg.FINISHED_SUCCESSFULLY: "finished",
-    ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY: "fragment",
-    ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile error",
-    ForwardMsg.FINISHED_EARLY_FOR_RERUN: "replaced",
-}
-class SessionLost(ConnectionError):
-    """The websocket closed, or the server did not finish a run in time."""
-
-
-class RunTimeout(SessionLost):
-    """The server did not finish a run within the session's timeout."""
 
 
 @dataclass
@@ -84,13 +65,6 @@ class Run:
     chart_seconds: dict[str, float] = field(default_factory=dict)  # key -> when its delta came
 
 
-@dataclass
-class _Cached:
-    element: object  # the cached delta's Element, or None for other cacheable messages
-    fragment_id: str
-    last_run: int
-
-
 class StreamlitSession:
     """One browser tab's Streamlit session: open it, change widgets, switch pages, close it.
 
@@ -98,10 +72,10 @@ class StreamlitSession:
     """
 
     def __init__(self, url: str, *, follow_auto_reruns: bool = False, timeout: float = 120):
-        self.url = url.rstrip("/")
+        self.http = Http(url, timeout)
+        self.url = self.http.url
         self.follow_auto_reruns = follow_auto_reruns  # a fragment's run_every, as the browser
         self.timeout = timeout
-        self.cookies: dict[str, str] = {}
         self.session_id = ""
         self.page_hash = ""
         self.pages: dict[str, str] = {}  # url_pathname -> page_script_hash
@@ -117,8 +91,7 @@ class StreamlitSession:
         self._pushed: Run | None = None
         self._pushed_at = 0.0
         self._page_widgets: dict[str, set[str]] = {}  # page hash -> widget ids seen on it
-        self._cache: dict[str, _Cached] = {}
-        self._runs_finished = 0
+        self._cache = MessageCache()
         self._websocket: ClientConnection | None = None
         self._reader: asyncio.Task | None = None
         self._poller: asyncio.Task | None = None
@@ -142,31 +115,19 @@ class StreamlitSession:
         return await self._rerun()
 
     async def _connect(self, resume: bool = False) -> None:
-        await asyncio.to_thread(self._get, "/_stcore/health")
-        await asyncio.to_thread(self._get, "/_stcore/host-config")
-        parts = urlsplit(self.url)
-        scheme = "wss" if parts.scheme == "https" else "ws"
-        protocols = ["streamlit", self.cookies.get("_streamlit_xsrf", NO_XSRF_TOKEN)]
-        if resume and self.session_id:
-            protocols.append(self.session_id)
-        self._websocket = await connect(
-            f"{scheme}://{parts.netloc}{parts.path}/_stcore/stream", subprotocols=protocols,
-            origin=f"{parts.scheme}://{parts.netloc}", additional_headers=self._cookie_header(),
-            max_size=None, ping_interval=None, open_timeout=self.timeout)
+        await asyncio.to_thread(self.http.get, "/_stcore/health")
+        await asyncio.to_thread(self.http.get, "/_stcore/host-config")
+        self._websocket = await self.http.websocket(self.session_id if resume else "")
         self._reader = asyncio.create_task(self._read())
 
-    def _get(self, path: str) -> bytes:
-        request = urllib.request.Request(self.url + path, headers=self._cookie_header())
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            for header in response.headers.get_all("Set-Cookie") or ():
-                for name, morsel in http.cookies.SimpleCookie(header).items():
-                    self.cookies[name] = morsel.value
-            return response.read()
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The tab's cookies (a test sets a proxy's sticky cookie here to pick a replica)."""
+        return self.http.cookies
 
-    def _cookie_header(self) -> dict[str, str]:
-        if not self.cookies:
-            return {}
-        return {"Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())}
+    @cookies.setter
+    def cookies(self, cookies: dict[str, str]) -> None:
+        self.http.cookies = cookies
 
     async def close(self) -> None:
         """Close the tab: the server keeps the session for server.disconnectedSessionTTL."""
@@ -224,32 +185,16 @@ class StreamlitSession:
         PUT it there over HTTP with the cookies and the XSRF header, rerun holding its info."""
         request_id = f"{self.session_id}-{len(self._file_urls)}"
         answer = self._file_urls[request_id] = asyncio.get_running_loop().create_future()
-        message = BackMsg()
-        message.file_urls_request.request_id = request_id
-        message.file_urls_request.file_names.append(name)
-        message.file_urls_request.session_id = self.session_id
+        message = file_urls_request(request_id, name, self.session_id)
         await self._websocket.send(message.SerializeToString())
         urls = await asyncio.wait_for(answer, self.timeout)
-        await asyncio.to_thread(self._put, urls.upload_url, name, data, mime)
+        await asyncio.to_thread(self.http.put_file, urls.upload_url, name, data, mime)
         state = WidgetState(id=widget.id)
         info = state.file_uploader_state_value.uploaded_file_info.add()
         info.name, info.size, info.file_id = name, len(data), urls.file_id
         info.file_urls.CopyFrom(urls)
         self.states[widget.id] = state
         return await self._rerun(fragment_id=widget.fragment_id)
-
-    def _put(self, path: str, name: str, data: bytes, mime: str) -> None:
-        """The browser's multipart PUT of one file; urllib.error.HTTPError when refused."""
-        boundary = f"cnnviz{random.getrandbits(64):016x}"
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-                f"filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n").encode() + data + (
-                f"\r\n--{boundary}--\r\n").encode()
-        headers = {**self._cookie_header(),
-                   "Content-Type": f"multipart/form-data; boundary={boundary}",
-                   "X-Xsrftoken": self.cookies.get("_streamlit_xsrf", "")}
-        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="PUT")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            response.read()
 
     async def switch_page(self, url_pathname: str) -> Run:
         """Follow the navigation menu to another page of the same session."""
@@ -268,21 +213,13 @@ class StreamlitSession:
         async with self._lock:
             if self._websocket is None:
                 raise SessionLost("the session is closed")
-            message = BackMsg()
-            client = message.rerun_script
-            client.query_string = self.query_string
             states = self.states.values() if only is None else [
                 s for i, s in self.states.items() if i in only]
-            client.widget_states.widgets.extend([*states, *extra])
-            client.page_script_hash = self.page_hash if page_hash is None else page_hash
-            client.page_name = "" if client.page_script_hash else page_name
-            client.fragment_id = fragment_id
-            client.is_auto_rerun = auto
-            client.cached_message_hashes.extend(self._cache)
-            context = client.context_info
-            context.timezone, context.timezone_offset, context.locale = "UTC", 0, "en-US"
-            context.url = f"{self.url}/{page_name}"
-            context.is_embedded, context.color_scheme = False, "light"
+            message = rerun_request(
+                url=self.url, query_string=self.query_string, states=[*states, *extra],
+                page_hash=self.page_hash if page_hash is None else page_hash,
+                page_name=page_name, fragment_id=fragment_id, auto=auto,
+                cached_hashes=self._cache.hashes())
             self._run, self._finished = Run(), asyncio.get_running_loop().create_future()
             start = self._started = time.perf_counter()
             try:
@@ -325,14 +262,10 @@ class StreamlitSession:
         elif kind == "page_info_changed":
             self.query_string = message.page_info_changed.query_string
         elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
-            if message.metadata.cacheable and message.hash:
-                self._cache[message.hash] = _Cached(
-                    message.delta.new_element, message.delta.fragment_id, self._runs_finished)
+            self._cache.keep(message)
             self._element(message.delta.new_element, message.delta.fragment_id)
-        elif kind == "ref_hash" and message.ref_hash in self._cache:
-            cached = self._cache[message.ref_hash]
-            cached.last_run = self._runs_finished
-            self._element(cached.element, cached.fragment_id)
+        elif kind == "ref_hash" and (cached := self._cache.get(message.ref_hash)) is not None:
+            self._element(*cached)
         elif kind == "ref_hash":
             self._note_exception(f"cached message {message.ref_hash} missing (cache out of step)")
         elif kind == "session_event" and message.session_event.HasField(
@@ -398,7 +331,7 @@ class StreamlitSession:
     def _script_finished(self, message: ForwardMsg) -> None:
         status = FINISHED[message.script_finished]
         if status in ("finished", "fragment"):
-            self._age_cache(list(message.metadata.run.fragment_ids))
+            self._cache.age(list(message.metadata.run.fragment_ids))
         if status == "finished":  # widgets that left the page leave the held values
             self.states = {i: s for i, s in self.states.items() if i in self.widgets}
             self._page_widgets[self.page_hash] = set(self.widgets)
@@ -408,14 +341,6 @@ class StreamlitSession:
             pushed, self._pushed = self._pushed, None
             pushed.seconds, pushed.status = time.perf_counter() - self._pushed_at, status
             self.pushed_runs.append(pushed)
-
-    def _age_cache(self, fragment_ids: list[str]) -> None:
-        self._runs_finished += 1
-        for hash_, entry in list(self._cache.items()):
-            if fragment_ids and entry.fragment_id not in fragment_ids:
-                continue
-            if self._runs_finished - entry.last_run > MAX_CACHED_MESSAGE_AGE:
-                del self._cache[hash_]
 
     async def _poll(self) -> None:
         """Rerun every fragment with run_every on its own timer, as the browser's setInterval
