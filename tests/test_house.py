@@ -142,6 +142,10 @@ def test_no_function_is_over_60_lines():
 
 
 def test_no_module_is_over_400_lines():
-    long = sorted(f"{name} ({lines} lines)" for name, path in source_files().items()
+    # the benchmarks too: their protocol client grew to 441 lines with no test to say so
+    benchmarks = {str(path.relative_to(ROOT)): path
+                  for path in sorted((ROOT / "benchmarks").glob("*.py"))}
+    long = sorted(f"{name} ({lines} lines)"
+                  for name, path in {**source_files(), **benchmarks}.items()
                   if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES)
     assert long == []
