@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from cnnviz.classroom import ClassStore, StoreUnavailable, questions, schema, students
-from cnnviz.classroom.store import DATABASE_ENV, STUDENT_MESSAGE, database_url
+from cnnviz.classroom.store import DATABASE_ENV, STUDENT_MESSAGE, database_url, shared_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +35,18 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_process_has_one_store_per_url_whoever_asks(monkeypatch, tmp_path):
+    """The pages and a run's pause gate share it: two stores on one SQLite file would queue their
+    writers apart."""
+    from cnnviz.ui import classroom as class_ui  # the pages' door to the store
+
+    url = f"sqlite:///{tmp_path / 'class.db'}"
+    monkeypatch.setenv(DATABASE_ENV, url)
+    store = class_ui.class_store()
+    assert store is shared_store(url) is class_ui.class_store()
+    assert shared_store(f"sqlite:///{tmp_path / 'other.db'}") is not store
 
 
 def version_rows(store):

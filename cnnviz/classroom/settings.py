@@ -5,14 +5,13 @@ shows and applies with `limited`. A Start pressed while paused is held by the Tr
 waits there, keeping its place, until the teacher resumes.
 """
 
-import functools
 import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from cnnviz.classroom.schema import teacher_settings, upsert
-from cnnviz.classroom.store import ClassStore, StoreUnavailable
+from cnnviz.classroom.store import ClassStore, StoreUnavailable, shared_store
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,6 @@ def write(store: ClassStore, settings: TeacherSettings) -> TeacherSettings:
     return settings
 
 
-@functools.lru_cache(maxsize=4)
-def _store_at(url: str) -> ClassStore:
-    return ClassStore(url)
-
-
 @dataclass(frozen=True)
 class PauseGate:
     """The teacher's pause, asked by a student's run before it begins, wherever it runs (a Ray
@@ -79,6 +73,6 @@ class PauseGate:
         """Whether the teacher paused training; a store that cannot be reached pauses no one
         (as on the Training page)."""
         try:
-            return read(_store_at(self.url)).paused
+            return read(shared_store(self.url)).paused
         except StoreUnavailable:
             return False

@@ -11,6 +11,7 @@ lock up front (BEGIN IMMEDIATE) and wait up to BUSY_SECONDS for it, so replicas 
 fail with "database is locked".
 """
 
+import functools
 import os
 import threading
 from collections.abc import Iterator
@@ -153,3 +154,12 @@ class ClassStore:
     def close(self) -> None:
         """Closes the pool's connections (a later call opens new ones)."""
         self.engine.dispose()
+
+
+@functools.lru_cache(maxsize=4)  # a process uses one URL (a test run, one per test): 4 is ample
+def shared_store(url: str) -> ClassStore:
+    """This process's one ClassStore for `url`, whoever asks (the pages, a run's pause gate): one
+    pool, one schema check, and one queue of SQLite writers, which two stores on one file would
+    not share. StoreUnavailable for a URL that cannot work (not kept: the next call tries again).
+    """
+    return ClassStore(url)

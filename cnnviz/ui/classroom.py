@@ -20,7 +20,7 @@ from cnnviz.classroom import questions, shares, students, tokens
 from cnnviz.classroom.names import NameRefused, as_markdown
 from cnnviz.classroom.overview import replica_name
 from cnnviz.classroom.schema import NAME_MAX
-from cnnviz.classroom.store import ClassStore, StoreUnavailable, database_url
+from cnnviz.classroom.store import ClassStore, StoreUnavailable, database_url, shared_store
 from cnnviz.ui import page_runs
 from cnnviz.ui.class_push import WATCH_SECONDS, Watcher
 
@@ -49,14 +49,9 @@ export default function ({ data }) {
 """
 
 
-@st.cache_resource(show_spinner=False)
-def _store_at(url: str) -> ClassStore:
-    return ClassStore(url)
-
-
 def class_store() -> ClassStore:
     """This process's store (one per database URL). StoreUnavailable for a URL that cannot work."""
-    return _store_at(database_url())
+    return shared_store(database_url())
 
 
 class Recent:
