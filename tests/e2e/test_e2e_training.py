@@ -11,6 +11,8 @@ from benchmarks import browser
 from cnnviz import training
 
 NUMPY = "NumPy (cnnviz.ops)"
+EPOCH_IMAGES = 1000  # a run whose first epoch the test waits for: 900 images, 15 batches, not
+# the page's 8,000 (113); its 100 epochs (1,500 batches) still outlast the test by far
 
 
 def new_runs(runs_dir, before: set) -> list[training.SavedRun]:
@@ -20,7 +22,8 @@ def new_runs(runs_dir, before: set) -> list[training.SavedRun]:
 @pytest.mark.parametrize("backend", ["Keras", "TensorFlow 1 graph", NUMPY])
 def test_training_curves_grow_until_stop(page, app_url, runs_dir, backend, screenshot):
     before = {run.run_dir for run in training.list_runs(runs_dir)}
-    browser.start_training(page, app_url, backend=backend, epochs=100)  # stopped long before
+    browser.start_training(page, app_url, backend=backend, epochs=100,  # stopped long before
+                           images=EPOCH_IMAGES)
     browser.wait_for_batches(page, 1)
     browser.wait_for_batches(page, browser.batches_seen(page) + 2)  # the live curve grows
     # an epoch checkpointed
@@ -43,10 +46,12 @@ def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
     trainer, explorer_a, explorer_b = (browser.new_page(chromium) for _ in range(3))
     try:
         before = {run.run_dir for run in training.list_runs(runs_dir)}
+        for explorer in (explorer_a, explorer_b):  # they load while the run starts (one at a
+            explorer.goto(f"{app_url}/convolution")  # time, after it, was a third of the test)
         browser.start_training(trainer, app_url, backend=NUMPY, epochs=100)  # runs until stopped
         browser.wait_for_batches(trainer, 1)
-        for explorer in (explorer_a, explorer_b):
-            browser.open_page(explorer, f"{app_url}/convolution")
+        for explorer in (explorer_a, explorer_b):  # loaded; their work below is while it trains
+            browser.wait_for_app(explorer)
         browser.scrubbed(explorer_a, lambda: browser.scrub_slide(explorer_a, "stride sh"))
         browser.scrubbed(explorer_b, lambda: browser.scrub_select(explorer_b, "Padding", "same"))
         browser.wait_for_link(explorer_a, "stride_h=2")
@@ -83,8 +88,10 @@ def test_a_second_trainer_waits_in_the_queue_and_may_leave_it(chromium, app_url,
     try:
         before = {run.run_dir for run in training.list_runs(runs_dir)}
         browser.start_training(first, app_url, backend=NUMPY, epochs=100)  # the only slot
+        browser.prepare_training(second, app_url, backend=NUMPY, epochs=1)  # while it starts
         browser.wait_for_batches(first, 1)
-        browser.start_training(second, app_url, backend=NUMPY, epochs=1)
+        second.locator(".st-key-train_start button").click()  # start_training's last step
+        expect(second.locator(".st-key-train_stop button")).to_be_enabled()
         waiting = second.get_by_text(re.compile("you are next; it should start in about"))
         expect(waiting).to_be_visible()
         leave = second.locator(".st-key-train_stop button")
