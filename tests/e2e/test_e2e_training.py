@@ -46,11 +46,13 @@ def test_three_contexts_keep_their_own_state(chromium, app_url, runs_dir):
     trainer, explorer_a, explorer_b = (browser.new_page(chromium) for _ in range(3))
     try:
         before = {run.run_dir for run in training.list_runs(runs_dir)}
-        for explorer in (explorer_a, explorer_b):  # they load while the run starts (one at a
-            explorer.goto(f"{app_url}/convolution")  # time, after it, was a third of the test)
         browser.start_training(trainer, app_url, backend=NUMPY, epochs=100)  # runs until stopped
+        # the explorers load while Ray starts the run's worker (opened one at a time after its
+        # first batch, they were a third of the test); their work below is while it trains
+        for explorer in (explorer_a, explorer_b):
+            explorer.goto(f"{app_url}/convolution")
         browser.wait_for_batches(trainer, 1)
-        for explorer in (explorer_a, explorer_b):  # loaded; their work below is while it trains
+        for explorer in (explorer_a, explorer_b):
             browser.wait_for_app(explorer)
         browser.scrubbed(explorer_a, lambda: browser.scrub_slide(explorer_a, "stride sh"))
         browser.scrubbed(explorer_b, lambda: browser.scrub_select(explorer_b, "Padding", "same"))
