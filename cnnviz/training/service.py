@@ -27,17 +27,23 @@ Ray call (one cut by ray.shutdown leaves the next ray.init hanging) and the runs
 it ended (Ray fails their tasks about a second after their workers died; failed during
 ray.shutdown instead, Ray ends this whole process), and submits the runs that were waiting in
 it again, in their order (enlist), to the Ray it joins or starts next.
+
+At exit the kernel kills an embedded Ray's GCS server and raylet once the lane's thread ends, not
+the raylet's agents, which then spend a minute telling the dead GCS server of its death: so stop()
+runs first, leaves Ray on the lane and kills what is left of it (cnnviz.training.processes).
 """
 
 import collections
 import contextlib
 import logging
 import os
-import socket
+import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from cnnviz.training import processes
+from cnnviz.training.reach import PROBE_SECONDS, HeadGone, ServiceUnavailable, probe  # noqa: F401
 from cnnviz.training.waiting import QueueView, Typical
 
 ADDRESS_ENV = "CNNVIZ_RAY_ADDRESS"
@@ -47,7 +53,6 @@ NAMESPACE = "cnnviz-training"  # the runs of every replica, and only those
 OBJECT_STORE_BYTES = 256 * 2**20  # datasets (55 MB for 70,000 digits) and checkpoints in flight
 QUEUE_VIEW_SECONDS = 1.0  # a queue view serves every waiting run of this process this long
 DATASETS_KEPT = 4  # datasets put in Ray's object store, most recently used
-PROBE_SECONDS = 2.0  # a TCP connect to the cluster's address: a live head answers at once
 RETRY_SECONDS, RETRY_MAX_SECONDS = 1.0, 10.0  # waits between attempts to reach Ray
 STARTING_NOTICE_SECONDS = 3.0  # a start that takes longer is told to the waiting students
 WATCH_SECONDS = 5.0  # how often the joined head is knocked on (Ray ends us 60 s after it died)
@@ -60,6 +65,7 @@ REPORT_INLINE_BYTES = 32 * 2**20
 RAY_SYSTEM_CONFIG = {"max_direct_call_object_size": REPORT_INLINE_BYTES}
 HEAD_CALL_SECONDS = 3.0  # a follower waits this long for a call to the head (which may wait 60 s)
 LEAVE_WAIT_SECONDS = 20.0  # leaving waits at most this long for the followers' Ray calls to end
+STOP_SECONDS = 6.0  # at exit: leaving Ray, then killing its leftovers (Ctrl-C's 10 s in all)
 
 
 def _positive_env(name: str, default: int) -> int:
@@ -81,27 +87,6 @@ def max_runs() -> int:
 def max_queued() -> int:
     """Runs allowed to wait for a slot, over all replicas: $CNNVIZ_MAX_QUEUED, default 100."""
     return _positive_env(MAX_QUEUED_ENV, 100)
-
-
-class ServiceUnavailable(RuntimeError):
-    """Ray could not be started or joined; the message says where and why."""
-
-
-class HeadGone(ServiceUnavailable):
-    """The head of the Ray this process joined no longer answers."""
-
-
-def probe(address: str, timeout: float = PROBE_SECONDS) -> None:
-    """ServiceUnavailable unless something accepts a TCP connection at address ("host:port"),
-    within timeout seconds; other forms of address ("local", "auto", "ray://...") pass."""
-    host, _, port = address.rpartition(":")
-    if not host or "/" in address or not port.isdigit():
-        return
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-    except OSError as error:
-        reason = "no answer" if isinstance(error, TimeoutError) else error.strerror or error
-        raise ServiceUnavailable(f"nothing answers at {address} ({reason})") from error
 
 
 class TrainingService:
@@ -130,6 +115,8 @@ class TrainingService:
         self._calls_done = threading.Condition(self._lock)
         self._restarting = False  # the trouble is a head that stopped answering
         self._runs: dict = {}  # actor name -> a run in Ray (its phase; its requeue())
+        self._stopping = threading.Event()  # set by stop(): Ray is never reached again
+        self._hooked = False  # stop() is one of Python's exit hooks
 
     def submit(self, work, wanted=None) -> Future:
         """Run work() on the lane once Ray is up (started or joined first if needed). Without
@@ -174,13 +161,20 @@ class TrainingService:
                 self._connect()
                 return work()  # HeadGone from it: the head died since; the next attempt leaves
             except ServiceUnavailable:
-                if wanted is None:
+                if wanted is None or self._stopping.is_set():
                     raise
-            time.sleep(self._retry)
+            self._stopping.wait(self._retry)  # a stopping server does not wait for a retry
             self._retry = min(self._retry * 2, RETRY_MAX_SECONDS)
 
     def _connect(self, attempt=None) -> None:
         """Join (or start) Ray, once (or another attempt); its outcome is kept for notice()."""
+        if self._stopping.is_set():  # e.g. a follower's suspect() while the server stops
+            raise ServiceUnavailable("the server is stopping")
+        if not self._hooked:  # from now on there may be a Ray to leave at exit: threading's hooks
+            # run latest first, so before the one joining the lane (RuntimeError: exiting already)
+            with contextlib.suppress(RuntimeError):
+                threading._register_atexit(self.stop)
+            self._hooked = True
         with self._lock:
             self._connecting_since = self._connecting_since or time.time()
         try:
@@ -200,15 +194,15 @@ class TrainingService:
 
     def _watch(self) -> None:
         """(A thread of its own.) Knock on the joined head every WATCH_SECONDS; once it is gone,
-        leave Ray on the lane, before Ray ends this whole process for it."""
-        while True:
-            time.sleep(WATCH_SECONDS)
+        leave Ray on the lane, before Ray ends this whole process for it. Ends with stop()."""
+        while not self._stopping.wait(WATCH_SECONDS):
             head = self._head
             try:
                 if head is not None:
                     probe(head)
             except ServiceUnavailable:
-                self._lane.submit(self._connect, self._leave_if_head_gone).exception()  # waits
+                with contextlib.suppress(RuntimeError):  # the lane was shut at exit meanwhile
+                    self._lane.submit(self._connect, self._leave_if_head_gone).exception()
 
     def _join(self) -> None:
         import ray
@@ -388,6 +382,19 @@ class TrainingService:
     def shutdown(self) -> None:
         """Leave Ray (an embedded Ray stops), on the lane that joined it."""
         self._lane.submit(self._leave).result()
+
+    def stop(self, seconds: float = STOP_SECONDS) -> None:
+        """Leave Ray for good within `seconds` (+ processes.KILLED_SECONDS), whatever the lane is
+        doing: Ray is not reached again; an embedded Ray's processes end, killed if they must."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        deadline = time.monotonic() + seconds
+        started = processes.started_ray()  # now: once the raylet is gone, its agents are orphans
+        with contextlib.suppress(TimeoutError):  # (the lane leaves later, if it ever gets to it)
+            self._lane.submit(self._leave).exception(timeout=max(0.0, seconds - 1.0))
+        left = {*started, *processes.started_ray()}  # with what a start under way added since
+        processes.end_within(list(left), deadline - time.monotonic(), signal.SIGTERM)
 
 
 SERVICE = TrainingService()
