@@ -119,6 +119,42 @@ def test_stop_ends_the_retries_at_once_and_refuses_new_attempts():
         lane.submit(lambda: "ran").result(timeout=5)
 
 
+# a server for benchmarks.server._serving: answers the health check, and leaves behind a child out
+# of its group that ignores SIGTERM when it is stopped (as Ray's agents once did)
+FAKE_SERVER = textwrap.dedent("""
+    import http.server, subprocess, sys
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    subprocess.Popen([sys.executable, "-c", code], process_group=0)
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
+""")
+
+
+def test_a_benchmarks_server_leaves_nothing_and_what_it_left_is_said(monkeypatch, capsys):
+    from benchmarks import server
+
+    monkeypatch.setattr(server, "LEFT_SECONDS", 0.5)
+    port = free_port()
+    with server._serving([sys.executable, "-c", FAKE_SERVER, str(port)], port, None, 30,
+                         stop_seconds=5) as serving:
+        deadline = time.monotonic() + 10
+        while len(processes.in_sessions([serving.pid])) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert processes.in_sessions([serving.pid]) == []
+    assert "1 process(es) of the stopped server's session were still running" in \
+        capsys.readouterr().err
+
+
 # --- `cnnviz app`, started, training, stopped ----------------------------------------------------
 
 def start_app(tmp_path, *options: str) -> tuple[subprocess.Popen, str]:
