@@ -23,6 +23,7 @@ from benchmarks.server import free_port, healthy
 from benchmarks.students import Teacher
 from cnnviz import paths
 from cnnviz.training import processes, service
+from cnnviz.training.lane import Lane
 from tests import installed
 
 STOP_BOUND = 10.0  # issue 24: Ctrl-C stops everything within 10 s, whatever state Ray is in
@@ -117,6 +118,24 @@ def test_stop_ends_the_retries_at_once_and_refuses_new_attempts():
     assert time.monotonic() - began < 2 + service.PROBE_SECONDS + 1
     with pytest.raises(service.ServiceUnavailable, match="stopping"):
         lane.submit(lambda: "ran").result(timeout=5)
+
+
+def test_a_lane_runs_its_calls_in_order_and_hands_back_their_errors():
+    lane, ran = Lane("test-lane"), []
+    first = lane.submit(lambda: time.sleep(0.2) or ran.append(1))
+    second = lane.submit(ran.append, 2)
+    failing = lane.submit(lambda: 1 / 0)
+    assert second.result(timeout=5) is None and first.done() and ran == [1, 2]
+    with pytest.raises(ZeroDivisionError):
+        failing.result(timeout=5)
+
+
+def test_a_process_exits_at_once_while_its_lane_is_stuck():
+    """Python joins a ThreadPoolExecutor's threads at exit, without a bound; not the lane."""
+    code = "import time; from cnnviz.training.lane import Lane; Lane('x').submit(time.sleep, 60)"
+    began = time.monotonic()
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+    assert time.monotonic() - began < 15  # (Python's start included, on a busy machine)
 
 
 # a server for benchmarks.server._serving: answers the health check, and leaves behind a child out

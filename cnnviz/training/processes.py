@@ -6,14 +6,17 @@ Ray started is found as this process's children that run Ray's own programs, wit
 below them (its agents and workers); what a supervised part started, as its session (Ray's
 workers leave their parent's process group, not its session). A process is known by its pid and
 its start time together, so that a pid the kernel hands to a newcomer meanwhile is never signalled.
-Linux only (/proc), as the app; elsewhere nothing is found.
+Linux only (/proc), as the app; elsewhere nothing is found. leave_ray_within is how the training
+service stops at exit: Ray left in an orderly way if it can be, in a bound, and killed if not.
 """
 
+import atexit
 import importlib.util
 import os
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +100,21 @@ def started_ray() -> list[Proc]:
     processes, me = every(), os.getpid()
     roots = [p.pid for p in processes if p.ppid == me and home in _command(p.pid)]
     return descendants(roots, processes)
+
+
+def leave_ray_within(leave: Callable[[], Future], seconds: float) -> None:
+    """Ray left (leave(): its future) and every process of a Ray started here ended, within
+    `seconds` (+ KILLED_SECONDS): what is left at the bound gets SIGTERM, then SIGKILL."""
+    deadline = time.monotonic() + seconds
+    started = started_ray()  # before leaving: once the raylet is gone its agents are orphans
+    try:
+        leave().exception(timeout=max(0.0, seconds - 1.0))
+    except TimeoutError:  # stuck (a hung Ray): Ray's own exit hook would wait for it
+        import ray
+
+        atexit.unregister(ray.shutdown)
+    left = {*started, *started_ray()}  # with what a start under way added since
+    end_within(list(left), deadline - time.monotonic(), signal.SIGTERM)
 
 
 def _command(pid: int) -> bytes:

@@ -28,21 +28,22 @@ it ended (Ray fails their tasks about a second after their workers died; failed 
 ray.shutdown instead, Ray ends this whole process), and submits the runs that were waiting in
 it again, in their order (enlist), to the Ray it joins or starts next.
 
-At exit the kernel kills an embedded Ray's GCS server and raylet once the lane's thread ends, not
-the raylet's agents, which then spend a minute telling the dead GCS server of its death: so stop()
-runs first, leaves Ray on the lane and kills what is left of it (cnnviz.training.processes).
+Ray's own clean-up at exit comes too late: the kernel kills an embedded Ray's GCS server and raylet
+with the thread that started them, not the raylet's agents, which then spend a minute telling the
+dead GCS server of its death. So stop() runs first (an exit hook), leaves Ray on the lane and kills
+what is left of it at its bound (cnnviz.training.processes); the lane is not waited for after.
 """
 
 import collections
 import contextlib
 import logging
 import os
-import signal
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from cnnviz.training import processes
+from cnnviz.training.lane import Lane
 from cnnviz.training.reach import PROBE_SECONDS, HeadGone, ServiceUnavailable, probe  # noqa: F401
 from cnnviz.training.waiting import QueueView, Typical
 
@@ -65,7 +66,7 @@ REPORT_INLINE_BYTES = 32 * 2**20
 RAY_SYSTEM_CONFIG = {"max_direct_call_object_size": REPORT_INLINE_BYTES}
 HEAD_CALL_SECONDS = 3.0  # a follower waits this long for a call to the head (which may wait 60 s)
 LEAVE_WAIT_SECONDS = 20.0  # leaving waits at most this long for the followers' Ray calls to end
-STOP_SECONDS = 6.0  # at exit: leaving Ray, then killing its leftovers (Ctrl-C's 10 s in all)
+STOP_SECONDS = 5.0  # at exit: leaving Ray, then killing its leftovers (Ctrl-C's 10 s in all)
 
 
 def _positive_env(name: str, default: int) -> int:
@@ -99,7 +100,7 @@ class TrainingService:
     def __init__(self, address: str | None = None):
         self.address = address
         self.typical = Typical()
-        self._lane = ThreadPoolExecutor(1, thread_name_prefix="cnnviz-ray-lane")
+        self._lane = Lane("cnnviz-ray-lane")  # not waited for at exit: stop() is, in its bound
         self._lock = threading.Lock()
         self._views: dict = {}  # runs folder -> (time, QueueView)
         self._datasets: collections.OrderedDict = collections.OrderedDict()
@@ -116,7 +117,7 @@ class TrainingService:
         self._restarting = False  # the trouble is a head that stopped answering
         self._runs: dict = {}  # actor name -> a run in Ray (its phase; its requeue())
         self._stopping = threading.Event()  # set by stop(): Ray is never reached again
-        self._hooked = False  # stop() is one of Python's exit hooks
+        self._hooked = False  # stop() is one of Python's exit hooks (from the first attempt on)
 
     def submit(self, work, wanted=None) -> Future:
         """Run work() on the lane once Ray is up (started or joined first if needed). Without
@@ -170,9 +171,8 @@ class TrainingService:
         """Join (or start) Ray, once (or another attempt); its outcome is kept for notice()."""
         if self._stopping.is_set():  # e.g. a follower's suspect() while the server stops
             raise ServiceUnavailable("the server is stopping")
-        if not self._hooked:  # from now on there may be a Ray to leave at exit: threading's hooks
-            # run latest first, so before the one joining the lane (RuntimeError: exiting already)
-            with contextlib.suppress(RuntimeError):
+        if not self._hooked:  # threading's exit hooks run before Python ends any thread
+            with contextlib.suppress(RuntimeError):  # Python is exiting already
                 threading._register_atexit(self.stop)
             self._hooked = True
         with self._lock:
@@ -201,8 +201,7 @@ class TrainingService:
                 if head is not None:
                     probe(head)
             except ServiceUnavailable:
-                with contextlib.suppress(RuntimeError):  # the lane was shut at exit meanwhile
-                    self._lane.submit(self._connect, self._leave_if_head_gone).exception()
+                self._lane.submit(self._connect, self._leave_if_head_gone).exception()  # waits
 
     def _join(self) -> None:
         import ray
@@ -386,15 +385,9 @@ class TrainingService:
     def stop(self, seconds: float = STOP_SECONDS) -> None:
         """Leave Ray for good within `seconds` (+ processes.KILLED_SECONDS), whatever the lane is
         doing: Ray is not reached again; an embedded Ray's processes end, killed if they must."""
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
-        deadline = time.monotonic() + seconds
-        started = processes.started_ray()  # now: once the raylet is gone, its agents are orphans
-        with contextlib.suppress(TimeoutError):  # (the lane leaves later, if it ever gets to it)
-            self._lane.submit(self._leave).exception(timeout=max(0.0, seconds - 1.0))
-        left = {*started, *processes.started_ray()}  # with what a start under way added since
-        processes.end_within(list(left), deadline - time.monotonic(), signal.SIGTERM)
+        if not self._stopping.is_set():
+            self._stopping.set()
+            processes.leave_ray_within(lambda: self._lane.submit(self._leave), seconds)
 
 
 SERVICE = TrainingService()
