@@ -202,10 +202,12 @@ def sessions_of(app: subprocess.Popen) -> set[int]:
     return {app.pid} | {process.session for process in processes.descendants([app.pid])}
 
 
-def train_then_stop(app: subprocess.Popen, url: str, signum: int, tmp_path) -> float:
-    """Start a NumPy run from the Training page, wait for its first batches, send signum (to the
-    process group, as a terminal's Ctrl-C; SIGTERM to the process alone, as `kill`); the seconds
-    until no process of the app's sessions remains (failing after STOP_BOUND)."""
+def train_then_stop(app: subprocess.Popen, url: str, signum: int, tmp_path,
+                    freeze: bool = False) -> float:
+    """Start a NumPy run from the Training page, wait for its first batches, (freeze Ray's GCS
+    server and raylet: SIGSTOP,) send signum (to the process group, as a terminal's Ctrl-C;
+    SIGTERM to the process alone, as `kill`); the seconds until no process of the app's
+    sessions remains (failing after STOP_BOUND)."""
     teacher = Teacher(url, "NumPy")
     asyncio.run(teacher.start(epochs=50, wait=240))
     assert teacher.started, teacher.error + read_log(tmp_path)
@@ -213,6 +215,9 @@ def train_then_stop(app: subprocess.Popen, url: str, signum: int, tmp_path) -> f
     names = {(command(process).split() or [""])[0].rsplit("/", 1)[-1]
              for process in processes.in_sessions(sessions)}
     assert {"raylet", "gcs_server", "ray::DashboardAgent", "ray::RuntimeEnvAgent"} <= names
+    for process in processes.in_sessions(sessions) if freeze else []:
+        if any(name in command(process) for name in ("/gcs_server ", "/raylet ")):
+            os.kill(process.pid, signal.SIGSTOP)
     began = time.monotonic()
     if signum == signal.SIGINT:
         os.killpg(app.pid, signum)
@@ -243,14 +248,18 @@ def kill_sessions():
 
 
 @pytest.mark.server
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_one_process_app_stopped_while_training_leaves_no_ray_process(signum, tmp_path,
+@pytest.mark.parametrize(("signum", "freeze"), [(signal.SIGINT, False), (signal.SIGTERM, False),
+                                               (signal.SIGINT, True)],
+                         ids=["ctrl-c", "sigterm", "ctrl-c-ray-frozen"])
+def test_one_process_app_stopped_while_training_leaves_no_ray_process(signum, freeze, tmp_path,
                                                                       kill_sessions):
+    """With its Ray frozen too: leaving it hangs, so its processes are killed at the bound."""
     app, url = start_app(tmp_path)
     kill_sessions.add(app.pid)
-    took = train_then_stop(app, url, signum, tmp_path)
-    print(f"\none process, a run training, {signal.Signals(signum).name}: every process gone "
-          f"after {took:.1f} s (load {os.getloadavg()[0]:.1f})")
+    took = train_then_stop(app, url, signum, tmp_path, freeze)
+    print(f"\none process, a run training{', Ray frozen' if freeze else ''}, "
+          f"{signal.Signals(signum).name}: every process gone after {took:.1f} s "
+          f"(load {os.getloadavg()[0]:.1f})")
 
 
 @pytest.mark.server
