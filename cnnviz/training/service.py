@@ -36,6 +36,7 @@ what is left of it at its bound (cnnviz.training.processes); the lane is not wai
 
 import collections
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -117,7 +118,7 @@ class TrainingService:
         self._restarting = False  # the trouble is a head that stopped answering
         self._runs: dict = {}  # actor name -> a run in Ray (its phase; its requeue())
         self._stopping = threading.Event()  # set by stop(): Ray is never reached again
-        self._hooked = False  # stop() is one of Python's exit hooks (from the first attempt on)
+        self._hooked = False  # _at_exit is one of Python's exit hooks (from the first attempt on)
 
     def submit(self, work, wanted=None) -> Future:
         """Run work() on the lane once Ray is up (started or joined first if needed). Without
@@ -173,7 +174,7 @@ class TrainingService:
             raise ServiceUnavailable("the server is stopping")
         if not self._hooked:  # threading's exit hooks run before Python ends any thread
             with contextlib.suppress(RuntimeError):  # Python is exiting already
-                threading._register_atexit(self.stop)
+                threading._register_atexit(self._at_exit)
             self._hooked = True
         with self._lock:
             self._connecting_since = self._connecting_since or time.time()
@@ -388,6 +389,12 @@ class TrainingService:
         if not self._stopping.is_set():
             self._stopping.set()
             processes.leave_ray_within(lambda: self._lane.submit(self._leave), seconds)
+
+    def _at_exit(self) -> None:
+        """stop(), then no last garbage collection: Python's walked the server's 200,000 objects
+        for 3-4 s of a Ctrl-C at load 20 (0.3-0.5 s without), freeing what exiting frees."""
+        self.stop()
+        gc.freeze()
 
 
 SERVICE = TrainingService()
