@@ -71,8 +71,8 @@ def every() -> list[_Stat]:
 
 def descendants(roots: Iterable[int], processes: list[_Stat] | None = None) -> list[Proc]:
     """The processes `roots` (pids) and all those below them, alive now."""
-    processes = every() if processes is None else processes
-    found = [p for p in processes if p.pid in set(roots)]
+    processes, roots = every() if processes is None else processes, set(roots)
+    found = [p for p in processes if p.pid in roots]
     seen = {p.pid for p in found}
     while True:
         below = [p for p in processes if p.ppid in seen and p.pid not in seen]
