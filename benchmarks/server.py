@@ -17,8 +17,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cnnviz.serving.replicas import free_port, stop
+from cnnviz.training import processes
 
 ROOT = Path(__file__).resolve().parents[1]
+LEFT_SECONDS = 5.0  # what is left of a stopped server's session gets this long to end by itself
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,12 @@ def started_replicas(replicas: int, env: dict[str, str] | None = None, *,
 @contextlib.contextmanager
 def _serving(command: list[str], port: int, env: dict[str, str] | None, timeout: float,
              stop_seconds: float) -> Iterator[Server]:
-    """Run command until 127.0.0.1:port answers its health check; yield it; terminate it."""
+    """Run command (in a session of its own) until 127.0.0.1:port answers its health check;
+    yield it; terminate it, then whatever it left in its session (said on stderr: a bug)."""
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
+                                   start_new_session=True)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + timeout
@@ -75,6 +79,20 @@ def _serving(command: list[str], port: int, env: dict[str, str] | None, timeout:
             yield Server(url, process.pid)
         finally:
             stop(process, stop_seconds)
+            _end_session(process.pid)
+
+
+def _end_session(session: int) -> None:
+    """Kill what a stopped server left in its session (Ray's agents once stayed for minutes),
+    after LEFT_SECONDS, and say so: the next measurement must not share the cores with it."""
+    left = processes.in_sessions([session])
+    if not left:
+        return
+    stuck = processes.end_within(left, LEFT_SECONDS)
+    print(f"benchmarks: {len(left)} process(es) of the stopped server's session were still running "
+          f"(pids {', '.join(str(process.pid) for process in left)}); those left after "
+          f"{LEFT_SECONDS:g} s were killed" + (f", {len(stuck)} would not die" if stuck else ""),
+          file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

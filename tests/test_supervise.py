@@ -2,7 +2,9 @@
 small shell processes (a second or two in all). The real parts (replicas, HAProxy, Ray head)
 are killed in tests/test_replicas.py."""
 
+import os
 import subprocess
+import sys
 import time
 
 import psutil
@@ -119,6 +121,54 @@ def test_stop_ends_every_part_and_its_children_within_its_bound(ignores_sigterm)
     assert not alive
     assert took < 3.0  # both parts in one bound, not one bound each
     assert (took >= 1.0) == ignores_sigterm  # killed only after the bound
+
+
+# a part whose child leaves its process group (as Ray's workers leave the raylet's), not its session
+LEAVES_GROUP = [sys.executable, "-c", "import subprocess, sys, time; subprocess.Popen("
+                "[sys.executable, '-c', 'import time; time.sleep(30)'], process_group=0); "
+                "time.sleep(30)"]
+
+
+def out_of_group(part: subprocess.Popen) -> psutil.Process:
+    [child] = group_of(part)
+    deadline = time.monotonic() + 10
+    while os.getpgid(child.pid) == part.pid:  # (set between its fork and its exec)
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return child
+
+
+def gone(process: psutil.Process, within: float) -> bool:
+    """Whether `process` ends within `within` s (an orphan's zombie counts as gone)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def test_a_dead_parts_children_out_of_its_group_are_killed_with_it():
+    supervisor = Supervisor(log=lambda line: None)
+    head = supervisor.start("ray head", LEAVES_GROUP)
+    worker = out_of_group(head)
+    head.kill()
+    wait_dead(head)
+    supervisor.check(now=0.0)
+    assert gone(worker, 5)  # (it would sleep 30 s)
+
+
+def test_stop_ends_the_children_that_left_a_parts_group():
+    supervisor = Supervisor(log=lambda line: None)
+    worker = out_of_group(supervisor.start("ray head", LEAVES_GROUP))
+    began = time.monotonic()
+    supervisor.stop(seconds=1.0)
+    assert gone(worker, 0)  # when stop() returns
+    assert time.monotonic() - began < 3.0
 
 
 def test_a_parts_death_quotes_the_last_line_of_its_output_not_its_traceback(tmp_path):

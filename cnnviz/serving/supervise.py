@@ -7,8 +7,9 @@ without processes. `Supervisor` starts each part in a process group of its own, 
 half second, logs one line per death or give-up, and stops them all: SIGTERM to every group at
 once, then SIGKILL to whatever is left after a few seconds, so Ctrl-C ends the launcher within
 `STOP_SECONDS` plus a poll whatever the parts are doing (a Ray head waiting on a dead peer, a hung
-replica). A part's group holds what it started (a Ray head's GCS server and raylet, their workers);
-it is killed by its own id when the part dies or stops, never by a name.
+replica). A part's group holds what it started (a Ray head's GCS server, raylet and agents); its
+session holds that and more (Ray's workers leave the raylet's group, not its session): both are
+killed, by the part's own id, when the part dies or stops; never anything found by a name.
 """
 
 import os
@@ -18,6 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cnnviz.training import processes
 
 POLL_SECONDS = 0.5  # how often the parts are looked at: a death is noticed within this
 STOP_SECONDS = 5.0  # how long all parts together get to stop on SIGTERM before SIGKILL
@@ -98,6 +101,11 @@ def signal_group(process: subprocess.Popen, signum: int) -> None:
         pass
 
 
+def end_sessions(started: list[subprocess.Popen]) -> None:
+    """SIGKILL whatever is left in the sessions these parts lead (each part leads its own)."""
+    processes.end_within(processes.in_sessions(process.pid for process in started), 0)
+
+
 def log_line(line: str) -> None:
     print(f"cnnviz: {line}", flush=True)
 
@@ -135,6 +143,7 @@ class Supervisor:
                         self._died(part, f"could not be started ({error})", now)
             elif (code := part.process.poll()) is not None:
                 signal_group(part.process, signal.SIGKILL)  # what it left behind
+                end_sessions([part.process])
                 words = last_line(part.output)
                 self._died(part, how_it_ended(code) + (f" ({words})" if words else ""), now)
         return not any(part.given_up and part.essential for part in self.parts)
@@ -162,8 +171,8 @@ class Supervisor:
         return 1
 
     def stop(self, seconds: float = STOP_SECONDS) -> None:
-        """SIGTERM to every part's group at once, latest first; SIGKILL what is left after
-        `seconds`."""
+        """SIGTERM to every part's group at once, latest first; SIGKILL what is left of the
+        groups after `seconds`, then of the sessions (processes.KILLED_SECONDS at most)."""
         running = [part.process for part in reversed(self.parts) if part.process is not None]
         for process in running:
             signal_group(process, signal.SIGTERM)
@@ -176,3 +185,4 @@ class Supervisor:
         for process in running:  # the leaders that did not stop, and whatever they left
             signal_group(process, signal.SIGKILL)
             process.wait()
+        end_sessions(running)
