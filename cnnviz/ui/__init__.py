@@ -47,9 +47,10 @@ __all__ = ["ACTIVATIONS", "COURSE_GRID", "DATASET_KEY", "DEFAULT_PRESETS", "PADD
            "select_position", "set_setting", "stride_ui", "strongest", "synced_choice",
            "synced_number", "warm_up"]
 
-# What the pages import on their first visit beyond the home page's needs: pandas and pyarrow for
-# the tables (st.dataframe), the figures, LeNet-5 and the canvas of the Draw page.
-WARM_UP_MODULES = ("pandas", "pyarrow", "cnnviz.nn.explain", "cnnviz.figures", "cnnviz.nn.lenet",
+# What the pages import on their first visit beyond the home page's needs: the explorer pages'
+# step-through and figures, LeNet-5, pandas and pyarrow for the tables (st.dataframe), the canvas
+# of the Draw page. The quick ones first: they are ready for a second page opened right away.
+WARM_UP_MODULES = ("cnnviz.nn.explain", "cnnviz.figures", "cnnviz.nn.lenet", "pandas", "pyarrow",
                    "streamlit_drawable_canvas")
 # The canvas declares its component when imported, and a component's files are known only to a
 # running Streamlit Runtime (it reads the installed packages' manifests when it starts): without
@@ -59,17 +60,25 @@ NEEDS_RUNTIME = frozenset({"streamlit_drawable_canvas"})
 # A module being imported is in sys.modules before it is complete, and libraries look there
 # (plotly takes `sys.modules["pandas"]` to test for pd.Series), so no page may run while the
 # warm-up imports: pages count themselves in and wait while the warm-up holds the lock; the
-# warm-up takes it only when no page runs.
+# warm-up takes it, one module at a time, only when no page runs or waits. A waiting page says so
+# first (_waiting_pages): a lock is not fair, and the warm-up, taking it again at once after a
+# module, would otherwise win it over the page for every module of the list.
 _GATE = threading.Condition()
+_COUNT = threading.Lock()  # guards _waiting_pages, which a page changes without holding _GATE
 _running_pages = 0
+_waiting_pages = 0
 
 
 @contextlib.contextmanager
 def page_run():
-    """Run a page (app.py wraps st.navigation's run): waits while the warm-up imports."""
-    global _running_pages
+    """Run a page (app.py wraps st.navigation's run): waits while the warm-up imports a module."""
+    global _running_pages, _waiting_pages
+    with _COUNT:
+        _waiting_pages += 1
     with _GATE:
         _running_pages += 1
+        with _COUNT:
+            _waiting_pages -= 1
     try:
         yield
     finally:
@@ -79,11 +88,13 @@ def page_run():
 
 
 def _import_warm_up_modules() -> None:
-    with _GATE:
-        _GATE.wait_for(lambda: _running_pages == 0)
-        for name in WARM_UP_MODULES:
-            if name in NEEDS_RUNTIME and not runtime.exists():
-                continue
+    for name in WARM_UP_MODULES:
+        if name in NEEDS_RUNTIME and not runtime.exists():
+            continue
+        # The gate is taken per module, not for the whole list: a page opened meanwhile (the
+        # student's second page, seconds after the first) waits for one import, not all of them.
+        with _GATE:
+            _GATE.wait_for(lambda: _running_pages == 0 and _waiting_pages == 0)
             try:
                 importlib.import_module(name)
             except Exception:  # the page that needs it imports it again and shows the error
