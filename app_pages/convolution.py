@@ -30,12 +30,9 @@ c_prev, c_new = layer.W.shape[2:]
 input_hw, kernel_hw = image.pixels.shape[:2], layer.W.shape[:2]
 
 st.subheader("Output size")
-# Inline code, not st.code: st.code makes the browser fetch Streamlit's syntax highlighter (1.5 MB)
-# at the page's first visit, for two lines of plain text.
-with st.container(key="size_formula"):
-    st.markdown("  \n".join(
-        f"`{line}`" for line in explain.size_formula(input_hw, kernel_hw, layer.pads, layer.stride)
-    ))
+with st.container(key="size_formula"):  # inline code, not st.code: see tables.code_lines
+    st.markdown(tables.code_lines(
+        explain.size_formula(input_hw, kernel_hw, layer.pads, layer.stride)))
 leftover = explain.unvisited(input_hw, kernel_hw, layer.pads, layer.stride)
 if any(leftover):
     st.warning(

@@ -33,7 +33,7 @@ def errors(at: AppTest) -> list[str]:
 
 
 def size_formula(at: AppTest) -> str:
-    """The Convolution page's output-size formula: one line of inline code per axis."""
+    """The Convolution or Pooling page's output-size formula: one line of inline code per axis."""
     shown = next(m.value for m in at.markdown if m.value.startswith("`h_new"))
     return "\n".join(line.strip("` ") for line in shown.splitlines())
 
@@ -221,6 +221,9 @@ def test_pooling_both_modes(mode):
     text = " ".join(m.value for m in at.markdown)
     assert ("max of the window" in text) if mode == "max" else ("mean of the 3x2 window" in text)
     assert "1 row(s)" in at.warning[0].value  # (28 - 3) // 3 * 3 + 3 = 27
+    assert size_formula(at).splitlines() == [  # the formula follows window and stride
+        "h_new = ⌊(h_prev + pad_top + pad_bottom − kh) / sh⌋ + 1 = ⌊(28 + 0 + 0 − 3) / 3⌋ + 1 = 9",
+        "w_new = ⌊(w_prev + pad_left + pad_right − kw) / sw⌋ + 1 = ⌊(28 + 0 + 0 − 2) / 2⌋ + 1 = 14"]
     assert at.query_params["pool_mode"] == mode and at.query_params["pool_kh"] == "3"
 
 

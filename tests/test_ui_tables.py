@@ -34,3 +34,7 @@ def test_all_zero_grid_is_white_and_bad_shapes_are_refused():
         tables.grid_html(np.zeros((2, 2, 1)), "x")
     with pytest.raises(ValueError, match="one entry per grid"):
         tables.grids_html([np.zeros((1, 1))], ["a", "b"])
+
+
+def test_code_lines_puts_each_line_in_inline_code_on_its_own_line():
+    assert tables.code_lines(["h_new = 1", "w_new = 2"]) == "`h_new = 1`  \n`w_new = 2`"

@@ -1,4 +1,5 @@
-"""Small grids of numbers as HTML tables, for st.html: the Convolution page's step-through.
+"""Small grids of numbers as HTML tables, for st.html: the Convolution page's step-through; and
+lines of a formula as inline code, for st.markdown.
 
 A table and not a Plotly chart: a chart on the page makes the browser fetch Streamlit's own
 Plotly.js (4.7 MB) at the page's first visit, for three grids of at most a few dozen numbers; a
@@ -44,3 +45,12 @@ def grids_html(grids, titles) -> str:
         raise ValueError(f"titles must have one entry per grid ({len(grids)}), got {len(titles)}")
     tables = "".join(grid_html(grid, title) for grid, title in zip(grids, titles))
     return f'<div style="display: flex; flex-wrap: wrap; gap: 1rem">{tables}</div>'
+
+
+def code_lines(lines) -> str:
+    """Lines of plain text (a formula) as Markdown: each line inline code, one line each.
+
+    Inline code and not st.code: st.code makes the browser fetch Streamlit's syntax highlighter
+    (1.5 MB) at a page's first visit, for two lines of plain text.
+    """
+    return "  \n".join(f"`{line}`" for line in lines)
