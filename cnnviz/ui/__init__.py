@@ -47,10 +47,11 @@ __all__ = ["ACTIVATIONS", "COURSE_GRID", "DATASET_KEY", "DEFAULT_PRESETS", "PADD
            "select_position", "set_setting", "stride_ui", "strongest", "synced_choice",
            "synced_number", "warm_up"]
 
-# What the pages import on their first visit beyond the home page's needs: the explorer pages'
-# step-through and figures, LeNet-5, pandas and pyarrow for the tables (st.dataframe), the canvas
-# of the Draw page. The quick ones first: they are ready for a second page opened right away.
-WARM_UP_MODULES = ("cnnviz.nn.explain", "cnnviz.figures", "cnnviz.nn.lenet", "pandas", "pyarrow",
+# What the pages import on their first visit beyond the home page's needs: pandas and pyarrow for
+# the tables (st.dataframe), the figures, LeNet-5 and the canvas of the Draw page. pandas, the
+# longest, first: begun right after the first page, it is the likeliest to be done when a second
+# page comes (with the quick ones first, the Convolution page opened after home waited behind it).
+WARM_UP_MODULES = ("pandas", "pyarrow", "cnnviz.nn.explain", "cnnviz.figures", "cnnviz.nn.lenet",
                    "streamlit_drawable_canvas")
 # The canvas declares its component when imported, and a component's files are known only to a
 # running Streamlit Runtime (it reads the installed packages' manifests when it starts): without
