@@ -3,8 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from cnnviz import figures, ui
+from cnnviz import ui
 from cnnviz.nn import explain, ops
+from cnnviz.ui import tables
 
 st.title("Convolution")
 st.caption(
@@ -29,9 +30,9 @@ c_prev, c_new = layer.W.shape[2:]
 input_hw, kernel_hw = image.pixels.shape[:2], layer.W.shape[:2]
 
 st.subheader("Output size")
-st.code(
-    "\n".join(explain.size_formula(input_hw, kernel_hw, layer.pads, layer.stride)), language=None
-)
+with st.container(key="size_formula"):  # inline code, not st.code: see tables.code_lines
+    st.markdown(tables.code_lines(
+        explain.size_formula(input_hw, kernel_hw, layer.pads, layer.stride)))
 leftover = explain.unvisited(input_hw, kernel_hw, layer.pads, layer.stride)
 if any(leftover):
     st.warning(
@@ -59,13 +60,11 @@ def window_times_kernel(layer: ui.ConvLayer, A, step: explain.ConvStep, channel:
     i, j, f = ijf
     c_prev = layer.W.shape[2]
     left, right = st.columns([3, 2])
-    with left:
-        st.plotly_chart(
-            figures.explorer.step_figure(
-                step.window[:, :, channel], step.kernel[:, :, channel], step.product[:, :, channel]
-            ).update_layout(height=300),
-            key="step",
-        )
+    with left, st.container(key="step"):  # a table, not a chart: see cnnviz/ui/tables.py
+        st.html(tables.grids_html(
+            [step.window[:, :, channel], step.kernel[:, :, channel], step.product[:, :, channel]],
+            ["input window", "kernel", "window ⊙ kernel"],
+        ))
     with right:
         per_channel = " + ".join(f"{v:.4g}" for v in step.product.sum(axis=(0, 1)))
         summed = (

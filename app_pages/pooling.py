@@ -4,6 +4,7 @@ import streamlit as st
 
 from cnnviz import ui
 from cnnviz.nn import explain
+from cnnviz.ui import tables
 
 st.title("Pooling")
 st.caption(
@@ -17,7 +18,8 @@ kernel_hw, stride, mode, (i, j, c) = ui.pool_scrub_ui(image)
 input_hw, no_pads = image.pixels.shape[:2], ((0, 0), (0, 0))
 
 st.subheader("Output size")
-st.code("\n".join(explain.size_formula(input_hw, kernel_hw, no_pads, stride)), language=None)
+with st.container(key="size_formula"):  # inline code, not st.code: see tables.code_lines
+    st.markdown(tables.code_lines(explain.size_formula(input_hw, kernel_hw, no_pads, stride)))
 leftover = explain.unvisited(input_hw, kernel_hw, no_pads, stride)
 if any(leftover):
     st.warning(

@@ -81,7 +81,7 @@ class StreamlitSession:
         self.pages: dict[str, str] = {}  # url_pathname -> page_script_hash
         self.query_string = ""
         self.widgets: dict[str, Widget] = {}  # the last run's widgets, by id
-        self.chart_keys: set[str] = set()  # keys of the Plotly charts of the last run
+        self.chart_keys: set[str] = set()  # keys of the last run's Plotly charts, keyed containers
         self.states: dict[str, WidgetState] = {}  # the values held, as the browser holds them
         self.auto_reruns: dict[str, float] = {}  # fragment id -> interval (s)
         self.fragment_runs: list[float] = []  # seconds of each auto rerun followed
@@ -264,6 +264,10 @@ class StreamlitSession:
         elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
             self._cache.keep(message)
             self._element(message.delta.new_element, message.delta.fragment_id)
+        elif kind == "delta" and message.delta.WhichOneof("type") == "add_block":
+            if message.delta.add_block.id:  # a keyed container: it counts as a drawn chart, as
+                # the Convolution page's step-through, an HTML table in container "step", is one
+                self._drawn(message.delta.add_block.id.split("-", 2)[-1])
         elif kind == "ref_hash" and (cached := self._cache.get(message.ref_hash)) is not None:
             self._element(*cached)
         elif kind == "ref_hash":
@@ -308,10 +312,7 @@ class StreamlitSession:
         if kind == "exception":
             self._note_exception(f"{element.exception.type}: {element.exception.message}")
         elif kind == "plotly_chart":
-            key = element.plotly_chart.id.split("-", 2)[-1]
-            self.chart_keys.add(key)
-            if self._run is not None:
-                self._run.chart_seconds.setdefault(key, time.perf_counter() - self._started)
+            self._drawn(element.plotly_chart.id.split("-", 2)[-1])
         elif kind == "alert" and element.alert.format == Alert.ERROR:
             if (run := self._run or self._pushed) is not None:
                 run.error_boxes.append(element.alert.body)
@@ -323,6 +324,12 @@ class StreamlitSession:
             self.widgets[widget.id] = widget
             if state is not None and (set_by_server or widget.id not in self.states):
                 self.states[widget.id] = state
+
+    def _drawn(self, key: str) -> None:
+        """A chart (or a keyed container standing for one) with widget key `key` arrived."""
+        self.chart_keys.add(key)
+        if self._run is not None:
+            self._run.chart_seconds.setdefault(key, time.perf_counter() - self._started)
 
     def _note_exception(self, text: str) -> None:
         if (run := self._run or self._pushed) is not None:

@@ -1,5 +1,6 @@
 """The explorer's pages run headless (streamlit.testing AppTest) through their main controls."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,17 @@ def ok(at: AppTest) -> AppTest:
 
 def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
+
+
+def size_formula(at: AppTest) -> str:
+    """The Convolution or Pooling page's output-size formula: one line of inline code per axis."""
+    shown = next(m.value for m in at.markdown if m.value.startswith("`h_new"))
+    return "\n".join(line.strip("` ") for line in shown.splitlines())
+
+
+def step_tables(at: AppTest) -> str:
+    """The HTML of the Convolution page's step-through grids (window, kernel, product)."""
+    return next(element.proto.body for element in at.get("html"))
 
 
 def test_home_lists_pages_and_the_loaded_dataset():
@@ -71,7 +83,7 @@ def test_convolution_every_padding_kind_sets_the_output_size(padding, expected_h
     at = ok(page("convolution"))
     scrubbing.settle(at, padding=padding, pad=[2, 1])
     ok(at)
-    formula = at.code[0].value
+    formula = size_formula(at)
     assert formula.splitlines()[0].endswith(f"= {expected_hw[0]}")
     assert at.query_params["padding"] == padding
     assert scrubbing.shown(at)["settings"]["padding"] == padding  # the component keeps it
@@ -107,6 +119,12 @@ def test_convolution_step_through_matches_a_position():
     scrubbing.settle(at, position=[10, 12, 0])
     ok(at)
     assert any(m.value.startswith("Output (10, 12) of filter 1") for m in at.markdown)
+    window, kernel, product = (re.findall(r">(-?[\d.e+-]+)</td>", table)
+                               for table in step_tables(at).split("<table")[1:])
+    assert "window ⊙ kernel" in step_tables(at) and len(window) == len(kernel) == 9
+    total = next(m.value for m in at.markdown if m.value.startswith("Output (10, 12)"))
+    total = float(re.search(r"= \*\*(-?[\d.e+-]+)\*\*", total).group(1))  # Σ window ⊙ kernel
+    assert sum(map(float, product)) == pytest.approx(total, rel=0.01, abs=0.01)
     at.slider(key="_w_filters").set_value(2).run()
     scrubbing.settle(at, position=[10, 12, 1])
     ok(at)
@@ -151,7 +169,7 @@ def test_convolution_kernel_too_large_for_the_grid_shows_an_error_and_keeps_last
     at.select_slider(key="_w_ksize").set_value(7).run()
     ok(at)
     assert any("larger than the padded input" in e for e in errors(at))
-    assert at.code  # the page still shows the last good layer
+    assert size_formula(at)  # the page still shows the last good layer
     assert np.array(scrubbing.shown(at)["settings"]["kernels"]).shape == (1, 3, 3)
 
 
@@ -177,7 +195,7 @@ def test_convolution_reads_settings_from_the_url():
     assert [w.value for w in at.warning] == [
         "The link's ksize=bogus is not a valid setting (allowed: 1, 2, 3, 4, 5, 6, 7); "
         "showing 3 instead."]
-    assert "/ 2⌋" in at.code[0].value  # the rest of the page agrees with the link
+    assert "/ 2⌋" in size_formula(at)  # the rest of the page agrees with the link
 
 
 def test_out_of_range_link_values_are_reset_with_a_warning_once():
@@ -203,6 +221,9 @@ def test_pooling_both_modes(mode):
     text = " ".join(m.value for m in at.markdown)
     assert ("max of the window" in text) if mode == "max" else ("mean of the 3x2 window" in text)
     assert "1 row(s)" in at.warning[0].value  # (28 - 3) // 3 * 3 + 3 = 27
+    assert size_formula(at).splitlines() == [  # the formula follows window and stride
+        "h_new = ⌊(h_prev + pad_top + pad_bottom − kh) / sh⌋ + 1 = ⌊(28 + 0 + 0 − 3) / 3⌋ + 1 = 9",
+        "w_new = ⌊(w_prev + pad_left + pad_right − kw) / sw⌋ + 1 = ⌊(28 + 0 + 0 − 2) / 2⌋ + 1 = 14"]
     assert at.query_params["pool_mode"] == mode and at.query_params["pool_kh"] == "3"
 
 

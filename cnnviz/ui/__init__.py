@@ -48,7 +48,9 @@ __all__ = ["ACTIVATIONS", "COURSE_GRID", "DATASET_KEY", "DEFAULT_PRESETS", "PADD
            "synced_number", "warm_up"]
 
 # What the pages import on their first visit beyond the home page's needs: pandas and pyarrow for
-# the tables (st.dataframe), the figures, LeNet-5 and the canvas of the Draw page.
+# the tables (st.dataframe), the figures, LeNet-5 and the canvas of the Draw page. pandas, the
+# longest, first: begun right after the first page, it is the likeliest to be done when a second
+# page comes (with the quick ones first, the Convolution page opened after home waited behind it).
 WARM_UP_MODULES = ("pandas", "pyarrow", "cnnviz.nn.explain", "cnnviz.figures", "cnnviz.nn.lenet",
                    "streamlit_drawable_canvas")
 # The canvas declares its component when imported, and a component's files are known only to a
@@ -59,17 +61,25 @@ NEEDS_RUNTIME = frozenset({"streamlit_drawable_canvas"})
 # A module being imported is in sys.modules before it is complete, and libraries look there
 # (plotly takes `sys.modules["pandas"]` to test for pd.Series), so no page may run while the
 # warm-up imports: pages count themselves in and wait while the warm-up holds the lock; the
-# warm-up takes it only when no page runs.
+# warm-up takes it, one module at a time, only when no page runs or waits. A waiting page says so
+# first (_waiting_pages): a lock is not fair, and the warm-up, taking it again at once after a
+# module, would otherwise win it over the page for every module of the list.
 _GATE = threading.Condition()
+_COUNT = threading.Lock()  # guards _waiting_pages, which a page changes without holding _GATE
 _running_pages = 0
+_waiting_pages = 0
 
 
 @contextlib.contextmanager
 def page_run():
-    """Run a page (app.py wraps st.navigation's run): waits while the warm-up imports."""
-    global _running_pages
+    """Run a page (app.py wraps st.navigation's run): waits while the warm-up imports a module."""
+    global _running_pages, _waiting_pages
+    with _COUNT:
+        _waiting_pages += 1
     with _GATE:
         _running_pages += 1
+        with _COUNT:
+            _waiting_pages -= 1
     try:
         yield
     finally:
@@ -79,11 +89,13 @@ def page_run():
 
 
 def _import_warm_up_modules() -> None:
-    with _GATE:
-        _GATE.wait_for(lambda: _running_pages == 0)
-        for name in WARM_UP_MODULES:
-            if name in NEEDS_RUNTIME and not runtime.exists():
-                continue
+    for name in WARM_UP_MODULES:
+        if name in NEEDS_RUNTIME and not runtime.exists():
+            continue
+        # The gate is taken per module, not for the whole list: a page opened meanwhile (the
+        # student's second page, seconds after the first) waits for one import, not all of them.
+        with _GATE:
+            _GATE.wait_for(lambda: _running_pages == 0 and _waiting_pages == 0)
             try:
                 importlib.import_module(name)
             except Exception:  # the page that needs it imports it again and shows the error

@@ -7,9 +7,9 @@ from playwright.sync_api import Page, expect
 
 from benchmarks import browser
 
-CHARTS = {"Convolution": ("step",),
-          "Backpropagation": ("dZ", "dA_prev", "dW", "pool_grads"),
+CHARTS = {"Backpropagation": ("dZ", "dA_prev", "dW", "pool_grads"),
           "Homework: 2-3-1 network": ("dense_network", "dense_loss")}  # charts drawn on first visit
+TABLES = {"Convolution": ("step",)}  # HTML tables (st.html) drawn on first visit
 HEADINGS = {"Home": "cnnviz"}  # a page's h1 when it is not the menu title
 SCRUBBED = ("Convolution", "Pooling")  # input and maps drawn by the scrub component
 
@@ -39,6 +39,8 @@ def test_menu_pages_each_render_their_charts(page, app_url, screenshot):
         expect(heading).to_be_visible()
         for key in CHARTS.get(title, ()):
             expect(page.locator(f".st-key-{key} .main-svg").first).to_be_visible()
+        for key in TABLES.get(title, ()):
+            expect(page.locator(f".st-key-{key} table td").first).to_be_visible()
         if title in SCRUBBED:
             maps = page.locator(f"{browser.SCRUB}[data-drawn] .maps .main-svg").first
             expect(maps).to_be_visible()
@@ -83,7 +85,7 @@ def test_convolution_controls_redraw_output(page, app_url):
     settled(page, "a = tanh(z)")
     assert re.search(r"stride_h=2\b", page.url) and "padding=same" in page.url  # shareable link
     assert "bias=0.3" in page.url and "preset_0=Gaussian+blur" in page.url
-    formula = page.get_by_test_id("stCode").first.inner_text()
+    formula = page.locator(".st-key-size_formula").inner_text()
     assert "/ 2⌋" in formula, formula  # the output-size formula follows the stride
 
 
