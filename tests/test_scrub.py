@@ -256,15 +256,18 @@ def test_a_pick_settles_after_the_frame_that_shows_it(scrub_page, scrub_url):
 
 
 @pytest.mark.browser
-def test_a_preset_pick_rebuilds_the_kernel_grid_and_redraws_once(scrub_page, scrub_url):
+def test_a_preset_pick_rebuilds_the_kernel_grid_and_replots_the_maps_once(scrub_page, scrub_url):
     page = scrub_page
     page.goto(f"{scrub_url}/?kind=conv")
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
     drawn = "() => Number(document.querySelector('.cnnviz-scrub').dataset.drawn)"
     before = page.evaluate(drawn)
+    page.evaluate("() => { const maps = document.querySelector('.cnnviz-scrub .maps');"
+                  "window.replots = 0; maps.on('plotly_afterplot', () => window.replots++); }")
     page.get_by_label("Preset").select_option("Gaussian blur")  # filter 1's kernel: a new grid
     _wait_for_settings(page, '"presets": ["Gaussian blur", "Gaussian blur"]')
     assert page.evaluate(drawn) == before + 1
+    assert page.evaluate("() => window.replots") == 1  # new values and label: one replot
     assert page.get_by_label("kernel row 2 column 2").input_value() == "0.25"
 
 
