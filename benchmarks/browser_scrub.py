@@ -119,6 +119,43 @@ def pooling_changes(page: Page) -> list[Change]:
 PAGES = {"convolution": convolution_changes, "pooling": pooling_changes}
 
 
+# Chromium's long animation frames (over 50 ms) and the scripts over 5 ms that ran in them, kept
+# from the page's start (page.add_init_script) to say what a slow scrub waited for.
+FRAMES_JS = """(() => {
+  window.__frames = [];
+  new PerformanceObserver((list) => window.__frames.push(...list.getEntries().map((e) => ({
+    start: e.startTime, end: e.startTime + e.duration,
+    scripts: e.scripts.map((s) => ({source: s.sourceURL, start: s.startTime,
+                                    end: s.startTime + s.duration}))})))
+  ).observe({type: 'long-animation-frame', buffered: true});
+})();"""
+# Of the long frames overlapping the last timed scrub (first input -> redrawn): ms of scripts
+# from the component's files (its Plotly.js too), from Streamlit's, and the rest of those frames
+# (style, layout, paint, shorter scripts, and time the tab waited for a CPU).
+_CAUSES_JS = """() => {
+  const {input, redrawn} = window.__scrub, causes = {component: 0, streamlit: 0, rest: 0};
+  const within = (start, end) => Math.max(0, Math.min(end, redrawn) - Math.max(start, input));
+  for (const frame of window.__frames) {
+    let scripts = 0;
+    for (const script of frame.scripts) {
+      const ms = within(script.start, script.end);
+      if (!script.source) continue;
+      causes[script.source.includes('/cnnviz.scrub/') ? 'component' : 'streamlit'] += ms;
+      scripts += ms;
+    }
+    causes.rest += Math.max(0, within(frame.start, frame.end) - scripts);
+  }
+  return causes;
+}"""
+
+
+def scrub_causes(page: Page) -> dict[str, float]:
+    """What held the scrubbing tab during its last timed scrub (FRAMES_JS installed): ms of long
+    frames' scripts from the component ("component"), from Streamlit ("streamlit"), and the rest
+    of those frames ("rest"). All zero: no frame of it took over 50 ms."""
+    return page.evaluate(_CAUSES_JS)
+
+
 def timed_scrub(page: Page, action: Callable[[], object]) -> float:
     """Milliseconds, in page time, from the action's first input event to the frame after the
     component's redraw; then waits for the settle's rerun to end."""

@@ -10,11 +10,17 @@ round so that other load falls on each alike:
 - frozen: the trainer's tab frozen (CDP Page.setWebLifecycleState): the run goes on, nothing
   polls or redraws it;
 - stopped: the tab frozen and the run's Ray worker stopped (SIGSTOP; SIGCONT after).
-Prints p50/p95 per phase and the batches trained in each; --json adds one line.
+Each scrub slower than the goal (50 ms) is attributed to what held the scrubbing tab meanwhile
+(browser_scrub.scrub_causes: Chromium's long animation frames): the component's scripts,
+Streamlit's, or the rest of those frames (rendering, short tasks, waiting for a CPU).
+--baseline CHECKOUT adds a second scrubbing tab whose component JavaScript is that checkout's
+(another branch's, say), its scrubs alternated one by one with this checkout's: an A/B that holds
+on a shared machine. Prints p50/p95 per phase and the batches trained; --json adds one line.
 """
 
 import itertools
 import os
+import re
 import signal
 import statistics
 import tempfile
@@ -27,6 +33,8 @@ from benchmarks import browser, browser_scrub
 from benchmarks.common import argument_parser, machine, print_json_line
 
 PHASES = ("watching", "frozen", "stopped")
+GOAL_MS = 50  # issue 23: control -> maps redrawn, p95
+_ASSET = re.compile(r"/cnnviz\.scrub/(scrub|controls|draw|conv)\.js(\?.*)?$")
 
 
 def training_workers(runs_dir: str) -> list[int]:
@@ -54,10 +62,31 @@ def percentiles(milliseconds: list[float]) -> tuple[float, float]:
             statistics.quantiles(milliseconds, n=20, method="inclusive")[18])
 
 
+def baseline_assets(page, checkout: Path) -> None:
+    """Serve `page` the component's JavaScript of another checkout (Plotly.js stays this one's)."""
+    assets = checkout / "cnnviz" / "ui" / "scrub" / "assets"
+    page.route(_ASSET, lambda route: route.fulfill(
+        path=assets / f"{_ASSET.search(route.request.url).group(1)}.js",
+        content_type="text/javascript"))
+
+
+def scrubbing_tabs(chromium, url: str, baseline: Path | None) -> dict:
+    """{"this": page[, "baseline": page]}, each on the Convolution page, long frames recorded."""
+    tabs = {}
+    for name in ("this", "baseline") if baseline else ("this",):
+        page = browser.new_page(chromium)
+        page.add_init_script(browser_scrub.FRAMES_JS)
+        if name == "baseline":
+            baseline_assets(page, baseline)
+        browser.open_page(page, f"{url}/convolution")
+        tabs[name] = page
+    return tabs
+
+
 def timed_phases(url: str, runs: str, chromium, args) -> tuple[dict, dict]:
-    """(scrub milliseconds, batches trained) per phase, the run started from the Training page."""
-    page = browser.new_page(chromium)
-    browser.open_page(page, f"{url}/convolution")
+    """({(phase, tab): [(ms, causes)]}, batches trained per phase), the run started from the
+    Training page; with two tabs, their scrubs alternate (who goes first swaps each round)."""
+    tabs = scrubbing_tabs(chromium, url, args.baseline)
     trainer = browser.new_page(chromium)
     trainer.set_default_timeout(4 * browser.TIMEOUT_MS)  # TensorFlow's first import
     browser.start_training(trainer, url, backend=args.backend, epochs=100)
@@ -65,14 +94,21 @@ def timed_phases(url: str, runs: str, chromium, args) -> tuple[dict, dict]:
     tab, workers = trainer.context.new_cdp_session(trainer), training_workers(runs)
     if not workers:
         raise RuntimeError("the run's Ray worker was not found in /proc")
-    changes = itertools.cycle(browser_scrub.PAGES["convolution"](page))
-    timings, batches = {phase: [] for phase in PHASES}, dict.fromkeys(PHASES, 0)
+    changes = {name: itertools.cycle(browser_scrub.PAGES["convolution"](page))
+               for name, page in tabs.items()}
+    timings = {(phase, name): [] for phase in PHASES for name in tabs}
+    batches = dict.fromkeys(PHASES, 0)
     try:
-        for _ in range(args.rounds):
+        for round_ in range(args.rounds):
+            order = list(tabs) if round_ % 2 == 0 else list(tabs)[::-1]
             for phase in PHASES:
                 set_phase(phase, tab, workers)
                 seen = browser.batches_seen(trainer) if phase == "watching" else None
-                timings[phase] += browser_scrub.scrub_timings(page, changes, args.per_phase)
+                for name in itertools.islice(itertools.cycle(order), args.per_phase * len(tabs)):
+                    _, action = next(changes[name])
+                    milliseconds = browser_scrub.timed_scrub(tabs[name], action)
+                    timings[phase, name].append(
+                        (milliseconds, browser_scrub.scrub_causes(tabs[name])))
                 if seen is not None:
                     batches[phase] += browser.batches_seen(trainer) - seen
     finally:
@@ -81,12 +117,38 @@ def timed_phases(url: str, runs: str, chromium, args) -> tuple[dict, dict]:
     return timings, batches
 
 
+def slow_causes(scrubs: list[tuple[float, dict]]) -> tuple[int, dict[str, float]]:
+    """(scrubs slower than the goal, the median ms of each cause over them)."""
+    slow = [causes for milliseconds, causes in scrubs if milliseconds > GOAL_MS]
+    return len(slow), {cause: statistics.median(c[cause] for c in slow) if slow else 0.0
+                       for cause in ("component", "streamlit", "rest")}
+
+
+def report(timings: dict) -> dict:
+    """Prints the table; returns the figures by "phase" or "phase tab"."""
+    print(f"| Convolution page, scrub -> maps redrawn | p50 (ms) | p95 (ms) | scrubs | slower "
+          f"than {GOAL_MS} ms | ... their component / Streamlit / rest of long frames, medians "
+          "(ms) |\n|---|---:|---:|---:|---:|---|")
+    figures = {}
+    for (phase, name), scrubs in timings.items():
+        label = phase if name == "this" else f"{phase} {name}"
+        milliseconds = [ms for ms, _ in scrubs]
+        (p50, p95), (slow, causes) = percentiles(milliseconds), slow_causes(scrubs)
+        figures[label.replace(" ", "_")] = {"p50_ms": p50, "p95_ms": p95, "scrubs_ms": milliseconds,
+                                            "slow": slow, "slow_causes_ms": causes}
+        print(f"| {label} | {p50:.1f} | {p95:.1f} | {len(scrubs)} | {slow} | "
+              + " / ".join(f"{causes[c]:.0f}" for c in ("component", "streamlit", "rest")) + " |")
+    return figures
+
+
 def main(argv: list[str]) -> int:
     parser = argument_parser("scrub-training", __doc__)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the three phases")
     parser.add_argument("--per-phase", type=int, default=12,
-                        help="scrubs per phase and round (12: each change there and back)")
+                        help="scrubs per phase, round and tab (12: each change there and back)")
     parser.add_argument("--backend", default="Keras", help="training page's backend option")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout whose component JavaScript a second tab runs (A/B)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as runs, sync_playwright() as playwright:
         chromium = browser.launch_chromium(playwright)
@@ -97,18 +159,13 @@ def main(argv: list[str]) -> int:
         finally:
             chromium.close()
     print(f"Machine: {machine(**versions)}; load average at the end {os.getloadavg()[0]:.1f}\n")
-    print("| Convolution page, scrub -> maps redrawn | p50 (ms) | p95 (ms) | scrubs |")
-    print("|---|---:|---:|---:|")
-    figures = {}
-    for phase in PHASES:
-        p50, p95 = percentiles(timings[phase])
-        figures[phase] = {"p50_ms": p50, "p95_ms": p95, "scrubs_ms": timings[phase]}
-        print(f"| {phase} | {p50:.1f} | {p95:.1f} | {len(timings[phase])} |")
+    figures = report(timings)
     print(f"\nBatches trained while watching: {batches['watching']} (the curve is not read in "
           "the other phases: the tab is frozen).")
     if args.json:
         print_json_line({"benchmark": "scrub-training", "machine": machine(**versions),
                          "backend": args.backend, "batches_watching": batches["watching"],
-                         **{f"{phase}_{key}": value for phase, values in figures.items()
+                         "baseline": str(args.baseline) if args.baseline else None,
+                         **{f"{label}_{key}": value for label, values in figures.items()
                             for key, value in values.items()}})
     return 0

@@ -60,3 +60,15 @@ def test_set_phase_freezes_the_tab_and_stops_the_worker_then_undoes_it(fake_work
     states = [state for _, state in tab.sent]
     assert states == ["frozen", "frozen", "active"]
     assert {method for method, _ in tab.sent} == {"Page.setWebLifecycleState"}
+
+
+def test_slow_causes_are_the_medians_over_the_scrubs_slower_than_the_goal():
+    def scrub(milliseconds, component, streamlit, rest):
+        return milliseconds, {"component": component, "streamlit": streamlit, "rest": rest}
+
+    scrubs = [scrub(10, 9, 0, 1), scrub(80, 70, 0, 10), scrub(120, 100, 10, 10),
+              scrub(60, 30, 20, 4)]
+    assert browser_training.slow_causes(scrubs) == (3, {"component": 70, "streamlit": 10,
+                                                         "rest": 10})
+    assert browser_training.slow_causes(scrubs[:1]) == (0, {"component": 0.0, "streamlit": 0.0,
+                                                             "rest": 0.0})

@@ -180,6 +180,7 @@ MOUNT_JS = """async ([url, data]) => {
         window.echo.first.dispatchEvent(new Event("input"));
         window.echo.first.dispatchEvent(new Event("change"));
     }
+    await new Promise((resolve) => setTimeout(resolve, 300));  // each sent after its frame
     return sent;
 }"""
 RUN_JS = """(data) => {  // a run's data arrives: what the stride slider and mode show after it
@@ -211,6 +212,63 @@ def test_the_echoes_of_older_settles_never_move_a_control_back(scrub_page, scrub
     assert page.evaluate(RUN_JS, run(sent[1])) == ["4", True, "max"]  # then its own
     # settings from elsewhere (a link, the teacher's share) are adopted and drawn
     assert page.evaluate(RUN_JS, run({**sent[0], "mode": "avg"}))[::2] == ["3", "avg"]
+
+
+# A pick settles at once: what each frame after it found, the frames counted from the pick.
+PICK_JS = """async ([url, data]) => {
+    const scrub = await import(url);
+    const parent = document.createElement("div");
+    parent.innerHTML = '<div class="cnnviz-scrub"></div>';
+    document.body.append(parent);
+    const root = parent.firstChild, seen = {frames: 0, drawn: null, sent: []};
+    const view = {data, parentElement: parent, setStateValue: (_, value) => seen.sent.push(
+        {frames: seen.frames, drawn: Number(root.dataset.drawn), mode: value.mode})};
+    scrub.default(view);
+    await new Promise((resolve) => setTimeout(resolve, 300));  // drawn once
+    const before = Number(root.dataset.drawn);
+    const count = () => { seen.frames += 1; requestAnimationFrame(count); };
+    requestAnimationFrame(count);
+    const select = parent.querySelector("select");  // Mode
+    select.value = "avg";
+    select.dispatchEvent(new Event("change"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return {before, redraws: Number(root.dataset.drawn) - before, sent: seen.sent};
+}"""
+
+
+@pytest.mark.browser
+def test_a_pick_settles_after_the_frame_that_shows_it(scrub_page, scrub_url):
+    """Streamlit's own work for a settle (its rerun request) must not delay the student's redraw:
+    the settings reach it only once a frame has begun with the redraw in it."""
+    from cnnviz.ui.scrub.settings import BOUNDS
+
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=pool")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    url = page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)"
+                        ".find((name) => name.endsWith('/scrub.js'))")
+    image, settings = pool_settings(IMAGE, {"mode": "max"})
+    data = {"kind": "pool", "image": image.tolist(), "settings": settings, "bounds": BOUNDS}
+    seen = page.evaluate(PICK_JS, [url, data])
+    assert seen["redraws"] == 1
+    [sent] = seen["sent"]
+    assert sent["mode"] == "avg" and sent["drawn"] == seen["before"] + 1 and sent["frames"] >= 1
+
+
+@pytest.mark.browser
+def test_a_preset_pick_rebuilds_the_kernel_grid_and_replots_the_maps_once(scrub_page, scrub_url):
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    drawn = "() => Number(document.querySelector('.cnnviz-scrub').dataset.drawn)"
+    before = page.evaluate(drawn)
+    page.evaluate("() => { const maps = document.querySelector('.cnnviz-scrub .maps');"
+                  "window.replots = 0; maps.on('plotly_afterplot', () => window.replots++); }")
+    page.get_by_label("Preset").select_option("Gaussian blur")  # filter 1's kernel: a new grid
+    _wait_for_settings(page, '"presets": ["Gaussian blur", "Gaussian blur"]')
+    assert page.evaluate(drawn) == before + 1
+    assert page.evaluate("() => window.replots") == 1  # new values and label: one replot
+    assert page.get_by_label("kernel row 2 column 2").input_value() == "0.25"
 
 
 @pytest.mark.browser

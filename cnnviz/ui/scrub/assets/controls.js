@@ -21,7 +21,7 @@ function convControls(view, box) {
   const layer = group(box, "Layer");
   choice(view, layer, "Padding", ["valid", "same", "explicit"], s.padding, (t, v) => {
     t.padding = v;
-  }, () => rebuild(view));
+  }, true);
   ["ph", "pw"].forEach((name, a) => {
     const pad = range(view, layer, name, s.pad[a], b.pad, 1, (t, v) => { t.pad[a] = v; });
     pad.disabled = s.padding !== "explicit";  // kept for when explicit padding is picked again
@@ -35,7 +35,7 @@ function convControls(view, box) {
   const names = s.kernels.map((_, f) => String(f + 1));
   choice(view, filter, "Filter", names, String(s.position[2] + 1), (t, v) => {
     t.position[2] = Number(v) - 1;
-  }, () => rebuild(view));
+  }, true);
   const f = s.position[2], size = s.kernels[f].length;
   const offered = Object.keys(view.presets).filter((n) => view.presets[n].length === size);
   const current = s.presets[f].replace(/ \(edited\)$/, "");
@@ -43,7 +43,7 @@ function convControls(view, box) {
          current, (t, v) => {
            if (view.presets[v]) t.kernels[f] = structuredClone(view.presets[v]);
            t.presets[f] = v;
-         }, () => rebuild(view));
+         }, true);
   kernelGrid(view, filter, f);
 }
 
@@ -69,12 +69,6 @@ function kernelGrid(view, box, f) {
       }, true);
     };
   }));
-}
-
-// Another filter or preset: a new kernel grid, the position sliders' bounds set again.
-function rebuild(view) {
-  buildControls(view);
-  view.update();
 }
 
 function poolControls(view, box) {
@@ -112,15 +106,13 @@ function range(view, box, text, value, [min, max], step, apply) {
   return input;
 }
 
-// A drop-down: a pick redraws and settles at once; `after` runs once the pick is drawn.
-function choice(view, box, text, options, value, apply, after = () => {}) {
+// A drop-down: a pick redraws and settles at once; rebuild: the pick changes other controls
+// (another filter or preset: a new kernel grid; padding: the pad sliders enabled or not).
+function choice(view, box, text, options, value, apply, rebuild = false) {
   const label = element(box, "label", { textContent: `${text} ` });
   const select = element(label, "select", {});
   options.forEach((o) => element(select, "option", { value: o, textContent: o }));
   select.value = value;
-  select.onchange = () => {
-    view.change((s) => apply(s, select.value), true);
-    after();
-  };
+  select.onchange = () => view.change((s) => apply(s, select.value), true, rebuild);
   return select;
 }

@@ -13,6 +13,7 @@ const SETTLE_MS = 300;  // a pause this long in typing or dragging counts as set
 const PLAY_MS = 30;  // one window step per frame at ~30 frames per second
 const views = new WeakMap();
 let plotly = null;  // one load per page, shared by every instance
+let Plotly = null;  // Plotly.js once loaded
 
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
@@ -37,7 +38,7 @@ class View {
     this.data = null;
     this.echoes = [];  // the settles sent since Python's data was last adopted, oldest first
     this.timer = this.player = null;
-    this.plotly = plotly ??= import(PLOTLY).then(() => window.Plotly);
+    this.plotly = plotly ??= import(PLOTLY).then(() => (Plotly = window.Plotly));
   }
 
   // New data from Python. The echo of any of the student's own settles is ignored, so a rerun
@@ -80,7 +81,11 @@ class View {
     const moved = this.drawnKey === this.memoKey;  // the same maps, only the window moved
     const imageDrawn = this.drawnKey !== null;  // the input's heatmap is on its node already
     this.drawnKey = this.memoKey;
-    this.plotly.then((Plotly) => this.redraw(Plotly, figures, moved, imageDrawn));
+    // Drawn inside the control's own event handler once Plotly.js is here, so that the browser's
+    // long-frame timing counts the redraw as that control's work (a promise's callback, run after
+    // the handler, is attributed to nothing); before that, in order once it has loaded.
+    if (Plotly) this.redraw(Plotly, figures, moved, imageDrawn);
+    else this.plotly.then((loaded) => this.redraw(loaded, figures, moved, imageDrawn));
   }
 
   // What changes only outlines is relayouted (under a millisecond): react would diff the whole
@@ -98,12 +103,13 @@ class View {
     this.ranges = ranges;
     const [{ z, zmin, zmax }] = mapsFigure.data, { annotations } = mapsFigure.layout;
     const labels = JSON.stringify(annotations.map((a) => a.text));
-    if (!moved && sameSize(maps, z)) {  // new values in the same cells (bias, kernel, activation)
-      Plotly.restyle(maps, { z: [z], zmin: [zmin], zmax: [zmax] });
-    }
-    if (moved || sameSize(maps, z)) {  // a new label (an edited kernel) redraws every annotation
-      Plotly.relayout(maps, labels === this.labels ? { shapes: mapsFigure.layout.shapes }
-        : { shapes: mapsFigure.layout.shapes, annotations });
+    const layout = labels === this.labels ? { shapes: mapsFigure.layout.shapes }
+      : { shapes: mapsFigure.layout.shapes, annotations };  // a new label (an edited kernel)
+    if (moved) Plotly.relayout(maps, layout);
+    else if (sameSize(maps, z)) {  // new values in the same cells (bias, kernel, activation)
+      // values and labels in one update: a restyle, then a relayout of the labels, replotted
+      // the maps twice (each replot draws the axes again, a third of its time)
+      Plotly.update(maps, { z: [z], zmin: [zmin], zmax: [zmax] }, layout);
     } else Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
     this.labels = labels;
     draw.fillWindow(this.window, ...step);
@@ -175,8 +181,11 @@ class View {
   }
 
   // A change while scrubbing: redraw now, tell Python once the student pauses or lets go.
-  change(apply, settle = false) {
+  // rebuild: the controls change with it (another filter, preset or padding), built before the
+  // one redraw (building them after meant redrawing twice in the student's frame).
+  change(apply, settle = false, rebuild = false) {
     apply(this.settings);
+    if (rebuild) buildControls(this);
     this.update();
     clearTimeout(this.timer);
     if (settle) this.settle();
@@ -189,7 +198,8 @@ class View {
     if (text !== this.sent && !this.player) {
       this.sent = text;
       this.echoes.push(text);
-      this.send(this.good);
+      const settings = this.good;
+      afterPaint(() => this.send(settings));
     }
   }
 
@@ -204,16 +214,13 @@ class View {
       const point = event.points[0];
       const cell = draw.mapColumn(point.x, this.outHW()[1]);
       if (!cell) return;
-      const filter = this.settings.position[2];
+      const position = this.settings.position;
+      const filter = position.length > 2 && cell[0] !== position[2];  // its kernel shown
       this.change((s) => {
         s.position[0] = point.y;
         s.position[1] = cell[1];
         if (s.position.length > 2) s.position[2] = cell[0];
-      }, true);
-      if (this.settings.position[2] !== filter) {  // that filter's kernel and preset shown
-        buildControls(this);
-        this.update();
-      }
+      }, true, filter);
     });
   }
 
@@ -243,6 +250,20 @@ class View {
     clearInterval(this.player);
     this.player = null;
   }
+}
+
+// Run `callback` once the frame now being prepared has been painted. A settle hands the settings
+// to Streamlit, whose own work for it (the rerun request, the page marked as running) otherwise
+// ran first: a pick's request was seen leaving before its redraw was painted, in that frame's
+// time. A hidden tab paints no frames: the timer sends the settle anyway.
+function afterPaint(callback) {
+  let done = false;
+  const once = () => {
+    if (!done) callback();
+    done = true;
+  };
+  requestAnimationFrame(() => setTimeout(once, 0));
+  setTimeout(once, 100);
 }
 
 // Whether the heatmap on `node` has the rows and columns of z: then new values can be restyled.
