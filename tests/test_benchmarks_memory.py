@@ -11,6 +11,7 @@ import time
 import pytest
 
 from benchmarks import memory
+from cnnviz.serving import allocator
 
 
 @pytest.mark.parametrize("minutes, window", [(60, 10), (30, 10), (15, 5), (3, 1)])
@@ -58,7 +59,10 @@ def test_pace_without_changes_is_none_not_zero():
 
 def test_sampler_names_each_streamlit_process_under_the_root_and_the_report_says_the_window():
     fake = [sys.executable, "-c", "import time; time.sleep(30)", "streamlit"]  # argv[1:4]
-    children = [subprocess.Popen(fake) for _ in range(2)]
+    jemalloc = allocator.jemalloc_path()
+    preloads = [{}, {"LD_PRELOAD": jemalloc} if jemalloc else {}]  # the second's, when installed
+    plain = {name: value for name, value in os.environ.items() if name != "LD_PRELOAD"}
+    children = [subprocess.Popen(fake, env={**plain, **preload}) for preload in preloads]
     try:
         replicas = memory.ReplicaMemory(os.getpid(), every=0.05)
 
@@ -84,5 +88,9 @@ def test_sampler_names_each_streamlit_process_under_the_root_and_the_report_says
     result = memory.figures(replicas, start, 0.003, [(0.01, 0.2)])
     result["minutes"] = 0.003
     assert set(result["rss_growth_mb_per_hour"]) == {"replica 1", "replica 2"}
+    by_pid = {pid: result["allocator"][name] for pid, name in replicas.names.items()}
+    assert [by_pid[child.pid] for child in children] == [
+        "glibc", "jemalloc" if jemalloc else "glibc"]
     text = memory.report(result)
     assert "a third of a class under 30 min" in text and "replica 2" in text
+    assert "glibc" in text
