@@ -5,8 +5,9 @@ under the server's root (the server itself, or each replica under a `cnnviz app 
 launcher). `figures` then fits, per replica, a least-squares line to the RSS sampled after a
 settling window and gives its slope in MB per hour, and compares the p95 of the changes in the
 first window with the p95 in the last window. Each replica's allocator (jemalloc when the process
-maps libjemalloc, which `cnnviz app` preloads when installed; else glibc) is in the figures, since
-the growth differs between the two (BENCHMARKS.md, "Lesson memory").
+maps libjemalloc, e.g. `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 python -m benchmarks
+classroom ...`, which every process it starts inherits; else glibc) is in the figures, so that
+an A/B of the two says which run was which (BENCHMARKS.md, "Lesson memory").
 
 The window is WINDOW_MINUTES (10 min) for a class of 30 minutes or more, and a third of the class
 for a shorter one (a 15-minute class: fit after 5 min, p95 of its first and last 5 min); the

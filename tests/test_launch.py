@@ -2,12 +2,9 @@
 
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 from cnnviz import paths
-from cnnviz.serving import allocator, launch
+from cnnviz.serving import launch
 
 
 def test_app_command_runs_the_shipped_frame_with_our_and_streamlits_options():
@@ -69,49 +66,3 @@ def test_server_skips_the_full_garbage_collection_after_every_run():
 
     config = tomllib.loads((paths.HOME / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
-
-
-# --- the served processes' allocator (cnnviz/serving/allocator.py) -------------------------------
-
-JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
-
-
-def test_server_env_preloads_jemalloc_when_installed_unless_turned_off(monkeypatch):
-    monkeypatch.setattr(allocator, "jemalloc_path", lambda: JEMALLOC)
-    monkeypatch.delenv("LD_PRELOAD", raising=False)
-    monkeypatch.delenv(allocator.JEMALLOC_ENV, raising=False)
-    assert launch.server_env(launch.parse_args([]))["LD_PRELOAD"] == JEMALLOC
-    monkeypatch.setenv(allocator.JEMALLOC_ENV, "0")
-    assert "LD_PRELOAD" not in launch.server_env(launch.parse_args([]))
-
-
-def test_jemalloc_keeps_a_preload_already_there_and_is_not_added_twice(monkeypatch):
-    monkeypatch.setattr(allocator, "jemalloc_path", lambda: JEMALLOC)
-    assert allocator.with_jemalloc({"LD_PRELOAD": "/opt/libfoo.so"})["LD_PRELOAD"] == (
-        f"/opt/libfoo.so {JEMALLOC}")
-    already = {"LD_PRELOAD": "/usr/local/lib/libjemalloc.so.2"}
-    assert allocator.with_jemalloc(already) == already
-
-
-def test_without_jemalloc_the_environment_is_left_alone(monkeypatch):
-    monkeypatch.setattr(allocator, "jemalloc_path", lambda: None)
-    env = {"LD_PRELOAD": "/opt/libfoo.so", "PATH": "/usr/bin"}
-    assert allocator.with_jemalloc(env) == env
-    assert allocator.with_jemalloc({}) == {}
-
-
-def maps_jemalloc(pid: int) -> bool:
-    return "libjemalloc" in Path(f"/proc/{pid}/maps").read_text()
-
-
-@pytest.mark.server
-@pytest.mark.skipif(allocator.jemalloc_path() is None,
-                    reason="libjemalloc2 is not installed (scripts/system-deps.sh installs it)")
-def test_the_served_process_maps_jemalloc_when_it_is_installed(tmp_path, monkeypatch):
-    from benchmarks.server import started_server
-
-    monkeypatch.delenv(allocator.JEMALLOC_ENV, raising=False)
-    with started_server({paths.RUNS_ENV: str(tmp_path)}) as server:
-        assert maps_jemalloc(server.pid)
-    with started_server({paths.RUNS_ENV: str(tmp_path), allocator.JEMALLOC_ENV: "0"}) as server:
-        assert not maps_jemalloc(server.pid)

@@ -28,7 +28,7 @@ from PIL import Image
 from benchmarks.server import free_port, healthy
 from benchmarks.streamlit_protocol import SessionLost, StreamlitSession
 from cnnviz import paths
-from cnnviz.serving import allocator, replicas
+from cnnviz.serving import replicas
 from tests import installed
 
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
@@ -182,17 +182,6 @@ def settle_stride(session: StreamlitSession, stride: int):
     """The Convolution page's scrub component settled with stride (stride, 1), as a browser's."""
     scrub = session.widget("scrub conv", "component")
     return session.change(scrub, {**json.loads(scrub.data)["settings"], "stride": [stride, 1]})
-
-
-@pytest.mark.server
-@pytest.mark.skipif(allocator.jemalloc_path() is None or os.environ.get(allocator.JEMALLOC_ENV),
-                    reason="libjemalloc2 is not installed, or CNNVIZ_JEMALLOC is set")
-def test_every_replica_allocates_with_jemalloc_when_it_is_installed(cluster):
-    """glibc's malloc let a replica grow all lesson long (cnnviz/serving/allocator.py)."""
-    url, ports, launcher, log = cluster
-    for port in ports.values():
-        pid = replica_process(launcher, port).pid
-        assert "libjemalloc" in Path(f"/proc/{pid}/maps").read_text(), f"replica on {port}"
 
 
 @pytest.mark.server

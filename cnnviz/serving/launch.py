@@ -15,7 +15,6 @@ import sys
 
 from cnnviz import paths
 from cnnviz.classroom.tokens import TOKEN_ENV, teacher_token
-from cnnviz.serving import allocator
 
 # A classroom server does not watch its own source: Streamlit's watcher walks the whole checkout
 # (.venv included), floods the log with inotify overflows and reruns every page on a save.
@@ -44,8 +43,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def server_env(args: argparse.Namespace, token: str = "") -> dict[str, str]:
     """The server's environment: ours, with the runs folder, the Ray address and the teacher's
-    token made explicit (every replica reads the one token from it), and jemalloc preloaded when
-    installed (allocator.py: glibc's malloc let a server grow all lesson long)."""
+    token made explicit (every replica reads the one token from it)."""
     env = {**os.environ, paths.RUNS_ENV: str(paths.runs_dir().resolve())}
     if token:
         env[TOKEN_ENV] = token
@@ -53,7 +51,7 @@ def server_env(args: argparse.Namespace, token: str = "") -> dict[str, str]:
         from cnnviz.training.service import ADDRESS_ENV
 
         env[ADDRESS_ENV] = args.ray_address
-    return allocator.with_jemalloc(env)
+    return env
 
 
 def streamlit_command(args: argparse.Namespace) -> list[str]:
