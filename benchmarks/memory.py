@@ -4,7 +4,10 @@ While the class works, ReplicaMemory reads every SAMPLE_SECONDS the RSS of each 
 under the server's root (the server itself, or each replica under a `cnnviz app --replicas`
 launcher). `figures` then fits, per replica, a least-squares line to the RSS sampled after a
 settling window and gives its slope in MB per hour, and compares the p95 of the changes in the
-first window with the p95 in the last window.
+first window with the p95 in the last window. Each replica's allocator (jemalloc when the process
+maps libjemalloc, e.g. `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 python -m benchmarks
+classroom ...`, which every process it starts inherits; else glibc) is in the figures, so that
+an A/B of the two says which run was which (BENCHMARKS.md, "Lesson memory").
 
 The window is WINDOW_MINUTES (10 min) for a class of 30 minutes or more, and a third of the class
 for a shorter one (a 15-minute class: fit after 5 min, p95 of its first and last 5 min); the
@@ -60,6 +63,15 @@ def pace(changes: list[tuple[float, float]], duration: float) -> dict:
             "changes_first_window": len(first), "changes_last_window": len(last)}
 
 
+def allocator_of(pid: int) -> str:
+    """"jemalloc" when process pid maps libjemalloc, else "glibc" (also when its maps are gone)."""
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            return "jemalloc" if "libjemalloc" in maps.read() else "glibc"
+    except OSError:
+        return "glibc"
+
+
 @dataclass
 class ReplicaMemory:
     """RSS of each Streamlit process under `root`, read every `every` s: series by replica
@@ -70,6 +82,7 @@ class ReplicaMemory:
     every: float = SAMPLE_SECONDS
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
+    allocators: dict[str, str] = field(default_factory=dict)  # replica -> "jemalloc" or "glibc"
 
     def sample(self) -> None:
         """One reading of every Streamlit process under the root (a dead one is skipped)."""
@@ -91,6 +104,8 @@ class ReplicaMemory:
             except psutil.Error:
                 continue
             name = self.names.setdefault(process.pid, f"replica {len(self.names) + 1}")
+            if name not in self.allocators:
+                self.allocators[name] = allocator_of(process.pid)
             self.series.setdefault(name, []).append((now, mb))
 
     async def run(self) -> None:
@@ -116,6 +131,7 @@ def figures(memory: ReplicaMemory, start: float, minutes: float,
     return {
         "rss_growth_mb_per_hour": growth(series, duration),
         "memory_window_min": window_seconds(duration) / 60,
+        "allocator": dict(memory.allocators),
         **pace(changes, duration),
         "rss_samples_mb": {name: [[round(at / 60, 2), round(mb, 1)] for at, mb in samples]
                            for name, samples in series.items()},
@@ -127,8 +143,10 @@ def report(result: dict) -> str:
     window = result["memory_window_min"]
     which = ("the first 10 min" if window == WINDOW_MINUTES
              else f"the first {window:.1f} min (a third of a class under 30 min)")
+    allocators = result.get("allocator", {})
     growth_text = ", ".join(f"{name} {_number(slope, '+.0f')} MB/h "
-                            f"({_ends(samples, result['minutes'])})"
+                            f"({_ends(samples, result['minutes'])}, "
+                            f"{allocators.get(name, 'allocator unknown')})"
                             for name, samples, slope in _per_replica(result))
     return (f"RSS growth per replica, fitted after {which}, sampled every "
             f"{SAMPLE_SECONDS:.0f} s: {growth_text or 'no samples'}. p95 of the changes in the "

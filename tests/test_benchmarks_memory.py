@@ -2,6 +2,7 @@
 first and last windows' p95, and the sampler against this test's own process tree."""
 
 import asyncio
+import glob
 import os
 import random
 import subprocess
@@ -11,6 +12,9 @@ import time
 import pytest
 
 from benchmarks import memory
+
+# Debian's libjemalloc2, when installed: a process preloading it must be told apart from glibc's
+JEMALLOC = next(iter(sorted(glob.glob("/usr/lib/*-linux-gnu/libjemalloc.so.2"))), None)
 
 
 @pytest.mark.parametrize("minutes, window", [(60, 10), (30, 10), (15, 5), (3, 1)])
@@ -58,7 +62,9 @@ def test_pace_without_changes_is_none_not_zero():
 
 def test_sampler_names_each_streamlit_process_under_the_root_and_the_report_says_the_window():
     fake = [sys.executable, "-c", "import time; time.sleep(30)", "streamlit"]  # argv[1:4]
-    children = [subprocess.Popen(fake) for _ in range(2)]
+    preloads = [{}, {"LD_PRELOAD": JEMALLOC} if JEMALLOC else {}]  # the second's, when installed
+    plain = {name: value for name, value in os.environ.items() if name != "LD_PRELOAD"}
+    children = [subprocess.Popen(fake, env={**plain, **preload}) for preload in preloads]
     try:
         replicas = memory.ReplicaMemory(os.getpid(), every=0.05)
 
@@ -84,5 +90,9 @@ def test_sampler_names_each_streamlit_process_under_the_root_and_the_report_says
     result = memory.figures(replicas, start, 0.003, [(0.01, 0.2)])
     result["minutes"] = 0.003
     assert set(result["rss_growth_mb_per_hour"]) == {"replica 1", "replica 2"}
+    by_pid = {pid: result["allocator"][name] for pid, name in replicas.names.items()}
+    assert [by_pid[child.pid] for child in children] == [
+        "glibc", "jemalloc" if JEMALLOC else "glibc"]
     text = memory.report(result)
     assert "a third of a class under 30 min" in text and "replica 2" in text
+    assert "glibc" in text
