@@ -61,11 +61,17 @@ def test_pace_without_changes_is_none_not_zero():
 
 
 def test_sampler_names_each_streamlit_process_under_the_root_and_the_report_says_the_window():
-    fake = [sys.executable, "-c", "import time; time.sleep(30)", "streamlit"]  # argv[1:4]
+    # argv[1:4] names streamlit; "up" once Python runs: read at once after exec, a process's RSS
+    # is the loader's few pages, under 1 MB (seen in CI under load)
+    fake = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(30)",
+            "streamlit"]
     preloads = [{}, {"LD_PRELOAD": JEMALLOC} if JEMALLOC else {}]  # the second's, when installed
     plain = {name: value for name, value in os.environ.items() if name != "LD_PRELOAD"}
-    children = [subprocess.Popen(fake, env={**plain, **preload}) for preload in preloads]
+    children = [subprocess.Popen(fake, env={**plain, **preload}, stdout=subprocess.PIPE)
+                for preload in preloads]
     try:
+        for child in children:
+            assert child.stdout.readline() == b"up\n"
         replicas = memory.ReplicaMemory(os.getpid(), every=0.05)
 
         async def watch():  # until two readings of each child, at most 20 s on a busy machine
