@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz.nn import kernels
 from cnnviz.ui.scrub import ASSETS, conv_settings, pool_settings
-from cnnviz.ui.scrub.settings import conv_padding
+from cnnviz.ui.scrub.settings import BOUNDS, conv_padding
 from tests import installed
 
 APP = Path(__file__).parent / "apps" / "scrub_app.py"
@@ -192,8 +192,6 @@ RUN_JS = """(data) => {  // a run's data arrives: what the stride slider and mod
 
 @pytest.mark.browser
 def test_the_echoes_of_older_settles_never_move_a_control_back(scrub_page, scrub_url):
-    from cnnviz.ui.scrub.settings import BOUNDS
-
     page = scrub_page
     page.goto(f"{scrub_url}/?kind=pool")
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
@@ -240,8 +238,6 @@ PICK_JS = """async ([url, data]) => {
 def test_a_pick_settles_after_the_frame_that_shows_it(scrub_page, scrub_url):
     """Streamlit's own work for a settle (its rerun request) must not delay the student's redraw:
     the settings reach it only once a frame has begun with the redraw in it."""
-    from cnnviz.ui.scrub.settings import BOUNDS
-
     page = scrub_page
     page.goto(f"{scrub_url}/?kind=pool")
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
