@@ -11,7 +11,7 @@ def test_app_command_runs_the_shipped_frame_with_our_and_streamlits_options():
     args = launch.parse_args(["--port", "9000", "--address", "127.0.0.1",
                               "--server.fileWatcherType", "none"])
     command = launch.streamlit_command(args)
-    assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(paths.APP)]
+    assert command[:5] == [sys.executable, "-m", launch.SERVER_MODULE, "run", str(paths.APP)]
     assert command[command.index("--server.port") + 1] == "9000"
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert command[-2:] == ["--server.fileWatcherType", "none"]

@@ -20,6 +20,9 @@ from cnnviz.classroom.tokens import TOKEN_ENV, teacher_token
 # (.venv included), floods the log with inotify overflows and reruns every page on a save.
 # A developer turns it back on: `cnnviz app --server.fileWatcherType auto --server.runOnSave true`.
 SERVING_DEFAULTS = {"--server.fileWatcherType": "none", "--server.runOnSave": "false"}
+# `streamlit run` that imports the home page's modules while the first browser loads Streamlit's
+# frontend, instead of after it connects (cnnviz.serving.boot)
+SERVER_MODULE = "cnnviz.serving.boot"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Our options; anything else (e.g. --server.fileWatcherType none) goes to `streamlit run`."""
@@ -55,8 +58,8 @@ def server_env(args: argparse.Namespace, token: str = "") -> dict[str, str]:
 
 
 def streamlit_command(args: argparse.Namespace) -> list[str]:
-    """The `streamlit run` command line for args."""
-    command = [sys.executable, "-m", "streamlit", "run", str(paths.APP),
+    """The `streamlit run` command line for args, run by SERVER_MODULE (cnnviz.serving.boot)."""
+    command = [sys.executable, "-m", SERVER_MODULE, "run", str(paths.APP),
                "--server.port", str(args.port), "--server.headless", "true"]
     if args.address:
         command += ["--server.address", args.address]
