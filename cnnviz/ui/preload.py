@@ -1,8 +1,8 @@
-"""The home page's first run, done ahead by the server (cnnviz.serving.boot calls `warm`).
+"""The home page's first run, done ahead by the server (cnnviz.serving.boot runs WARM_STEPS).
 
 Importing this module is most of the work: it imports cnnviz.ui (NumPy, PIL, the scrub component)
 and the class frame (SQLAlchemy), which the home page's first run otherwise imported on the first
-student's clock (BENCHMARKS.md, issue 23's cold start). `warm` then fills what that run reads first.
+student's clock (BENCHMARKS.md, issue 23's cold start). WARM_STEPS fill what that run reads first.
 """
 
 import contextlib
@@ -38,14 +38,22 @@ def _outside_script_run():
         logger.removeFilter(quiet)
 
 
-def warm() -> None:
-    """Fill what the home page reads first: the dataset (cached for every session) and the class
-    store (its engine; for SQLite also its tables, created now rather than by the first page)."""
+def load_dataset() -> None:
+    """The dataset a new session shows, in the cache every session reads."""
     with _outside_script_run(), contextlib.suppress(data.DatasetError):
         inputs.dataset(DATASET)  # a missing dataset: the page says so itself
+
+
+def open_store() -> None:
+    """The class store's engine; for SQLite also its tables, created now rather than by the
+    first page."""
     with contextlib.suppress(classroom.StoreUnavailable):  # the banner says so itself
         store = classroom.class_store()
         # A local file answers at once. A database server that is down would hold the schema's
         # lock for its connect timeout, and the first page would wait for that, then its own.
         if store.dialect == "sqlite":
             store.ensure_schema()
+
+
+# What the home page reads first, in steps the caller may space out (cnnviz.serving.boot)
+WARM_STEPS = (load_dataset, open_store)
