@@ -3,10 +3,11 @@
 The server replaces this process (exec) and runs from the app's own folder, so its
 `.streamlit/config.toml` (upload cap, no usage statistics, no developer toolbar) applies however
 the command is started; the runs folder is resolved before that, from the caller's folder (see
-cnnviz.paths). --ray-address sends the Training page's runs to a Ray cluster ($CNNVIZ_RAY_ADDRESS
-for the server; default: a Ray started inside the server by the first run). With --replicas K,
-this process stays to run K servers behind HAProxy (cnnviz.replicas), all sending their runs to
-one Ray.
+cnnviz.paths). The server is `streamlit run` started by cnnviz.serving.boot, which imports the home
+page's modules once the server answers, before a browser connects. --ray-address sends the
+Training page's runs to a Ray cluster ($CNNVIZ_RAY_ADDRESS for the server; default: a Ray started
+inside the server by the first run). With --replicas K, this process stays to run K servers behind
+HAProxy (cnnviz.replicas), all sending their runs to one Ray.
 """
 
 import argparse
