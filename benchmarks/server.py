@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cnnviz.serving.launch import SERVER_MODULE
 from cnnviz.serving.replicas import free_port, stop
 from cnnviz.training import processes
 
@@ -171,6 +172,7 @@ def _runs_streamlit(process) -> bool:
     import psutil
 
     try:
-        return "streamlit" in process.cmdline()[1:4]
+        words = process.cmdline()[1:4]  # `-m streamlit run`, or `-m cnnviz.serving.boot run`
+        return "streamlit" in words or SERVER_MODULE in words
     except psutil.Error:
         return False

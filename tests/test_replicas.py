@@ -28,7 +28,7 @@ from PIL import Image
 from benchmarks.server import free_port, healthy
 from benchmarks.streamlit_protocol import SessionLost, StreamlitSession
 from cnnviz import paths
-from cnnviz.serving import replicas
+from cnnviz.serving import launch, replicas
 from tests import installed
 
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
@@ -157,7 +157,7 @@ def part(launcher: subprocess.Popen, *words: str) -> psutil.Process:
 
 
 def replica_process(launcher: subprocess.Popen, port: int) -> psutil.Process:
-    return part(launcher, "streamlit", str(port))
+    return part(launcher, launch.SERVER_MODULE, str(port))
 
 
 async def served_by(url: str, cookie: str, deadline: float) -> StreamlitSession:

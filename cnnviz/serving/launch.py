@@ -3,10 +3,11 @@
 The server replaces this process (exec) and runs from the app's own folder, so its
 `.streamlit/config.toml` (upload cap, no usage statistics, no developer toolbar) applies however
 the command is started; the runs folder is resolved before that, from the caller's folder (see
-cnnviz.paths). --ray-address sends the Training page's runs to a Ray cluster ($CNNVIZ_RAY_ADDRESS
-for the server; default: a Ray started inside the server by the first run). With --replicas K,
-this process stays to run K servers behind HAProxy (cnnviz.replicas), all sending their runs to
-one Ray.
+cnnviz.paths). The server is `streamlit run` started by cnnviz.serving.boot, which imports the home
+page's modules once the server answers, before a browser connects. --ray-address sends the
+Training page's runs to a Ray cluster ($CNNVIZ_RAY_ADDRESS for the server; default: a Ray started
+inside the server by the first run). With --replicas K, this process stays to run K servers behind
+HAProxy (cnnviz.replicas), all sending their runs to one Ray.
 """
 
 import argparse
@@ -20,6 +21,9 @@ from cnnviz.classroom.tokens import TOKEN_ENV, teacher_token
 # (.venv included), floods the log with inotify overflows and reruns every page on a save.
 # A developer turns it back on: `cnnviz app --server.fileWatcherType auto --server.runOnSave true`.
 SERVING_DEFAULTS = {"--server.fileWatcherType": "none", "--server.runOnSave": "false"}
+# `streamlit run` that imports the home page's modules while the first browser loads Streamlit's
+# frontend, instead of after it connects (cnnviz.serving.boot)
+SERVER_MODULE = "cnnviz.serving.boot"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Our options; anything else (e.g. --server.fileWatcherType none) goes to `streamlit run`."""
@@ -55,8 +59,8 @@ def server_env(args: argparse.Namespace, token: str = "") -> dict[str, str]:
 
 
 def streamlit_command(args: argparse.Namespace) -> list[str]:
-    """The `streamlit run` command line for args."""
-    command = [sys.executable, "-m", "streamlit", "run", str(paths.APP),
+    """The `streamlit run` command line for args, run by SERVER_MODULE (cnnviz.serving.boot)."""
+    command = [sys.executable, "-m", SERVER_MODULE, "run", str(paths.APP),
                "--server.port", str(args.port), "--server.headless", "true"]
     if args.address:
         command += ["--server.address", args.address]
