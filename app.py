@@ -19,9 +19,9 @@ PAGES = [  # (file, title, icon) in menu order
     ("app_pages/check.py", "Check my solution", ":material/task_alt:"),
 ]
 
-# A Material icon, not an emoji: checking an emoji imports Streamlit's emoji table, which is slow,
+# An image file, not an emoji: checking an emoji imports Streamlit's emoji table, which is slow,
 # at the first page of a fresh server.
-st.set_page_config(page_title="cnnviz", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title="cnnviz", page_icon=str(ui.ICON), layout="wide")
 pages = [
     st.Page(path, title=title, icon=icon, default=path == "app_pages/home.py")
     for path, title, icon in PAGES

@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import logging
 import threading
+from pathlib import Path
 
 import streamlit as st
 from streamlit import runtime
@@ -68,6 +69,10 @@ _GATE = threading.Condition()
 _COUNT = threading.Lock()  # guards _waiting_pages, which a page changes without holding _GATE
 _running_pages = 0
 _waiting_pages = 0
+
+# The tab's icon, served by the app itself: a Material icon as page_icon makes every browser
+# fetch the favicon from fonts.gstatic.com, and a page must not reach outside the server.
+ICON = Path(__file__).with_name("icon.png")
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 import ast
 import re
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
@@ -29,6 +30,8 @@ def assert_healthy(page: Page) -> None:
 
 
 def test_menu_pages_each_render_their_charts(page, app_url, screenshot):
+    requested = []  # no CDN: a classroom may have no internet, and a page must not leak its views
+    page.on("request", lambda request: requested.append(request.url))
     browser.open_page(page, app_url)
     links = page.get_by_test_id("stSidebarNav").get_by_role("link")
     # the title follows the icon
@@ -46,6 +49,11 @@ def test_menu_pages_each_render_their_charts(page, app_url, screenshot):
             expect(maps).to_be_visible()
         assert_healthy(page)
         screenshot(page, f"page-{title.lower().replace(' ', '-')}")
+    server = urlsplit(app_url).netloc
+    assert len(requested) > len(menu_titles())
+    elsewhere = [url for url in requested if urlsplit(url).scheme not in ("data", "blob")
+                 and urlsplit(url).netloc != server]
+    assert elsewhere == []
 
 
 def scrub_cells(page: Page) -> int:
