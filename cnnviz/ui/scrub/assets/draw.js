@@ -55,7 +55,9 @@ export function inputFigure(image, pads, window) {
 // them): one trace redraws several times faster than one subplot per map, and without per-cell
 // customdata twice as fast again; the x ticks count each map's own columns. The selected cell
 // (i, j) of map f outlined. The heatmap is transparent, kept for hover and click: the cells are
-// painted on a canvas behind the plot (paint.js, from `cells`), so new values need no replot.
+// painted on a canvas behind the plot (paint.js, from `cells`), so new values need no replot,
+// and the maps' labels are text over it (paint.js, from `labels`: a new label in a Plotly
+// annotation replotted the whole figure, 12-70 ms).
 export function mapsFigure(maps, h, w, labels, [i, j, f]) {
   const pitch = w + 1;
   // zero in the middle of the scale, whatever the maps' range
@@ -67,15 +69,13 @@ export function mapsFigure(maps, h, w, labels, [i, j, f]) {
               tickvals: maps.flatMap((_, k) => columns.map((c) => k * pitch + c)),
               ticktext: maps.flatMap(() => columns.map(String)) };
   const y = { range: [h - 0.5, -0.5], scaleanchor: "x", showgrid: false, zeroline: false };
-  const annotations = labels.map((text, k) => ({
-    text, x: k * pitch + (w - 1) / 2, y: -0.5, yanchor: "bottom", showarrow: false,
-    font: { size: 12 } }));
   const shapes = [box(i, f * pitch + j, 1, 1, WINDOW)];
   const clear = "rgba(0, 0, 0, 0)";  // the canvas shows through; the node's own white behind it
   return { data: [traces.get(maps)],
-           layout: { xaxis: x, yaxis: y, annotations, shapes, margin: MARGIN, height: 260,
+           layout: { xaxis: x, yaxis: y, shapes, margin: MARGIN, height: 260,
                      uirevision: "maps", paper_bgcolor: clear, plot_bgcolor: clear },
-           cells: { maps, h, w, zmin: -limit, zmax: limit, scale: MAPS } };
+           cells: { maps, h, w, zmin: -limit, zmax: limit, scale: MAPS },
+           labels: labels.map((text, k) => ({ text, x: k * pitch + (w - 1) / 2 })) };
 }
 
 // The map and column [f, j] of column x of mapsFigure's heatmap (null on a gap).

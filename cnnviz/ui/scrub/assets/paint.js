@@ -68,6 +68,26 @@ export function paintMaps(gd, cells) {
                     Math.abs(y1 - y0));
 }
 
+// The maps' labels ([{text, x}], x the map's middle column) over the top of its cells, as text
+// in `gd` above Plotly's plot: a new label is new text, no replot.
+export function labelMaps(gd, labels) {
+  let box = gd.querySelector(":scope > .labels");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "labels";
+    gd.append(box);
+  }
+  while (box.children.length > labels.length) box.lastChild.remove();
+  while (box.children.length < labels.length) box.append(document.createElement("span"));
+  const { xaxis, yaxis } = gd._fullLayout, top = yaxis._offset + yaxis.l2p(-0.5);
+  labels.forEach(({ text, x }, k) => {
+    const span = box.children[k];
+    if (span.textContent !== text) span.textContent = text;
+    span.style.left = `${xaxis._offset + xaxis.l2p(x)}px`;
+    span.style.top = `${top}px`;
+  });
+}
+
 // An offscreen canvas of one pixel per cell, and what was painted last, kept per plot node.
 const bitmaps = new WeakMap();
 const painted = new WeakMap();

@@ -7,7 +7,7 @@
 import { buildControls } from "./controls.js";
 import * as conv from "./conv.js";
 import * as draw from "./draw.js";
-import { paintMaps } from "./paint.js";
+import { labelMaps, paintMaps } from "./paint.js";
 
 const PLOTLY = new URL("./vendor/plotly-cartesian.min.js", import.meta.url).href;
 const SETTLE_MS = 300;  // a pause this long in typing or dragging counts as settling
@@ -105,19 +105,16 @@ class View {
         : { shapes, "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
     } else Plotly.react(input, inputFigure.data, inputFigure.layout, options);
     this.ranges = ranges;
-    const [trace] = mapsFigure.data, { annotations } = mapsFigure.layout;
-    const labels = JSON.stringify(annotations.map((a) => a.text));
-    const layout = labels === this.labels ? { shapes: mapsFigure.layout.shapes }
-      : { shapes: mapsFigure.layout.shapes, annotations };  // a new label (an edited kernel)
-    if (moved || sameSize(maps, trace.z)) {
-      Plotly.relayout(maps, layout);  // outlines and labels only: no trace, no axis redrawn
+    const [trace] = mapsFigure.data, { cells, labels } = mapsFigure;
+    if (moved || (sameSize(maps, trace.z) && cells.maps.length === this.cells.maps.length)) {
+      Plotly.relayout(maps, { shapes: mapsFigure.layout.shapes });  // no trace, no axis redrawn
       if (!moved) this.hoverLater(trace);  // new values in the same cells: painted below
     } else {
       this.hoverCancel();
       Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
     }
-    this.labels = labels;
-    if (!moved) paintMaps(maps, this.cells = mapsFigure.cells);  // before the count below
+    if (!moved) paintMaps(maps, this.cells = cells);  // before the count below
+    labelMaps(maps, this.mapLabels = labels);
     draw.fillWindow(this.window, ...step);
     this.root.querySelector(".formula").textContent = formula;
     this.draws = (this.draws || 0) + 1;
@@ -246,7 +243,11 @@ class View {
     this.listening = true;
     const maps = this.plots[1];
     maps.addEventListener("pointerenter", () => this.stale && this.hoverNow());
-    maps.on("plotly_afterplot", () => this.cells && paintMaps(maps, this.cells));
+    maps.on("plotly_afterplot", () => {
+      if (!this.cells) return;
+      paintMaps(maps, this.cells);
+      labelMaps(maps, this.mapLabels);
+    });
     maps.on("plotly_click", (event) => {
       const point = event.points[0];
       const cell = draw.mapColumn(point.x, this.outHW()[1]);
