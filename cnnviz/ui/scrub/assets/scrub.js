@@ -315,7 +315,7 @@ function whenIdle(callback, timeout) {
   return { cancel: () => clearTimeout(id) };
 }
 
-// Whether the heatmap on `node` has the rows and columns of z: then new values can be restyled.
+// Whether the heatmap on `node` has the rows and columns of z: then new values can be painted.
 function sameSize(node, z) {
   const drawn = node.data && node.data[0].z;
   return Boolean(drawn) && drawn.length === z.length && drawn[0].length === z[0].length;
