@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.nn import kernels
+from cnnviz.nn import kernels, ops
 from cnnviz.ui.scrub import ASSETS, conv_settings, pool_settings
 from cnnviz.ui.scrub.settings import BOUNDS, conv_padding
 from tests import installed
+from tests.plotly_colours import plotly_colours
 
 APP = Path(__file__).parent / "apps" / "scrub_app.py"
 IMAGE = np.add.outer(np.arange(12.0), np.arange(10.0)) % 7  # the tiny script's image
@@ -251,20 +252,39 @@ def test_a_pick_settles_after_the_frame_that_shows_it(scrub_page, scrub_url):
     assert sent["mode"] == "avg" and sent["drawn"] == seen["before"] + 1 and sent["frames"] >= 1
 
 
+# The maps' heatmap image (Plotly redraws it on every replot of the trace) now, and as it was when
+# the component counted its next redraw (a mutation observer's callback runs right after the
+# handler that redrew, before anything the browser runs when idle).
+IMAGE_JS = "() => document.querySelector('.cnnviz-scrub .maps .hm image').getAttribute('href')"
+WATCH_IMAGE_JS = """() => {
+    const root = document.querySelector('.cnnviz-scrub');
+    window.imageAtDraw = null;
+    new MutationObserver(() => { window.imageAtDraw ??= (%s)(); })
+        .observe(root, {attributes: true, attributeFilter: ['data-drawn']});
+}""" % IMAGE_JS
+
+
 @pytest.mark.browser
-def test_a_preset_pick_rebuilds_the_kernel_grid_and_replots_the_maps_once(scrub_page, scrub_url):
+def test_a_preset_pick_paints_the_maps_and_replots_them_only_when_idle(scrub_page, scrub_url):
     page = scrub_page
     page.goto(f"{scrub_url}/?kind=conv")
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
     drawn = "() => Number(document.querySelector('.cnnviz-scrub').dataset.drawn)"
-    before = page.evaluate(drawn)
-    page.evaluate("() => { const maps = document.querySelector('.cnnviz-scrub .maps');"
-                  "window.replots = 0; maps.on('plotly_afterplot', () => window.replots++); }")
+    before, image = page.evaluate(drawn), page.evaluate(IMAGE_JS)
+    page.evaluate(WATCH_IMAGE_JS)
     page.get_by_label("Preset").select_option("Gaussian blur")  # filter 1's kernel: a new grid
     _wait_for_settings(page, '"presets": ["Gaussian blur", "Gaussian blur"]')
     assert page.evaluate(drawn) == before + 1
-    assert page.evaluate("() => window.replots") == 1  # new values and label: one replot
+    # new values and a new label: painted on the canvas, the label relayouted; no trace replotted
+    assert page.evaluate("() => window.imageAtDraw") == image
     assert page.get_by_label("kernel row 2 column 2").input_value() == "0.25"
+    # the transparent heatmap's values (hover) follow once idle
+    blur = ops.conv_forward(IMAGE[None, :, :, None].astype(np.float32),
+                            kernels.preset_kernel("Gaussian blur")[:, :, None, None],
+                            np.zeros((1, 1, 1, 1)), None, "valid")[0, 0, 0, 0]
+    page.wait_for_function("(v) => Math.abs(document.querySelector('.cnnviz-scrub .maps')"
+                           ".data[0].z[0][0] - v) < 1e-5", arg=float(blur))
+    assert page.evaluate(IMAGE_JS) != image
 
 
 @pytest.mark.browser
@@ -348,3 +368,62 @@ def test_explicit_padding_enables_its_sliders_and_grows_the_maps(scrub_page, scr
     page.keyboard.press("ArrowRight")  # pw 2: 12 maps wide
     page.wait_for_function(f"() => ({widths})() === 12 + 1 + 12")
     _wait_for_settings(page, '"pad": [1, 2], "padding": "explicit"')
+
+
+# Each output cell's colour on the maps' canvas (read at the cell's centre) and in Plotly's own
+# heatmap image (its PNG, drawn transparent over the canvas, sampled at the same cell).
+PIXELS_JS = """async ([rows, columns]) => {
+    const plot = document.querySelector('.cnnviz-scrub .maps'), layout = plot._fullLayout;
+    const canvas = plot.querySelector('canvas.cells'), scale = canvas.width / layout.width;
+    const png = new Image();
+    png.src = plot.querySelector('.hm image').getAttribute('href');
+    await png.decode();
+    const copy = Object.assign(document.createElement('canvas'),
+                               {width: png.width, height: png.height}).getContext('2d');
+    copy.drawImage(png, 0, 0);
+    const read = (context, x, y) => Array.from(context.getImageData(x, y, 1, 1).data);
+    const cells = [], plotly = [];
+    for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < columns; c++) {
+            cells.push(read(canvas.getContext('2d'),
+                            Math.floor((layout.xaxis._offset + layout.xaxis.d2p(c)) * scale),
+                            Math.floor((layout.yaxis._offset + layout.yaxis.d2p(r)) * scale)));
+            plotly.push(read(copy, Math.floor((c + 0.5) / columns * png.width),
+                             Math.floor((r + 0.5) / rows * png.height)));
+        }
+    }
+    return [cells, plotly];
+}"""
+
+
+@pytest.mark.browser
+def test_the_maps_canvas_shows_plotlys_colours_of_the_numpy_maps(scrub_page, scrub_url):
+    """The canvas paints the cells Plotly's heatmap used to: its pixels after a bias change must
+    be Plotly.js's RdBu (zmin -max|A|, zmax max|A|) of cnnviz.nn.ops' maps, and, once the hover
+    values have followed, the same as Plotly's own image of them; hover shows the new values."""
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    page.get_by_label("bias b").focus()
+    page.keyboard.press("ArrowRight")  # bias 0.1: every value new, the same cells
+    _wait_for_settings(page, '"bias": 0.1')
+    W = np.stack([kernels.preset_kernel(n) for n in ("Sobel left", "Gaussian blur")], axis=-1)
+    A = ops.conv_forward(IMAGE[None, :, :, None].astype(np.float32), W[:, :, None, :],
+                         np.full((1, 1, 1, 2), 0.1, np.float32), None, "valid")[0]  # (10, 8, 2)
+    h, w, _ = A.shape
+    limit = float(np.abs(A).max())
+    expected = plotly_colours(A, "RdBu", -limit, limit)
+    x, y = page.evaluate(CELL_JS, [3, w + 1 + 5])  # hover row 3, column 5 of the second map
+    page.mouse.move(x, y)
+    page.wait_for_selector(".cnnviz-scrub .maps .hoverlayer .hovertext")
+    shown = page.locator(".cnnviz-scrub .maps .hoverlayer .hovertext").text_content()
+    assert float(shown.split(":")[-1].replace("\u2212", "-")) == pytest.approx(A[3, 5, 1], rel=1e-3)
+    page.mouse.move(0, 0)
+    cells, plotly = (np.array(p).reshape(h, 2 * w + 1, 4)
+                     for p in page.evaluate(PIXELS_JS, [h, 2 * w + 1]))
+    for f in range(2):
+        painted = cells[:, f * (w + 1):f * (w + 1) + w]
+        assert (painted[..., 3] == 255).all()
+        assert np.abs(painted[..., :3] - expected[:, :, f]).max() <= 1, f"map {f + 1}"
+    assert (cells[:, w, 3] == 0).all()  # the gap between the maps: the white behind
+    assert np.array_equal(cells, plotly)  # the same pixels as Plotly's image of the same values

@@ -189,3 +189,21 @@ def test_conv_js_same_padding_is_tensorflow_rule(conv_js):
     pads = conv_js.evaluate("() => conv.resolvePadding('same', [28, 27], [4, 4], [1, 2])")
     assert pads == [list(p) for p in ops.resolve_padding("same", (28, 27), (4, 4), (1, 2))]
     assert pads == [[1, 2], [1, 2]]
+
+
+def test_paint_js_colours_values_as_plotlys_named_scale(conv_js):
+    """paint.js colours the maps' canvas itself: its scale must be Plotly.js's, value for value
+    (the stops, the ends beyond zmin and zmax, values on a stop), to one unit of rounding."""
+    from tests.plotly_colours import plotly_colours
+
+    conv_js.evaluate(LOAD_JS.replace("window.conv", "window.paint"),
+                     (ASSETS / "paint.js").read_text())
+    rng = np.random.default_rng(5)
+    for zmin, zmax in ((-1.0, 1.0), (-37.5, 37.5), (-1e-6, 1e-6)):
+        stops = np.array([0, 0.35, 0.5, 0.6, 0.7, 1]) * (zmax - zmin) + zmin
+        values = np.concatenate([rng.uniform(1.5 * zmin, 1.5 * zmax, 500), stops])
+        js = conv_js.evaluate("([values, zmin, zmax]) => { const colour = paint.colorScale("
+                              "'RdBu', zmin, zmax); return values.map(colour); }",
+                              [values.tolist(), zmin, zmax])
+        expected = plotly_colours(values, "RdBu", zmin, zmax)
+        assert np.abs(np.array(js) - expected).max() <= 1, (zmin, zmax)

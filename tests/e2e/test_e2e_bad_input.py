@@ -96,8 +96,8 @@ def test_kernel_cell_refused_and_last_kernel_kept(page, app_url, value):
     cell.fill("2")
     cell.press("Enter")  # a good number is taken again
     expect(scrub.locator(".message")).to_have_text("")
-    page.wait_for_function(f"() => document.querySelector('{browser.SCRUB} .maps').layout"
-                           ".annotations[0].text === '1: Sobel left (edited)'")
+    page.wait_for_function(f"() => document.querySelector('{browser.SCRUB} .maps .labels')"
+                           ".children[0].textContent === '1: Sobel left (edited)'")
     assert_working(page)
 
 

@@ -54,10 +54,14 @@ export function inputFigure(image, pads, window) {
 // The output maps side by side in one heatmap, `pitch` columns apart (a column of gaps between
 // them): one trace redraws several times faster than one subplot per map, and without per-cell
 // customdata twice as fast again; the x ticks count each map's own columns. The selected cell
-// (i, j) of map f outlined.
+// (i, j) of map f outlined. The heatmap is transparent, kept for hover and click: the cells are
+// painted on a canvas behind the plot (paint.js, from `cells`), so new values need no replot,
+// and the maps' labels are text over it (paint.js, from `labels`: a new label in a Plotly
+// annotation replotted the whole figure, 12-70 ms).
 export function mapsFigure(maps, h, w, labels, [i, j, f]) {
   const pitch = w + 1;
-  const limit = Math.max(1e-6, ...maps.map((m) => Math.max(...m.map(Math.abs))));  // 0 in white
+  // zero in the middle of the scale, whatever the maps' range
+  const limit = Math.max(1e-6, ...maps.map((m) => Math.max(...m.map(Math.abs))));
   if (!traces.has(maps)) traces.set(maps, sideBySide(maps, h, w, limit));
   const step = Math.max(1, Math.ceil(w / 4));
   const columns = Array.from({ length: Math.ceil(w / step) }, (_, n) => n * step);
@@ -65,12 +69,13 @@ export function mapsFigure(maps, h, w, labels, [i, j, f]) {
               tickvals: maps.flatMap((_, k) => columns.map((c) => k * pitch + c)),
               ticktext: maps.flatMap(() => columns.map(String)) };
   const y = { range: [h - 0.5, -0.5], scaleanchor: "x", showgrid: false, zeroline: false };
-  const annotations = labels.map((text, k) => ({
-    text, x: k * pitch + (w - 1) / 2, y: -0.5, yanchor: "bottom", showarrow: false,
-    font: { size: 12 } }));
   const shapes = [box(i, f * pitch + j, 1, 1, WINDOW)];
-  return { data: [traces.get(maps)], layout: { xaxis: x, yaxis: y, annotations, shapes,
-                                               margin: MARGIN, height: 260, uirevision: "maps" } };
+  const clear = "rgba(0, 0, 0, 0)";  // the canvas shows through; the node's own white behind it
+  return { data: [traces.get(maps)],
+           layout: { xaxis: x, yaxis: y, shapes, margin: MARGIN, height: 260,
+                     uirevision: "maps", paper_bgcolor: clear, plot_bgcolor: clear },
+           cells: { maps, h, w, zmin: -limit, zmax: limit, scale: MAPS },
+           labels: labels.map((text, k) => ({ text, x: k * pitch + (w - 1) / 2 })) };
 }
 
 // The map and column [f, j] of column x of mapsFigure's heatmap (null on a gap).
@@ -89,7 +94,7 @@ function sideBySide(maps, h, w, limit) {
     z.push(row);
   }
   return { type: "heatmap", z, colorscale: MAPS, zmin: -limit, zmax: limit, showscale: false,
-           hoverongaps: false, hovertemplate: "row %{y}: %{z:.4g}<extra></extra>" };
+           opacity: 0, hoverongaps: false, hovertemplate: "row %{y}: %{z:.4g}<extra></extra>" };
 }
 
 // The window of one output cell as a table, filled in place: each cell's text (its input x

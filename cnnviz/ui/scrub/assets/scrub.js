@@ -7,10 +7,12 @@
 import { buildControls } from "./controls.js";
 import * as conv from "./conv.js";
 import * as draw from "./draw.js";
+import { labelMaps, paintMaps } from "./paint.js";
 
 const PLOTLY = new URL("./vendor/plotly-cartesian.min.js", import.meta.url).href;
 const SETTLE_MS = 300;  // a pause this long in typing or dragging counts as settling
 const PLAY_MS = 30;  // one window step per frame at ~30 frames per second
+const HOVER_WAIT_MS = 1000;  // the longest an idle browser waits to bring the hover values
 const views = new WeakMap();
 let plotly = null;  // one load per page, shared by every instance
 let Plotly = null;  // Plotly.js once loaded
@@ -89,8 +91,10 @@ class View {
   }
 
   // What changes only outlines is relayouted (under a millisecond): react would diff the whole
-  // figure again (ten to fifty milliseconds for the maps). New axis ranges (padding) redraw the
-  // input's heatmap, so they are passed only when they change.
+  // figure again (ten to fifty milliseconds for the maps, hundreds on a loaded machine). New
+  // values in the same cells are painted on the maps' canvas (paint.js), no trace touched; only
+  // new sizes (stride, padding) replot the maps. New axis ranges (padding) redraw the input's
+  // heatmap, so they are passed only when they change.
   redraw(Plotly, [inputFigure, mapsFigure, step, formula], moved, imageDrawn) {
     const [input, maps] = this.plots;
     const options = { displayModeBar: false };
@@ -101,22 +105,47 @@ class View {
         : { shapes, "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
     } else Plotly.react(input, inputFigure.data, inputFigure.layout, options);
     this.ranges = ranges;
-    const [{ z, zmin, zmax }] = mapsFigure.data, { annotations } = mapsFigure.layout;
-    const labels = JSON.stringify(annotations.map((a) => a.text));
-    const layout = labels === this.labels ? { shapes: mapsFigure.layout.shapes }
-      : { shapes: mapsFigure.layout.shapes, annotations };  // a new label (an edited kernel)
-    if (moved) Plotly.relayout(maps, layout);
-    else if (sameSize(maps, z)) {  // new values in the same cells (bias, kernel, activation)
-      // values and labels in one update: a restyle, then a relayout of the labels, replotted
-      // the maps twice (each replot draws the axes again, a third of its time)
-      Plotly.update(maps, { z: [z], zmin: [zmin], zmax: [zmax] }, layout);
-    } else Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
-    this.labels = labels;
+    const [trace] = mapsFigure.data, { cells, labels } = mapsFigure;
+    if (moved || (sameSize(maps, trace.z) && cells.maps.length === this.cells.maps.length)) {
+      Plotly.relayout(maps, { shapes: mapsFigure.layout.shapes });  // no trace, no axis redrawn
+      if (!moved) this.hoverLater(trace);  // new values in the same cells: painted below
+    } else {
+      this.hoverCancel();
+      Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
+    }
+    if (!moved) paintMaps(maps, this.cells = cells);  // before the count below
+    labelMaps(maps, this.mapLabels = labels);
     draw.fillWindow(this.window, ...step);
     this.root.querySelector(".formula").textContent = formula;
     this.draws = (this.draws || 0) + 1;
     this.root.dataset.drawn = String(this.draws);  // redraws so far, for tests and benchmarks
-    if (!this.listening) this.listenForClicks();
+    if (!this.listening) this.listen();
+  }
+
+  // The transparent heatmap's values (what Plotly's hover label shows) follow the painted cells
+  // once the student pauses and the browser is idle: a restyle replots the whole figure, the
+  // work painting keeps out of the student's frames. Hovering the maps before then brings them.
+  hoverLater(trace) {
+    this.hoverCancel();
+    this.stale = trace;
+    this.hoverTimer = setTimeout(() => {
+      this.hoverIdle = whenIdle(() => this.hoverNow(), HOVER_WAIT_MS);
+    }, SETTLE_MS);
+  }
+
+  hoverNow() {
+    const trace = this.stale;
+    this.hoverCancel();
+    if (trace) {
+      Plotly.restyle(this.plots[1], { z: [trace.z], zmin: [trace.zmin], zmax: [trace.zmax] }, [0]);
+    }
+  }
+
+  hoverCancel() {
+    this.stale = null;
+    clearTimeout(this.hoverTimer);
+    if (this.hoverIdle) this.hoverIdle.cancel();
+    this.hoverIdle = null;
   }
 
   convFigures() {
@@ -207,10 +236,19 @@ class View {
     this.root.querySelector(".message").textContent = text;
   }
 
-  // A click on an output cell selects it (its map too), as on the page's own charts.
-  listenForClicks() {
+  // A click on an output cell selects it (its map too), as on the page's own charts; the
+  // hover values are brought up to date as the pointer comes in; whatever replots the maps
+  // (the hover values' restyle, a new size) may move their axes, so the cells are repainted.
+  listen() {
     this.listening = true;
-    this.plots[1].on("plotly_click", (event) => {
+    const maps = this.plots[1];
+    maps.addEventListener("pointerenter", () => this.stale && this.hoverNow());
+    maps.on("plotly_afterplot", () => {
+      if (!this.cells) return;
+      paintMaps(maps, this.cells);
+      labelMaps(maps, this.mapLabels);
+    });
+    maps.on("plotly_click", (event) => {
       const point = event.points[0];
       const cell = draw.mapColumn(point.x, this.outHW()[1]);
       if (!cell) return;
@@ -247,6 +285,7 @@ class View {
 
   stop() {
     clearTimeout(this.timer);
+    this.hoverCancel();
     clearInterval(this.player);
     this.player = null;
   }
@@ -266,7 +305,17 @@ function afterPaint(callback) {
   setTimeout(once, 100);
 }
 
-// Whether the heatmap on `node` has the rows and columns of z: then new values can be restyled.
+// Run `callback` when the browser is idle, or after `timeout` ms at most; {cancel()}.
+function whenIdle(callback, timeout) {
+  if (window.requestIdleCallback) {
+    const id = requestIdleCallback(callback, { timeout });
+    return { cancel: () => cancelIdleCallback(id) };
+  }
+  const id = setTimeout(callback, 0);  // Safari has no idle callbacks
+  return { cancel: () => clearTimeout(id) };
+}
+
+// Whether the heatmap on `node` has the rows and columns of z: then new values can be painted.
 function sameSize(node, z) {
   const drawn = node.data && node.data[0].z;
   return Boolean(drawn) && drawn.length === z.length && drawn[0].length === z[0].length;
