@@ -24,7 +24,8 @@ Every 30 s it also reads each replica's RSS (benchmarks/memory.py): the figures 
 replica's growth in MB per hour (`rss_growth_mb_per_hour`, fitted after the first 10 minutes) and
 the p95 of the first and of the last 10 minutes' changes (`p95_first_10min_ms`,
 `p95_last_10min_ms`); a class under 30 minutes uses its first and last third instead, and says so
-(`memory_window_min`).
+(`memory_window_min`). --tail M keeps sampling the replicas for M minutes after the students
+left (the server still up, nobody on it): does what grew come back down?
 Loopback only; sessions and minutes are capped.
 """
 
@@ -35,6 +36,8 @@ import os
 from benchmarks import memory, teacher
 from benchmarks.common import argument_parser, machine, print_json_line
 from benchmarks.students import MAX_MINUTES, MAX_SESSIONS, figures, run_class, server_under_test
+
+MAX_TAIL_MINUTES = 30  # the memory's samples after the class: enough to see a backlog drain
 
 
 def report(result: dict, machine_line: str, load: tuple[float, float]) -> None:
@@ -103,6 +106,9 @@ def parse_args(argv: list[str]):
     parser.add_argument("--ramp", type=float, default=10.0,
                         help="students arrive spread over this many seconds")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tail", type=float, default=0.0, metavar="M",
+                        help="keep sampling the replicas' memory M minutes after the class left "
+                             f"(at most {MAX_TAIL_MINUTES})")
     parser.add_argument("--cross-check", metavar="LEVELS",
                         help="compare with Playwright instead: e.g. 0,10,20 students around "
                              "3 browsers and 3 protocol sessions (see benchmarks/cross_check.py)")
@@ -118,16 +124,20 @@ def parse_args(argv: list[str]):
     if args.teacher and args.url and not os.environ.get(teacher.TOKEN_ENV):
         parser.error(f"--teacher with --url: set {teacher.TOKEN_ENV} to the server's teacher "
                      "token (and CNNVIZ_DATABASE_URL or CNNVIZ_RUNS_DIR to its class store)")
+    if not 0 <= args.tail <= MAX_TAIL_MINUTES:
+        parser.error(f"--tail {args.tail}: give 0 to {MAX_TAIL_MINUTES}")
     if not 0 < args.think[0] <= args.think[1]:
         parser.error(f"--think {args.think}: give 0 < MIN <= MAX")
     return args
 
 
-async def _watched(replicas: memory.ReplicaMemory, work):
-    """Await `work` while `replicas` samples the replicas' memory."""
+async def _watched(replicas: memory.ReplicaMemory, work, tail_minutes: float = 0.0):
+    """Await `work` while `replicas` samples the replicas' memory, and `tail_minutes` after."""
     sampling = asyncio.create_task(replicas.run())
     try:
-        return await work
+        result = await work
+        await asyncio.sleep(tail_minutes * 60)
+        return result
     finally:
         sampling.cancel()
 
@@ -149,7 +159,7 @@ def main(argv: list[str]) -> int:
         replicas = memory.ReplicaMemory(pid)
         room, extra = asyncio.run(_watched(replicas, run_class(
             url, pid, args.sessions, args.minutes, tuple(args.think), args.ramp, args.seed,
-            args.training, args.replicas or 1, lesson)))
+            args.training, args.replicas or 1, lesson), args.tail))
     result = figures(room, args.sessions, args.minutes, extra)
     result.update(memory.figures(replicas, room.start, args.minutes,
                                  [(a.at, a.seconds) for a in room.actions if a.kind == "change"]))

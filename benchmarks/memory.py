@@ -12,6 +12,13 @@ an A/B of the two says which run was which (BENCHMARKS.md, "Lesson memory").
 The window is WINDOW_MINUTES (10 min) for a class of 30 minutes or more, and a third of the class
 for a shorter one (a 15-minute class: fit after 5 min, p95 of its first and last 5 min); the
 figures say which window they used ("memory_window_min").
+
+Each sample also splits the RSS as the kernel counts it (/proc/PID/status): RssAnon (malloc's
+heap and arenas, thread stacks), RssFile (mapped files: libraries, datasets) and RssShmem
+(shared memory, e.g. Ray's object store), with the number of threads and whether the process is
+a Ray driver (it maps `_raylet`): what grows says where to look. Samples taken after the class,
+while `python -m benchmarks classroom --tail M` keeps the server up with nobody on it, say
+whether the growth comes back down (a backlog drains, a leak stays).
 """
 
 import asyncio
@@ -72,6 +79,23 @@ def allocator_of(pid: int) -> str:
         return "glibc"
 
 
+PARTS = ("RssAnon", "RssFile", "RssShmem")  # the RSS as /proc/PID/status splits it
+
+
+def breakdown(pid: int) -> dict:
+    """{part: MB for PARTS, "threads": n, "ray": maps Ray's `_raylet`} of process pid ({} once
+    it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+        with open(f"/proc/{pid}/maps") as maps:
+            ray = "_raylet" in maps.read()
+    except OSError:
+        return {}
+    parts = {part: int(fields[part].split()[0]) / 1024 for part in PARTS if part in fields}
+    return {**parts, "threads": int(fields["Threads"]), "ray": ray}
+
+
 @dataclass
 class ReplicaMemory:
     """RSS of each Streamlit process under `root`, read every `every` s: series by replica
@@ -83,6 +107,7 @@ class ReplicaMemory:
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
     allocators: dict[str, str] = field(default_factory=dict)  # replica -> "jemalloc" or "glibc"
+    parts: dict[str, list[tuple[float, dict]]] = field(default_factory=dict)  # (time, breakdown)
 
     def sample(self) -> None:
         """One reading of every Streamlit process under the root (a dead one is skipped)."""
@@ -107,6 +132,7 @@ class ReplicaMemory:
             if name not in self.allocators:
                 self.allocators[name] = allocator_of(process.pid)
             self.series.setdefault(name, []).append((now, mb))
+            self.parts.setdefault(name, []).append((now, breakdown(process.pid)))
 
     async def run(self) -> None:
         """Sample now and every `every` s until cancelled."""
@@ -130,12 +156,37 @@ def figures(memory: ReplicaMemory, start: float, minutes: float,
     series = memory.since(start)
     return {
         "rss_growth_mb_per_hour": growth(series, duration),
+        **parts_figures(memory, start, duration),
         "memory_window_min": window_seconds(duration) / 60,
         "allocator": dict(memory.allocators),
         **pace(changes, duration),
         "rss_samples_mb": {name: [[round(at / 60, 2), round(mb, 1)] for at, mb in samples]
                            for name, samples in series.items()},
     }
+
+
+def parts_figures(memory: ReplicaMemory, start: float, duration: float) -> dict:
+    """Per replica: the growth (MB/h, same window as the RSS) of each part of PARTS, its threads
+    at the first and last samples of the class, whether it was a Ray driver, and its RSS at the
+    class's end and at the end of the samples after it (the tail; equal without one)."""
+    growths, threads, ray, tail = {}, {}, {}, {}
+    for name, samples in memory.parts.items():
+        timed = [(at - start, parts) for at, parts in samples if parts]
+        inside = [(at, parts) for at, parts in timed if 0 <= at <= duration] or timed
+        growths[name] = growth({part: [(at, parts[part]) for at, parts in timed if part in parts]
+                                for part in PARTS}, duration)
+        threads[name] = [inside[0][1]["threads"], inside[-1][1]["threads"]] if inside else []
+        ray[name] = any(parts["ray"] for _, parts in timed)
+        rss = [(at, mb) for at, mb in memory.since(start)[name]]
+        ended = [mb for at, mb in rss if at <= duration]
+        tail[name] = [round(ended[-1], 1) if ended else None, round(rss[-1][1], 1)]
+    return {"rss_parts_growth_mb_per_hour": growths, "threads_first_last": threads,
+            "ray_driver": ray, "rss_class_end_and_tail_end_mb": tail,
+            "rss_parts_samples": {  # [minute, RssAnon, RssFile, RssShmem (MB), threads]
+                name: [[round((at - start) / 60, 2), *(round(parts.get(part, 0), 1)
+                                                       for part in PARTS), parts["threads"]]
+                       for at, parts in samples if parts]
+                for name, samples in memory.parts.items()}}
 
 
 def report(result: dict) -> str:
@@ -152,7 +203,23 @@ def report(result: dict) -> str:
             f"{SAMPLE_SECONDS:.0f} s: {growth_text or 'no samples'}. p95 of the changes in the "
             f"first {window:.1f} min {_number(result['p95_first_10min_ms'], '.0f')} ms "
             f"({result['changes_first_window']}), in the last {window:.1f} min "
-            f"{_number(result['p95_last_10min_ms'], '.0f')} ms ({result['changes_last_window']}).")
+            f"{_number(result['p95_last_10min_ms'], '.0f')} ms ({result['changes_last_window']})."
+            + _parts_text(result))
+
+
+def _parts_text(result: dict) -> str:
+    """Each replica's growth by part, threads, Ray, and RSS after the class (parts_figures)."""
+    texts = []
+    for name, growths in result.get("rss_parts_growth_mb_per_hour", {}).items():
+        split = ", ".join(f"{part[3:].lower()} {_number(slope, '+.0f')}"
+                          for part, slope in growths.items())
+        threads = result["threads_first_last"][name]
+        ended, tail = result["rss_class_end_and_tail_end_mb"][name]
+        texts.append(f"{name}: {split} MB/h; threads {' -> '.join(map(str, threads))}; "
+                     f"{'a' if result['ray_driver'][name] else 'not a'} Ray driver; RSS "
+                     f"{_number(ended, '.0f')} MB at the end, {_number(tail, '.0f')} MB at the "
+                     "last sample")
+    return (" By part: " + "; ".join(texts) + ".") if texts else ""
 
 
 def _per_replica(result: dict):

@@ -102,3 +102,49 @@ def test_sampler_names_each_streamlit_process_under_the_root_and_the_report_says
     text = memory.report(result)
     assert "a third of a class under 30 min" in text and "replica 2" in text
     assert "glibc" in text
+    # the kernel's split of each child's RSS: a sleeping Python has anonymous memory and mapped
+    # libraries, one thread, no Ray
+    for name in ("replica 1", "replica 2"):
+        rows = result["rss_parts_samples"][name]
+        assert len(rows) >= 2 and all(anon > 1 and file > 1 and threads == 1
+                                      for _, anon, file, _, threads in rows)
+        assert set(result["rss_parts_growth_mb_per_hour"][name]) == set(memory.PARTS)
+        assert result["ray_driver"][name] is False
+    assert "not a Ray driver" in text and "threads 1 -> 1" in text
+
+
+def test_parts_figures_split_the_growth_and_keep_the_tail_apart():
+    # 10 min class sampled every minute, then 3 min with nobody: anon grows 6 MB/10 min in the
+    # class, file is flat; the tail comes back down 4 MB, which the slope must not see
+    replicas = memory.ReplicaMemory(0)
+    for minute in range(14):
+        anon = 100 + 0.6 * minute if minute <= 10 else 102
+        parts = {"RssAnon": anon, "RssFile": 50.0, "RssShmem": 0.0, "threads": 7 + minute // 10,
+                 "ray": False}
+        replicas.series.setdefault("replica 1", []).append((minute * 60.0, anon + 50))
+        replicas.parts.setdefault("replica 1", []).append((minute * 60.0, parts))
+    result = memory.parts_figures(replicas, 0.0, 600.0)
+    split = result["rss_parts_growth_mb_per_hour"]["replica 1"]
+    assert split["RssAnon"] == pytest.approx(36, abs=0.5) and split["RssFile"] == 0
+    assert result["threads_first_last"]["replica 1"] == [7, 8]
+    assert result["rss_class_end_and_tail_end_mb"]["replica 1"] == [156.0, 152.0]
+
+
+def test_the_tail_keeps_sampling_after_the_class_and_is_bounded():
+    from benchmarks import classroom
+
+    calls = []
+
+    class Counting(memory.ReplicaMemory):
+        def sample(self):
+            calls.append(time.monotonic())
+
+    async def lesson():
+        return "class over"
+
+    began = time.monotonic()
+    assert asyncio.run(classroom._watched(Counting(0, every=0.02), lesson(), 0.005)) == "class over"
+    assert time.monotonic() - began >= 0.3 and len(calls) >= 5  # 0.3 s of tail, every 0.02 s
+    assert classroom.parse_args(["--tail", "2"]).tail == 2
+    with pytest.raises(SystemExit):
+        classroom.parse_args(["--tail", str(classroom.MAX_TAIL_MINUTES + 1)])
