@@ -96,16 +96,20 @@ class View {
   // cells relayout only the outline; new sizes (stride, padding) relayout the maps' axes too, so
   // that what the student sees (ticks, extents, square cells) is right in this frame, while the
   // transparent heatmap (hover, click) catches up later. New axis ranges (padding) redraw the
-  // input's heatmap, so they are passed only when they change.
+  // input's axes and heatmap, so they are passed only when they change.
   redraw(Plotly, [inputFigure, mapsFigure, step, formula], moved, imageDrawn) {
     const [input, maps] = this.plots;
     const options = { displayModeBar: false };
     const { shapes, xaxis, yaxis } = inputFigure.layout;
     const ranges = JSON.stringify([xaxis.range, yaxis.range]);  // Plotly rewrites its own
-    if (imageDrawn) {
-      Plotly.relayout(input, ranges === this.ranges ? { shapes }
-        : { shapes, "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
-    } else Plotly.react(input, inputFigure.data, inputFigure.layout, options);
+    if (!imageDrawn) Plotly.react(input, inputFigure.data, inputFigure.layout, options);
+    else {
+      // ranges alone skip Plotly's layout defaults (a third of a relayout with the outlines)
+      if (ranges !== this.ranges) {
+        Plotly.relayout(input, { "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
+      }
+      Plotly.relayout(input, { shapes });
+    }
     this.ranges = ranges;
     const [trace] = mapsFigure.data, { cells, labels } = mapsFigure;
     const drawn = this.cells;  // what the canvas shows now (undefined before the first draw)
