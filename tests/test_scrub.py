@@ -473,7 +473,8 @@ def test_a_new_size_is_painted_and_its_axes_drawn_in_the_frame_of_the_change(scr
                                                                              scrub_url):
     """Stride and padding change the maps' size: in the redraw's own frame, the canvas must show
     Plotly.js's RdBu of cnnviz.nn.ops' maps of the new size, on axes already showing it (ranges
-    around every cell, each map's column ticks), and the input's axes its new padding."""
+    around every cell, each map's column ticks), and the input's axes its new padding; hovering
+    then shows the new values."""
     page = scrub_page
     page.goto(f"{scrub_url}/?kind=conv")
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
@@ -508,3 +509,11 @@ def test_a_new_size_is_painted_and_its_axes_drawn_in_the_frame_of_the_change(scr
         assert _covers(x, -left - 0.5, 9 + right + 0.5), (stride, x)
         assert _covers(y, -top - 0.5, 11 + bottom + 0.5), (stride, y)
         assert min(y) == pytest.approx(-top - 0.5) or min(x) == pytest.approx(-left - 0.5)
+    # the hidden heatmap follows the new size when the pointer comes: hover and click land right
+    page.locator(".cnnviz-scrub .maps").scroll_into_view_if_needed()
+    page.mouse.move(*page.evaluate(CELL_JS, [h - 1, 2 * w]))  # the last cell of map 2
+    page.wait_for_selector(".cnnviz-scrub .maps .hoverlayer .hovertext")
+    shown = page.locator(".cnnviz-scrub .maps .hoverlayer .hovertext").text_content()
+    assert shown.startswith(f"row {h - 1}:")
+    assert float(shown.split(":")[-1].replace("\u2212", "-")) == pytest.approx(A[-1, -1, 1],
+                                                                                 rel=1e-3)
