@@ -34,7 +34,7 @@ from benchmarks.common import argument_parser, machine, print_json_line
 
 PHASES = ("watching", "frozen", "stopped")
 GOAL_MS = 50  # issue 23: control -> maps redrawn, p95
-_ASSET = re.compile(r"/cnnviz\.scrub/(scrub|controls|draw|conv)\.js(\?.*)?$")
+_ASSET = re.compile(r"/cnnviz\.scrub/(scrub|controls|draw|conv|paint)\.js(\?.*)?$")
 
 
 def training_workers(runs_dir: str) -> list[int]:

@@ -133,6 +133,9 @@ def scrub_page(scrub_url):
         chromium.close()
 
 
+# Columns of the maps' cells painted on the canvas (paint.js), the gaps between maps included.
+PAINTED_COLUMNS_JS = ("() => Number(document.querySelector('.cnnviz-scrub .maps').dataset.cells"
+                      ".split(' ')[1])")
 SETTINGS_JS = "() => document.querySelector('[data-testid=stCode]').innerText"
 
 
@@ -147,7 +150,7 @@ def test_a_slider_redraws_in_place_and_settles_to_python(scrub_page, scrub_url):
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
     page.evaluate("() => { document.querySelector('.cnnviz-scrub .maps').marked = true }")
     # the two maps side by side in one heatmap, a column of gaps between them
-    widths = "() => document.querySelector('.cnnviz-scrub .maps').data[0].z[0].length"
+    widths = PAINTED_COLUMNS_JS
     assert page.evaluate(widths) == 8 + 1 + 8
     page.get_by_label("stride sw").focus()
     page.keyboard.press("ArrowRight")  # the keyboard moves it, as a student without a mouse
@@ -265,7 +268,8 @@ WATCH_IMAGE_JS = """() => {
 
 
 @pytest.mark.browser
-def test_a_preset_pick_paints_the_maps_and_replots_them_only_when_idle(scrub_page, scrub_url):
+def test_a_preset_pick_paints_the_maps_and_replots_them_when_the_pointer_comes(scrub_page,
+                                                                               scrub_url):
     page = scrub_page
     page.goto(f"{scrub_url}/?kind=conv")
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
@@ -278,7 +282,10 @@ def test_a_preset_pick_paints_the_maps_and_replots_them_only_when_idle(scrub_pag
     # new values and a new label: painted on the canvas, the label relayouted; no trace replotted
     assert page.evaluate("() => window.imageAtDraw") == image
     assert page.get_by_label("kernel row 2 column 2").input_value() == "0.25"
-    # the transparent heatmap's values (hover) follow once idle
+    # the transparent heatmap's values (hover) follow when the pointer comes, not before
+    page.wait_for_timeout(1500)  # longer than the settle time and the idle wait of the old rule
+    assert page.evaluate(IMAGE_JS) == image
+    page.mouse.move(*page.evaluate(CELL_JS, [0, 0]))
     blur = ops.conv_forward(IMAGE[None, :, :, None].astype(np.float32),
                             kernels.preset_kernel("Gaussian blur")[:, :, None, None],
                             np.zeros((1, 1, 1, 1)), None, "valid")[0, 0, 0, 0]
@@ -362,7 +369,7 @@ def test_explicit_padding_enables_its_sliders_and_grows_the_maps(scrub_page, scr
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
     assert page.get_by_label("pw").is_disabled()  # "valid": no explicit padding to set
     page.get_by_label("Padding").select_option("explicit")  # pads (1, 1): 12 x 10 maps
-    widths = "() => document.querySelector('.cnnviz-scrub .maps').data[0].z[0].length"
+    widths = PAINTED_COLUMNS_JS
     page.wait_for_function(f"() => ({widths})() === 10 + 1 + 10")
     page.get_by_label("pw").focus()
     page.keyboard.press("ArrowRight")  # pw 2: 12 maps wide
@@ -427,3 +434,86 @@ def test_the_maps_canvas_shows_plotlys_colours_of_the_numpy_maps(scrub_page, scr
         assert np.abs(painted[..., :3] - expected[:, :, f]).max() <= 1, f"map {f + 1}"
     assert (cells[:, w, 3] == 0).all()  # the gap between the maps: the white behind
     assert np.array_equal(cells, plotly)  # the same pixels as Plotly's image of the same values
+
+
+# What the student sees in the frame of a redraw, read when the component counts it (a mutation
+# observer's callback, before anything run later or when idle): the maps' painted cells at each
+# cell's centre on Plotly's axes of that moment, their x tick labels and both plots' ranges.
+SEEN_AT_DRAW_JS = """() => {
+    const root = document.querySelector('.cnnviz-scrub');
+    const [input, maps] = ['.input', '.maps'].map((s) => root.querySelector(s));
+    window.seenAtDraw = [];
+    new MutationObserver(() => {
+        const layout = maps._fullLayout, [h, columns] = maps.dataset.cells.split(' ').map(Number);
+        const canvas = maps.querySelector('canvas.cells'), scale = canvas.width / layout.width;
+        const context = canvas.getContext('2d'), cells = [];
+        for (let r = 0; r < h; r++) {
+            for (let c = 0; c < columns; c++) {
+                const x = (layout.xaxis._offset + layout.xaxis.d2p(c)) * scale;
+                const y = (layout.yaxis._offset + layout.yaxis.d2p(r)) * scale;
+                const pixel = context.getImageData(Math.floor(x), Math.floor(y), 1, 1);
+                cells.push(Array.from(pixel.data));
+            }
+        }
+        window.seenAtDraw.push({h, columns, cells,
+            ticks: [...maps.querySelectorAll('.xtick text')].map((t) => t.textContent),
+            maps: [layout.xaxis.range, layout.yaxis.range],
+            input: [input._fullLayout.xaxis.range, input._fullLayout.yaxis.range]});
+    }).observe(root, {attributes: true, attributeFilter: ['data-drawn']});
+}"""
+
+
+def _covers(axis_range, low, high) -> bool:
+    """Whether a Plotly axis range (either way round) shows [low, high]."""
+    return min(axis_range) <= low + 1e-9 and max(axis_range) >= high - 1e-9
+
+
+@pytest.mark.browser
+def test_a_new_size_is_painted_and_its_axes_drawn_in_the_frame_of_the_change(scrub_page,
+                                                                             scrub_url):
+    """Stride and padding change the maps' size: in the redraw's own frame, the canvas must show
+    Plotly.js's RdBu of cnnviz.nn.ops' maps of the new size, on axes already showing it (ranges
+    around every cell, each map's column ticks), and the input's axes its new padding; hovering
+    then shows the new values."""
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    page.evaluate(SEEN_AT_DRAW_JS)
+    page.get_by_label("Padding").select_option("same")  # pads (1, 1): 12 x 10 maps
+    _wait_for_settings(page, '"padding": "same"')
+    page.get_by_label("stride sh").focus()
+    page.keyboard.press("ArrowRight")  # stride (2, 1): 6 x 10 maps
+    _wait_for_settings(page, '"stride": [2, 1]')
+    W = np.stack([kernels.preset_kernel(n) for n in ("Sobel left", "Gaussian blur")], axis=-1)
+    seen = page.evaluate("() => window.seenAtDraw")
+    assert len(seen) == 2
+    # "same" pads (TensorFlow's rule): 1 all round at stride 1; at stride 2 down, 0 above, 1 below
+    pads = {(1, 1): ((1, 1), (1, 1)), (2, 1): ((0, 1), (1, 1))}
+    for stride, frame in zip([(1, 1), (2, 1)], seen):
+        A = ops.conv_forward(IMAGE[None, :, :, None].astype(np.float32), W[:, :, None, :],
+                             np.zeros((1, 1, 1, 2), np.float32), None, "same", stride)[0]
+        h, w, _ = A.shape
+        assert (frame["h"], frame["columns"]) == (h, 2 * w + 1)
+        limit = float(np.abs(A).max())
+        expected = plotly_colours(A, "RdBu", -limit, limit)
+        cells = np.array(frame["cells"]).reshape(h, 2 * w + 1, 4)
+        for f in range(2):
+            painted = cells[:, f * (w + 1):f * (w + 1) + w]
+            assert np.abs(painted[..., :3] - expected[:, :, f]).max() <= 1, (stride, f)
+        x, y = frame["maps"]
+        assert _covers(x, -0.5, 2 * w + 0.5) and _covers(y, -0.5, h - 0.5), (stride, x, y)
+        step = -(-w // 4)  # draw.js: four ticks a map at most
+        assert frame["ticks"] == [str(c) for c in range(0, w, step)] * 2, stride
+        x, y = frame["input"]
+        (top, bottom), (left, right) = pads[stride]
+        assert _covers(x, -left - 0.5, 9 + right + 0.5), (stride, x)
+        assert _covers(y, -top - 0.5, 11 + bottom + 0.5), (stride, y)
+        assert min(y) == pytest.approx(-top - 0.5) or min(x) == pytest.approx(-left - 0.5)
+    # the hidden heatmap follows the new size when the pointer comes: hover and click land right
+    page.locator(".cnnviz-scrub .maps").scroll_into_view_if_needed()
+    page.mouse.move(*page.evaluate(CELL_JS, [h - 1, 2 * w]))  # the last cell of map 2
+    page.wait_for_selector(".cnnviz-scrub .maps .hoverlayer .hovertext")
+    shown = page.locator(".cnnviz-scrub .maps .hoverlayer .hovertext").text_content()
+    assert shown.startswith(f"row {h - 1}:")
+    assert float(shown.split(":")[-1].replace("\u2212", "-")) == pytest.approx(A[-1, -1, 1],
+                                                                                 rel=1e-3)

@@ -58,8 +58,9 @@ def test_menu_pages_each_render_their_charts(page, app_url, screenshot):
 
 def scrub_cells(page: Page) -> int:
     """Cells of the maps the scrub component draws (the maps side by side, with gaps)."""
-    return page.evaluate(f"() => document.querySelector('{browser.SCRUB} .maps').data[0].z"
-                         ".flat().length")
+    rows, columns = page.evaluate(f"() => document.querySelector('{browser.SCRUB} .maps')"
+                                  ".dataset.cells.split(' ').map(Number)")  # painted (paint.js)
+    return rows * columns
 
 
 def settled(page: Page, text: str) -> None:

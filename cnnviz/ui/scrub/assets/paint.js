@@ -57,6 +57,7 @@ export function paintMaps(gd, cells) {
     }
   });
   bitmap.context.putImageData(image, 0, 0);
+  gd.dataset.cells = `${h} ${cols}`;  // rows and columns painted (gaps too), for tests
   const canvas = plotCanvas(gd, width, height);
   const x0 = xaxis._offset + xaxis.l2p(-0.5), x1 = xaxis._offset + xaxis.l2p(cols - 0.5);
   const y0 = yaxis._offset + yaxis.l2p(-0.5), y1 = yaxis._offset + yaxis.l2p(h - 0.5);

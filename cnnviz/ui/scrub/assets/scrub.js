@@ -91,30 +91,36 @@ class View {
   }
 
   // What changes only outlines is relayouted (under a millisecond): react would diff the whole
-  // figure again (ten to fifty milliseconds for the maps, hundreds on a loaded machine). New
-  // values in the same cells are painted on the maps' canvas (paint.js), no trace touched; only
-  // new sizes (stride, padding) replot the maps. New axis ranges (padding) redraw the input's
-  // heatmap, so they are passed only when they change.
+  // figure again (ten to fifty milliseconds for the maps, hundreds on a loaded machine). The
+  // maps' cells are painted on their canvas (paint.js), no trace touched: new values in the same
+  // cells relayout only the outline; new sizes (stride, padding) relayout the maps' axes too, so
+  // that what the student sees (ticks, extents, square cells) is right in this frame, while the
+  // transparent heatmap (hover, click) catches up later. New axis ranges (padding) redraw the
+  // input's axes and heatmap, so they are passed only when they change.
   redraw(Plotly, [inputFigure, mapsFigure, step, formula], moved, imageDrawn) {
     const [input, maps] = this.plots;
     const options = { displayModeBar: false };
     const { shapes, xaxis, yaxis } = inputFigure.layout;
     const ranges = JSON.stringify([xaxis.range, yaxis.range]);  // Plotly rewrites its own
-    if (imageDrawn) {
-      Plotly.relayout(input, ranges === this.ranges ? { shapes }
-        : { shapes, "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
-    } else Plotly.react(input, inputFigure.data, inputFigure.layout, options);
+    if (!imageDrawn) Plotly.react(input, inputFigure.data, inputFigure.layout, options);
+    else {
+      // ranges alone skip Plotly's layout defaults (a third of a relayout with the outlines)
+      if (ranges !== this.ranges) {
+        Plotly.relayout(input, { "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
+      }
+      Plotly.relayout(input, { shapes });
+    }
     this.ranges = ranges;
     const [trace] = mapsFigure.data, { cells, labels } = mapsFigure;
-    if (moved || (sameSize(maps, trace.z) && cells.maps.length === this.cells.maps.length)) {
+    const drawn = this.cells;  // what the canvas shows now (undefined before the first draw)
+    if (!moved) [this.cells, this.mapLabels] = [cells, labels];  // painted after any replot
+    if (!drawn) Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
+    else if (moved || sameCells(drawn, cells)) {
       Plotly.relayout(maps, { shapes: mapsFigure.layout.shapes });  // no trace, no axis redrawn
-      if (!moved) this.hoverLater(trace);  // new values in the same cells: painted below
-    } else {
-      this.hoverCancel();
-      Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
-    }
-    if (!moved) paintMaps(maps, this.cells = cells);  // before the count below
-    labelMaps(maps, this.mapLabels = labels);
+    } else Plotly.relayout(maps, axesOf(mapsFigure.layout));  // a new size: its axes now
+    if (drawn && !moved) this.hoverLater(trace);
+    paintMaps(maps, this.cells);  // before the count below; skipped when nothing changed
+    labelMaps(maps, this.mapLabels);
     draw.fillWindow(this.window, ...step);
     this.root.querySelector(".formula").textContent = formula;
     this.draws = (this.draws || 0) + 1;
@@ -122,12 +128,16 @@ class View {
     if (!this.listening) this.listen();
   }
 
-  // The transparent heatmap's values (what Plotly's hover label shows) follow the painted cells
-  // once the student pauses and the browser is idle: a restyle replots the whole figure, the
-  // work painting keeps out of the student's frames. Hovering the maps before then brings them.
+  // The transparent heatmap's values (what Plotly's hover label shows, where a click lands)
+  // follow the painted cells when the pointer comes to the maps: a restyle replots the whole
+  // figure (10-30 ms, more when loaded), work that, done whenever the browser looked idle, a
+  // scrub starting meanwhile waited for. A pointer resting on the maps while the student scrubs
+  // from the keyboard shows a hover label: then they follow once the student pauses and the
+  // browser is idle.
   hoverLater(trace) {
     this.hoverCancel();
     this.stale = trace;
+    if (!this.pointerIn) return;
     this.hoverTimer = setTimeout(() => {
       this.hoverIdle = whenIdle(() => this.hoverNow(), HOVER_WAIT_MS);
     }, SETTLE_MS);
@@ -237,12 +247,15 @@ class View {
   }
 
   // A click on an output cell selects it (its map too), as on the page's own charts; the
-  // hover values are brought up to date as the pointer comes in; whatever replots the maps
-  // (the hover values' restyle, a new size) may move their axes, so the cells are repainted.
+  // hover values are brought up to date as the pointer comes in or moves; whatever replots the
+  // maps (the hover values' restyle, a new size) may move their axes, so the cells are repainted.
   listen() {
     this.listening = true;
     const maps = this.plots[1];
-    maps.addEventListener("pointerenter", () => this.stale && this.hoverNow());
+    const follow = () => this.stale && this.hoverNow();  // before Plotly's own mouse handlers
+    maps.addEventListener("pointerenter", () => { this.pointerIn = true; follow(); });
+    maps.addEventListener("pointerleave", () => { this.pointerIn = false; });
+    ["pointermove", "pointerdown"].forEach((type) => maps.addEventListener(type, follow));
     maps.on("plotly_afterplot", () => {
       if (!this.cells) return;
       paintMaps(maps, this.cells);
@@ -315,10 +328,16 @@ function whenIdle(callback, timeout) {
   return { cancel: () => clearTimeout(id) };
 }
 
-// Whether the heatmap on `node` has the rows and columns of z: then new values can be painted.
-function sameSize(node, z) {
-  const drawn = node.data && node.data[0].z;
-  return Boolean(drawn) && drawn.length === z.length && drawn[0].length === z[0].length;
+// Whether two paintings of the maps (paint.js's cells) have the same rows, columns and maps.
+function sameCells(a, b) {
+  return a.h === b.h && a.w === b.w && a.maps.length === b.maps.length;
+}
+
+// The relayout of what a new size changes in the maps' layout: the outline, both axes' ranges
+// and the x ticks (each map's own columns). Cheaper than react: no trace is recomputed.
+function axesOf({ shapes, xaxis, yaxis }) {
+  return { shapes, "xaxis.range": xaxis.range, "xaxis.tickvals": xaxis.tickvals,
+           "xaxis.ticktext": xaxis.ticktext, "yaxis.range": yaxis.range };
 }
 
 // JSON with every object's keys sorted: Python may send back the same settings in another order.
