@@ -13,7 +13,8 @@ Without --url it starts `cnnviz app` on a free local port (runs in a temporary f
 --replicas K `cnnviz app --replicas K` (K servers behind HAProxy), and warms it up with one
 session per server over every explorer page first. --training makes a teacher session start a
 training run from the Training page (its Start button, as a browser would) and keep the page
-open, polling the live view as the browser does, while the class works. --teacher has a teacher
+open, polling the live view as the browser does, while the class works; each time the run ends
+the teacher presses Start again, so a run trains the whole lesson. --teacher has a teacher
 lead the lesson meanwhile (benchmarks/teacher.py): the Class page open and refreshing, "Show this
 to the class" every 30 s, a quick question every 2 minutes that every student answers from the
 banner; the answers sent are then compared with the class store's.
@@ -69,8 +70,8 @@ def report(result: dict, machine_line: str, load: tuple[float, float]) -> None:
           "(Streamlit keeps a closed session for server.disconnectedSessionTTL).")
     if "training" in r:
         t = r["training"]
-        print(f"Training ({t['backend']}): started {t['started']}, still running at the end "
-              f"{t['running_at_end']}; the teacher's live view polled {t['polls']} times, p50/p95 "
+        print(f"Training ({t['backend']}): started {t['started']}, {t['runs']} run(s) one "
+              f"after another, still running at the end {t['running_at_end']}; the teacher's live view polled {t['polls']} times, p50/p95 "
               f"{_ms(t['poll_p50_ms'])}/{_ms(t['poll_p95_ms'])} ms. {t['error']}")
     if "share_to_banner_p95_ms" in r:
         teacher.report(r)

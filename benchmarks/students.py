@@ -5,7 +5,7 @@ Each student is one Streamlit session held over the websocket (streamlit_protoco
 asyncio event loop: it opens one of the explorer's pages, then after a think time changes one of
 the controls it finds in the page's own elements, or now and then follows the menu to another
 page; every change, error box, traceback and lost connection is recorded in a Classroom. A
-teacher can start a training run and keep polling it; the server's process tree is sampled every
+teacher can start a training run, keep polling it and start it again when it ends; the server's process tree is sampled every
 second. `figures` turns a Classroom into the benchmark's figures.
 """
 
@@ -171,6 +171,7 @@ class Teacher:
     started: bool = False
     still_running: bool = False
     error: str = ""
+    runs: int = 0  # runs started: one, then one more each time the last ended in the lesson
 
     async def start(self, epochs: int = 100, wait: float = 180) -> None:
         """Open the page, pick the backend and epochs, press Start, wait for the first batches."""
@@ -188,8 +189,22 @@ class Teacher:
         while time.monotonic() < deadline and "live_batches" not in session.chart_keys:
             await asyncio.sleep(0.5)
         self.started = "live_batches" in session.chart_keys
+        self.runs += 1
         if not self.started:
             self.error = f"no batch within {wait:.0f} s of Start"
+
+    async def keep_training(self, until: float, every: float = 5.0) -> None:
+        """Press Start again each time the run ended, till `until`: a run trains all lesson
+        long, not only the first minutes (same backend and epochs, kept by the page)."""
+        while self.started and not self.error and time.monotonic() + every < until:
+            await asyncio.sleep(every)
+            start = self.session.keyed("train_start")
+            if start.disabled:
+                continue
+            run = await self.session.click(start)
+            self.runs += 1
+            if run.error_boxes or run.exceptions:
+                self.error = "; ".join(run.error_boxes + run.exceptions)
 
     async def stop(self) -> None:
         if self.session is None:
@@ -240,7 +255,8 @@ async def run_class(url: str, pid: int, sessions: int, minutes: float, think, ra
     new_session = lesson.student_session if lesson else StreamlitSession
     await asyncio.gather(*(student(n, url, until, think, ramp, seed, room, new_session)
                            for n in range(sessions)),
-                         *([lesson.run(url, room.start, until)] if lesson else []))
+                         *([lesson.run(url, room.start, until)] if lesson else []),
+                         *([teacher.keep_training(until)] if teacher else []))
     whole_class = [r.server for r in room.readings if r.students == sessions] or [baseline]
     with_class = whole_class[-1]  # the last reading with every student connected
     if teacher:
@@ -255,6 +271,7 @@ async def run_class(url: str, pid: int, sessions: int, minutes: float, think, ra
         polls = teacher.session.fragment_runs
         extra["training"] = {"backend": training, "started": teacher.started,
                              "running_at_end": teacher.still_running, "error": teacher.error,
+                             "runs": teacher.runs,
                              "polls": len(polls), **percentiles_ms(polls, "poll_")}
     if lesson:
         extra.update(lesson.figures())
