@@ -71,7 +71,8 @@ def report(result: dict, machine_line: str, load: tuple[float, float]) -> None:
     if "training" in r:
         t = r["training"]
         print(f"Training ({t['backend']}): started {t['started']}, {t['runs']} run(s) one "
-              f"after another, still running at the end {t['running_at_end']}; the teacher's live view polled {t['polls']} times, p50/p95 "
+              f"after another, still running at the end {t['running_at_end']}; the teacher's "
+              f"live view polled {t['polls']} times, p50/p95 "
               f"{_ms(t['poll_p50_ms'])}/{_ms(t['poll_p95_ms'])} ms. {t['error']}")
     if "share_to_banner_p95_ms" in r:
         teacher.report(r)

@@ -5,8 +5,8 @@ Each student is one Streamlit session held over the websocket (streamlit_protoco
 asyncio event loop: it opens one of the explorer's pages, then after a think time changes one of
 the controls it finds in the page's own elements, or now and then follows the menu to another
 page; every change, error box, traceback and lost connection is recorded in a Classroom. A
-teacher can start a training run, keep polling it and start it again when it ends; the server's process tree is sampled every
-second. `figures` turns a Classroom into the benchmark's figures.
+teacher can start a training run, keep polling it and start it again when it ends; the server's
+process tree is sampled every second. `figures` turns a Classroom into the benchmark's figures.
 """
 
 import asyncio
