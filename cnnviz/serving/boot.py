@@ -11,8 +11,9 @@ in long stretches of C, and slows any request served meanwhile (the first health
 frontend's files). A page that comes earlier waits for the import in progress (Python's per-module
 import lock, so no half-imported module is seen) and does the rest itself.
 
-Everything else is `python -m streamlit`'s, run in this process's main thread: its options, its
-signal handlers, its exit code.
+Before Streamlit starts, the process's allocator is set for a long-lived server
+(cnnviz.serving.malloc). Everything else is `python -m streamlit`'s, run in this process's main
+thread: its options, its signal handlers, its exit code.
 """
 
 import http.client
@@ -21,6 +22,8 @@ import runpy
 import sys
 import threading
 import time
+
+from cnnviz.serving import malloc
 
 POLL_SECONDS = 0.05
 # The heavy imports of the home page, one step each (then cnnviz.ui.preload's WARM_STEPS)
@@ -98,6 +101,7 @@ def preload_once_served(argv: list[str]) -> None:
 
 def main() -> None:
     """Start preload_once_served beside `python -m streamlit <sys.argv[1:]>`."""
+    malloc.hold_mmap_threshold()
     threading.Thread(target=preload_once_served, args=(sys.argv[1:],), name=THREAD_NAME,
                      daemon=True).start()
     runpy.run_module("streamlit", run_name="__main__", alter_sys=True)  # exits the process
