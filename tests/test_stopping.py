@@ -224,8 +224,10 @@ def train_then_stop(app: subprocess.Popen, url: str, signum: int, tmp_path,
     else:
         app.send_signal(signum)
     while processes.in_sessions(sessions) or app.poll() is None:
-        left = [command(process)[:80] for process in processes.in_sessions(sessions)]
-        assert time.monotonic() - began < STOP_BOUND, f"left after {STOP_BOUND} s: {left}"
+        left = [(process.ppid, command(process)[:160]) for process in
+                processes.in_sessions(sessions)]
+        assert time.monotonic() - began < STOP_BOUND, \
+            f"left after {STOP_BOUND} s (parent, command): {left}\n{read_log(tmp_path)}"
         time.sleep(0.1)
     with contextlib.suppress(Exception):
         asyncio.run(teacher.session.close())
@@ -273,3 +275,35 @@ def test_replicas_stopped_by_ctrl_c_while_training_leave_no_ray_process(tmp_path
     assert re.search(r"cnnviz: stopped in [\d.]+ s", read_log(tmp_path))
     print(f"\n--replicas 2, a run training, Ctrl-C: every process gone after {took:.1f} s "
           f"(load {os.getloadavg()[0]:.1f})")
+
+
+# a "raylet" (its command names Ray's home) that starts a "worker" (so does its command), prints
+# the worker's pid and waits, in a process that adopts orphans (argv[1] "adopt") or not; once the
+# raylet is killed, it prints whether started_ray() finds the orphaned worker, then ends it
+ADOPTER = textwrap.dedent("""
+    import os, signal, subprocess, sys
+    from cnnviz.training import processes
+    home = sys.argv[2]
+    if sys.argv[1] == "adopt":
+        processes.adopt_orphans()
+    worker = "import subprocess, sys; print(subprocess.Popen(sys.argv[1:]).pid, flush=True)"
+    raylet = subprocess.Popen([sys.executable, "-c", worker, sys.executable, "-c",
+                               "import time; time.sleep(60)", home], stdout=subprocess.PIPE)
+    orphan = int(raylet.stdout.readline())
+    raylet.kill()
+    raylet.wait()
+    found = orphan in {process.pid for process in processes.started_ray()}
+    os.kill(orphan, signal.SIGKILL)
+    print(found)
+""")
+
+
+@pytest.mark.parametrize(("mode", "found"), [("adopt", True), ("no", False)])
+def test_an_orphan_of_rays_processes_is_found_once_the_stopping_server_adopts(mode, found):
+    import importlib.util
+
+    ray_home = os.path.join(list(importlib.util.find_spec("ray").submodule_search_locations)[0],
+                            "x.py")
+    done = subprocess.run([sys.executable, "-c", ADOPTER, mode, ray_home], capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == str(found)

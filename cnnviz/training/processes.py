@@ -3,7 +3,8 @@
 Stopping the app must leave none of its processes behind, and must touch nobody else's: other
 programs on the machine run Ray too, so a process is never picked by its name. What an embedded
 Ray started is found as this process's children that run Ray's own programs, with everything
-below them (its agents and workers); what a supervised part started, as its session (Ray's
+below them (its agents and workers; once stopping, also what they orphan, which this process
+adopts); what a supervised part started, as its session (Ray's
 workers leave their parent's process group, not its session). A process is known by its pid and
 its start time together, so that a pid the kernel hands to a newcomer meanwhile is never signalled.
 Linux only (/proc), as the app; elsewhere nothing is found. leave_ray_within is how the training
@@ -11,6 +12,8 @@ service stops at exit: Ray left in an orderly way if it can be, in a bound, and 
 """
 
 import atexit
+import contextlib
+import ctypes
 import importlib.util
 import os
 import signal
@@ -23,6 +26,7 @@ from pathlib import Path
 PROC = Path("/proc")
 POLL_SECONDS = 0.05
 KILLED_SECONDS = 1.0  # how long a SIGKILLed process may take to go (a busy machine's scheduler)
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -91,21 +95,35 @@ def in_sessions(sessions: Iterable[int]) -> list[Proc]:
 
 def started_ray() -> list[Proc]:
     """What a Ray started by this process runs now: its children that run Ray's programs (GCS
-    server, raylet, monitors; started by ray.init) and everything below them (agents, workers).
-    Nothing when this process only joined a cluster."""
+    server, raylet, monitors; started by ray.init; or adopted orphans, workers and agents, which
+    rename themselves `ray::...`) and everything below them (agents, workers). Nothing when this
+    process only joined a cluster."""
     spec = importlib.util.find_spec("ray")  # where Ray is installed, without importing it
     if spec is None or not spec.submodule_search_locations:
         return []
     home = os.fsencode(os.path.join(list(spec.submodule_search_locations)[0], ""))
     processes, me = every(), os.getpid()
-    roots = [p.pid for p in processes if p.ppid == me and home in _command(p.pid)]
+    roots = [p.pid for p in processes if p.ppid == me
+             and (home in _command(p.pid) or _command(p.pid).startswith(b"ray::"))]
     return descendants(roots, processes)
+
+
+def adopt_orphans() -> None:
+    """(Linux) Make this process the subreaper of what it started: a descendant orphaned from
+    now on is reparented to it, not to init. A worker that the raylet started just before
+    ray.shutdown ended it was out of reach once orphaned (not yet renamed `ray::...`, still
+    importing Ray), and outlived a stopped server by many seconds; adopted, started_ray() finds
+    it. Only for stopping: a process that adopts must reap, and a running server does not."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def leave_ray_within(leave: Callable[[], Future], seconds: float) -> None:
     """Ray left (leave(): its future) and every process of a Ray started here ended, within
-    `seconds` (+ KILLED_SECONDS): what is left at the bound gets SIGTERM, then SIGKILL."""
+    `seconds` (+ twice KILLED_SECONDS at most): what is left at the bound gets SIGTERM, then
+    SIGKILL, and so do orphans adopted meanwhile."""
     deadline = time.monotonic() + seconds
+    adopt_orphans()  # what the raylet starts while it is being ended stays below this process
     started = started_ray()  # before leaving: once the raylet is gone its agents are orphans
     try:
         leave().exception(timeout=max(0.0, seconds - 1.0))
@@ -115,6 +133,7 @@ def leave_ray_within(leave: Callable[[], Future], seconds: float) -> None:
         atexit.unregister(ray.shutdown)
     left = {*started, *started_ray()}  # with what a start under way added since
     end_within(list(left), deadline - time.monotonic(), signal.SIGTERM)
+    end_within(started_ray(), 0.0, signal.SIGKILL)  # orphans adopted while those ended
 
 
 def _command(pid: int) -> bytes:

@@ -384,7 +384,7 @@ class TrainingService:
         self._lane.submit(self._leave).result()
 
     def stop(self, seconds: float = STOP_SECONDS) -> None:
-        """Leave Ray for good within `seconds` (+ processes.KILLED_SECONDS), whatever the lane is
+        """Leave Ray for good within `seconds` (+ 2 processes.KILLED_SECONDS), whatever the lane is
         doing: Ray is not reached again; an embedded Ray's processes end, killed if they must."""
         if not self._stopping.is_set():
             self._stopping.set()
