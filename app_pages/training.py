@@ -5,8 +5,9 @@ cnnviz.training.start_job): a Ray run off the server process, so it never slows 
 other pages. A session has one run at most, waiting in the training queue or training; a
 fragment polls it twice a second (place in the queue, progress), so the page stays responsive
 and survives page switches. Finished runs, and runs reopened from the runs/ folder, go to this
-session's runs list. The class's part (the student's name, the teacher's limits, pause and Stop,
-a reload finding its run) is cnnviz.ui.class_training's.
+session's runs list, as summaries; the run shown is read whole (cnnviz.ui.saved_runs). The
+class's part (the student's name, the teacher's limits, pause and Stop, a reload finding its run)
+is cnnviz.ui.class_training's.
 """
 
 
@@ -18,7 +19,7 @@ from cnnviz.data.splits import VALIDATION_FRACTION
 from cnnviz.networks import export
 from cnnviz.networks.architectures import analyze
 from cnnviz.networks.presets import TRAINING_NETWORKS
-from cnnviz.ui import class_training
+from cnnviz.ui import class_training, saved_runs
 
 JOB, RUNS, MODEL_PATH = "training_job", "training_runs", ui.TRAINED_MODEL_KEY
 PHASE = "training_phase"  # the job's phase when the page was drawn (the Stop button's label)
@@ -51,7 +52,7 @@ def run_label(run: training.SavedRun) -> str:
 def add_run(run: training.SavedRun) -> None:
     """Put run in this session's list (once), select it, and offer its model to the draw page."""
     if all(kept.run_dir != run.run_dir for kept in state[RUNS]):
-        state[RUNS].append(run)
+        state[RUNS].append(run.summary())
     state[PENDING_SELECTION] = run_label(run)  # applied before the run selector is drawn
     if run.model_path is not None and training.MODELS[run.config.model].lenet_layout:
         state[MODEL_PATH] = str(run.model_path)
@@ -68,7 +69,7 @@ def collect_finished_job() -> None:
     elif job.result is None:
         st.info("You left the training queue; nothing was trained.")
     if job.result is not None and job.result.run_dir is not None:
-        add_run(training.SavedRun.of_result(job.result))  # as saved, without reading it back
+        add_run(training.SavedRun.of_result(job.result))
 
 
 def config_field(name: str) -> tuple:
@@ -206,6 +207,11 @@ def queue_text(place: int | None, starts_in: float | None) -> str:
 
 def results_ui(run: training.SavedRun) -> None:
     """Curves, test accuracy, confusion matrix, filtered test images and downloads of one run."""
+    try:
+        run = saved_runs.whole(run)
+    except ValueError as error:
+        st.warning(f"{error} Its results cannot be shown.")
+        return
     history = run.history
     if run.error:
         st.error(f"This run failed: {run.error}")
@@ -339,7 +345,7 @@ def comparison_ui(runs: list[training.SavedRun]) -> None:
 def saved_runs_ui() -> None:
     """Reopen a run saved in the runs folder (earlier, or before a restart); live runs of other
     sessions stay private until they end."""
-    saved = [run for run in training.list_runs(RUNS_DIR)
+    saved = [run for run in training.list_run_summaries(RUNS_DIR)
              if run.status not in training.runs.LIVE_STATUSES]
     with st.expander(f"Saved runs in {RUNS_DIR.name}/ ({len(saved)})"):
         if not saved:

@@ -87,7 +87,11 @@ def test_training_page_trains_shows_results_and_offers_the_model(page, tmp_path)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test accuracy"].endswith("%")
     assert len(at.get("plotly_chart")) >= 4  # epoch and batch curves, confusion matrix, image grid
+    assert any("result_batches" in chart.proto.id for chart in at.get("plotly_chart"))
     assert len(at.get("download_button")) == 4  # the model, two histories, the Keras script
+    kept = at.session_state["training_runs"][-1]  # the session keeps a summary; shown: the whole
+    assert kept.history.batches == [] and kept.history.test_predictions is None
+    assert len(kept.history.epochs) == 1
     script = at.code[0].value
     assert "def build_model" in script and "LEARNING_RATE = 0.001" in script
     compile(script, "exported.py", "exec")
@@ -166,3 +170,14 @@ def test_a_session_has_one_run_at_most(page, small_mnist, tmp_path):
     assert len(list(tmp_path.iterdir())) == 1  # the first press's run folder, no other
     job.stop()
     job.join(TIMEOUT)
+
+
+def test_a_run_whose_folder_went_away_says_so_and_the_page_goes_on(page):
+    import shutil
+
+    at = finish(start_numpy_run(page, epochs=1))
+    shutil.rmtree(at.session_state["training_runs"][-1].run_dir)
+    at = ok(at.run())
+    assert any("can no longer be read" in w.value and "Its results cannot be shown." in w.value
+               for w in at.warning)
+    assert not at.get("download_button") and not at.button(key="train_start").disabled

@@ -1,10 +1,12 @@
 """Tests of the runs folder: checkpoints, reading runs back, interrupted runs, run-folder names."""
 
 import json
+import shutil
 import subprocess
 import sys
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +83,45 @@ def test_a_live_record_is_live_while_its_owner_is(tmp_path):
     saved = training.load_run(tmp_path / "run")
     assert saved.status == "running" and saved.model_path.read_bytes() == b"model bytes"
     assert training.runs.read_record(tmp_path / "run")["submitted"] == 1.5  # facts are kept
+
+
+def test_a_summary_keeps_what_a_list_shows_and_leaves_the_rows_in_the_folder(
+        small_mnist, tmp_path, small_config):
+    run_dir = training.new_run_dir(small_config("numpy"), tmp_path)
+    training.train(small_config("numpy"), small_mnist, run_dir=run_dir)
+    whole = training.load_run(run_dir)
+    summary = whole.summary()
+    assert whole.history.batches and whole.history.test_predictions  # the folder keeps them
+    assert summary.history.batches == [] and summary.history.test_predictions is None
+    assert summary.history.epochs == whole.history.epochs
+    assert summary.history.test_accuracy == whole.history.test_accuracy
+    assert ((summary.run_dir, summary.config, summary.status, summary.model_path)
+            == (whole.run_dir, whole.config, whole.status, whole.model_path))
+    assert training.load_run(run_dir).history.batches == whole.history.batches
+
+
+def test_run_summaries_read_a_finished_record_once_while_it_is_unchanged(
+        small_mnist, tmp_path, small_config, monkeypatch):
+    config = small_config("numpy", epochs=1)
+    done = training.new_run_dir(config, tmp_path)
+    training.train(config, small_mnist, run_dir=done)
+    live = tmp_path / "live"
+    live.mkdir()
+    record = json.loads((done / "run.json").read_text())
+    (live / "run.json").write_text(json.dumps({**record, "status": "running",
+                                               "owner": training.runs.this_process()}))
+    reads, load = [], training.runs.load_run
+    monkeypatch.setattr(training.runs, "load_run",
+                        lambda run_dir: reads.append(Path(run_dir).name) or load(run_dir))
+    listed = training.list_run_summaries(tmp_path)
+    assert [(run.run_dir, run.status) for run in listed] == [(live, "running"),
+                                                             (done, "finished")]
+    assert listed[1].history.batches == [] and listed[1].history.epochs == record["history"][
+        "epochs"]
+    again = training.list_run_summaries(tmp_path)
+    assert again[1] is listed[1] and reads == ["live", done.name, "live"]  # a live run: re-read
+    (done / "run.json").write_text(json.dumps({**record, "error": "edited"}))
+    assert training.list_run_summaries(tmp_path)[1].error == "edited"  # written again: re-read
+    shutil.rmtree(done)
+    assert [run.run_dir for run in training.list_run_summaries(tmp_path)] == [live]
+    assert not any(path.parent == done for path in training.runs._SUMMARIES)  # forgotten

@@ -24,11 +24,11 @@ from cnnviz.training.config import (
 )
 from cnnviz.training.jobs import Job, start_job
 from cnnviz.training.loop import as_inputs, split_indices, train
-from cnnviz.training.runs import SavedRun, list_runs, load_run, new_run_dir
+from cnnviz.training.runs import SavedRun, list_run_summaries, list_runs, load_run, new_run_dir
 
 __all__ = [
     "BACKENDS", "MODELS", "Callback", "History", "Job", "SavedRun",
-    "TrainConfig", "TrainResult", "as_inputs", "backends", "format_seconds", "jobs", "list_runs",
-    "load_run", "loop", "models_for", "new_run_dir", "runs", "service", "split_indices",
-    "start_job", "train",
+    "TrainConfig", "TrainResult", "as_inputs", "backends", "format_seconds", "jobs",
+    "list_run_summaries", "list_runs", "load_run", "loop", "models_for", "new_run_dir", "runs",
+    "service", "split_indices", "start_job", "train",
 ]
