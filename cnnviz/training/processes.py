@@ -110,10 +110,10 @@ def started_ray() -> list[Proc]:
 
 def adopt_orphans() -> None:
     """(Linux) Make this process the subreaper of what it started: a descendant orphaned from
-    now on is reparented to it, not to init. A worker that the raylet started just before
-    ray.shutdown ended it was out of reach once orphaned (not yet renamed `ray::...`, still
-    importing Ray), and outlived a stopped server by many seconds; adopted, started_ray() finds
-    it. Only for stopping: a process that adopts must reap, and a running server does not."""
+    now on is reparented to it, not to init. A process the raylet starts while it is being ended
+    (a worker, an agent) would otherwise be out of reach of started_ray() once orphaned, and
+    could outlive the stopped server; adopted, it is found. Only for stopping: a process that
+    adopts must reap, and a running server does not."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
