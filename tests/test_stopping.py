@@ -307,3 +307,24 @@ def test_an_orphan_of_rays_processes_is_found_once_the_stopping_server_adopts(mo
     done = subprocess.run([sys.executable, "-c", ADOPTER, mode, ray_home], capture_output=True,
                           text=True, timeout=60, check=True)
     assert done.stdout.strip() == str(found)
+
+
+# leave_ray_within (Ray left at once) in a process that lives on, then its subreaper flag
+# (prctl PR_GET_CHILD_SUBREAPER, 37): 0 when it adopts no more
+STOPPER = textwrap.dedent("""
+    import ctypes
+    from concurrent.futures import Future
+    from cnnviz.training import processes
+    left = Future()
+    left.set_result(None)
+    processes.leave_ray_within(lambda: left, 0.5)
+    flag = ctypes.c_int(-1)
+    ctypes.CDLL(None).prctl(37, ctypes.byref(flag), 0, 0, 0)
+    print(flag.value)
+""")
+
+
+def test_a_process_that_left_ray_adopts_no_more_orphans():
+    done = subprocess.run([sys.executable, "-c", STOPPER], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "0"

@@ -165,7 +165,7 @@ def kill_head() -> None:
     import psutil
 
     head = [part for part in psutil.Process().children(recursive=True)
-            if part.name() in ("gcs_server", "raylet")]
+            if part.name() in ("gcs_server", "raylet") and part.status() != psutil.STATUS_ZOMBIE]
     assert len(head) == 2, head
     for part in head:
         part.kill()

@@ -108,14 +108,22 @@ def started_ray() -> list[Proc]:
     return descendants(roots, processes)
 
 
-def adopt_orphans() -> None:
-    """(Linux) Make this process the subreaper of what it started: a descendant orphaned from
-    now on is reparented to it, not to init. A process the raylet starts while it is being ended
-    (a worker, an agent) would otherwise be out of reach of started_ray() once orphaned, and
-    could outlive the stopped server; adopted, it is found. Only for stopping: a process that
-    adopts must reap, and a running server does not."""
+def adopt_orphans(adopt: bool = True) -> None:
+    """(Linux) Make this process the subreaper of what it started (adopt), or no longer: a
+    descendant orphaned meanwhile is reparented to it, not to init. A process the raylet starts
+    while it is being ended (a worker, an agent) would otherwise be out of reach of started_ray()
+    once orphaned, and could outlive the stopped server; adopted, it is found. Only while
+    stopping: an adopted child that ends stays a zombie until reaped (reap_adopted)."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, int(adopt), 0, 0, 0)
+
+
+def reap_adopted(own: set[int]) -> None:
+    """Reap this process's children that ended, except `own` (its children before it adopted:
+    theirs is the Popen that started them)."""
+    for child in [p.pid for p in every() if p.ppid == os.getpid() and p.pid not in own]:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(child, os.WNOHANG)
 
 
 def leave_ray_within(leave: Callable[[], Future], seconds: float) -> None:
@@ -123,17 +131,22 @@ def leave_ray_within(leave: Callable[[], Future], seconds: float) -> None:
     `seconds` (+ twice KILLED_SECONDS at most): what is left at the bound gets SIGTERM, then
     SIGKILL, and so do orphans adopted meanwhile."""
     deadline = time.monotonic() + seconds
+    own = {p.pid for p in every() if p.ppid == os.getpid()}
     adopt_orphans()  # what the raylet starts while it is being ended stays below this process
-    started = started_ray()  # before leaving: once the raylet is gone its agents are orphans
     try:
-        leave().exception(timeout=max(0.0, seconds - 1.0))
-    except TimeoutError:  # stuck (a hung Ray): Ray's own exit hook would wait for it
-        import ray
+        started = started_ray()  # before leaving: once the raylet is gone its agents are orphans
+        try:
+            leave().exception(timeout=max(0.0, seconds - 1.0))
+        except TimeoutError:  # stuck (a hung Ray): Ray's own exit hook would wait for it
+            import ray
 
-        atexit.unregister(ray.shutdown)
-    left = {*started, *started_ray()}  # with what a start under way added since
-    end_within(list(left), deadline - time.monotonic(), signal.SIGTERM)
-    end_within(started_ray(), 0.0, signal.SIGKILL)  # orphans adopted while those ended
+            atexit.unregister(ray.shutdown)
+        left = {*started, *started_ray()}  # with what a start under way added since
+        end_within(list(left), deadline - time.monotonic(), signal.SIGTERM)
+        end_within(started_ray(), 0.0, signal.SIGKILL)  # orphans adopted while those ended
+    finally:  # a process that lives on (a test's) neither adopts nor keeps zombies
+        adopt_orphans(False)
+        reap_adopted(own)
 
 
 def _command(pid: int) -> bytes:
