@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from cnnviz.training.config import TrainConfig
-from cnnviz.training.service import HeadGone, TrainingService, max_queued
+from cnnviz.training.service import CALL_WAIT_SECONDS, HeadGone, TrainingService, max_queued
 from cnnviz.training.waiting import actor_name
 
 # Every run declares the peak memory of the largest run (Keras on the full Fashion-MNIST with
@@ -128,24 +128,27 @@ class QueuedRun:
             with self._lock:
                 self.place, self.starts_in = place, starts_in
             with self.service.ray_call(generation):
-                if ray.wait([reports], timeout=QUEUE_REFRESH_SECONDS)[0]:
+                if ray.wait([reports], timeout=CALL_WAIT_SECONDS)[0]:
                     return True
 
     def report_lists(self):
         """(The follower, its worker started.) The worker's report lists as they come, each
-        wait bounded; HeadGone once its Ray is gone."""
+        wait bounded; HeadGone once its Ray is gone (or the server stops). Each report's
+        ObjectRef is let go of inside its Ray call, so never while the lane leaves Ray."""
         import ray
 
         while True:  # no knock: Ray itself fails the run's task once its worker died
             with self.service.ray_call(self.generation, knock=False):
+                ref = None
                 try:  # (a public next() waits without a limit)
-                    ref = self.reports._next_sync(timeout_s=QUEUE_REFRESH_SECONDS)
+                    ref = self.reports._next_sync(timeout_s=CALL_WAIT_SECONDS)
+                    reports = None if ref.is_nil() else ray.get(ref, timeout=REPORT_GET_SECONDS)
                 except StopIteration:
                     return
-                if ref.is_nil():
-                    continue
-                reports = ray.get(ref, timeout=REPORT_GET_SECONDS)
-            yield reports
+                finally:
+                    ref = None
+            if reports is not None:
+                yield reports
 
     def standing(self) -> dict:
         """"phase", and while queued "place" (from 1) and "starts_in" (seconds, an estimate);
@@ -175,20 +178,35 @@ class QueuedRun:
             actor, phase = self.actor, self.phase
         if actor is None or phase == "ended":
             return  # not submitted yet (it never will be), or over
-        if phase == "running":
-            actor.stop.remote()  # checked after every batch
-        else:
-            import ray
+        import ray
 
+        if phase == "running":  # (its Ray gone or the server stopping: it ends with them)
+            with contextlib.suppress(HeadGone), \
+                    self.service.ray_call(self.generation, knock=False):
+                actor.stop.remote()  # checked after every batch
+        else:
             self.left = True
             with contextlib.suppress(HeadGone), self.service.ray_call(self.generation):
                 ray.kill(actor)  # still in Ray's queue: it never trains (head gone: nor there)
 
     def free(self) -> None:
-        """Free the run's worker now: its CPU and memory, rather than when the handle goes."""
-        if self.actor is not None:
-            import ray
+        """Free the run's worker now: its CPU and memory, rather than when the handle goes. The
+        run's Ray objects (actor handle, report stream) are let go of inside that Ray call, or,
+        refused (Ray gone, the server stopping), kept by the service till Ray is left: dropped
+        later with the page's session, they could reach Ray while the lane leaves it."""
+        with self._lock:
+            held = [self.actor, self.reports]
+            self.actor = self.reports = None
+        if held[0] is None:
+            return
+        import ray
 
-            with contextlib.suppress(ray.exceptions.RayError, HeadGone), \
-                    self.service.ray_call(self.generation):  # Ray itself may be gone
-                ray.kill(self.actor)
+        try:
+            with self.service.ray_call(self.generation):
+                try:
+                    with contextlib.suppress(ray.exceptions.RayError):  # Ray itself may be gone
+                        ray.kill(held[0])
+                finally:
+                    held.clear()
+        except HeadGone:
+            self.service.keep(held)

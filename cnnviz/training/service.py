@@ -32,8 +32,13 @@ Ray's own clean-up at exit comes too late: the kernel kills an embedded Ray's GC
 with the thread that started them, not the raylet's agents, which then spend a minute telling the
 dead GCS server of its death. So stop() runs first (an exit hook), leaves Ray on the lane and kills
 what is left of it at its bound (cnnviz.training.processes); the lane is not waited for after.
+It refuses every follower's Ray call first, and leaves once those in flight ended (or, after
+STOP_CALLS_SECONDS, kills Ray): a call cut by ray.shutdown (or a Ray object dropped meanwhile)
+reaches the core worker as it goes, and Ray's core ends this whole process before its agents are
+killed; one made after it starts a new Ray (ray.get and ray.wait call ray.init).
 """
 
+import atexit
 import collections
 import contextlib
 import gc
@@ -41,6 +46,7 @@ import logging
 import os
 import threading
 import time
+import traceback
 from concurrent.futures import Future
 
 from cnnviz.training import processes
@@ -68,6 +74,8 @@ RAY_SYSTEM_CONFIG = {"max_direct_call_object_size": REPORT_INLINE_BYTES}
 HEAD_CALL_SECONDS = 3.0  # a follower waits this long for a call to the head (which may wait 60 s)
 LEAVE_WAIT_SECONDS = 20.0  # leaving waits at most this long for the followers' Ray calls to end
 STOP_SECONDS = 4.0  # at exit: leaving Ray (ray.shutdown: ~2 s at load 30), then killing the rest
+CALL_WAIT_SECONDS = 0.5  # a follower's wait for news: at exit, calls in flight end within...
+STOP_CALLS_SECONDS = 1.0  # ...this, then ray.shutdown (~2 s) fits in STOP_SECONDS - 1 s
 
 
 def _positive_env(name: str, default: int) -> int:
@@ -118,6 +126,7 @@ class TrainingService:
         self._restarting = False  # the trouble is a head that stopped answering
         self._runs: dict = {}  # actor name -> a run in Ray (its phase; its requeue())
         self._stopping = threading.Event()  # set by stop(): Ray is never reached again
+        self._kept: list = []  # Ray objects of ended runs, held until Ray is left (keep)
         self._hooked = False  # _at_exit is one of Python's exit hooks (from the first attempt on)
 
     def submit(self, work, wanted=None) -> Future:
@@ -248,23 +257,35 @@ class TrainingService:
                 run.requeue()
             raise HeadGone(str(error)) from error
 
-    def _leave(self, wait: float = 0.0) -> None:
+    def _leave(self, wait: float = 0.0, for_good: bool = False) -> None:
         """Leave Ray, forgetting what lived in it; the next attempt joins (or starts) it afresh.
         First (at most wait seconds) the followers' Ray calls and the runs training end; new
-        calls are refused."""
+        calls are refused. for_good (stop(), every call refused already): the calls only, for
+        STOP_CALLS_SECONDS; one still in flight then (a hung Ray), Ray is not left but killed."""
         import ray
 
         def quiet() -> bool:
-            return self._calls == 0 and all(run.phase != "running" for run in self._runs.values())
+            return self._calls == 0 and (for_good or all(run.phase != "running"
+                                                         for run in self._runs.values()))
 
         with self._lock:
             self._head = None
-            self._calls_done.wait_for(quiet, wait)
+            ended = self._calls_done.wait_for(quiet, STOP_CALLS_SECONDS if for_good else wait)
             self.generation += 1
+        if for_good and not ended:
+            atexit.unregister(ray.shutdown)  # at exit it would cut the call all the same
+            raise RuntimeError("a Ray call is still in flight: Ray is killed, not left")
         ray.shutdown()
-        self._datasets.clear()
+        self._datasets.clear()  # dropped now, they no longer reach Ray's core worker
+        self._kept.clear()
         with self._lock:
             self._views.clear()
+
+    def keep(self, objects) -> None:
+        """Hold a run's Ray objects that could not be let go of inside a Ray call (refused) until
+        Ray is left: dropped meanwhile, they could reach its core worker as ray.shutdown ends it."""
+        with self._lock:
+            self._kept.append(objects)
 
     def suspect(self, trouble: str) -> Future | None:
         """The head seems gone (a follower's knock failed): the pages say training restarts, and
@@ -279,11 +300,13 @@ class TrainingService:
     @contextlib.contextmanager
     def ray_call(self, generation: int | None = None, knock: bool = True):
         """Around a Ray call outside the lane, which must carry its own time limit: HeadGone at
-        once if Ray was left (since generation) or (knock) its head does not answer a knock or
-        is being left; the lane leaves Ray only once no such call is in flight."""
+        once if the server stops, Ray was left (since generation) or (knock) its head does not
+        answer a knock or is being left; the lane leaves Ray only once no such call is in flight.
+        Its Ray objects are let go of inside, those an error's frames hold too."""
         with self._lock:
             head = self._head
-            if (knock and head is None) or generation not in (None, self.generation):
+            if self._stopping.is_set() or (knock and head is None) \
+                    or generation not in (None, self.generation):
                 raise HeadGone("the training service's Ray was left")
             self._calls += 1
         try:
@@ -293,6 +316,9 @@ class TrainingService:
                 except ServiceUnavailable as error:
                     raise HeadGone(str(error)) from error
             yield
+        except BaseException as error:
+            traceback.clear_frames(error.__traceback__)  # the frames still running are left
+            raise
         finally:
             self._call_ended()
 
@@ -385,10 +411,11 @@ class TrainingService:
 
     def stop(self, seconds: float = STOP_SECONDS) -> None:
         """Leave Ray for good within `seconds` (+ 2 processes.KILLED_SECONDS), whatever the lane is
-        doing: Ray is not reached again; an embedded Ray's processes end, killed if they must."""
+        doing: no Ray call begins from now on; an embedded Ray's processes end, killed if need
+        be."""
         if not self._stopping.is_set():
-            self._stopping.set()
-            processes.leave_ray_within(lambda: self._lane.submit(self._leave), seconds)
+            self._stopping.set()  # (ray_call refuses every call from here)
+            processes.leave_ray_within(lambda: self._lane.submit(self._leave, 0.0, True), seconds)
 
     def _at_exit(self) -> None:
         """stop(), then no last garbage collection: Python's walked the server's 200,000 objects
