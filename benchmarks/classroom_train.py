@@ -33,7 +33,7 @@ from benchmarks.common import argument_parser, descendants, machine, print_json_
 from benchmarks.server import started_server
 from cnnviz import training
 from cnnviz.data.datasets import load_dataset
-from cnnviz.training.service import MAX_RUNS_ENV
+from cnnviz.training.limits import MAX_RUNS_ENV
 
 PARTS = ("class", "single")
 BACKENDS = {"Keras": "keras", "TensorFlow 1 graph": "tf1", "NumPy (cnnviz.ops)": "numpy"}

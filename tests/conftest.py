@@ -38,10 +38,10 @@ def small_config():
 def ray_service():
     """The training service on an embedded Ray with one slot (runs queue behind each other),
     started once for the session and stopped at its end."""
-    from cnnviz.training import service
+    from cnnviz.training import limits, service
 
     with pytest.MonkeyPatch.context() as env:
-        env.setenv(service.MAX_RUNS_ENV, "1")
+        env.setenv(limits.MAX_RUNS_ENV, "1")
         env.delenv(service.ADDRESS_ENV, raising=False)
         service.SERVICE.submit(lambda: None).result()
         yield service.SERVICE

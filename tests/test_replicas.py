@@ -60,14 +60,14 @@ def test_replicas_must_be_at_least_one():
 
 
 def test_the_launchers_ray_head_gets_the_embedded_rays_settings(tmp_path):
-    from cnnviz.training import service
+    from cnnviz.training import limits
 
     command = replicas.ray_head_command(6399, tmp_path)
     flags = [word.split("=", 1)[1] for word in command if word.startswith("--system-config=")]
-    assert [json.loads(flag) for flag in flags] == [service.RAY_SYSTEM_CONFIG]
+    assert [json.loads(flag) for flag in flags] == [limits.RAY_SYSTEM_CONFIG]
     # a run's reports (a checkpoint in them) come back inline, as from the embedded Ray
-    assert service.RAY_SYSTEM_CONFIG["max_direct_call_object_size"] == service.REPORT_INLINE_BYTES
-    assert service.REPORT_INLINE_BYTES > 2**20  # Ray's default, 100 KiB, sends a checkpoint away
+    assert limits.RAY_SYSTEM_CONFIG["max_direct_call_object_size"] == limits.REPORT_INLINE_BYTES
+    assert limits.REPORT_INLINE_BYTES > 2**20  # Ray's default, 100 KiB, sends a checkpoint away
 
 
 def test_without_haproxy_the_launcher_says_how_to_install_it(monkeypatch, capsys):

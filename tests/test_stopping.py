@@ -22,7 +22,7 @@ import pytest
 from benchmarks.server import free_port, healthy
 from benchmarks.students import Teacher
 from cnnviz import paths
-from cnnviz.training import processes, service
+from cnnviz.training import limits, processes, service
 from cnnviz.training.lane import Lane
 from tests import installed
 
@@ -179,7 +179,7 @@ def test_a_benchmarks_server_leaves_nothing_and_what_it_left_is_said(monkeypatch
 def start_app(tmp_path, *options: str) -> tuple[subprocess.Popen, str]:
     """`cnnviz app` in a session of its own on a free loopback port: (process, url)."""
     port = free_port()
-    env = {**os.environ, paths.RUNS_ENV: str(tmp_path / "runs"), service.MAX_RUNS_ENV: "1",
+    env = {**os.environ, paths.RUNS_ENV: str(tmp_path / "runs"), limits.MAX_RUNS_ENV: "1",
            "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop(service.ADDRESS_ENV, None)
     log = (tmp_path / "app.log").open("w")

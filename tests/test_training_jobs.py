@@ -18,7 +18,7 @@ from ray import cloudpickle
 
 from cnnviz import training
 from cnnviz.nn import lenet
-from cnnviz.training import runs, service, worker
+from cnnviz.training import limits, runs, service, worker
 
 pytestmark = pytest.mark.usefixtures("ray_service")
 TIMEOUT = 120
@@ -131,7 +131,7 @@ def test_stop_while_running_ends_the_run_and_keeps_it(small_mnist, tmp_path, sma
 
 def test_a_full_queue_refuses_more_runs_with_a_message(small_mnist, tmp_path, small_config,
                                                        monkeypatch):
-    monkeypatch.setenv(service.MAX_QUEUED_ENV, "1")
+    monkeypatch.setenv(limits.MAX_QUEUED_ENV, "1")
     first = occupy_the_slot(small_mnist, small_config, tmp_path / "first")
     second = training.start_job(small_config("numpy", epochs=1), small_mnist, tmp_path / "second")
     wait_until(lambda: second.snapshot()["place"] == 1, second, "a place in the queue")

@@ -29,7 +29,8 @@ from string import Template
 from cnnviz import paths
 from cnnviz.classroom.overview import REPLICA_ENV
 from cnnviz.serving.supervise import Supervisor, last_line
-from cnnviz.training.service import ADDRESS_ENV, RAY_SYSTEM_CONFIG, max_runs
+from cnnviz.training.limits import RAY_SYSTEM_CONFIG, max_runs
+from cnnviz.training.service import ADDRESS_ENV
 
 STOP_SECONDS = 15  # how long a process may take to stop before it is killed
 
@@ -93,7 +94,7 @@ def ray_head_command(port: int, scratch: Path) -> list[str]:
 
 def start_ray_head(processes: Supervisor, scratch: Path, env: dict[str, str]) -> str:
     """`ray start --head --block` on a free local port, as many CPUs as runs may train at once
-    (cnnviz.training.service.max_runs), its files under scratch; its address. Ray's ports listen
+    (cnnviz.training.limits.max_runs), its files under scratch; its address. Ray's ports listen
     on every interface, so env must carry a token (RAY_AUTH_MODE, RAY_AUTH_TOKEN)."""
     port = free_port()
     head = processes.start("ray head", ray_head_command(port, scratch), stdout=subprocess.DEVNULL,

@@ -17,7 +17,8 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from cnnviz.training.config import TrainConfig
-from cnnviz.training.service import CALL_WAIT_SECONDS, HeadGone, TrainingService, max_queued
+from cnnviz.training.limits import max_queued
+from cnnviz.training.service import CALL_WAIT_SECONDS, HeadGone, TrainingService
 from cnnviz.training.waiting import actor_name
 
 # Every run declares the peak memory of the largest run (Keras on the full Fashion-MNIST with

@@ -30,12 +30,10 @@ it again, in their order (enlist), to the Ray it joins or starts next.
 
 Ray's own clean-up at exit comes too late: the kernel kills an embedded Ray's GCS server and raylet
 with the thread that started them, not the raylet's agents, which then spend a minute telling the
-dead GCS server of its death. So stop() runs first (an exit hook), leaves Ray on the lane and kills
-what is left of it at its bound (cnnviz.training.processes); the lane is not waited for after.
-It refuses every follower's Ray call first, and leaves once those in flight ended (or, after
-STOP_CALLS_SECONDS, kills Ray): a call cut by ray.shutdown (or a Ray object dropped meanwhile)
-reaches the core worker as it goes, and Ray's core ends this whole process before its agents are
-killed; one made after it starts a new Ray (ray.get and ray.wait call ray.init).
+dead GCS server of its death. So stop() runs first (an exit hook): it refuses every follower's Ray
+call, leaves Ray on the lane once the calls in flight ended (a call, or a Ray object dropped, as
+ray.shutdown ends the core worker makes Ray's core end this whole process before its agents are
+killed), and kills what is left at its bound (cnnviz.training.processes).
 """
 
 import atexit
@@ -51,12 +49,11 @@ from concurrent.futures import Future
 
 from cnnviz.training import processes
 from cnnviz.training.lane import Lane
+from cnnviz.training.limits import RAY_SYSTEM_CONFIG, max_runs
 from cnnviz.training.reach import PROBE_SECONDS, HeadGone, ServiceUnavailable, probe  # noqa: F401
 from cnnviz.training.waiting import QueueView, Typical
 
 ADDRESS_ENV = "CNNVIZ_RAY_ADDRESS"
-MAX_RUNS_ENV = "CNNVIZ_MAX_RUNS"
-MAX_QUEUED_ENV = "CNNVIZ_MAX_QUEUED"
 NAMESPACE = "cnnviz-training"  # the runs of every replica, and only those
 OBJECT_STORE_BYTES = 256 * 2**20  # datasets (55 MB for 70,000 digits) and checkpoints in flight
 QUEUE_VIEW_SECONDS = 1.0  # a queue view serves every waiting run of this process this long
@@ -64,39 +61,11 @@ DATASETS_KEPT = 4  # datasets put in Ray's object store, most recently used
 RETRY_SECONDS, RETRY_MAX_SECONDS = 1.0, 10.0  # waits between attempts to reach Ray
 STARTING_NOTICE_SECONDS = 3.0  # a start that takes longer is told to the waiting students
 WATCH_SECONDS = 5.0  # how often the joined head is knocked on (Ray ends us 60 s after it died)
-# Reports (a checkpoint's model file in them) come back inline, not through Ray's object store:
-# with one read from the store, Ray ended this whole process when the run's task failed after
-# the head's raylet died ("The connection to the plasma store is failed").
-REPORT_INLINE_BYTES = 32 * 2**20
-# What every Ray this app starts is set up with: the embedded one (ray.init) and the launcher's
-# head (`ray start --head --system-config`, cnnviz.serving.replicas), whose drivers take it.
-RAY_SYSTEM_CONFIG = {"max_direct_call_object_size": REPORT_INLINE_BYTES}
 HEAD_CALL_SECONDS = 3.0  # a follower waits this long for a call to the head (which may wait 60 s)
 LEAVE_WAIT_SECONDS = 20.0  # leaving waits at most this long for the followers' Ray calls to end
 STOP_SECONDS = 4.0  # at exit: leaving Ray (ray.shutdown: ~2 s at load 30), then killing the rest
 CALL_WAIT_SECONDS = 0.5  # a follower's wait for news: at exit, calls in flight end within...
 STOP_CALLS_SECONDS = 1.0  # ...this, then ray.shutdown (~2 s) fits in STOP_SECONDS - 1 s
-
-
-def _positive_env(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    try:
-        number = int(value) if value else default
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return number
-
-
-def max_runs() -> int:
-    """Runs training at once on the embedded Ray: $CNNVIZ_MAX_RUNS, default cores - 1 (>= 1)."""
-    return _positive_env(MAX_RUNS_ENV, max(1, (os.cpu_count() or 2) - 1))
-
-
-def max_queued() -> int:
-    """Runs allowed to wait for a slot, over all replicas: $CNNVIZ_MAX_QUEUED, default 100."""
-    return _positive_env(MAX_QUEUED_ENV, 100)
 
 
 class TrainingService:
