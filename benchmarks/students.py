@@ -198,7 +198,10 @@ class Teacher:
         long, not only the first minutes (same backend and epochs, kept by the page)."""
         while self.started and not self.error and time.monotonic() + every < until:
             await asyncio.sleep(every)
-            start = self.session.keyed("train_start")
+            try:
+                start = self.session.keyed("train_start")
+            except LookupError:  # caught mid-draw: a full run of the page (the run's end, its
+                continue  # results) has begun and not yet drawn the button; it comes back
             if start.disabled:
                 continue
             run = await self.session.click(start)
