@@ -212,7 +212,13 @@ class Teacher:
     async def stop(self) -> None:
         if self.session is None:
             return
-        stop = self.session.keyed("train_stop")  # "Stop training", or "Leave the queue"
+        for _ in range(20):  # a page caught mid-draw gets its buttons back within seconds
+            with contextlib.suppress(LookupError):
+                stop = self.session.keyed("train_stop")  # "Stop training", or "Leave the queue"
+                break
+            await asyncio.sleep(0.5)
+        else:
+            stop = self.session.keyed("train_stop")  # still missing: say so
         self.still_running = not stop.disabled
         if self.still_running:
             await self.session.click(stop)
