@@ -37,6 +37,18 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
+def test_a_sqlite_store_never_imports_postgresqls_dialect(tmp_path):
+    """The home page's first run opens the store: on SQLite, PostgreSQL's dialect is import time
+    spent for nothing (issue 23's cold start)."""
+    code = ("import sys; from cnnviz.classroom import ClassStore, students;"
+            f" store = ClassStore('sqlite:///{tmp_path / 'class.db'}');"
+            " students.join(store, 'k' * 20, 'Ada');"
+            " print('sqlalchemy.dialects.postgresql' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
 def test_a_process_has_one_store_per_url_whoever_asks(monkeypatch, tmp_path):
     """The pages and a run's pause gate share it: two stores on one SQLite file would queue their
     writers apart."""

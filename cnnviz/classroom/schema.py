@@ -10,6 +10,7 @@ transaction, under a lock so that replicas starting together migrate once. Alemb
 place once migrations need autogeneration or downgrades; a version row is enough for this size.
 """
 
+import importlib
 from collections.abc import Callable
 
 from sqlalchemy import (
@@ -26,7 +27,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}  # version -> step from version - 1
@@ -144,7 +144,9 @@ def ensure(connection: Connection) -> None:
 def upsert(connection: Connection, table: Table, values: dict, keys: list, update: list) -> None:
     """Inserts `values`, or updates the columns `update` of the row with the same `keys`: one
     statement (INSERT ... ON CONFLICT DO UPDATE), atomic however many writers race."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    # The connection's own dialect module (already imported by its engine): importing PostgreSQL's
+    # at module level added it to the first page's imports on SQLite too.
+    insert = importlib.import_module(f"sqlalchemy.dialects.{connection.dialect.name}").insert
     statement = insert(table).values(**values)
     connection.execute(statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in update}))
