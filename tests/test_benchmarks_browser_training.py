@@ -16,6 +16,11 @@ def fake_worker(tmp_path):
     environment, as the run's worker inherits it."""
     process = subprocess.Popen(["ray::TrainingWorker.run", "60"], executable="/bin/sleep",
                                env={"CNNVIZ_RUNS_DIR": str(tmp_path)})
+    # Popen returns once exec has begun; the kernel sets the new command line a moment later
+    cmdline = Path(f"/proc/{process.pid}/cmdline")
+    deadline = time.monotonic() + 5
+    while not cmdline.read_bytes().startswith(b"ray::") and time.monotonic() < deadline:
+        time.sleep(0.01)
     yield process.pid, str(tmp_path)
     process.kill()
     process.wait()
