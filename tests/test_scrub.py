@@ -438,7 +438,8 @@ def test_the_maps_canvas_shows_plotlys_colours_of_the_numpy_maps(scrub_page, scr
 
 # What the student sees in the frame of a redraw, read when the component counts it (a mutation
 # observer's callback, before anything run later or when idle): the maps' painted cells at each
-# cell's centre on Plotly's axes of that moment, their x tick labels and both plots' ranges.
+# cell's centre on Plotly's axes of that moment, their x tick labels and the columns under them,
+# both plots' ranges and the size of their cells.
 SEEN_AT_DRAW_JS = """() => {
     const root = document.querySelector('.cnnviz-scrub');
     const [input, maps] = ['.input', '.maps'].map((s) => root.querySelector(s));
@@ -455,10 +456,17 @@ SEEN_AT_DRAW_JS = """() => {
                 cells.push(Array.from(pixel.data));
             }
         }
+        const ticks = [...maps.querySelectorAll('.labels span.tick')];
+        // pixels per cell across and down, on each plot
+        const cell = (plot) => ['xaxis', 'yaxis'].map((a) => plot._fullLayout[a]).map(
+            (axis) => axis._length / Math.abs(axis.range[1] - axis.range[0]));
         window.seenAtDraw.push({h, columns, cells,
-            ticks: [...maps.querySelectorAll('.xtick text')].map((t) => t.textContent),
+            ticks: ticks.map((t) => t.textContent),
+            tickColumns: ticks.map((t) => layout.xaxis.p2d(parseFloat(t.style.left)
+                                                           - layout.xaxis._offset)),
             maps: [layout.xaxis.range, layout.yaxis.range],
-            input: [input._fullLayout.xaxis.range, input._fullLayout.yaxis.range]});
+            input: [input._fullLayout.xaxis.range, input._fullLayout.yaxis.range],
+            cellSizes: [cell(maps), cell(input)]});
     }).observe(root, {attributes: true, attributeFilter: ['data-drawn']});
 }"""
 
@@ -504,6 +512,10 @@ def test_a_new_size_is_painted_and_its_axes_drawn_in_the_frame_of_the_change(scr
         assert _covers(x, -0.5, 2 * w + 0.5) and _covers(y, -0.5, h - 0.5), (stride, x, y)
         step = -(-w // 4)  # draw.js: four ticks a map at most
         assert frame["ticks"] == [str(c) for c in range(0, w, step)] * 2, stride
+        expected_columns = [f * (w + 1) + c for f in range(2) for c in range(0, w, step)]
+        assert frame["tickColumns"] == pytest.approx(expected_columns, abs=0.01), stride
+        for across, down in frame["cellSizes"]:  # square cells on both plots
+            assert across == pytest.approx(down, rel=0.01), stride
         x, y = frame["input"]
         (top, bottom), (left, right) = pads[stride]
         assert _covers(x, -left - 0.5, 9 + right + 0.5), (stride, x)

@@ -28,13 +28,41 @@ function box(top, left, h, w, line) {
            x0: left - 0.5, x1: left + w - 0.5, y0: top - 0.5, y1: top + h - 0.5 };
 }
 
-// Square cells, row 0 at the top; the range shows `pads` of zero padding around the map.
+// Row 0 at the top; the range shows `pads` of zero padding around the map. Its cells are made
+// square by squareCells, on the plot's own size.
 function axes(h, w, pads) {
   const [[top, bottom], [left, right]] = pads;
   return [
     { range: [-left - 0.5, w + right - 0.5], showgrid: false, zeroline: false },
-    { range: [h + bottom - 0.5, -top - 0.5], scaleanchor: "x", showgrid: false, zeroline: false },
+    { range: [h + bottom - 0.5, -top - 0.5], showgrid: false, zeroline: false },
   ];
+}
+
+// `layout` with its axes' ranges widened so that its cells are square on a plot area of `area`
+// ({w, h} pixels): the axis that needs the smaller cells keeps its range, the other grows about
+// its middle, as Plotly's scaleanchor (constrain "range") would. Not scaleanchor itself: its
+// constraint pass ran on every change of range, over a third of the relayout of a new size.
+export function squareCells(layout, area) {
+  if (!(area.w > 0 && area.h > 0)) return layout;  // not laid out (hidden): Plotly's defaults
+  const [x, y] = [layout.xaxis.range, layout.yaxis.range];
+  const unit = Math.min(area.w / Math.abs(x[1] - x[0]), area.h / Math.abs(y[1] - y[0]));
+  const widen = ([a, b], pixels) => {
+    const middle = (a + b) / 2, half = Math.sign(b - a) * pixels / unit / 2;
+    return [middle - half, middle + half];
+  };
+  return { ...layout, xaxis: { ...layout.xaxis, range: widen(x, area.w) },
+           yaxis: { ...layout.yaxis, range: widen(y, area.h) } };
+}
+
+// The plot area, in pixels, of a figure of `layout` on node `gd`: Plotly's own once drawn;
+// before that, what Plotly's autosize gives it (the node's width, the layout's height) less the
+// margins.
+export function plotArea(gd, layout) {
+  const size = gd._fullLayout?._size;
+  if (size) return { w: size.w, h: size.h };
+  const { l, r, t, b } = layout.margin;
+  return { w: Math.round(parseFloat(getComputedStyle(gd).width)) - l - r,
+           h: layout.height - t - b };
 }
 
 // The input with its zero padding (dashed) and the window of the selected output cell.
@@ -53,12 +81,13 @@ export function inputFigure(image, pads, window) {
 
 // The output maps side by side in one heatmap, `pitch` columns apart (a column of gaps between
 // them): one trace redraws several times faster than one subplot per map, and without per-cell
-// customdata twice as fast again; the x ticks count each map's own columns. The selected cell
-// (i, j) of map f outlined. The heatmap is transparent, kept for hover and click: the cells are
-// painted on a canvas behind the plot (paint.js, from `cells`), so new values need no replot,
-// and the maps' labels are text over it (paint.js, from `labels`: a new label in a Plotly
-// annotation replotted the whole figure, 12-70 ms).
-export function mapsFigure(maps, h, w, labels, [i, j, f]) {
+// customdata twice as fast again. The selected cell (i, j) of map f outlined. The heatmap is
+// transparent, kept for hover and click: the cells are painted on a canvas behind the plot
+// (paint.js, from `cells`), so new values need no replot. The maps' titles, and under them the
+// x ticks that count each map's own columns, are text over it (paint.js, from `labels`, each
+// {text, x, under}): a new title in a Plotly annotation replotted the whole figure (12-70 ms),
+// and Plotly's own ticks at new places made relaying out a new size twice as slow.
+export function mapsFigure(maps, h, w, titles, [i, j, f]) {
   const pitch = w + 1;
   // zero in the middle of the scale, whatever the maps' range
   const limit = Math.max(1e-6, ...maps.map((m) => Math.max(...m.map(Math.abs))));
@@ -66,16 +95,18 @@ export function mapsFigure(maps, h, w, labels, [i, j, f]) {
   const step = Math.max(1, Math.ceil(w / 4));
   const columns = Array.from({ length: Math.ceil(w / step) }, (_, n) => n * step);
   const x = { range: [-0.5, maps.length * pitch - 1.5], showgrid: false, zeroline: false,
-              tickvals: maps.flatMap((_, k) => columns.map((c) => k * pitch + c)),
-              ticktext: maps.flatMap(() => columns.map(String)) };
-  const y = { range: [h - 0.5, -0.5], scaleanchor: "x", showgrid: false, zeroline: false };
+              showticklabels: false, ticks: "" };
+  const y = { range: [h - 0.5, -0.5], showgrid: false, zeroline: false };
   const shapes = [box(i, f * pitch + j, 1, 1, WINDOW)];
   const clear = "rgba(0, 0, 0, 0)";  // the canvas shows through; the node's own white behind it
+  const ticks = maps.flatMap((_, k) => columns.map((c) => ({ text: String(c), x: k * pitch + c,
+                                                             under: true })));
   return { data: [traces.get(maps)],
            layout: { xaxis: x, yaxis: y, shapes, margin: MARGIN, height: 260,
                      uirevision: "maps", paper_bgcolor: clear, plot_bgcolor: clear },
            cells: { maps, h, w, zmin: -limit, zmax: limit, scale: MAPS },
-           labels: labels.map((text, k) => ({ text, x: k * pitch + (w - 1) / 2 })) };
+           labels: [...titles.map((text, k) => ({ text, x: k * pitch + (w - 1) / 2,
+                                                  under: false })), ...ticks] };
 }
 
 // The map and column [f, j] of column x of mapsFigure's heatmap (null on a gap).

@@ -69,8 +69,9 @@ export function paintMaps(gd, cells) {
                     Math.abs(y1 - y0));
 }
 
-// The maps' labels ([{text, x}], x the map's middle column) over the top of its cells, as text
-// in `gd` above Plotly's plot: a new label is new text, no replot.
+// The maps' labels ([{text, x, under}], x a column of the maps) as text in `gd` above Plotly's
+// plot: over the top of the cells (titles), or under the plot area (ticks, class "tick"). New
+// text is no replot.
 export function labelMaps(gd, labels) {
   let box = gd.querySelector(":scope > .labels");
   if (!box) {
@@ -80,12 +81,14 @@ export function labelMaps(gd, labels) {
   }
   while (box.children.length > labels.length) box.lastChild.remove();
   while (box.children.length < labels.length) box.append(document.createElement("span"));
-  const { xaxis, yaxis } = gd._fullLayout, top = yaxis._offset + yaxis.l2p(-0.5);
-  labels.forEach(({ text, x }, k) => {
+  const { xaxis, yaxis } = gd._fullLayout;
+  const top = yaxis._offset + yaxis.l2p(-0.5), bottom = yaxis._offset + yaxis._length;
+  labels.forEach(({ text, x, under }, k) => {
     const span = box.children[k];
     if (span.textContent !== text) span.textContent = text;
+    span.classList.toggle("tick", under);
     span.style.left = `${xaxis._offset + xaxis.l2p(x)}px`;
-    span.style.top = `${top}px`;
+    span.style.top = `${under ? bottom : top}px`;
   });
 }
 

@@ -13,6 +13,7 @@ const PLOTLY = new URL("./vendor/plotly-cartesian.min.js", import.meta.url).href
 const SETTLE_MS = 300;  // a pause this long in typing or dragging counts as settling
 const PLAY_MS = 30;  // one window step per frame at ~30 frames per second
 const HOVER_WAIT_MS = 1000;  // the longest an idle browser waits to bring the hover values
+const OPTIONS = { displayModeBar: false };  // Plotly's, for every plot
 const views = new WeakMap();
 let plotly = null;  // one load per page, shared by every instance
 let Plotly = null;  // Plotly.js once loaded
@@ -96,13 +97,15 @@ class View {
   // cells relayout only the outline; new sizes (stride, padding) relayout the maps' axes too, so
   // that what the student sees (ticks, extents, square cells) is right in this frame, while the
   // transparent heatmap (hover, click) catches up later. New axis ranges (padding) redraw the
-  // input's axes and heatmap, so they are passed only when they change.
+  // input's axes and heatmap, so they are passed only when they change. The ranges keep cells
+  // square on each plot's own size (draw.squareCells).
   redraw(Plotly, [inputFigure, mapsFigure, step, formula], moved, imageDrawn) {
     const [input, maps] = this.plots;
-    const options = { displayModeBar: false };
-    const { shapes, xaxis, yaxis } = inputFigure.layout;
+    const [inputLayout, mapsLayout] = [[input, inputFigure], [maps, mapsFigure]].map(
+      ([gd, figure]) => draw.squareCells(figure.layout, draw.plotArea(gd, figure.layout)));
+    const { shapes, xaxis, yaxis } = inputLayout;
     const ranges = JSON.stringify([xaxis.range, yaxis.range]);  // Plotly rewrites its own
-    if (!imageDrawn) Plotly.react(input, inputFigure.data, inputFigure.layout, options);
+    if (!imageDrawn) firstDraw(Plotly, input, inputFigure);
     else {
       // ranges alone skip Plotly's layout defaults (a third of a relayout with the outlines)
       if (ranges !== this.ranges) {
@@ -114,10 +117,10 @@ class View {
     const [trace] = mapsFigure.data, { cells, labels } = mapsFigure;
     const drawn = this.cells;  // what the canvas shows now (undefined before the first draw)
     if (!moved) [this.cells, this.mapLabels] = [cells, labels];  // painted after any replot
-    if (!drawn) Plotly.react(maps, mapsFigure.data, mapsFigure.layout, options);
+    if (!drawn) firstDraw(Plotly, maps, mapsFigure);
     else if (moved || sameCells(drawn, cells)) {
-      Plotly.relayout(maps, { shapes: mapsFigure.layout.shapes });  // no trace, no axis redrawn
-    } else Plotly.relayout(maps, axesOf(mapsFigure.layout));  // a new size: its axes now
+      Plotly.relayout(maps, { shapes: mapsLayout.shapes });  // no trace, no axis redrawn
+    } else Plotly.relayout(maps, axesOf(mapsLayout));  // a new size: its axes now
     if (drawn && !moved) this.hoverLater(trace);
     paintMaps(maps, this.cells);  // before the count below; skipped when nothing changed
     labelMaps(maps, this.mapLabels);
@@ -169,10 +172,10 @@ class View {
     const step = conv.convStep(this.image, k, s.bias, s.activation, out.pads, s.stride, i, j);
     const texts = step.inputs.map((x, n) => `${fmt(x)} × ${fmt(k.data[n])} = ` +
       fmt(step.products[n]));
-    const labels = s.presets.map((p, n) => `${n + 1}: ${p}`);
+    const titles = s.presets.map((p, n) => `${n + 1}: ${p}`);
     return [
       draw.inputFigure(this.image, out.pads, { top: step.top, left: step.left, h: k.h, w: k.w }),
-      draw.mapsFigure(out.maps, out.h, out.w, labels, s.position),
+      draw.mapsFigure(out.maps, out.h, out.w, titles, s.position),
       [k.w, step.products, texts],
       `filter ${f + 1}, output (${i}, ${j}): sum of products ${fmt(step.sum)} + bias ` +
         `${fmt(s.bias)} = z ${fmt(step.z)}; ${s.activation}(z) = ${fmt(step.a)}`,
@@ -328,16 +331,27 @@ function whenIdle(callback, timeout) {
   return { cancel: () => clearTimeout(id) };
 }
 
+// The first draw of `figure` on node `gd`, its cells square on the plot area Plotly gives it
+// (the node's width may not be the one expected before it is drawn).
+function firstDraw(Plotly, gd, figure) {
+  const expected = draw.plotArea(gd, figure.layout);
+  Plotly.react(gd, figure.data, draw.squareCells(figure.layout, expected), OPTIONS);
+  const area = draw.plotArea(gd, figure.layout);
+  if (area.w !== expected.w || area.h !== expected.h) {
+    const { xaxis, yaxis } = draw.squareCells(figure.layout, area);
+    Plotly.relayout(gd, { "xaxis.range": xaxis.range, "yaxis.range": yaxis.range });
+  }
+}
+
 // Whether two paintings of the maps (paint.js's cells) have the same rows, columns and maps.
 function sameCells(a, b) {
   return a.h === b.h && a.w === b.w && a.maps.length === b.maps.length;
 }
 
-// The relayout of what a new size changes in the maps' layout: the outline, both axes' ranges
-// and the x ticks (each map's own columns). Cheaper than react: no trace is recomputed.
+// The relayout of what a new size changes in the maps' layout: the outline and both axes'
+// ranges (the ticks are paint.js's text). Cheaper than react: no trace is recomputed.
 function axesOf({ shapes, xaxis, yaxis }) {
-  return { shapes, "xaxis.range": xaxis.range, "xaxis.tickvals": xaxis.tickvals,
-           "xaxis.ticktext": xaxis.ticktext, "yaxis.range": yaxis.range };
+  return { shapes, "xaxis.range": xaxis.range, "yaxis.range": yaxis.range };
 }
 
 // JSON with every object's keys sorted: Python may send back the same settings in another order.
