@@ -255,43 +255,46 @@ def test_a_pick_settles_after_the_frame_that_shows_it(scrub_page, scrub_url):
     assert sent["mode"] == "avg" and sent["drawn"] == seen["before"] + 1 and sent["frames"] >= 1
 
 
-# The maps' heatmap image (Plotly redraws it on every replot of the trace) now, and as it was when
-# the component counted its next redraw (a mutation observer's callback runs right after the
-# handler that redrew, before anything the browser runs when idle).
-IMAGE_JS = "() => document.querySelector('.cnnviz-scrub .maps .hm image').getAttribute('href')"
-WATCH_IMAGE_JS = """() => {
-    const root = document.querySelector('.cnnviz-scrub');
-    window.imageAtDraw = null;
-    new MutationObserver(() => { window.imageAtDraw ??= (%s)(); })
-        .observe(root, {attributes: true, attributeFilter: ['data-drawn']});
-}""" % IMAGE_JS
+HOVER = ".cnnviz-scrub .maps > .hover"  # the label of the output cell under the pointer
+
+
+def _hovered(page, row: int, column: int) -> str:
+    """Move the pointer to the maps' cell (row, column of the side-by-side axes); its label."""
+    page.locator(".cnnviz-scrub .maps").scroll_into_view_if_needed()
+    page.mouse.move(*page.evaluate(CELL_JS, [row, column]))
+    page.locator(HOVER).wait_for(state="visible")
+    return page.locator(HOVER).text_content()
+
+
+def _hover_value(label: str) -> float:
+    return float(label.split(":")[-1].replace("\u2212", "-"))
 
 
 @pytest.mark.browser
-def test_a_preset_pick_paints_the_maps_and_replots_them_when_the_pointer_comes(scrub_page,
-                                                                               scrub_url):
+def test_a_preset_pick_paints_the_maps_and_hover_shows_the_new_values(scrub_page, scrub_url):
+    """The maps are painted, never a Plotly heatmap: a pick redraws once, and the label under
+    the pointer shows the new value at once; it follows a change while the pointer rests."""
     page = scrub_page
     page.goto(f"{scrub_url}/?kind=conv")
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
     drawn = "() => Number(document.querySelector('.cnnviz-scrub').dataset.drawn)"
-    before, image = page.evaluate(drawn), page.evaluate(IMAGE_JS)
-    page.evaluate(WATCH_IMAGE_JS)
+    before = page.evaluate(drawn)
+    sobel = ops.conv_forward(IMAGE[None, :, :, None].astype(np.float32), SOBEL[:, :, None, None],
+                             np.zeros((1, 1, 1, 1)), None, "valid")[0, 4, 2, 0]
+    shown = _hovered(page, 4, 2)
+    assert shown.startswith("map 1, row 4, column 2:")
+    assert _hover_value(shown) == pytest.approx(sobel, rel=1e-3)
     page.get_by_label("Preset").select_option("Gaussian blur")  # filter 1's kernel: a new grid
     _wait_for_settings(page, '"presets": ["Gaussian blur", "Gaussian blur"]')
     assert page.evaluate(drawn) == before + 1
-    # new values and a new label: painted on the canvas, the label relayouted; no trace replotted
-    assert page.evaluate("() => window.imageAtDraw") == image
     assert page.get_by_label("kernel row 2 column 2").input_value() == "0.25"
-    # the transparent heatmap's values (hover) follow when the pointer comes, not before
-    page.wait_for_timeout(1500)  # longer than the settle time and the idle wait of the old rule
-    assert page.evaluate(IMAGE_JS) == image
-    page.mouse.move(*page.evaluate(CELL_JS, [0, 0]))
+    assert page.locator(".cnnviz-scrub .maps .hm").count() == 0  # no heatmap trace to replot
     blur = ops.conv_forward(IMAGE[None, :, :, None].astype(np.float32),
                             kernels.preset_kernel("Gaussian blur")[:, :, None, None],
-                            np.zeros((1, 1, 1, 1)), None, "valid")[0, 0, 0, 0]
-    page.wait_for_function("(v) => Math.abs(document.querySelector('.cnnviz-scrub .maps')"
-                           ".data[0].z[0][0] - v) < 1e-5", arg=float(blur))
-    assert page.evaluate(IMAGE_JS) != image
+                            np.zeros((1, 1, 1, 1)), None, "valid")[0, 4, 2, 0]
+    assert _hover_value(page.locator(HOVER).text_content()) == pytest.approx(blur, rel=1e-3)
+    page.mouse.move(0, 0)
+    page.locator(HOVER).wait_for(state="hidden")
 
 
 @pytest.mark.browser
@@ -342,7 +345,7 @@ def test_pooling_marks_every_tied_maximum(scrub_page, scrub_url):
     assert texts == [["5", "★6"], ["★6", "0"]]
 
 
-CELL_JS = """([row, column]) => {  // the page coordinates of a cell's centre in the maps' heatmap
+CELL_JS = """([row, column]) => {  // the page coordinates of a cell's centre on the maps' axes
     const plot = document.querySelector('.cnnviz-scrub .maps'), layout = plot._fullLayout;
     const box = plot.getBoundingClientRect();
     return [box.left + layout._size.l + layout.xaxis.d2p(column),
@@ -377,13 +380,18 @@ def test_explicit_padding_enables_its_sliders_and_grows_the_maps(scrub_page, scr
     _wait_for_settings(page, '"pad": [1, 2], "padding": "explicit"')
 
 
-# Each output cell's colour on the maps' canvas (read at the cell's centre) and in Plotly's own
-# heatmap image (its PNG, drawn transparent over the canvas, sampled at the same cell).
-PIXELS_JS = """async ([rows, columns]) => {
+# Each output cell's colour on the maps' canvas (read at the cell's centre), and in the image of
+# Plotly.js's own heatmap of the same values (z, zmin, zmax), drawn for the test in a new node.
+PIXELS_JS = """async ([z, limit]) => {
     const plot = document.querySelector('.cnnviz-scrub .maps'), layout = plot._fullLayout;
     const canvas = plot.querySelector('canvas.cells'), scale = canvas.width / layout.width;
+    const rows = z.length, columns = z[0].length;
+    const node = document.body.appendChild(document.createElement('div'));
+    await Plotly.newPlot(node, [{type: 'heatmap', z, colorscale: 'RdBu', zmin: -limit,
+                                 zmax: limit, showscale: false}],
+                         {yaxis: {autorange: 'reversed'}});  // row 0 on top, as the maps
     const png = new Image();
-    png.src = plot.querySelector('.hm image').getAttribute('href');
+    png.src = node.querySelector('.hm image').getAttribute('href');
     await png.decode();
     const copy = Object.assign(document.createElement('canvas'),
                                {width: png.width, height: png.height}).getContext('2d');
@@ -399,15 +407,16 @@ PIXELS_JS = """async ([rows, columns]) => {
                              Math.floor((r + 0.5) / rows * png.height)));
         }
     }
+    node.remove();
     return [cells, plotly];
 }"""
 
 
 @pytest.mark.browser
 def test_the_maps_canvas_shows_plotlys_colours_of_the_numpy_maps(scrub_page, scrub_url):
-    """The canvas paints the cells Plotly's heatmap used to: its pixels after a bias change must
-    be Plotly.js's RdBu (zmin -max|A|, zmax max|A|) of cnnviz.nn.ops' maps, and, once the hover
-    values have followed, the same as Plotly's own image of them; hover shows the new values."""
+    """The canvas paints the cells as Plotly's heatmap would: its pixels after a bias change must
+    be Plotly.js's RdBu (zmin -max|A|, zmax max|A|) of cnnviz.nn.ops' maps, the same pixels as
+    Plotly.js's own heatmap image of them; hover shows the new values."""
     page = scrub_page
     page.goto(f"{scrub_url}/?kind=conv")
     page.wait_for_selector(".cnnviz-scrub[data-drawn]")
@@ -420,14 +429,13 @@ def test_the_maps_canvas_shows_plotlys_colours_of_the_numpy_maps(scrub_page, scr
     h, w, _ = A.shape
     limit = float(np.abs(A).max())
     expected = plotly_colours(A, "RdBu", -limit, limit)
-    x, y = page.evaluate(CELL_JS, [3, w + 1 + 5])  # hover row 3, column 5 of the second map
-    page.mouse.move(x, y)
-    page.wait_for_selector(".cnnviz-scrub .maps .hoverlayer .hovertext")
-    shown = page.locator(".cnnviz-scrub .maps .hoverlayer .hovertext").text_content()
-    assert float(shown.split(":")[-1].replace("\u2212", "-")) == pytest.approx(A[3, 5, 1], rel=1e-3)
+    shown = _hovered(page, 3, w + 1 + 5)  # row 3, column 5 of the second map
+    assert shown.startswith("map 2, row 3, column 5:")
+    assert _hover_value(shown) == pytest.approx(A[3, 5, 1], rel=1e-3)
     page.mouse.move(0, 0)
+    z = [[*A[r, :, 0].tolist(), None, *A[r, :, 1].tolist()] for r in range(h)]
     cells, plotly = (np.array(p).reshape(h, 2 * w + 1, 4)
-                     for p in page.evaluate(PIXELS_JS, [h, 2 * w + 1]))
+                     for p in page.evaluate(PIXELS_JS, [z, limit]))
     for f in range(2):
         painted = cells[:, f * (w + 1):f * (w + 1) + w]
         assert (painted[..., 3] == 255).all()
@@ -521,11 +529,7 @@ def test_a_new_size_is_painted_and_its_axes_drawn_in_the_frame_of_the_change(scr
         assert _covers(x, -left - 0.5, 9 + right + 0.5), (stride, x)
         assert _covers(y, -top - 0.5, 11 + bottom + 0.5), (stride, y)
         assert min(y) == pytest.approx(-top - 0.5) or min(x) == pytest.approx(-left - 0.5)
-    # the hidden heatmap follows the new size when the pointer comes: hover and click land right
-    page.locator(".cnnviz-scrub .maps").scroll_into_view_if_needed()
-    page.mouse.move(*page.evaluate(CELL_JS, [h - 1, 2 * w]))  # the last cell of map 2
-    page.wait_for_selector(".cnnviz-scrub .maps .hoverlayer .hovertext")
-    shown = page.locator(".cnnviz-scrub .maps .hoverlayer .hovertext").text_content()
-    assert shown.startswith(f"row {h - 1}:")
-    assert float(shown.split(":")[-1].replace("\u2212", "-")) == pytest.approx(A[-1, -1, 1],
-                                                                                 rel=1e-3)
+    # hover reads the new size: the last cell of map 2
+    shown = _hovered(page, h - 1, 2 * w)
+    assert shown.startswith(f"map 2, row {h - 1}, column {w - 1}:")
+    assert _hover_value(shown) == pytest.approx(A[-1, -1, 1], rel=1e-3)

@@ -74,7 +74,8 @@ def assert_working(page: Page) -> None:
     expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
 
 
-MAPS_JS = f"() => JSON.stringify(document.querySelector('{browser.SCRUB} .maps').data[0].z)"
+# The maps' cells as painted (paint.js)
+MAPS_JS = f"() => document.querySelector('{browser.SCRUB} .maps canvas.cells').toDataURL()"
 
 
 @pytest.mark.parametrize("value", ["abc", "nan", "1e999", "", "<img src=x onerror=alert(1)>"])

@@ -6,9 +6,8 @@ const MAPS = "RdBu";
 const WINDOW = { color: "#ff7f0e", width: 3 };
 const MARGIN = { l: 30, r: 10, t: 30, b: 20 };
 
-// Traces already built, by the Float32Array they show: Plotly.react skips recomputing a trace
-// whose arrays are the same objects as last time, so moving only the window costs just the
-// window's outline (the options of a map's trace follow from its values, so they are the same).
+// Traces already built (the input's), by the Float32Array they show: Plotly.react skips
+// recomputing a trace whose arrays are the same objects as last time.
 const traces = new WeakMap();
 
 // A heatmap of a {h, w, data} map.
@@ -79,19 +78,19 @@ export function inputFigure(image, pads, window) {
                      margin: MARGIN, height: 320, uirevision: "input" } };
 }
 
-// The output maps side by side in one heatmap, `pitch` columns apart (a column of gaps between
-// them): one trace redraws several times faster than one subplot per map, and without per-cell
-// customdata twice as fast again. The selected cell (i, j) of map f outlined. The heatmap is
-// transparent, kept for hover and click: the cells are painted on a canvas behind the plot
-// (paint.js, from `cells`), so new values need no replot. The maps' titles, and under them the
-// x ticks that count each map's own columns, are text over it (paint.js, from `labels`, each
-// {text, x, under}): a new title in a Plotly annotation replotted the whole figure (12-70 ms),
-// and Plotly's own ticks at new places made relaying out a new size twice as slow.
+// The output maps side by side, `pitch` columns apart (a column of gaps between them), the
+// selected cell (i, j) of map f outlined. Plotly draws only the axes and the outline: the cells
+// are painted on a canvas behind the plot (paint.js, from `cells`), so new values need no
+// replot, and scrub.js shows the value under the pointer and takes clicks from the same cells
+// (a transparent heatmap kept for those was redrawn with every new size, a third of its time).
+// The maps' titles, and under them the x ticks that count each map's own columns, are text
+// over the plot (paint.js, from `labels`, each {text, x, under}): a new title in a Plotly
+// annotation replotted the whole figure (12-70 ms), and Plotly's own ticks at new places made
+// relaying out a new size twice as slow.
 export function mapsFigure(maps, h, w, titles, [i, j, f]) {
   const pitch = w + 1;
   // zero in the middle of the scale, whatever the maps' range
   const limit = Math.max(1e-6, ...maps.map((m) => Math.max(...m.map(Math.abs))));
-  if (!traces.has(maps)) traces.set(maps, sideBySide(maps, h, w, limit));
   const step = Math.max(1, Math.ceil(w / 4));
   const columns = Array.from({ length: Math.ceil(w / step) }, (_, n) => n * step);
   const x = { range: [-0.5, maps.length * pitch - 1.5], showgrid: false, zeroline: false,
@@ -101,7 +100,7 @@ export function mapsFigure(maps, h, w, titles, [i, j, f]) {
   const clear = "rgba(0, 0, 0, 0)";  // the canvas shows through; the node's own white behind it
   const ticks = maps.flatMap((_, k) => columns.map((c) => ({ text: String(c), x: k * pitch + c,
                                                              under: true })));
-  return { data: [traces.get(maps)],
+  return { data: [],
            layout: { xaxis: x, yaxis: y, shapes, margin: MARGIN, height: 260,
                      uirevision: "maps", paper_bgcolor: clear, plot_bgcolor: clear },
            cells: { maps, h, w, zmin: -limit, zmax: limit, scale: MAPS },
@@ -109,23 +108,9 @@ export function mapsFigure(maps, h, w, titles, [i, j, f]) {
                                                   under: false })), ...ticks] };
 }
 
-// The map and column [f, j] of column x of mapsFigure's heatmap (null on a gap).
+// The map and column [f, j] of column x of mapsFigure's axes (null on a gap).
 export function mapColumn(x, w) {
   return x % (w + 1) === w ? null : [Math.floor(x / (w + 1)), x % (w + 1)];
-}
-
-function sideBySide(maps, h, w, limit) {
-  const z = [];
-  for (let r = 0; r < h; r++) {
-    const row = [];
-    maps.forEach((m, k) => {
-      if (k > 0) row.push(null);
-      for (let c = 0; c < w; c++) row.push(m[r * w + c]);
-    });
-    z.push(row);
-  }
-  return { type: "heatmap", z, colorscale: MAPS, zmin: -limit, zmax: limit, showscale: false,
-           opacity: 0, hoverongaps: false, hovertemplate: "row %{y}: %{z:.4g}<extra></extra>" };
 }
 
 // The window of one output cell as a table, filled in place: each cell's text (its input x

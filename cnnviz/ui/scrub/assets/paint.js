@@ -3,8 +3,8 @@
 // Why: every new value given to Plotly (restyle, update, react) replots the whole figure (its
 // defaults, axes, tick labels, and the heatmap encoded to a PNG), 12-340 ms on a loaded machine;
 // painting the same cells ourselves is one putImageData and one scaled drawImage, well under a
-// millisecond. Plotly keeps the axes, outlines, labels, hover and click: its heatmap trace stays
-// on the plot, transparent, for those (scrub.js brings its values up to date when idle).
+// millisecond. Plotly keeps the axes and outlines; the maps have no trace (scrub.js reads hover
+// values and clicks from the painted cells).
 //
 // The colours are Plotly.js's: the same named scale, zmin and zmax, interpolated as Plotly's
 // heatmap does (d3's clamped linear scale over the stops, each channel rounded).

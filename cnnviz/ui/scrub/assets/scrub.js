@@ -12,7 +12,6 @@ import { labelMaps, paintMaps } from "./paint.js";
 const PLOTLY = new URL("./vendor/plotly-cartesian.min.js", import.meta.url).href;
 const SETTLE_MS = 300;  // a pause this long in typing or dragging counts as settling
 const PLAY_MS = 30;  // one window step per frame at ~30 frames per second
-const HOVER_WAIT_MS = 1000;  // the longest an idle browser waits to bring the hover values
 const OPTIONS = { displayModeBar: false };  // Plotly's, for every plot
 const views = new WeakMap();
 let plotly = null;  // one load per page, shared by every instance
@@ -93,12 +92,12 @@ class View {
 
   // What changes only outlines is relayouted (under a millisecond): react would diff the whole
   // figure again (ten to fifty milliseconds for the maps, hundreds on a loaded machine). The
-  // maps' cells are painted on their canvas (paint.js), no trace touched: new values in the same
-  // cells relayout only the outline; new sizes (stride, padding) relayout the maps' axes too, so
-  // that what the student sees (ticks, extents, square cells) is right in this frame, while the
-  // transparent heatmap (hover, click) catches up later. New axis ranges (padding) redraw the
-  // input's axes and heatmap, so they are passed only when they change. The ranges keep cells
-  // square on each plot's own size (draw.squareCells).
+  // maps are only axes and outlines in Plotly: their cells are painted on a canvas (paint.js),
+  // their hover and click read the painted cells (listen). New values in the same cells
+  // relayout only the outline; new sizes (stride, padding) relayout the maps' axes too, so that
+  // what the student sees (ticks, extents, square cells) is right in this frame. New axis ranges
+  // (padding) redraw the input's axes and heatmap, so they are passed only when they change. The
+  // ranges keep cells square on each plot's own size (draw.squareCells).
   redraw(Plotly, [inputFigure, mapsFigure, step, formula], moved, imageDrawn) {
     const [input, maps] = this.plots;
     const [inputLayout, mapsLayout] = [[input, inputFigure], [maps, mapsFigure]].map(
@@ -114,51 +113,21 @@ class View {
       Plotly.relayout(input, { shapes });
     }
     this.ranges = ranges;
-    const [trace] = mapsFigure.data, { cells, labels } = mapsFigure;
+    const { cells, labels } = mapsFigure;
     const drawn = this.cells;  // what the canvas shows now (undefined before the first draw)
     if (!moved) [this.cells, this.mapLabels] = [cells, labels];  // painted after any replot
     if (!drawn) firstDraw(Plotly, maps, mapsFigure);
     else if (moved || sameCells(drawn, cells)) {
       Plotly.relayout(maps, { shapes: mapsLayout.shapes });  // no trace, no axis redrawn
     } else Plotly.relayout(maps, axesOf(mapsLayout));  // a new size: its axes now
-    if (drawn && !moved) this.hoverLater(trace);
     paintMaps(maps, this.cells);  // before the count below; skipped when nothing changed
     labelMaps(maps, this.mapLabels);
+    if (this.pointer) this.hover(this.pointer);  // a label on the maps shows the new value
     draw.fillWindow(this.window, ...step);
     this.root.querySelector(".formula").textContent = formula;
     this.draws = (this.draws || 0) + 1;
     this.root.dataset.drawn = String(this.draws);  // redraws so far, for tests and benchmarks
     if (!this.listening) this.listen();
-  }
-
-  // The transparent heatmap's values (what Plotly's hover label shows, where a click lands)
-  // follow the painted cells when the pointer comes to the maps: a restyle replots the whole
-  // figure (10-30 ms, more when loaded), work that, done whenever the browser looked idle, a
-  // scrub starting meanwhile waited for. A pointer resting on the maps while the student scrubs
-  // from the keyboard shows a hover label: then they follow once the student pauses and the
-  // browser is idle.
-  hoverLater(trace) {
-    this.hoverCancel();
-    this.stale = trace;
-    if (!this.pointerIn) return;
-    this.hoverTimer = setTimeout(() => {
-      this.hoverIdle = whenIdle(() => this.hoverNow(), HOVER_WAIT_MS);
-    }, SETTLE_MS);
-  }
-
-  hoverNow() {
-    const trace = this.stale;
-    this.hoverCancel();
-    if (trace) {
-      Plotly.restyle(this.plots[1], { z: [trace.z], zmin: [trace.zmin], zmax: [trace.zmax] }, [0]);
-    }
-  }
-
-  hoverCancel() {
-    this.stale = null;
-    clearTimeout(this.hoverTimer);
-    if (this.hoverIdle) this.hoverIdle.cancel();
-    this.hoverIdle = null;
   }
 
   convFigures() {
@@ -195,8 +164,7 @@ class View {
     return [
       draw.inputFigure(this.image, none, { top: step.top, left: step.left, h: s.window[0],
                                            w: s.window[1] }),
-      // the same array while only the cell moves: draw.js builds the map's trace once
-      draw.mapsFigure(out.maps ??= [out.data], out.h, out.w, [`${s.mode} pooling`], [i, j, 0]),
+      draw.mapsFigure([out.data], out.h, out.w, [`${s.mode} pooling`], [i, j, 0]),
       [s.window[1], step.cells, texts],
       `output (${i}, ${j}): the ${s.mode === "max" ? "maximum" : "mean"} of the window = ` +
         fmt(step.value),
@@ -249,33 +217,59 @@ class View {
     this.root.querySelector(".message").textContent = text;
   }
 
-  // A click on an output cell selects it (its map too), as on the page's own charts; the
-  // hover values are brought up to date as the pointer comes in or moves; whatever replots the
-  // maps (the hover values' restyle, a new size) may move their axes, so the cells are repainted.
+  // A click on an output cell selects it (its map too), as on the page's own charts; the pointer
+  // over one shows its value. Both read the cells painted, so they agree with what is shown.
+  // Whatever replots the maps (a zoom, a new size) may move their axes: the cells are repainted.
   listen() {
     this.listening = true;
     const maps = this.plots[1];
-    const follow = () => this.stale && this.hoverNow();  // before Plotly's own mouse handlers
-    maps.addEventListener("pointerenter", () => { this.pointerIn = true; follow(); });
-    maps.addEventListener("pointerleave", () => { this.pointerIn = false; });
-    ["pointermove", "pointerdown"].forEach((type) => maps.addEventListener(type, follow));
+    maps.addEventListener("pointermove", (event) => this.hover(event));
+    maps.addEventListener("pointerleave", () => this.hover(null));
+    maps.addEventListener("click", (event) => {
+      const cell = this.cellAt(event);
+      if (!cell) return;
+      const [f, i, j] = cell, position = this.settings.position;
+      const filter = position.length > 2 && f !== position[2];  // its kernel shown
+      this.change((s) => {
+        [s.position[0], s.position[1]] = [i, j];
+        if (s.position.length > 2) s.position[2] = f;
+      }, true, filter);
+    });
     maps.on("plotly_afterplot", () => {
       if (!this.cells) return;
       paintMaps(maps, this.cells);
       labelMaps(maps, this.mapLabels);
     });
-    maps.on("plotly_click", (event) => {
-      const point = event.points[0];
-      const cell = draw.mapColumn(point.x, this.outHW()[1]);
-      if (!cell) return;
-      const position = this.settings.position;
-      const filter = position.length > 2 && cell[0] !== position[2];  // its kernel shown
-      this.change((s) => {
-        s.position[0] = point.y;
-        s.position[1] = cell[1];
-        if (s.position.length > 2) s.position[2] = cell[0];
-      }, true, filter);
-    });
+  }
+
+  // The output cell [map, row, column] painted under the pointer ({clientX, clientY}), or null.
+  cellAt({ clientX, clientY }) {
+    const maps = this.plots[1], { xaxis, yaxis } = maps._fullLayout;
+    const box = maps.getBoundingClientRect(), { h, w, maps: values } = this.cells;
+    const x = Math.round(xaxis.p2l(clientX - box.left - xaxis._offset));
+    const y = Math.round(yaxis.p2l(clientY - box.top - yaxis._offset));
+    const column = x >= 0 && y >= 0 && y < h ? draw.mapColumn(x, w) : null;
+    return column && column[0] < values.length ? [column[0], y, column[1]] : null;
+  }
+
+  // The value of the cell under the pointer, in a label beside it (none: the pointer left).
+  hover(pointer) {
+    this.pointer = pointer && { clientX: pointer.clientX, clientY: pointer.clientY };
+    const maps = this.plots[1], cell = pointer && this.cellAt(pointer);
+    let label = maps.querySelector(":scope > .hover");
+    if (!label) {
+      label = document.createElement("div");
+      label.className = "hover";
+      maps.append(label);
+    }
+    label.hidden = !cell;
+    if (!cell) return;
+    const [f, i, j] = cell, box = maps.getBoundingClientRect();
+    const value = this.cells.maps[f][i * this.cells.w + j];
+    label.textContent = `${this.cells.maps.length > 1 ? `map ${f + 1}, ` : ""}row ${i}, ` +
+      `column ${j}: ${fmt(value)}`;
+    label.style.left = `${pointer.clientX - box.left + 12}px`;
+    label.style.top = `${pointer.clientY - box.top + 12}px`;
   }
 
   play(button) {
@@ -301,7 +295,6 @@ class View {
 
   stop() {
     clearTimeout(this.timer);
-    this.hoverCancel();
     clearInterval(this.player);
     this.player = null;
   }
@@ -319,16 +312,6 @@ function afterPaint(callback) {
   };
   requestAnimationFrame(() => setTimeout(once, 0));
   setTimeout(once, 100);
-}
-
-// Run `callback` when the browser is idle, or after `timeout` ms at most; {cancel()}.
-function whenIdle(callback, timeout) {
-  if (window.requestIdleCallback) {
-    const id = requestIdleCallback(callback, { timeout });
-    return { cancel: () => cancelIdleCallback(id) };
-  }
-  const id = setTimeout(callback, 0);  // Safari has no idle callbacks
-  return { cancel: () => clearTimeout(id) };
 }
 
 // The first draw of `figure` on node `gd`, its cells square on the plot area Plotly gives it
@@ -349,7 +332,7 @@ function sameCells(a, b) {
 }
 
 // The relayout of what a new size changes in the maps' layout: the outline and both axes'
-// ranges (the ticks are paint.js's text). Cheaper than react: no trace is recomputed.
+// ranges (the ticks are paint.js's text). Cheaper than react: no figure is diffed.
 function axesOf({ shapes, xaxis, yaxis }) {
   return { shapes, "xaxis.range": xaxis.range, "yaxis.range": yaxis.range };
 }
