@@ -2,8 +2,9 @@
 
 A Streamlit Components v2 component. Its JavaScript (assets/conv.js: the math, checked against
 cnnviz.nn.ops by tests/test_scrub_js.py; assets/scrub.js: controls and drawing, Plotly.js for the
-axes, outlines, hover and click; assets/paint.js: the output maps' cells painted on a canvas
-behind them, in Plotly.js's colours, and their labels, so new values replot nothing) recomputes
+input's heatmap and both plots' axes and outlines, the maps' hover and click read from the cells
+painted; assets/paint.js: the output maps' cells painted on a canvas behind Plotly's axes, in
+Plotly.js's colours, with their titles and ticks, so new values replot nothing) recomputes
 the maps as the student edits a kernel cell, picks a preset, drags stride, padding, bias or the
 output cell, or plays the window across the image, with no round trip to the server.
 The settings come back to Python when the student settles (on release, or debounced), and the

@@ -268,7 +268,9 @@ class View {
     const value = this.cells.maps[f][i * this.cells.w + j];
     label.textContent = `${this.cells.maps.length > 1 ? `map ${f + 1}, ` : ""}row ${i}, ` +
       `column ${j}: ${fmt(value)}`;
-    label.style.left = `${pointer.clientX - box.left + 12}px`;
+    // beside the pointer, on its left near the right edge (never past the page's width)
+    const x = pointer.clientX - box.left, right = x + 12 + label.offsetWidth <= box.width;
+    label.style.left = `${right ? x + 12 : x - 12 - label.offsetWidth}px`;
     label.style.top = `${pointer.clientY - box.top + 12}px`;
   }
 
