@@ -533,3 +533,38 @@ def test_a_new_size_is_painted_and_its_axes_drawn_in_the_frame_of_the_change(scr
     shown = _hovered(page, h - 1, 2 * w)
     assert shown.startswith(f"map 2, row {h - 1}, column {w - 1}:")
     assert _hover_value(shown) == pytest.approx(A[-1, -1, 1], rel=1e-3)
+
+
+RANGES_JS = """(name) => {  // a plot's x and y ranges, and its cells' pixels across and down
+    const layout = document.querySelector(`.cnnviz-scrub .${name}`)._fullLayout;
+    return [layout.xaxis.range, layout.yaxis.range, ...[layout.xaxis, layout.yaxis].map(
+        (axis) => axis._length / Math.abs(axis.range[1] - axis.range[0]))];
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["input", "maps"])
+def test_a_double_click_shows_the_whole_plot_again_after_a_zoom(scrub_page, scrub_url, name):
+    """After a new size and a zoom, a double click gives back the plot's whole, square-celled
+    view of the present size: not Plotly's autorange, nor the ranges of its first draw."""
+    page = scrub_page
+    page.goto(f"{scrub_url}/?kind=conv")
+    page.wait_for_selector(".cnnviz-scrub[data-drawn]")
+    page.get_by_label("Padding").select_option("same")  # the input's ranges grow, the maps too
+    _wait_for_settings(page, '"padding": "same"')
+    whole = page.evaluate(RANGES_JS, name)
+    drag = page.locator(f".cnnviz-scrub .{name} .nsewdrag").first
+    drag.scroll_into_view_if_needed()
+    box = drag.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6, steps=5)
+    page.mouse.up()  # a zoom
+    page.wait_for_function(f"(whole) => JSON.stringify(({RANGES_JS})('{name}')) !== "
+                           "JSON.stringify(whole)", arg=whole)
+    page.wait_for_timeout(400)  # past Plotly's double-click window (300 ms) after the drag
+    drag.dblclick(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+    page.wait_for_function(f"(whole) => JSON.stringify(({RANGES_JS})('{name}').slice(0, 2)) === "
+                           "JSON.stringify(whole.slice(0, 2))", arg=whole)
+    across, down = page.evaluate(RANGES_JS, name)[2:]
+    assert across == pytest.approx(down, rel=0.01)

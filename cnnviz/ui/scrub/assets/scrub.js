@@ -12,7 +12,9 @@ import { labelMaps, paintMaps } from "./paint.js";
 const PLOTLY = new URL("./vendor/plotly-cartesian.min.js", import.meta.url).href;
 const SETTLE_MS = 300;  // a pause this long in typing or dragging counts as settling
 const PLAY_MS = 30;  // one window step per frame at ~30 frames per second
-const OPTIONS = { displayModeBar: false };  // Plotly's, for every plot
+// Plotly's, for every plot. A double click shows the whole plot again (listen), not Plotly's
+// autorange (cells no longer square) or first ranges (the maps' size of the first draw).
+const OPTIONS = { displayModeBar: false, doubleClick: false };
 const views = new WeakMap();
 let plotly = null;  // one load per page, shared by every instance
 let Plotly = null;  // Plotly.js once loaded
@@ -103,6 +105,10 @@ class View {
     const [inputLayout, mapsLayout] = [[input, inputFigure], [maps, mapsFigure]].map(
       ([gd, figure]) => draw.squareCells(figure.layout, draw.plotArea(gd, figure.layout)));
     const { shapes, xaxis, yaxis } = inputLayout;
+    // what a double click shows again; copies: Plotly keeps the arrays it is given, and a zoom
+    // changes them in place
+    this.whole = [inputLayout, mapsLayout].map((layout) => ({
+      "xaxis.range": [...layout.xaxis.range], "yaxis.range": [...layout.yaxis.range] }));
     const ranges = JSON.stringify([xaxis.range, yaxis.range]);  // Plotly rewrites its own
     if (!imageDrawn) firstDraw(Plotly, input, inputFigure);
     else {
@@ -220,9 +226,13 @@ class View {
   // A click on an output cell selects it (its map too), as on the page's own charts; the pointer
   // over one shows its value. Both read the cells painted, so they agree with what is shown.
   // Whatever replots the maps (a zoom, a new size) may move their axes: the cells are repainted.
+  // A double click on either plot undoes a zoom.
   listen() {
     this.listening = true;
     const maps = this.plots[1];
+    this.plots.forEach((gd, k) => gd.on("plotly_doubleclick", () => {
+      Plotly.relayout(gd, this.whole[k]);
+    }));
     maps.addEventListener("pointermove", (event) => this.hover(event));
     maps.addEventListener("pointerleave", () => this.hover(null));
     maps.addEventListener("click", (event) => {
