@@ -25,10 +25,15 @@ def store(monkeypatch, tmp_path):
     return use_class_store(monkeypatch, tmp_path)
 
 
-def start_run(at, epochs: int = 1):
-    """Start a tiny NumPy run (300 images) on the student's Training page."""
+# A run that must still be going when the test stops it or checks it trains: the page's most
+# epochs, on more images (50 epochs of 300 images can end on their own in ~5 s)
+LONG = {"epochs": 100, "limit": 1000}
+
+
+def start_run(at, epochs: int = 1, limit: int = 300):
+    """Start a NumPy run (by default tiny: 300 images, 1 epoch) on the student's Training page."""
     at.radio(key="train_backend").set_value("numpy")
-    at.slider(key="train_limit_mnist").set_value(300)
+    at.slider(key="train_limit_mnist").set_value(limit)
     at.number_input(key="train_epochs").set_value(epochs)
     return ok(at.button(key="train_start").click().run())
 
@@ -139,7 +144,7 @@ def test_a_held_start_can_be_left(store):
 
 
 def test_a_reload_finds_the_live_run_and_the_teacher_stops_it(store):
-    first = start_run(app("training", key=ADA), epochs=50)
+    first = start_run(app("training", key=ADA), **LONG)
     job = first.session_state[JOB]
     wait_until(lambda: job.phase == "running", "the run to train")
     reloaded = app("training", key=ADA)  # a new session of the same browser (its cookie)
@@ -158,7 +163,7 @@ def test_a_reload_finds_the_live_run_and_the_teacher_stops_it(store):
 
 
 def test_the_teacher_stops_a_waiting_run_before_it_starts(store):
-    bob = start_run(app("training", key=BOB), epochs=50)  # the only slot
+    bob = start_run(app("training", key=BOB), **LONG)  # the only slot
     wait_until(lambda: bob.session_state[JOB].phase == "running", "Bob's run to train")
     ada = start_run(app("training", key=ADA))
     job = ada.session_state[JOB]
@@ -181,7 +186,7 @@ def test_a_run_already_waiting_when_the_teacher_pauses_asks_the_pause_and_says_s
     holds, start_job = [], training.start_job
     monkeypatch.setattr(training, "start_job", lambda *args, hold=None, **kwargs: (
         holds.append(hold) or start_job(*args, hold=hold, **kwargs)))
-    bob = start_run(app("training", key=BOB), epochs=50)  # the only slot
+    bob = start_run(app("training", key=BOB), **LONG)  # the only slot
     wait_until(lambda: bob.session_state[JOB].phase == "running", "Bob's run to train")
     ada = start_run(app("training", key=ADA))
     wait_until(lambda: ada.session_state[JOB].phase == "queued", "Ada's run to wait")

@@ -37,9 +37,14 @@ def ok(at: AppTest) -> AppTest:
     return at
 
 
-def start_numpy_run(at: AppTest, epochs: int) -> AppTest:
+# A run that must still be going when the test stops it: the page's most epochs, on more images
+# (50 epochs of 300 images once ended on their own, ~5 s, before the test's stop came)
+LONG = {"epochs": 100, "limit": 1000}
+
+
+def start_numpy_run(at: AppTest, epochs: int, limit: int = 300) -> AppTest:
     at.radio(key="train_backend").set_value("numpy")
-    at.slider(key="train_limit_mnist").set_value(300)
+    at.slider(key="train_limit_mnist").set_value(limit)
     at.number_input(key="train_epochs").set_value(epochs)
     return ok(at.button(key="train_start").click().run())
 
@@ -106,11 +111,11 @@ def test_training_page_trains_shows_results_and_offers_the_model(page, tmp_path)
 
 
 def test_training_page_stop_halts_the_run(page):
-    at = wait_for_phase(start_numpy_run(page, epochs=50), "running")
+    at = wait_for_phase(start_numpy_run(page, **LONG), "running")
     at = ok(at.button(key="train_stop").click().run())
     at = finish(at)
     run = at.session_state["training_runs"][-1]
-    assert run.status == "stopped" and len(run.history.epochs) < 50
+    assert run.status == "stopped" and len(run.history.epochs) < LONG["epochs"]
     assert "(stopped" in at.selectbox(key="training_selected").value
 
 
@@ -134,7 +139,7 @@ def test_two_sessions_never_see_each_others_live_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path))
     first = ok(AppTest.from_file(PAGE, default_timeout=TIMEOUT).run())
     second = ok(AppTest.from_file(PAGE, default_timeout=TIMEOUT).run())
-    first = wait_for_phase(start_numpy_run(first, epochs=50), "running")
+    first = wait_for_phase(start_numpy_run(first, **LONG), "running")
     second = ok(second.run())
     assert "training_job" in first.session_state and "training_job" not in second.session_state
     assert not second.button(key="train_start").disabled
@@ -150,7 +155,7 @@ def test_a_second_session_waits_in_the_queue_and_may_leave_it(tmp_path, monkeypa
     monkeypatch.setenv("CNNVIZ_RUNS_DIR", str(tmp_path))
     first = ok(AppTest.from_file(PAGE, default_timeout=TIMEOUT).run())
     second = ok(AppTest.from_file(PAGE, default_timeout=TIMEOUT).run())
-    first = wait_for_phase(start_numpy_run(first, epochs=50), "running")  # the only slot
+    first = wait_for_phase(start_numpy_run(first, **LONG), "running")  # the only slot
     second = wait_for_phase(start_numpy_run(second, epochs=1), "queued")
     second = wait_for_phase(second, "queued")  # its place known
     assert "Your run waits in the training queue: you are next" in second.info[0].value
