@@ -40,7 +40,7 @@ function axes(h, w, pads) {
 // `layout` with its axes' ranges widened so that its cells are square on a plot area of `area`
 // ({w, h} pixels): the axis that needs the smaller cells keeps its range, the other grows about
 // its middle, as Plotly's scaleanchor (constrain "range") would. Not scaleanchor itself: its
-// constraint pass ran on every change of range, over a third of the relayout of a new size.
+// constraint pass ran on every change of range (BENCHMARKS.md, issue 23).
 export function squareCells(layout, area) {
   if (!(area.w > 0 && area.h > 0)) return layout;  // not laid out (hidden): Plotly's defaults
   const [x, y] = [layout.xaxis.range, layout.yaxis.range];
@@ -82,11 +82,11 @@ export function inputFigure(image, pads, window) {
 // selected cell (i, j) of map f outlined. Plotly draws only the axes and the outline: the cells
 // are painted on a canvas behind the plot (paint.js, from `cells`), so new values need no
 // replot, and scrub.js shows the value under the pointer and takes clicks from the same cells
-// (a transparent heatmap kept for those was redrawn with every new size, a third of its time).
+// (a transparent heatmap kept for those was redrawn with every new size).
 // The maps' titles, and under them the x ticks that count each map's own columns, are text
 // over the plot (paint.js, from `labels`, each {text, x, under}): a new title in a Plotly
-// annotation replotted the whole figure (12-70 ms), and Plotly's own ticks at new places made
-// relaying out a new size twice as slow.
+// annotation replotted the whole figure, and Plotly's own ticks sent a new size through its full
+// layout defaults.
 export function mapsFigure(maps, h, w, titles, [i, j, f]) {
   const pitch = w + 1;
   // zero in the middle of the scale, whatever the maps' range
